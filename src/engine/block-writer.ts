@@ -1,0 +1,125 @@
+/**
+ * Cuts the tar stream into fixed-size blocks, compresses them in parallel and writes the members in
+ * order. Backpressure lives in one place, `push`: it waits when `maxInFlight` blocks are queued.
+ */
+import { createHash } from 'node:crypto';
+import { END_MARKER, encodeMemberHeader, encodeMemberTrailer } from '../format/blocked-gzip.js';
+import type { Codec } from '../format/manifest.js';
+import type { CompressPool } from './compress-pool.js';
+
+/** Where archive bytes go: a file (engine) or a stream (gulp plugin). */
+export interface ArchiveSink {
+  write(buffers: Buffer[]): Promise<void>;
+}
+
+export interface BlockWriterResult {
+  /** Archive offset of every block, then of the end marker (gzip) or the archive's end (none). */
+  offsets: number[];
+  tarBytes: number;
+  archiveBytes: number;
+  archiveSha256: string;
+}
+
+export class BlockWriter {
+  private block: Buffer;
+  private filled = 0;
+  private tarBytes = 0;
+  private archiveBytes = 0;
+  private readonly offsets: number[] = [];
+  private readonly pending: Promise<Buffer[]>[] = [];
+  private readonly spare: ArrayBuffer[] = [];
+  private readonly archiveHash = createHash('sha256');
+  private readonly maxInFlight: number;
+
+  constructor(
+    private readonly sink: ArchiveSink,
+    private readonly codec: Codec,
+    private readonly blockSize: number,
+    private readonly pool: CompressPool | undefined,
+    concurrency: number,
+  ) {
+    if (codec === 'gzip' && !pool) throw new Error('gzip blocks need a compression pool');
+    this.maxInFlight = 2 * concurrency + 1;
+    this.block = this.newBlock();
+  }
+
+  /** Tar bytes written so far: the offset the next byte will have in the tar stream. */
+  get position(): number {
+    return this.tarBytes;
+  }
+
+  /** Appends tar bytes; resolves once they are queued (waiting while too many blocks are in flight). */
+  async push(data: Uint8Array): Promise<void> {
+    let from = 0;
+    while (from < data.length) {
+      const count = Math.min(data.length - from, this.blockSize - this.filled);
+      this.block.set(data.subarray(from, from + count), this.filled);
+      this.filled += count;
+      this.tarBytes += count;
+      from += count;
+      if (this.filled === this.blockSize) await this.cut();
+    }
+  }
+
+  /** Appends `count` zero bytes (tar padding). */
+  async pushZeros(count: number): Promise<void> {
+    if (count > 0) await this.push(Buffer.alloc(count));
+  }
+
+  /** Flushes the last partial block, writes the end marker and returns the block index. */
+  async finish(): Promise<BlockWriterResult> {
+    if (this.filled > 0) await this.cut();
+    while (this.pending.length > 0) await this.writeHead();
+    if (this.codec === 'gzip') {
+      this.offsets.push(this.archiveBytes);
+      await this.write([END_MARKER]);
+    } else {
+      this.offsets.push(this.archiveBytes);
+    }
+    return {
+      offsets: this.offsets,
+      tarBytes: this.tarBytes,
+      archiveBytes: this.archiveBytes,
+      archiveSha256: this.archiveHash.digest('hex'),
+    };
+  }
+
+  private newBlock(): Buffer {
+    // An ArrayBuffer of its own (not pooled), so that it can be transferred to a worker.
+    return Buffer.from(this.spare.pop() ?? new ArrayBuffer(this.blockSize));
+  }
+
+  private async cut(): Promise<void> {
+    const block = this.block;
+    const length = this.filled;
+    this.filled = 0;
+    if (this.codec === 'none') {
+      this.pending.push(Promise.resolve([block.subarray(0, length)]));
+      this.block = Buffer.from(new ArrayBuffer(this.blockSize));
+    } else {
+      const member = this.pool!.deflate(block.buffer as ArrayBuffer, length).then(({ deflated, crc32, block: returned }) => {
+        this.spare.push(returned);
+        return [encodeMemberHeader(deflated.length, length), deflated, encodeMemberTrailer(crc32, length)];
+      });
+      // Awaited in order by writeHead; this keeps a failure of a later block from going unhandled.
+      member.catch(() => {});
+      this.pending.push(member);
+      this.block = this.newBlock();
+    }
+    while (this.pending.length >= this.maxInFlight) await this.writeHead();
+  }
+
+  private async writeHead(): Promise<void> {
+    const parts = await this.pending.shift()!;
+    this.offsets.push(this.archiveBytes);
+    await this.write(parts);
+  }
+
+  private async write(parts: Buffer[]): Promise<void> {
+    for (const part of parts) {
+      this.archiveHash.update(part);
+      this.archiveBytes += part.length;
+    }
+    await this.sink.write(parts);
+  }
+}

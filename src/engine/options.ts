@@ -1,0 +1,184 @@
+/**
+ * The one options schema shared by the engine, the gulp plugin, the tasks and the CLI: declared
+ * once with its defaults, validated once, with messages that quote the value received.
+ */
+import { getHashes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import bytes from 'bytes';
+import { OptionError } from '../errors.js';
+import type { Codec } from '../format/manifest.js';
+import type { BackupProgress } from './progress.js';
+
+export type HashAlgorithm = 'sha256' | 'sha1' | 'sha512' | 'md5';
+export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'sha1', 'sha512', 'md5'];
+export const CODECS: readonly Codec[] = ['gzip', 'none'];
+
+/** Options of the archive writer: what shapes the bytes, and how hard to work. */
+export interface ArchiveOptions {
+  /** `gzip` (default) or `none` for a plain `.tar`, for data that is already compressed. */
+  codec?: Codec;
+  /** gzip level, 0 (store) to 9 (smallest). Default 6, as gzip's. */
+  level?: number;
+  /** Uncompressed bytes per independently compressed block. Default 1 MiB. */
+  blockSize?: number | string;
+  /** Content hashes recorded per file. Default `['sha256']`. */
+  hashes?: HashAlgorithm[];
+  /** Compression workers. Default: the number of cores. */
+  concurrency?: number;
+  /** Files read ahead at once. Default 16. */
+  readConcurrency?: number;
+  /** Output folder; created when missing. */
+  out: string;
+  /** Base name of the output files (`NAME.tar.gz`, `NAME.manifest.jsonl`). Default `backup-<UTC time>`. */
+  name?: string;
+  /** Cancels the backup; nothing complete-looking is left behind. */
+  signal?: AbortSignal;
+  /** Called with progress events (throttled; the last one reports 100%). */
+  onProgress?: (progress: BackupProgress) => void;
+}
+
+/** Options of `createBackup`, where the engine scans the sources itself. */
+export interface BackupOptions extends ArchiveOptions {
+  /** Files and folders to back up, relative to `cwd`. Default `['.']`. */
+  sources?: string[];
+  /** Folder that archive paths are relative to. Default `process.cwd()`. */
+  cwd?: string;
+  /** Glob patterns to include, relative to each source folder. Default `['**']`. */
+  include?: string[];
+  /** Glob patterns to leave out. A pattern without a slash matches a name at any depth. */
+  exclude?: string[];
+  /** Include names that start with a dot. Default false. */
+  dot?: boolean;
+  /** Store what symlinks point to instead of the links. Default false. */
+  followSymlinks?: boolean;
+  /** Files larger than this are skipped and listed in the manifest (`'10MB'` or bytes). */
+  maxFileSize?: number | string;
+}
+
+export interface ResolvedArchiveOptions {
+  codec: Codec;
+  level: number;
+  blockSize: number;
+  hashes: HashAlgorithm[];
+  concurrency: number;
+  readConcurrency: number;
+  out: string;
+  name: string | undefined;
+  signal: AbortSignal | undefined;
+  onProgress: ((progress: BackupProgress) => void) | undefined;
+}
+
+export interface ResolvedBackupOptions extends ResolvedArchiveOptions {
+  sources: string[];
+  cwd: string;
+  include: string[];
+  exclude: string[];
+  dot: boolean;
+  followSymlinks: boolean;
+  maxFileSize: number;
+}
+
+export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
+const MIN_BLOCK_SIZE = 64 * 1024;
+const MAX_BLOCK_SIZE = 64 * 1024 * 1024;
+const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
+
+function integerIn(option: string, value: unknown, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer from ${min} and up` : `an integer from ${min} to ${max}`;
+    throw new OptionError(option, value, range);
+  }
+  return value;
+}
+
+function byteSize(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = typeof value === 'string' ? bytes.parse(value) : value;
+  if (typeof parsed !== 'number' || !Number.isSafeInteger(parsed) || parsed < 0) {
+    throw new OptionError(option, value, "a size in bytes, or a string such as '512KB' or '10MB'");
+  }
+  return parsed;
+}
+
+function stringList(option: string, value: unknown, fallback: string[]): string[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '')) {
+    throw new OptionError(option, value, 'an array of non-empty strings');
+  }
+  return value as string[];
+}
+
+function booleanOption(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new OptionError(option, value, 'true or false');
+  return value;
+}
+
+function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new OptionError(option, value, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  return value as T;
+}
+
+function hashList(value: unknown): HashAlgorithm[] {
+  const list = stringList('hashes', value, ['sha256']);
+  if (list.length === 0) throw new OptionError('hashes', value, `at least one of ${HASH_ALGORITHMS.join(', ')}`);
+  const available = new Set(getHashes());
+  for (const name of list) {
+    if (!HASH_ALGORITHMS.includes(name as HashAlgorithm) || !available.has(name)) {
+      throw new OptionError('hashes', name, `one of ${HASH_ALGORITHMS.join(', ')}`);
+    }
+  }
+  return [...new Set(list)] as HashAlgorithm[];
+}
+
+export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveOptions {
+  if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
+  if (typeof options.out !== 'string' || options.out === '') {
+    throw new OptionError('out', options.out, 'the path of the output folder');
+  }
+  if (options.name !== undefined && (typeof options.name !== 'string' || !SAFE_NAME.test(options.name))) {
+    throw new OptionError('name', options.name, 'a file name of letters, digits, dots, dashes and underscores');
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new OptionError('signal', options.signal, 'an AbortSignal');
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new OptionError('onProgress', options.onProgress, 'a function');
+  }
+  const blockSize = byteSize('blockSize', options.blockSize, DEFAULT_BLOCK_SIZE);
+  if (blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || blockSize % 512 !== 0) {
+    throw new OptionError('blockSize', options.blockSize, 'a multiple of 512 bytes from 64KB to 64MB');
+  }
+  return {
+    codec: oneOf('codec', options.codec, CODECS, 'gzip'),
+    level: integerIn('level', options.level, 0, 9, 6),
+    blockSize,
+    hashes: hashList(options.hashes),
+    concurrency: integerIn('concurrency', options.concurrency, 1, 1024, availableParallelism()),
+    readConcurrency: integerIn('readConcurrency', options.readConcurrency, 1, 1024, 16),
+    out: resolve(options.out),
+    name: options.name,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  };
+}
+
+export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOptions {
+  const archive = resolveArchiveOptions(options);
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const sources = stringList('sources', options.sources, ['.']);
+  if (sources.length === 0) throw new OptionError('sources', options.sources, 'at least one file or folder');
+  return {
+    ...archive,
+    sources,
+    cwd,
+    include: stringList('include', options.include, ['**']),
+    exclude: stringList('exclude', options.exclude, []),
+    dot: booleanOption('dot', options.dot, false),
+    followSymlinks: booleanOption('followSymlinks', options.followSymlinks, false),
+    maxFileSize: byteSize('maxFileSize', options.maxFileSize, Number.MAX_SAFE_INTEGER),
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The files a backup leaves: `NAME.tar.gz` (or `.tar`), `NAME.tar.gz.sha256` and
+ * `NAME.manifest.jsonl`. Each is written under a `.partial` name and renamed into place when whole;
+ * the manifest comes last, so its presence means the backup is complete. On failure, everything
+ * this run created is removed.
+ */
+import { access, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OutputError, outputWriteError } from '../errors.js';
+import type { Codec } from '../format/manifest.js';
+
+export interface OutputPaths {
+  folder: string;
+  name: string;
+  archiveName: string;
+  archive: string;
+  checksum: string;
+  manifest: string;
+}
+
+export const PARTIAL_SUFFIX = '.partial';
+
+export function outputPaths(folder: string, name: string, codec: Codec): OutputPaths {
+  const archiveName = `${name}${codec === 'gzip' ? '.tar.gz' : '.tar'}`;
+  return {
+    folder,
+    name,
+    archiveName,
+    archive: join(folder, archiveName),
+    checksum: join(folder, `${archiveName}.sha256`),
+    manifest: join(folder, `${name}.manifest.jsonl`),
+  };
+}
+
+/** `backup-20261128-060730`, in UTC, so names sort by time. */
+export function defaultBackupName(date: Date): string {
+  const iso = date.toISOString(); // 2026-11-28T06:07:30.123Z
+  return `backup-${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Creates the output folder and picks the paths. A name given by the user must be free; a default
+ * name gets a `-2`, `-3`… suffix when a backup was already made in the same second.
+ */
+export async function prepareOutput(folder: string, name: string | undefined, codec: Codec, now: Date): Promise<OutputPaths> {
+  try {
+    await mkdir(folder, { recursive: true });
+  } catch (error) {
+    throw outputWriteError(folder, error);
+  }
+  const base = name ?? defaultBackupName(now);
+  for (let attempt = 1; ; attempt++) {
+    const paths = outputPaths(folder, attempt === 1 ? base : `${base}-${attempt}`, codec);
+    const taken = (await Promise.all([paths.archive, paths.manifest, paths.archive + PARTIAL_SUFFIX].map(exists))).some(Boolean);
+    if (!taken) return paths;
+    if (name !== undefined) {
+      throw new OutputError(
+        'OUTPUT_EXISTS',
+        `A backup named ${name} already exists in ${folder}. Choose another --name, or move the old backup away.`,
+        { path: paths.archive },
+      );
+    }
+  }
+}
+
+/** A file written under a temporary name and renamed into place by `commit`. */
+export class PartialFile {
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async create(path: string): Promise<PartialFile> {
+    try {
+      return new PartialFile(path, await open(path + PARTIAL_SUFFIX, 'wx'));
+    } catch (error) {
+      throw outputWriteError(path + PARTIAL_SUFFIX, error);
+    }
+  }
+
+  async write(buffers: Buffer[]): Promise<void> {
+    try {
+      await this.handle.writev(buffers);
+    } catch (error) {
+      throw outputWriteError(this.path, error);
+    }
+  }
+
+  /** Makes the content durable, then gives the file its final name. */
+  async commit(): Promise<void> {
+    try {
+      await this.handle.datasync();
+      await this.handle.close();
+      await rename(this.path + PARTIAL_SUFFIX, this.path);
+    } catch (error) {
+      throw outputWriteError(this.path, error);
+    }
+  }
+
+  /** Removes the partial file (after a failure). */
+  async discard(): Promise<void> {
+    await this.handle.close().catch(() => {});
+    await rm(this.path + PARTIAL_SUFFIX, { force: true });
+  }
+}
+
+/** Writes `lines` to `path` atomically, in batches, so a million-line manifest is never one string. */
+export async function writeLinesAtomically(path: string, lines: Iterable<string>): Promise<void> {
+  const file = await PartialFile.create(path);
+  try {
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    for (const line of lines) {
+      const buffer = Buffer.from(line);
+      batch.push(buffer);
+      batchBytes += buffer.length;
+      if (batch.length >= 512 || batchBytes >= 1 << 20) {
+        await file.write(batch);
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    if (batch.length > 0) await file.write(batch);
+    await file.commit();
+  } catch (error) {
+    await file.discard();
+    throw error;
+  }
+}

@@ -1,0 +1,95 @@
+/** The numbers a backup reports: in its result, its summary line and its manifest footer. */
+import type { ManifestEntry, ManifestFooter, SkippedEntry } from '../format/manifest.js';
+import type { WrittenArchive } from './write-archive.js';
+
+export interface PhaseTimings {
+  scanMs: number;
+  storeMs: number;
+  finishMs: number;
+  totalMs: number;
+}
+
+export interface BackupStatistics {
+  entries: number;
+  files: number;
+  directories: number;
+  symlinks: number;
+  hardlinks: number;
+  skipped: number;
+  /** Files whose content changed while they were read. */
+  changedDuringBackup: number;
+  /** Bytes of file content stored. */
+  contentBytes: number;
+  /** Length of the uncompressed tar stream. */
+  tarBytes: number;
+  /** Length of the archive file. */
+  archiveBytes: number;
+  /** archiveBytes / tarBytes: 0.25 means the archive is a quarter of the tar stream. */
+  ratio: number;
+  /** Space saved by compression, in percent of the tar stream. */
+  savedPercent: number;
+  /** Content bytes per second over the whole run. */
+  bytesPerSecond: number;
+  blocks: number;
+  timings: PhaseTimings;
+}
+
+export function computeStatistics(written: WrittenArchive, skipped: SkippedEntry[], timings: PhaseTimings): BackupStatistics {
+  const count = (type: ManifestEntry['type']) => written.entries.filter((entry) => entry.type === type).length;
+  const { tarBytes, archiveBytes, offsets } = written.blocks;
+  const ratio = tarBytes === 0 ? 1 : archiveBytes / tarBytes;
+  return {
+    entries: written.entries.length,
+    files: count('file'),
+    directories: count('directory'),
+    symlinks: count('symlink'),
+    hardlinks: count('hardlink'),
+    skipped: skipped.length,
+    changedDuringBackup: written.entries.filter((entry) => entry.changedDuringBackup).length,
+    contentBytes: written.contentBytes,
+    tarBytes,
+    archiveBytes,
+    ratio: round(ratio, 4),
+    savedPercent: round((1 - ratio) * 100, 2),
+    bytesPerSecond: timings.totalMs > 0 ? Math.round((written.contentBytes * 1000) / timings.totalMs) : 0,
+    blocks: offsets.length - 1,
+    timings: {
+      scanMs: round(timings.scanMs, 1),
+      storeMs: round(timings.storeMs, 1),
+      finishMs: round(timings.finishMs, 1),
+      totalMs: round(timings.totalMs, 1),
+    },
+  };
+}
+
+export function buildFooter(
+  written: WrittenArchive,
+  skipped: SkippedEntry[],
+  statistics: BackupStatistics,
+  archive: { name: string; codec: ManifestFooter['compression']['codec']; level: number; blockSize: number },
+): ManifestFooter {
+  return {
+    record: 'footer',
+    totals: {
+      entries: statistics.entries,
+      files: statistics.files,
+      directories: statistics.directories,
+      symlinks: statistics.symlinks,
+      hardlinks: statistics.hardlinks,
+      skipped: statistics.skipped,
+      contentBytes: statistics.contentBytes,
+      tarBytes: statistics.tarBytes,
+      archiveBytes: statistics.archiveBytes,
+    },
+    compression: { codec: archive.codec, level: archive.level, ratio: statistics.ratio, savedPercent: statistics.savedPercent },
+    timings: statistics.timings,
+    blocks: { blockSize: archive.blockSize, count: statistics.blocks, offsets: written.blocks.offsets },
+    archiveFile: { name: archive.name, size: written.blocks.archiveBytes, sha256: written.blocks.archiveSha256 },
+    skipped,
+  };
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

@@ -1,0 +1,111 @@
+/**
+ * The ordered heart of a backup: for each entry in archive order, the tar header, then the content
+ * as it is read, hashed on the way through, into the block writer, which compresses in parallel.
+ * Shared by `createBackup` (a file) and the gulp plugin (a stream).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { AbortError } from '../errors.js';
+import type { ManifestEntry, SkippedEntry } from '../format/manifest.js';
+import { TAR_END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../format/tar-header.js';
+import { BlockWriter, type ArchiveSink, type BlockWriterResult } from './block-writer.js';
+import { CompressPool } from './compress-pool.js';
+import type { ResolvedArchiveOptions } from './options.js';
+import type { ProgressTracker } from './progress.js';
+import { ReadAhead } from './read-ahead.js';
+import type { ArchiveEntry } from './scan.js';
+
+export interface WrittenArchive {
+  entries: ManifestEntry[];
+  /** Entries that could not be stored as scanned (vanished, changed type). */
+  skipped: SkippedEntry[];
+  contentBytes: number;
+  blocks: BlockWriterResult;
+}
+
+/** Bytes of small files read ahead of the writer. */
+const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+
+export async function writeArchive(
+  entries: readonly ArchiveEntry[],
+  sink: ArchiveSink,
+  options: ResolvedArchiveOptions,
+  progress: ProgressTracker,
+): Promise<WrittenArchive> {
+  const pool = options.codec === 'gzip' ? new CompressPool(options.concurrency, options.level) : undefined;
+  try {
+    const writer = new BlockWriter(sink, options.codec, options.blockSize, pool, options.concurrency);
+    const readAhead = new ReadAhead(entries, {
+      concurrency: options.readConcurrency,
+      maxBytes: READ_AHEAD_BYTES,
+      readWholeUpTo: Math.min(options.blockSize, 1024 * 1024),
+    });
+    const stored: ManifestEntry[] = [];
+    const skipped: SkippedEntry[] = [];
+    let contentBytes = 0;
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
+      throwIfAborted(options.signal);
+      progress.currentFile = entry.path;
+      const record: ManifestEntry = {
+        record: 'entry',
+        path: entry.path,
+        type: entry.type,
+        size: 0,
+        mode: entry.mode,
+        uid: entry.uid,
+        gid: entry.gid,
+        mtimeNs: entry.mtimeNs.toString(),
+        ctimeNs: entry.ctimeNs.toString(),
+        ino: entry.ino.toString(),
+        ...(entry.linkTarget === undefined ? {} : { linkTarget: entry.linkTarget }),
+        offset: writer.position,
+      };
+      const header = { ...entry, mtimeMs: nanosecondsToMilliseconds(entry.mtimeNs) };
+      if (entry.type !== 'file') {
+        await writer.push(encodeTarHeader({ ...header, size: 0 }));
+      } else {
+        const content = await readAhead.take(index);
+        if ('vanished' in content) {
+          skipped.push({ path: entry.path, reason: content.vanished });
+          progress.bytesDone += entry.size;
+          progress.filesDone++;
+          continue;
+        }
+        record.size = content.size;
+        await writer.push(encodeTarHeader({ ...header, size: content.size }));
+        record.dataOffset = writer.position;
+        const hashes: Hash[] = options.hashes.map((algorithm) => createHash(algorithm));
+        for await (const chunk of content.chunks()) {
+          for (const hash of hashes) hash.update(chunk);
+          await writer.push(chunk);
+          progress.bytesDone += chunk.length;
+          progress.tick();
+          throwIfAborted(options.signal);
+        }
+        await writer.pushZeros(tarPadding(content.size));
+        record.hashes = Object.fromEntries(options.hashes.map((algorithm, i) => [algorithm, hashes[i]!.digest('hex')]));
+        if (content.changed()) record.changedDuringBackup = true;
+        // Progress counts what the scan expected, so that the total stays exact.
+        progress.bytesDone += entry.size - content.size;
+        contentBytes += content.size;
+      }
+      stored.push(record);
+      progress.filesDone++;
+      progress.tick();
+    }
+    await writer.push(TAR_END_OF_ARCHIVE);
+    const blocks = await writer.finish();
+    return { entries: stored, skipped, contentBytes, blocks };
+  } finally {
+    await pool?.close();
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(signal.reason);
+}
+
+/** Milliseconds with the sub-millisecond part as a fraction, without losing the integer part. */
+export function nanosecondsToMilliseconds(ns: bigint): number {
+  return Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
+}

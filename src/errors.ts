@@ -1,0 +1,94 @@
+/**
+ * Typed errors with stable codes. Every message says what failed and what to do; the CLI prints
+ * the message alone (no stack) for any `BackupError`, since those are user-facing outcomes.
+ */
+
+export type BackupErrorCode =
+  | 'INVALID_OPTION'
+  | 'SOURCE_NOT_FOUND'
+  | 'FILE_UNREADABLE'
+  | 'OUTPUT_UNWRITABLE'
+  | 'OUTPUT_EXISTS'
+  | 'GULP_CONTENTS_DECODED'
+  | 'ABORTED';
+
+export interface BackupErrorDetails {
+  /** The file or folder concerned, when there is one. */
+  path?: string;
+  /** The underlying system error, kept for diagnosis. */
+  cause?: unknown;
+}
+
+export class BackupError extends Error {
+  readonly code: BackupErrorCode;
+  readonly path: string | undefined;
+
+  constructor(code: BackupErrorCode, message: string, details: BackupErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.path = details.path;
+  }
+}
+
+/** An option failed validation; the message quotes the value received and what was expected. */
+export class OptionError extends BackupError {
+  readonly option: string;
+
+  constructor(option: string, received: unknown, expected: string) {
+    super('INVALID_OPTION', `Expected \`${option}\` to be ${expected}, got \`${formatValue(received)}\``);
+    this.option = option;
+  }
+}
+
+/** A source could not be found or read. */
+export class SourceError extends BackupError {}
+
+/** The archive or manifest could not be written where asked. */
+export class OutputError extends BackupError {}
+
+/** The operation was cancelled through an `AbortSignal` (or Ctrl-C in the CLI). */
+export class AbortError extends BackupError {
+  constructor(reason?: unknown) {
+    super('ABORTED', 'The backup was cancelled; no archive or manifest was left behind. Run it again to make one.', {
+      cause: reason,
+    });
+  }
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Wraps a system error met while reading `path` into a `SourceError` that says what to do. */
+export function sourceReadError(path: string, error: unknown): SourceError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') {
+    return new SourceError('SOURCE_NOT_FOUND', `Source not found: ${path}. Check the path, or remove it from the sources.`, {
+      path,
+      cause: error,
+    });
+  }
+  const reason = code ?? (error instanceof Error ? error.message : String(error));
+  return new SourceError(
+    'FILE_UNREADABLE',
+    `Cannot read ${path} (${reason}). Fix its permissions, or leave it out with an exclude pattern.`,
+    { path, cause: error },
+  );
+}
+
+/** Wraps a system error met while writing the output into an `OutputError`. */
+export function outputWriteError(path: string, error: unknown): OutputError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code ?? (error instanceof Error ? error.message : String(error));
+  return new OutputError(
+    'OUTPUT_UNWRITABLE',
+    `Cannot write the backup to ${path} (${reason}). Choose a writable output folder, or free some space.`,
+    { path, cause: error },
+  );
+}

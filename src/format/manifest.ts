@@ -1,0 +1,161 @@
+/**
+ * The manifest schema (docs/FORMAT.md §Manifest): JSON Lines, one header record, one record per
+ * archive entry in archive order, one footer record. It streams both ways and `jq` reads it.
+ * Integers that can pass 2^53 (nanosecond times, inode numbers) are decimal strings.
+ */
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+
+export const MANIFEST_FORMAT = 'gulp-backup-manifest';
+export const MANIFEST_VERSION = 1;
+
+export type BackupKind = 'full' | 'incremental' | 'differential';
+export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink';
+export type Codec = 'gzip' | 'none';
+
+export interface ManifestHeader {
+  record: 'header';
+  format: typeof MANIFEST_FORMAT;
+  version: typeof MANIFEST_VERSION;
+  /** Random identifier of this backup. */
+  id: string;
+  kind: BackupKind;
+  /** The backup this one builds on (incremental and differential kinds); null for a full one. */
+  parent: { id: string; manifestSha256: string } | null;
+  /** ISO 8601 time at which the scan started. */
+  createdAt: string;
+  /** File name of the archive, beside the manifest. */
+  archive: string;
+  /** The options that shape the archive's bytes. */
+  options: { codec: Codec; level: number; blockSize: number; hashes: string[] };
+  tool: { name: string; version: string };
+}
+
+export interface ManifestEntry {
+  record: 'entry';
+  /** Relative POSIX path as stored in the archive (directories without a trailing slash). */
+  path: string;
+  type: EntryType;
+  /** Content length in bytes (0 for all but files). */
+  size: number;
+  /** Permission bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Nanoseconds since the epoch, as a decimal string. */
+  mtimeNs: string;
+  /** Status-change time, nanoseconds, decimal string (change detection). */
+  ctimeNs: string;
+  /** Inode number, decimal string (change detection). */
+  ino: string;
+  /** Symlink target, or the archive path that a hard link shares content with. */
+  linkTarget?: string;
+  /** Hex digests of the content by algorithm name; files only. */
+  hashes?: Record<string, string>;
+  /** Offset in the uncompressed tar stream of the entry's first header block. */
+  offset: number;
+  /** Offset in the uncompressed tar stream of the content; files only. */
+  dataOffset?: number;
+  /** Set when the file changed while it was read: the stored content may be torn. */
+  changedDuringBackup?: true;
+}
+
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+export interface ManifestFooter {
+  record: 'footer';
+  totals: {
+    entries: number;
+    files: number;
+    directories: number;
+    symlinks: number;
+    hardlinks: number;
+    skipped: number;
+    /** Sum of stored file contents. */
+    contentBytes: number;
+    /** Length of the uncompressed tar stream. */
+    tarBytes: number;
+    /** Length of the archive file. */
+    archiveBytes: number;
+  };
+  compression: { codec: Codec; level: number; ratio: number; savedPercent: number };
+  timings: { scanMs: number; storeMs: number; finishMs: number; totalMs: number };
+  /**
+   * Block index: block i holds tar bytes [i*blockSize, (i+1)*blockSize) and starts at archive
+   * offset `offsets[i]`; the last offset is the end marker's (gzip) or the archive's end (none).
+   */
+  blocks: { blockSize: number; count: number; offsets: number[] };
+  archiveFile: { name: string; size: number; sha256: string };
+  skipped: SkippedEntry[];
+}
+
+export type ManifestRecord = ManifestHeader | ManifestEntry | ManifestFooter;
+
+export interface Manifest {
+  header: ManifestHeader;
+  entries: ManifestEntry[];
+  footer: ManifestFooter;
+}
+
+/** Serialises one record as one line. */
+export function encodeManifestRecord(record: ManifestRecord): string {
+  return `${JSON.stringify(record)}\n`;
+}
+
+export class ManifestFormatError extends Error {
+  readonly code = 'MANIFEST_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestFormatError';
+  }
+}
+
+/** Parses one line; `lineNumber` (1-based) goes into the error message. */
+export function decodeManifestRecord(line: string, lineNumber: number): ManifestRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new ManifestFormatError(`Manifest line ${lineNumber} is not JSON; the manifest is damaged.`);
+  }
+  const record = (value as { record?: unknown } | null)?.record;
+  if (record !== 'header' && record !== 'entry' && record !== 'footer') {
+    throw new ManifestFormatError(`Manifest line ${lineNumber} has no known \`record\` field; the manifest is damaged.`);
+  }
+  return value as ManifestRecord;
+}
+
+/** Reads a whole manifest from a stream, checking that it has a header, entries and a footer. */
+export async function readManifest(input: Readable): Promise<Manifest> {
+  let header: ManifestHeader | undefined;
+  let footer: ManifestFooter | undefined;
+  const entries: ManifestEntry[] = [];
+  let lineNumber = 0;
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    lineNumber++;
+    if (line === '') continue;
+    const record = decodeManifestRecord(line, lineNumber);
+    if (footer) throw new ManifestFormatError(`Manifest line ${lineNumber} follows the footer; the manifest is damaged.`);
+    if (record.record === 'header') {
+      if (header) throw new ManifestFormatError(`Manifest line ${lineNumber} is a second header.`);
+      if (record.format !== MANIFEST_FORMAT || record.version !== MANIFEST_VERSION) {
+        throw new ManifestFormatError(
+          `Unsupported manifest format ${String(record.format)} version ${String(record.version)}; this gulp-backup reads version ${MANIFEST_VERSION}.`,
+        );
+      }
+      header = record;
+    } else if (!header) {
+      throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
+    } else if (record.record === 'entry') {
+      entries.push(record);
+    } else {
+      footer = record;
+    }
+  }
+  if (!header) throw new ManifestFormatError('The manifest is empty.');
+  if (!footer) throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
+  return { header, entries, footer };
+}

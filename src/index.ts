@@ -1,0 +1,7 @@
+/** gulp-backup: concurrent, verifiable backups for gulp, npm scripts and CI. */
+export { createBackup, type BackupResult } from './engine/backup.js';
+export type { BackupOptions, ArchiveOptions, HashAlgorithm } from './engine/options.js';
+export type { BackupProgress, BackupPhase } from './engine/progress.js';
+export type { BackupStatistics, PhaseTimings } from './engine/statistics.js';
+export * from './errors.js';
+export * from './format/manifest.js';
