@@ -5,7 +5,7 @@
  * then yields exactly that many bytes: a file that shrinks while read is padded with zeros, one that
  * grows is cut at the stated size, and both are flagged as changed during the backup.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { sourceReadError } from '../errors.js';
@@ -70,6 +70,10 @@ function wholeContent(buffer: Buffer, changed = false): OpenedContent {
 }
 
 async function openPath(path: string, expectedSize: number, readWholeUpTo: number): Promise<OpenedContent | VanishedContent> {
+  if (expectedSize <= readWholeUpTo) {
+    const whole = readSmallFile(path, expectedSize);
+    if (whole) return whole;
+  }
   let handle: FileHandle;
   try {
     handle = await open(path, OPEN_FLAGS);
@@ -77,20 +81,6 @@ async function openPath(path: string, expectedSize: number, readWholeUpTo: numbe
     return vanishedOrThrow(path, error);
   }
   try {
-    if (expectedSize <= readWholeUpTo) {
-      // Small files: one read of the expected size plus one byte, which tells a file that grew.
-      const buffer = Buffer.allocUnsafe(expectedSize + 1);
-      let filled = 0;
-      while (filled < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      if (filled <= expectedSize) {
-        await handle.close();
-        return wholeContent(buffer.subarray(0, filled));
-      }
-    }
     const stat = await handle.stat();
     if (!stat.isFile()) {
       await handle.close();
@@ -100,6 +90,35 @@ async function openPath(path: string, expectedSize: number, readWholeUpTo: numbe
   } catch (error) {
     await handle.close().catch(() => {});
     return vanishedOrThrow(path, error);
+  }
+}
+
+/**
+ * Reads a small file whole, synchronously: for a cached file that costs a few microseconds of this
+ * thread, where a trip through libuv's pool costs two to four times the CPU in all, CPU that the
+ * compression workers need (measured in docs/BENCHMARKS.md). One read asks for one byte more than
+ * expected, which tells a file that grew since the scan: that one is streamed instead (undefined).
+ */
+function readSmallFile(path: string, expectedSize: number): OpenedContent | VanishedContent | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (error) {
+    return vanishedOrThrow(path, error);
+  }
+  try {
+    const buffer = Buffer.allocUnsafe(expectedSize + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const bytesRead = readSync(fd, buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled <= expectedSize ? wholeContent(buffer.subarray(0, filled)) : undefined;
+  } catch (error) {
+    return vanishedOrThrow(path, error);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -23,7 +23,7 @@ export interface WrittenArchive {
 }
 
 /** Bytes of small files read ahead of the writer. */
-const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
 export async function writeArchive(
   entries: readonly ArchiveEntry[],
