@@ -4,8 +4,8 @@
  * the manifest comes last, so its presence means the backup is complete. On failure, everything
  * this run created is removed.
  */
-import { access, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { OutputError, outputWriteError } from '../errors.js';
 import type { Codec } from '../format/manifest.js';
 
@@ -51,7 +51,7 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function prepareOutput(folder: string, name: string | undefined, codec: Codec, now: Date): Promise<OutputPaths> {
   try {
-    await mkdir(folder, { recursive: true });
+    await ensureFolder(folder);
   } catch (error) {
     throw outputWriteError(folder, error);
   }
@@ -67,6 +67,26 @@ export async function prepareOutput(folder: string, name: string | undefined, co
         { path: paths.archive },
       );
     }
+  }
+}
+
+/**
+ * `mkdir -p` by hand: Node 20's `mkdir(path, { recursive: true })` never settles when mkdir fails
+ * with ENOENT under an existing parent (seen with /proc/x); one level at a time, it fails cleanly.
+ */
+async function ensureFolder(folder: string): Promise<void> {
+  try {
+    await mkdir(folder);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if ((await stat(folder)).isDirectory()) return;
+      throw Object.assign(new Error(`${folder} is a file, not a folder`), { code: 'ENOTDIR' });
+    }
+    const parent = dirname(folder);
+    if (code !== 'ENOENT' || parent === folder) throw error;
+    await ensureFolder(parent);
+    await mkdir(folder);
   }
 }
 

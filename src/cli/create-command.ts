@@ -1,0 +1,89 @@
+/** `gulp-backup create <path...>`: the engine's createBackup with progress and a summary. */
+import type { Command } from 'commander';
+import { createBackup } from '../engine/backup.js';
+import type { BackupOptions, HashAlgorithm } from '../engine/options.js';
+import type { Codec } from '../format/manifest.js';
+import { EXIT_OK } from './exit-codes.js';
+import { chooseProgressMode, createProgressRenderer } from './progress-renderer.js';
+import { formatBackupSummary } from './summary.js';
+import type { CliContext } from './context.js';
+
+interface CreateFlags {
+  out: string;
+  name?: string;
+  cwd?: string;
+  level?: string;
+  codec?: string;
+  hash?: string;
+  include: string[];
+  exclude: string[];
+  dot?: boolean;
+  followSymlinks?: boolean;
+  maxFileSize?: string;
+  blockSize?: string;
+  concurrency?: string;
+  readConcurrency?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Whole numbers become numbers; anything else stays a string, so the engine's message quotes it. */
+const integerOrRaw = (value: string | undefined): number | undefined =>
+  value === undefined ? undefined : /^\d+$/.test(value) ? Number(value) : (value as unknown as number);
+
+export function registerCreate(program: Command, context: CliContext): void {
+  program
+    .command('create')
+    .description('back up files and folders into NAME.tar.gz with a checksum manifest')
+    .argument('<path...>', 'files and folders to back up, relative to --cwd')
+    .option('-o, --out <dir>', 'folder to write the backup into', 'backups')
+    .option('-n, --name <name>', 'base name of the backup files (default: backup-<UTC time>)')
+    .option('-C, --cwd <dir>', 'folder that archive paths are relative to (default: the current folder)')
+    .option('-l, --level <0-9>', 'gzip level, 0 (store) to 9 (smallest) (default: 6)')
+    .option('--codec <gzip|none>', "'none' writes a plain .tar, for data that is already compressed (default: gzip)")
+    .option('--hash <list>', 'content hashes to record, comma-separated: sha256, sha1, sha512, md5 (default: sha256)')
+    .option('-i, --include <glob>', 'only back up paths that match (repeatable)', collect, [])
+    .option('-x, --exclude <glob>', 'leave out paths that match; a pattern without / matches a name at any depth (repeatable)', collect, [])
+    .option('--dot', 'include names that start with a dot')
+    .option('--follow-symlinks', 'store what symlinks point to instead of the links')
+    .option('--max-file-size <size>', "skip files larger than this, such as '100MB' (listed in the manifest)")
+    .option('--block-size <size>', "uncompressed bytes per compressed block (default: '1MB')")
+    .option('-j, --concurrency <n>', 'compression workers (default: the number of cores)')
+    .option('--read-concurrency <n>', 'files read ahead at once (default: 16)')
+    .option('--json', 'print progress and the result as JSON lines on stdout')
+    .option('-q, --quiet', 'print nothing but errors')
+    .action(async (paths: string[], flags: CreateFlags) => {
+      const mode = chooseProgressMode(flags, context.stderr);
+      const renderer = createProgressRenderer(mode, context.stderr, context.stdout);
+      const options: BackupOptions = {
+        sources: paths,
+        out: flags.out,
+        name: flags.name,
+        cwd: flags.cwd,
+        level: integerOrRaw(flags.level),
+        codec: flags.codec as Codec | undefined,
+        hashes: flags.hash?.split(',').map((name) => name.trim().toLowerCase()) as HashAlgorithm[] | undefined,
+        include: flags.include.length > 0 ? flags.include : undefined,
+        exclude: flags.exclude,
+        dot: flags.dot,
+        followSymlinks: flags.followSymlinks,
+        maxFileSize: flags.maxFileSize,
+        blockSize: flags.blockSize,
+        concurrency: integerOrRaw(flags.concurrency),
+        readConcurrency: integerOrRaw(flags.readConcurrency),
+        signal: context.signal,
+        onProgress: (progress) => renderer.update(progress),
+      };
+      try {
+        const result = await createBackup(options);
+        renderer.stop();
+        if (flags.json) context.stdout.write(`${JSON.stringify({ event: 'result', ...result })}\n`);
+        else if (!flags.quiet) context.stdout.write(`${formatBackupSummary(result).join('\n')}\n`);
+      } finally {
+        renderer.stop();
+      }
+      context.exitCode = EXIT_OK;
+    });
+}

@@ -1,0 +1,8 @@
+/** The CLI's exit codes (documented in the README). */
+export const EXIT_OK = 0;
+/** Verify found damage or a mismatch. */
+export const EXIT_DAMAGE = 1;
+/** Bad usage or bad input: an invalid option, a missing source, an unwritable output… */
+export const EXIT_USAGE = 2;
+/** Interrupted by Ctrl-C (128 + SIGINT). */
+export const EXIT_INTERRUPTED = 130;

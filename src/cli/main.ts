@@ -1,0 +1,60 @@
+/**
+ * The `gulp-backup` command. Errors that are the user's to fix (BackupError) print their message
+ * alone, without a stack, and exit 2; Ctrl-C cancels the run, cleans up and exits 130.
+ */
+import { Command, CommanderError } from 'commander';
+import { AbortError, BackupError } from '../errors.js';
+import { TOOL } from '../engine/tool.js';
+import type { CliContext } from './context.js';
+import { registerCreate } from './create-command.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+
+export interface MainOptions {
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+  /** Cancels the command; by default Ctrl-C (SIGINT) and SIGTERM do. */
+  signal?: AbortSignal;
+}
+
+export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => controller.abort(new Error(`received ${signal}`));
+  if (!options.signal) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  const signal = options.signal ?? controller.signal;
+  const context: CliContext = { stdout, stderr, signal, exitCode: EXIT_OK };
+
+  const program = new Command('gulp-backup')
+    .description('Concurrent, verifiable backups: blocked-gzip tar archives with checksum manifests')
+    .version(TOOL.version)
+    .exitOverride()
+    .showHelpAfterError('(run gulp-backup --help for usage)')
+    .configureOutput({ writeOut: (text) => stdout.write(text), writeErr: (text) => stderr.write(text) });
+  registerCreate(program, context);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return context.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof AbortError || signal.aborted) {
+      stderr.write(`gulp-backup: interrupted; nothing was left behind. Run the command again to make the backup.\n`);
+      return EXIT_INTERRUPTED;
+    }
+    if (error instanceof BackupError) {
+      stderr.write(`gulp-backup: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

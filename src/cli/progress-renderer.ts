@@ -1,0 +1,90 @@
+/**
+ * Shows backup progress: a live bar on a TTY (cli-progress), a plain line every few seconds in CI or
+ * when output is piped, JSON lines with --json, nothing with --quiet.
+ */
+import cliProgress from 'cli-progress';
+import type { BackupProgress } from '../engine/progress.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
+
+export type ProgressMode = 'bar' | 'lines' | 'json' | 'none';
+
+export interface ProgressRenderer {
+  update(progress: BackupProgress): void;
+  stop(): void;
+}
+
+const PLAIN_LINE_INTERVAL_MS = 5000;
+
+export function chooseProgressMode(options: { json?: boolean; quiet?: boolean }, stream: NodeJS.WriteStream): ProgressMode {
+  if (options.quiet) return 'none';
+  if (options.json) return 'json';
+  return stream.isTTY && !process.env.CI ? 'bar' : 'lines';
+}
+
+export function createProgressRenderer(mode: ProgressMode, stream: NodeJS.WriteStream, out: NodeJS.WritableStream): ProgressRenderer {
+  switch (mode) {
+    case 'none':
+      return { update: () => {}, stop: () => {} };
+    case 'json':
+      return {
+        update: (progress) => out.write(`${JSON.stringify({ event: 'progress', ...progress })}\n`),
+        stop: () => {},
+      };
+    case 'lines':
+      return plainLines(stream);
+    case 'bar':
+      return bar(stream);
+  }
+}
+
+function plainLines(stream: NodeJS.WritableStream): ProgressRenderer {
+  let last = 0;
+  return {
+    update(progress) {
+      const now = performance.now();
+      if (progress.phase === 'store' && now - last < PLAIN_LINE_INTERVAL_MS) return;
+      if (progress.phase !== 'store' && progress.phase !== 'done') return;
+      last = now;
+      stream.write(
+        `${progress.percentage.toFixed(1)}% ${progress.filesDone}/${progress.filesTotal} files, ` +
+          `${formatBytes(progress.bytesDone)}/${formatBytes(progress.bytesTotal)}, ${formatRate(progress.bytesPerSecond)}` +
+          (progress.etaMs === undefined || progress.phase === 'done' ? '' : `, ${formatDuration(progress.etaMs)} left`) +
+          '\n',
+      );
+    },
+    stop: () => {},
+  };
+}
+
+function bar(stream: NodeJS.WriteStream): ProgressRenderer {
+  const progressBar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: '{bar} {percentage}% | {files} files | {bytes} | {rate} | {file}',
+      hideCursor: true,
+      clearOnComplete: true,
+      barsize: 24,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(progress) {
+      const payload = {
+        files: `${progress.filesDone}/${progress.filesTotal}`,
+        bytes: `${formatBytes(progress.bytesDone)}/${formatBytes(progress.bytesTotal)}`,
+        rate: formatRate(progress.bytesPerSecond),
+        file: (progress.currentFile ?? progress.phase).slice(-40),
+      };
+      if (!started) {
+        progressBar.start(100, 0, payload);
+        started = true;
+      }
+      progressBar.update(Math.floor(progress.percentage), payload);
+    },
+    stop() {
+      if (started) progressBar.stop();
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/** The closing summary of a backup, shared by the CLI and the gulp task. */
+import type { BackupResult } from '../engine/backup.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
+
+export function formatBackupSummary(result: BackupResult): string[] {
+  const s = result.statistics;
+  const lines = [
+    `Backup ${result.archivePath}`,
+    `  ${s.files} files, ${s.directories} folders, ${s.symlinks + s.hardlinks} links` +
+      (s.skipped > 0 ? `, ${s.skipped} skipped` : ''),
+    `  ${formatBytes(s.contentBytes)} → ${formatBytes(s.archiveBytes)} (${s.savedPercent}% saved) in ${formatDuration(s.timings.totalMs)}, ${formatRate(s.bytesPerSecond)}`,
+    `  scan ${formatDuration(s.timings.scanMs)}, store ${formatDuration(s.timings.storeMs)}, finish ${formatDuration(s.timings.finishMs)}; ${s.blocks} blocks`,
+    `  manifest ${result.manifestPath}`,
+  ];
+  if (s.changedDuringBackup > 0) lines.push(`  warning: ${s.changedDuringBackup} files changed while they were read (flagged in the manifest)`);
+  for (const item of result.skipped.slice(0, 10)) lines.push(`  skipped ${item.path}: ${item.reason}`);
+  if (result.skipped.length > 10) lines.push(`  … and ${result.skipped.length - 10} more skipped (listed in the manifest's footer)`);
+  return lines;
+}
