@@ -5,3 +5,5 @@ export type { BackupProgress, BackupPhase } from './engine/progress.js';
 export type { BackupStatistics, PhaseTimings } from './engine/statistics.js';
 export * from './errors.js';
 export * from './format/manifest.js';
+export { backup, type BackupPluginOptions } from './gulp/backup-plugin.js';
+export { backupTask, type BackupTask } from './gulp/tasks.js';

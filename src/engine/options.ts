@@ -28,8 +28,6 @@ export interface ArchiveOptions {
   concurrency?: number;
   /** Files read ahead at once. Default 16. */
   readConcurrency?: number;
-  /** Output folder; created when missing. */
-  out: string;
   /** Base name of the output files (`NAME.tar.gz`, `NAME.manifest.jsonl`). Default `backup-<UTC time>`. */
   name?: string;
   /** Cancels the backup; nothing complete-looking is left behind. */
@@ -40,6 +38,8 @@ export interface ArchiveOptions {
 
 /** Options of `createBackup`, where the engine scans the sources itself. */
 export interface BackupOptions extends ArchiveOptions {
+  /** Output folder; created when missing. */
+  out: string;
   /** Files and folders to back up, relative to `cwd`. Default `['.']`. */
   sources?: string[];
   /** Folder that archive paths are relative to. Default `process.cwd()`. */
@@ -63,13 +63,13 @@ export interface ResolvedArchiveOptions {
   hashes: HashAlgorithm[];
   concurrency: number;
   readConcurrency: number;
-  out: string;
   name: string | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((progress: BackupProgress) => void) | undefined;
 }
 
 export interface ResolvedBackupOptions extends ResolvedArchiveOptions {
+  out: string;
   sources: string[];
   cwd: string;
   include: string[];
@@ -136,9 +136,6 @@ function hashList(value: unknown): HashAlgorithm[] {
 
 export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveOptions {
   if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
-  if (typeof options.out !== 'string' || options.out === '') {
-    throw new OptionError('out', options.out, 'the path of the output folder');
-  }
   if (options.name !== undefined && (typeof options.name !== 'string' || !SAFE_NAME.test(options.name))) {
     throw new OptionError('name', options.name, 'a file name of letters, digits, dots, dashes and underscores');
   }
@@ -159,7 +156,6 @@ export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveO
     hashes: hashList(options.hashes),
     concurrency: integerIn('concurrency', options.concurrency, 1, 1024, availableParallelism()),
     readConcurrency: integerIn('readConcurrency', options.readConcurrency, 1, 1024, 16),
-    out: resolve(options.out),
     name: options.name,
     signal: options.signal,
     onProgress: options.onProgress,
@@ -168,11 +164,15 @@ export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveO
 
 export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOptions {
   const archive = resolveArchiveOptions(options);
+  if (typeof options.out !== 'string' || options.out === '') {
+    throw new OptionError('out', options.out, 'the path of the output folder');
+  }
   const cwd = resolve(options.cwd ?? process.cwd());
   const sources = stringList('sources', options.sources, ['.']);
   if (sources.length === 0) throw new OptionError('sources', options.sources, 'at least one file or folder');
   return {
     ...archive,
+    out: resolve(options.out),
     sources,
     cwd,
     include: stringList('include', options.include, ['**']),

@@ -1,0 +1,114 @@
+/**
+ * The `backup()` gulp plugin: takes vinyl files (buffer, stream or null contents) and emits the
+ * archive as a vinyl file with streaming contents, then its `.sha256` and its manifest, for
+ * `gulp.dest()` to write. Errors are emitted as PluginError; nothing is thrown inside the stream.
+ *
+ * @example
+ * gulp.src('dist/**', { encoding: false, read: false }).pipe(backup({ name: 'dist' })).pipe(gulp.dest('backups'))
+ */
+import { join } from 'node:path';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import PluginError from 'plugin-error';
+import File from 'vinyl';
+import { formatChecksumLine } from '../format/checksum-file.js';
+import { encodeManifestRecord, type ManifestRecord } from '../format/manifest.js';
+import type { ArchiveSink } from '../engine/block-writer.js';
+import { buildHeader } from '../engine/manifest-header.js';
+import { resolveArchiveOptions, type ArchiveOptions } from '../engine/options.js';
+import { defaultBackupName, outputPaths } from '../engine/output-files.js';
+import { ProgressTracker } from '../engine/progress.js';
+import { compareArchivePaths, type ArchiveEntry } from '../engine/scan.js';
+import { buildFooter, computeStatistics } from '../engine/statistics.js';
+import { writeArchive } from '../engine/write-archive.js';
+import { vinylToEntry } from './vinyl-entry.js';
+
+export const PLUGIN_NAME = 'gulp-backup';
+
+export type BackupPluginOptions = ArchiveOptions;
+
+export function backup(options: BackupPluginOptions = {}): Transform {
+  // Bad options fail at once, when the pipeline is built.
+  let resolved: ReturnType<typeof resolveArchiveOptions>;
+  try {
+    resolved = resolveArchiveOptions(options);
+  } catch (error) {
+    throw new PluginError(PLUGIN_NAME, error as Error);
+  }
+  const entries: ArchiveEntry[] = [];
+  let cwd = process.cwd();
+
+  return new Transform({
+    objectMode: true,
+    transform(file: File, _encoding: BufferEncoding, callback: TransformCallback) {
+      cwd = file.cwd;
+      vinylToEntry(file).then(
+        (entry) => {
+          if (entry) entries.push(entry);
+          callback();
+        },
+        (error: unknown) => callback(new PluginError(PLUGIN_NAME, error as Error, { fileName: file.path })),
+      );
+    },
+    flush(callback: TransformCallback) {
+      const startedAt = new Date();
+      const start = performance.now();
+      entries.sort((a, b) => compareArchivePaths(a.path, b.path));
+      const paths = outputPaths(cwd, resolved.name ?? defaultBackupName(startedAt), resolved.codec);
+      const archiveStream = new PassThrough({ highWaterMark: resolved.blockSize });
+      this.push(new File({ cwd, base: cwd, path: join(cwd, paths.archiveName), contents: archiveStream }));
+
+      const progress = new ProgressTracker(resolved.onProgress);
+      progress.filesTotal = entries.length;
+      progress.bytesTotal = entries.reduce((sum, entry) => sum + entry.size, 0);
+      progress.enter('store');
+      writeArchive(entries, streamSink(archiveStream), resolved, progress)
+        .then((written) => {
+          archiveStream.end();
+          const storeMs = performance.now() - start;
+          const statistics = computeStatistics(written, written.skipped, { scanMs: 0, storeMs, finishMs: 0, totalMs: storeMs });
+          const header = buildHeader(resolved, paths.archiveName, startedAt);
+          const footer = buildFooter(written, written.skipped, statistics, {
+            name: paths.archiveName,
+            codec: resolved.codec,
+            level: resolved.level,
+            blockSize: resolved.blockSize,
+          });
+          const checksum = formatChecksumLine(written.blocks.archiveSha256, paths.archiveName);
+          this.push(new File({ cwd, base: cwd, path: `${join(cwd, paths.archiveName)}.sha256`, contents: Buffer.from(checksum) }));
+          const manifest = Readable.from(manifestLines([header, ...written.entries, footer]), { objectMode: false });
+          this.push(new File({ cwd, base: cwd, path: join(cwd, `${paths.name}.manifest.jsonl`), contents: manifest }));
+          progress.enter('done');
+          callback();
+        })
+        .catch((error: unknown) => {
+          archiveStream.destroy(error as Error);
+          callback(new PluginError(PLUGIN_NAME, error as Error));
+        });
+    },
+  });
+}
+
+function* manifestLines(records: Iterable<ManifestRecord>): Generator<Buffer> {
+  for (const record of records) yield Buffer.from(encodeManifestRecord(record));
+}
+
+/** Writes to a stream, waiting for 'drain' when it is full: the plugin keeps the engine's bounded memory. */
+function streamSink(stream: PassThrough): ArchiveSink {
+  return {
+    write(buffers) {
+      let writable = true;
+      for (const buffer of buffers) writable = stream.write(buffer);
+      if (writable) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const done = (error?: Error) => {
+          stream.off('drain', onDrain).off('close', onClose).off('error', done);
+          if (error) reject(error);
+          else resolve();
+        };
+        const onDrain = () => done();
+        const onClose = () => done(new Error('the archive stream was closed before the backup was written'));
+        stream.on('drain', onDrain).on('close', onClose).on('error', done);
+      });
+    },
+  };
+}

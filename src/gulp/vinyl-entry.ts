@@ -1,0 +1,60 @@
+/** Turns a vinyl file from `gulp.src` into an archive entry, without reading its content yet. */
+import { Readable } from 'node:stream';
+import type File from 'vinyl';
+import { BackupError } from '../errors.js';
+import type { ContentSource } from '../engine/file-content.js';
+import type { ArchiveEntry } from '../engine/scan.js';
+
+const NS_PER_MS = 1_000_000n;
+
+/** Archive path of a vinyl file: its path relative to its base, in POSIX form. */
+export function vinylArchivePath(file: File): string {
+  return file.relative.split(/[\\/]+/).filter(Boolean).join('/');
+}
+
+/**
+ * The entry for one vinyl file. Buffer contents are stored as given, stream contents are consumed
+ * when the entry's turn comes, and null contents (`read: false`) are read from `file.path`.
+ */
+export async function vinylToEntry(file: File): Promise<ArchiveEntry | undefined> {
+  const path = vinylArchivePath(file);
+  if (path === '') return undefined; // the base folder itself
+  const stat = file.stat;
+  const mtimeMs = stat?.mtimeMs ?? stat?.mtime?.getTime() ?? 0;
+  const common = {
+    path,
+    size: 0,
+    mode: (stat?.mode ?? 0) & 0o7777,
+    uid: stat?.uid ?? 0,
+    gid: stat?.gid ?? 0,
+    mtimeNs: BigInt(Math.floor(mtimeMs)) * NS_PER_MS + BigInt(Math.round((mtimeMs % 1) * 1e6)),
+    ctimeNs: BigInt(Math.floor(stat?.ctimeMs ?? 0)) * NS_PER_MS,
+    ino: BigInt(stat?.ino ?? 0),
+  };
+  if (file.isSymbolic()) return { ...common, mode: common.mode || 0o777, type: 'symlink', linkTarget: file.symlink! };
+  if (file.isDirectory()) return { ...common, mode: common.mode || 0o755, type: 'directory' };
+  const mode = common.mode || 0o644;
+  if (file.isBuffer()) {
+    if (stat?.isFile() && stat.size !== file.contents.length) {
+      throw new BackupError(
+        'GULP_CONTENTS_DECODED',
+        `${file.relative} has ${file.contents.length} bytes in memory but ${stat.size} on disk: gulp.src decoded it as UTF-8, which corrupts binary files. Pass \`encoding: false\` to gulp.src.`,
+        { path: file.path },
+      );
+    }
+    return { ...common, mode, type: 'file', size: file.contents.length, content: { kind: 'buffer', buffer: file.contents } };
+  }
+  if (file.isStream()) {
+    const stream = file.contents as unknown as Readable;
+    if (stat?.isFile()) {
+      return { ...common, mode, type: 'file', size: stat.size, content: { kind: 'stream', open: () => stream, size: stat.size } };
+    }
+    // No size to put in the tar header before the content: the stream has to be read first.
+    const buffer = Buffer.concat(await stream.toArray());
+    return { ...common, mode, type: 'file', size: buffer.length, content: { kind: 'buffer', buffer } };
+  }
+  // read: false — the engine reads the file itself, when its turn comes.
+  const content: ContentSource = { kind: 'path', path: file.path };
+  if (!stat?.isFile()) return undefined;
+  return { ...common, mode, type: 'file', size: stat.size, content };
+}
