@@ -5,10 +5,10 @@
  * then yields exactly that many bytes: a file that shrinks while read is padded with zeros, one that
  * grows is cut at the stated size, and both are flagged as changed during the backup.
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { sourceReadError } from '../errors.js';
+import type { ContentFileHandle, ContentFileSystem } from './file-system.js';
 
 /** Where a file entry's bytes come from. */
 export type ContentSource =
@@ -47,6 +47,7 @@ export async function openContent(
   source: ContentSource,
   expectedSize: number,
   readWholeUpTo: number,
+  fs: ContentFileSystem,
 ): Promise<OpenedContent | VanishedContent> {
   switch (source.kind) {
     case 'buffer':
@@ -54,7 +55,7 @@ export async function openContent(
     case 'stream':
       return streamContent(source.open(), source.size);
     case 'path':
-      return openPath(source.path, expectedSize, readWholeUpTo);
+      return openPath(fs, source.path, expectedSize, readWholeUpTo);
   }
 }
 
@@ -69,14 +70,14 @@ function wholeContent(buffer: Buffer, changed = false): OpenedContent {
   };
 }
 
-async function openPath(path: string, expectedSize: number, readWholeUpTo: number): Promise<OpenedContent | VanishedContent> {
+async function openPath(fs: ContentFileSystem, path: string, expectedSize: number, readWholeUpTo: number): Promise<OpenedContent | VanishedContent> {
   if (expectedSize <= readWholeUpTo) {
-    const whole = readSmallFile(path, expectedSize);
+    const whole = readSmallFile(fs, path, expectedSize);
     if (whole) return whole;
   }
-  let handle: FileHandle;
+  let handle: ContentFileHandle;
   try {
-    handle = await open(path, OPEN_FLAGS);
+    handle = await fs.open(path, OPEN_FLAGS);
   } catch (error) {
     return vanishedOrThrow(path, error);
   }
@@ -99,10 +100,10 @@ async function openPath(path: string, expectedSize: number, readWholeUpTo: numbe
  * compression workers need (measured in docs/BENCHMARKS.md). One read asks for one byte more than
  * expected, which tells a file that grew since the scan: that one is streamed instead (undefined).
  */
-function readSmallFile(path: string, expectedSize: number): OpenedContent | VanishedContent | undefined {
+function readSmallFile(fs: ContentFileSystem, path: string, expectedSize: number): OpenedContent | VanishedContent | undefined {
   let fd: number;
   try {
-    fd = openSync(path, OPEN_FLAGS);
+    fd = fs.openSync(path, OPEN_FLAGS);
   } catch (error) {
     return vanishedOrThrow(path, error);
   }
@@ -110,7 +111,7 @@ function readSmallFile(path: string, expectedSize: number): OpenedContent | Vani
     const buffer = Buffer.allocUnsafe(expectedSize + 1);
     let filled = 0;
     while (filled < buffer.length) {
-      const bytesRead = readSync(fd, buffer, filled, buffer.length - filled, filled);
+      const bytesRead = fs.readSync(fd, buffer, filled, buffer.length - filled, filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
@@ -118,7 +119,7 @@ function readSmallFile(path: string, expectedSize: number): OpenedContent | Vani
   } catch (error) {
     return vanishedOrThrow(path, error);
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
@@ -129,7 +130,7 @@ function vanishedOrThrow(path: string, error: unknown): VanishedContent {
 }
 
 /** A large file read in chunks, the next read under way while the current chunk is stored. */
-function fileStreamContent(path: string, handle: FileHandle, size: number, mtimeMs: number): OpenedContent {
+function fileStreamContent(path: string, handle: ContentFileHandle, size: number, mtimeMs: number): OpenedContent {
   let changed = false;
   let closed = false;
   const close = async () => {

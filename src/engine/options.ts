@@ -9,6 +9,7 @@ import bytes from 'bytes';
 import { OptionError } from '../errors.js';
 import type { Codec } from '../format/manifest.js';
 import type { BackupProgress } from './progress.js';
+import { withFileSystem, type ContentFileSystem } from './file-system.js';
 
 export type HashAlgorithm = 'sha256' | 'sha1' | 'sha512' | 'md5';
 export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'sha1', 'sha512', 'md5'];
@@ -34,6 +35,8 @@ export interface ArchiveOptions {
   signal?: AbortSignal;
   /** Called with progress events (throttled; the last one reports 100%). */
   onProgress?: (progress: BackupProgress) => void;
+  /** Replaces the calls that read file content: for virtual file systems and fault-injection tests. */
+  fileSystem?: Partial<ContentFileSystem>;
 }
 
 /** Options of `createBackup`, where the engine scans the sources itself. */
@@ -66,6 +69,7 @@ export interface ResolvedArchiveOptions {
   name: string | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((progress: BackupProgress) => void) | undefined;
+  fileSystem: ContentFileSystem;
 }
 
 export interface ResolvedBackupOptions extends ResolvedArchiveOptions {
@@ -159,6 +163,7 @@ export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveO
     name: options.name,
     signal: options.signal,
     onProgress: options.onProgress,
+    fileSystem: withFileSystem(options.fileSystem),
   };
 }
 

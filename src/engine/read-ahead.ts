@@ -4,6 +4,7 @@
  * reads under way and the bytes held. Larger files are opened only when their turn comes and then
  * streamed, so memory stays flat whatever the file sizes.
  */
+import type { ContentFileSystem } from './file-system.js';
 import { openContent, type ContentSource, type OpenedContent, type VanishedContent } from './file-content.js';
 
 export interface ReadAheadEntry {
@@ -18,6 +19,7 @@ export interface ReadAheadLimits {
   maxBytes: number;
   /** Files up to this size are read whole (and ahead); larger ones are streamed. */
   readWholeUpTo: number;
+  fs: ContentFileSystem;
 }
 
 type Opening = Promise<OpenedContent | VanishedContent>;
@@ -48,7 +50,7 @@ export class ReadAhead {
       this.started.delete(index);
       this.heldBytes -= entry.size;
     } else {
-      opening = openContent(entry.content!, entry.size, this.limits.readWholeUpTo);
+      opening = openContent(entry.content!, entry.size, this.limits.readWholeUpTo, this.limits.fs);
     }
     this.fill();
     return opening;
@@ -72,7 +74,7 @@ export class ReadAhead {
       if (!this.isReadAhead(entry)) continue;
       this.reading++;
       this.heldBytes += entry.size;
-      const opening = openContent(entry.content!, entry.size, this.limits.readWholeUpTo);
+      const opening = openContent(entry.content!, entry.size, this.limits.readWholeUpTo, this.limits.fs);
       opening
         .catch(() => {}) // surfaced in order, when the entry is taken
         .finally(() => {

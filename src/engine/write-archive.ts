@@ -38,6 +38,7 @@ export async function writeArchive(
       concurrency: options.readConcurrency,
       maxBytes: READ_AHEAD_BYTES,
       readWholeUpTo: Math.min(options.blockSize, 1024 * 1024),
+      fs: options.fileSystem,
     });
     const stored: ManifestEntry[] = [];
     const skipped: SkippedEntry[] = [];

@@ -1,0 +1,7 @@
+import { removeTempDirs } from './tree.js';
+
+export const mochaHooks = {
+  async afterAll() {
+    await removeTempDirs();
+  },
+};
