@@ -1,0 +1,145 @@
+/**
+ * Bad input gets a clear error and loses nothing. Faults are injected at the file-system boundary
+ * (the `fileSystem` option): tests run as root, where permission bits do not stop a read.
+ */
+import { expect } from 'chai';
+import { openSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AbortError, BackupError, createBackup, type BackupProgress } from '../../src/index.js';
+import { listFolder, loadManifest } from '../helpers/archive.js';
+import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
+
+function systemError(code: string, path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected, open '${path}'`), { code, path, syscall: 'open' });
+}
+
+describe('engine/createBackup: failures leave nothing that looks complete', () => {
+  let root: string;
+  before(async () => {
+    root = await tempDir();
+    await writeTree(root, {
+      'data/a.txt': 'a',
+      'data/secret.key': 'k',
+      'data/large.bin': pseudoRandomBytes(3 * 1024 * 1024),
+      'data/z.txt': 'z',
+    });
+  });
+
+  async function failure(options: Parameters<typeof createBackup>[0]): Promise<BackupError> {
+    const error = await createBackup(options).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(BackupError);
+    expect(await listFolder(options.out)).to.deep.equal([]);
+    return error as BackupError;
+  }
+
+  it('a missing source: SOURCE_NOT_FOUND naming the path', async () => {
+    const error = await failure({ sources: ['data', 'missing'], cwd: root, out: join(root, 'out1') });
+    expect(error.code).to.equal('SOURCE_NOT_FOUND');
+    expect(error.message).to.include(join(root, 'missing'));
+  });
+
+  it('an unreadable file: FILE_UNREADABLE naming the file and what to do', async () => {
+    const error = await failure({
+      sources: ['data'],
+      cwd: root,
+      out: join(root, 'out2'),
+      fileSystem: {
+        openSync: (path, flags) => {
+          if (path.endsWith('secret.key')) throw systemError('EACCES', path);
+          return openSync(path, flags);
+        },
+      },
+    });
+    expect(error.code).to.equal('FILE_UNREADABLE');
+    expect(error.path).to.equal(join(root, 'data/secret.key'));
+    expect(error.message).to.match(/EACCES.*exclude/);
+  });
+
+  it('a read error in the middle of a large file: FILE_UNREADABLE, no partial archive', async () => {
+    const error = await failure({
+      sources: ['data'],
+      cwd: root,
+      out: join(root, 'out3'),
+      fileSystem: {
+        open: async (path, flags) => {
+          const handle = await open(path, flags);
+          let reads = 0;
+          return {
+            stat: () => handle.stat(),
+            close: () => handle.close(),
+            read: async (buffer, offset, length, position) => {
+              if (++reads === 2) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+              return handle.read(buffer, offset, length, position);
+            },
+          };
+        },
+      },
+    });
+    expect(error.code).to.equal('FILE_UNREADABLE');
+    expect(error.message).to.include('large.bin');
+  });
+
+  it('an output folder that cannot be made: OUTPUT_UNWRITABLE', async () => {
+    const error = await createBackup({ sources: ['data'], cwd: root, out: join(root, 'data/a.txt/sub') }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(BackupError);
+    expect(error).to.have.property('code', 'OUTPUT_UNWRITABLE');
+    expect((error as Error).message).to.match(/writable output folder/);
+  });
+
+  it('an AbortSignal mid-way: AbortError, and the partial archive is removed', async () => {
+    const controller = new AbortController();
+    const out = join(root, 'out4');
+    const error = await failure({
+      sources: ['data'],
+      cwd: root,
+      out,
+      blockSize: '64KB',
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.bytesDone > 0) controller.abort(new Error('user pressed stop'));
+      },
+    });
+    expect(error).to.be.instanceOf(AbortError);
+    expect(error.code).to.equal('ABORTED');
+  });
+
+  it('an AbortSignal already aborted: nothing is started', async () => {
+    const error = await failure({ sources: ['data'], cwd: root, out: join(root, 'out5'), signal: AbortSignal.abort() });
+    expect(error.code).to.equal('ABORTED');
+  });
+
+  it('a file that vanishes between scan and read is skipped and recorded', async () => {
+    const r = await createBackup({
+      sources: ['data'],
+      cwd: root,
+      out: join(root, 'out6'),
+      fileSystem: {
+        openSync: (path, flags) => {
+          if (path.endsWith('z.txt')) throw systemError('ENOENT', path);
+          return openSync(path, flags);
+        },
+      },
+    });
+    expect(r.skipped).to.deep.equal([{ path: 'data/z.txt', reason: 'vanished after the scan' }]);
+    const manifest = await loadManifest(r.manifestPath);
+    expect(manifest.entries.map((e) => e.path)).to.not.include('data/z.txt');
+    expect(manifest.footer.skipped).to.deep.equal(r.skipped);
+  });
+
+  it('reports progress that only grows, with exact totals, ending at 100%', async () => {
+    const events: BackupProgress[] = [];
+    const r = await createBackup({ sources: ['data'], cwd: root, out: join(root, 'out7'), onProgress: (p) => events.push(p) });
+    expect(events[0]!.phase).to.equal('scan');
+    const last = events.at(-1)!;
+    expect(last).to.include({ phase: 'done', percentage: 100, filesDone: 5, filesTotal: 5 });
+    expect(last.bytesTotal).to.equal(r.statistics.contentBytes);
+    for (let i = 1; i < events.length; i++) {
+      expect(events[i]!.percentage).to.be.at.least(events[i - 1]!.percentage);
+      expect(events[i]!.bytesDone).to.be.at.least(events[i - 1]!.bytesDone);
+    }
+  });
+});

@@ -1,0 +1,81 @@
+/** What the engine's own scan puts in the archive: patterns, dot files, size limit, special files. */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createBackup } from '../../src/index.js';
+import { loadManifest } from '../helpers/archive.js';
+import { run, tempDir, writeTree } from '../helpers/tree.js';
+
+async function listed(archive: string): Promise<string[]> {
+  return (await run('tar', ['-tzf', archive])).split('\n').filter(Boolean);
+}
+
+describe('engine/createBackup: what gets stored', () => {
+  let root: string;
+  before(async () => {
+    root = await tempDir();
+    await writeTree(root, {
+      'app/index.js': 'js',
+      'app/index.js.map': 'map',
+      'app/lib/util.js': 'util',
+      'app/node_modules/dep/index.js': 'dep',
+      'app/.env': 'SECRET=1',
+      'app/.cache/x': 'cached',
+      'app/big.dat': Buffer.alloc(5000),
+      'app/logs/today.log': 'log',
+    });
+  });
+
+  it('leaves out dot files unless asked, and keeps them with dot', async () => {
+    const out = join(root, 'out-dot');
+    const without = await createBackup({ sources: ['app'], cwd: root, out, name: 'a' });
+    expect(await listed(without.archivePath)).to.not.include('app/.env');
+    const withDot = await createBackup({ sources: ['app'], cwd: root, out, name: 'b', dot: true });
+    expect(await listed(withDot.archivePath)).to.include.members(['app/.env', 'app/.cache/', 'app/.cache/x']);
+  });
+
+  it('applies exclude patterns at any depth and include patterns', async () => {
+    const out = join(root, 'out-patterns');
+    const r = await createBackup({ sources: ['app'], cwd: root, out, name: 'a', exclude: ['node_modules', '*.map', 'logs/**'] });
+    const names = await listed(r.archivePath);
+    expect(names).to.include.members(['app/index.js', 'app/lib/util.js']);
+    expect(names.filter((n) => n.includes('node_modules') || n.endsWith('.map') || n.includes('today.log'))).to.deep.equal([]);
+    const only = await createBackup({ sources: ['app'], cwd: root, out, name: 'b', include: ['*.js'], exclude: ['node_modules'] });
+    expect((await listed(only.archivePath)).filter((n) => !n.endsWith('/'))).to.deep.equal(['app/index.js', 'app/lib/util.js']);
+  });
+
+  it('skips files over maxFileSize and lists them with the reason', async () => {
+    const r = await createBackup({ sources: ['app'], cwd: root, out: join(root, 'out-size'), maxFileSize: '4KB' });
+    expect(await listed(r.archivePath)).to.not.include('app/big.dat');
+    const manifest = await loadManifest(r.manifestPath);
+    expect(manifest.footer.skipped).to.deep.equal([{ path: 'app/big.dat', reason: 'larger than maxFileSize (5000 > 4096 bytes)' }]);
+    expect(r.skipped).to.deep.equal(manifest.footer.skipped);
+  });
+
+  it('never opens a FIFO or socket in the tree: lists it as skipped and does not hang', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'a' });
+    execFileSync('mkfifo', [join(tree, 'pipe')]);
+    const r = await createBackup({ sources: ['.'], cwd: tree, out: join(root, 'out-fifo') });
+    expect(await listed(r.archivePath)).to.deep.equal(['a.txt']);
+    expect(r.skipped.map((s) => s.path)).to.deep.equal(['pipe']);
+    expect(r.skipped[0]!.reason).to.match(/FIFO/);
+  });
+
+  it('follows symlinks when asked', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'real/a.txt': 'a', 'link': { symlink: 'real' } });
+    const r = await createBackup({ sources: ['link'], cwd: tree, out: join(root, 'out-follow'), followSymlinks: true });
+    expect(await listed(r.archivePath)).to.deep.equal(['link/', 'link/a.txt']);
+  });
+
+  it('names a second backup in the same second apart, and refuses to replace a named one', async () => {
+    const out = join(root, 'out-names');
+    const first = await createBackup({ sources: ['app/index.js'], cwd: root, out });
+    const second = await createBackup({ sources: ['app/index.js'], cwd: root, out });
+    expect(second.archivePath).to.not.equal(first.archivePath);
+    await createBackup({ sources: ['app/index.js'], cwd: root, out, name: 'fixed' });
+    const error = await createBackup({ sources: ['app/index.js'], cwd: root, out, name: 'fixed' }).catch((e: unknown) => e);
+    expect(error).to.have.property('code', 'OUTPUT_EXISTS');
+  });
+});

@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import { availableParallelism } from 'node:os';
+import { OptionError } from '../../src/errors.js';
+import { resolveBackupOptions, type BackupOptions } from '../../src/engine/options.js';
+
+function rejects(options: Partial<BackupOptions>): OptionError {
+  try {
+    resolveBackupOptions({ out: 'x', ...options } as BackupOptions);
+  } catch (error) {
+    expect(error).to.be.instanceOf(OptionError);
+    return error as OptionError;
+  }
+  throw new Error('expected the options to be rejected');
+}
+
+describe('engine/options', () => {
+  it('fills in the defaults', () => {
+    const resolved = resolveBackupOptions({ out: 'backups' });
+    expect(resolved).to.include({ codec: 'gzip', level: 6, blockSize: 1024 * 1024, dot: false, followSymlinks: false });
+    expect(resolved.hashes).to.deep.equal(['sha256']);
+    expect(resolved.sources).to.deep.equal(['.']);
+    expect(resolved.concurrency).to.equal(availableParallelism());
+  });
+
+  it('quotes the bad value and says what is expected', () => {
+    expect(rejects({ level: 12 }).message).to.equal('Expected `level` to be an integer from 0 to 9, got `12`');
+    expect(rejects({ concurrency: 0 }).message).to.equal('Expected `concurrency` to be an integer from 1 to 1024, got `0`');
+    expect(rejects({ hashes: ['sha256', 'crc99' as never] }).message).to.match(/`hashes`.*got `crc99`/);
+    expect(rejects({ codec: 'zip' as never }).message).to.match(/one of 'gzip', 'none', got `zip`/);
+    expect(rejects({ maxFileSize: 'lots' }).message).to.match(/`maxFileSize`.*got `lots`/);
+    expect(rejects({ blockSize: 1000 }).message).to.match(/`blockSize`/);
+    expect(rejects({ name: '../evil' }).message).to.match(/`name`.*got `..\/evil`/);
+    expect(rejects({ out: '' }).option).to.equal('out');
+    expect(rejects({ sources: [] }).option).to.equal('sources');
+  });
+
+  it('reads human sizes', () => {
+    expect(resolveBackupOptions({ out: 'x', maxFileSize: '10MB', blockSize: '4MB' })).to.include({ maxFileSize: 10 * 1024 * 1024, blockSize: 4 * 1024 * 1024 });
+  });
+
+  it('keeps each hash once, in the order given', () => {
+    expect(resolveBackupOptions({ out: 'x', hashes: ['md5', 'sha256', 'md5'] }).hashes).to.deep.equal(['md5', 'sha256']);
+  });
+});
