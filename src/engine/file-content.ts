@@ -14,7 +14,13 @@ import type { ContentFileHandle, ContentFileSystem } from './file-system.js';
 export type ContentSource =
   | { kind: 'path'; path: string }
   | { kind: 'buffer'; buffer: Buffer }
-  | { kind: 'stream'; open: () => Readable; size: number };
+  | {
+      kind: 'stream';
+      open: () => Readable;
+      size: number;
+      /** When set, a stream of another length is this error rather than a change flagged in the manifest. */
+      onSizeMismatch?: (actualSize: number) => Error;
+    };
 
 export interface OpenedContent {
   /** Bytes the archive holds for this entry. */
@@ -53,7 +59,7 @@ export async function openContent(
     case 'buffer':
       return wholeContent(source.buffer);
     case 'stream':
-      return streamContent(source.open(), source.size);
+      return streamContent(source.open(), source.size, source.onSizeMismatch);
     case 'path':
       return openPath(fs, source.path, expectedSize, readWholeUpTo);
   }
@@ -180,19 +186,22 @@ function fileStreamContent(path: string, handle: ContentFileHandle, size: number
 }
 
 /** A stream of known expected length (a vinyl file's contents), cut or padded to that length. */
-function streamContent(stream: Readable, size: number): OpenedContent {
+function streamContent(stream: Readable, size: number, onSizeMismatch?: (actualSize: number) => Error): OpenedContent {
   let changed = false;
   return {
     size,
     async *chunks() {
       let remaining = size;
-      for await (const data of stream) {
-        const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data as string);
+      let total = 0;
+      for await (const chunk of streamChunks(stream)) {
+        total += chunk.length;
+        if (onSizeMismatch && total > size) throw onSizeMismatch(total);
         if (chunk.length > remaining) changed = true;
         if (remaining > 0) yield chunk.length > remaining ? chunk.subarray(0, remaining) : chunk;
         remaining -= Math.min(remaining, chunk.length);
       }
       if (remaining > 0) {
+        if (onSizeMismatch) throw onSizeMismatch(total);
         changed = true;
         yield Buffer.alloc(remaining);
       }
@@ -202,4 +211,47 @@ function streamContent(stream: Readable, size: number): OpenedContent {
       stream.destroy();
     },
   };
+}
+
+/**
+ * Iterates a stream through its 'data' events, pausing while each chunk is stored. Not `for await`:
+ * the streamx streams that gulp.src gives with `encoding: false` never settle that way (vinyl-fs 4).
+ */
+async function* streamChunks(stream: Readable): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const onData = (data: Buffer | string) => {
+    queue.push(Buffer.isBuffer(data) ? data : Buffer.from(data));
+    stream.pause();
+    wake?.();
+  };
+  const onEnd = () => {
+    ended = true;
+    wake?.();
+  };
+  const onError = (error: unknown) => {
+    failure = error;
+    wake?.();
+  };
+  stream.on('data', onData).once('end', onEnd).once('error', onError);
+  try {
+    while (true) {
+      const chunk = queue.shift();
+      if (chunk) {
+        if (queue.length === 0 && !ended) stream.resume();
+        yield chunk;
+      } else if (failure !== undefined) {
+        throw failure;
+      } else if (ended) {
+        return;
+      } else {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    }
+  } finally {
+    stream.off('data', onData).off('end', onEnd).off('error', onError);
+  }
 }

@@ -1,5 +1,6 @@
 /** Turns a vinyl file from `gulp.src` into an archive entry, without reading its content yet. */
-import { Readable } from 'node:stream';
+import { readlink } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type File from 'vinyl';
 import { BackupError } from '../errors.js';
 import type { ContentSource } from '../engine/file-content.js';
@@ -31,23 +32,27 @@ export async function vinylToEntry(file: File): Promise<ArchiveEntry | undefined
     ctimeNs: BigInt(Math.floor(stat?.ctimeMs ?? 0)) * NS_PER_MS,
     ino: BigInt(stat?.ino ?? 0),
   };
-  if (file.isSymbolic()) return { ...common, mode: common.mode || 0o777, type: 'symlink', linkTarget: file.symlink! };
+  if (file.isSymbolic()) {
+    // With read: false, gulp.src leaves the target unread.
+    const linkTarget = file.symlink ?? (await readlink(file.path));
+    return { ...common, mode: common.mode || 0o777, type: 'symlink', linkTarget };
+  }
   if (file.isDirectory()) return { ...common, mode: common.mode || 0o755, type: 'directory' };
   const mode = common.mode || 0o644;
   if (file.isBuffer()) {
-    if (stat?.isFile() && stat.size !== file.contents.length) {
-      throw new BackupError(
-        'GULP_CONTENTS_DECODED',
-        `${file.relative} has ${file.contents.length} bytes in memory but ${stat.size} on disk: gulp.src decoded it as UTF-8, which corrupts binary files. Pass \`encoding: false\` to gulp.src.`,
-        { path: file.path },
-      );
-    }
+    if (stat?.isFile() && stat.size !== file.contents.length) throw decodedContentsError(file, file.contents.length);
     return { ...common, mode, type: 'file', size: file.contents.length, content: { kind: 'buffer', buffer: file.contents } };
   }
   if (file.isStream()) {
     const stream = file.contents as unknown as Readable;
     if (stat?.isFile()) {
-      return { ...common, mode, type: 'file', size: stat.size, content: { kind: 'stream', open: () => stream, size: stat.size } };
+      const content: ContentSource = {
+        kind: 'stream',
+        open: () => stream,
+        size: stat.size,
+        onSizeMismatch: (actual) => decodedContentsError(file, actual),
+      };
+      return { ...common, mode, type: 'file', size: stat.size, content };
     }
     // No size to put in the tar header before the content: the stream has to be read first.
     const buffer = Buffer.concat(await stream.toArray());
@@ -57,4 +62,17 @@ export async function vinylToEntry(file: File): Promise<ArchiveEntry | undefined
   const content: ContentSource = { kind: 'path', path: file.path };
   if (!stat?.isFile()) return undefined;
   return { ...common, mode, type: 'file', size: stat.size, content };
+}
+
+/**
+ * gulp.src decodes contents as UTF-8 unless `encoding: false`, which corrupts binary files and
+ * strips byte-order marks; both change the length, which is how this is caught.
+ */
+function decodedContentsError(file: File, actualLength: number): BackupError {
+  return new BackupError(
+    'GULP_CONTENTS_DECODED',
+    `${file.relative} has ${actualLength} bytes in its contents but ${file.stat!.size} on disk: gulp.src decoded it as UTF-8, ` +
+      'which corrupts binary files. Pass `encoding: false` to gulp.src (or the file changed while it was read).',
+    { path: file.path },
+  );
 }

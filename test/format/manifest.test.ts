@@ -39,7 +39,7 @@ describe('format/manifest', () => {
   });
 
   it('rejects another format or version', async () => {
-    const future = { ...header, version: 99 } as ManifestRecord;
+    const future = { ...header, version: 99 } as unknown as ManifestRecord;
     const error = await readManifest(stream([future, footer].map(encodeManifestRecord))).catch((e: unknown) => e);
     expect((error as Error).message).to.match(/version 99/);
   });

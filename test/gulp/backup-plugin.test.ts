@@ -1,0 +1,88 @@
+/** The backup() plugin through the real gulp: gulp.src → backup() → gulp.dest. */
+import { expect } from 'chai';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import gulp from 'gulp';
+import { backup, backupTask, type BackupPluginOptions } from '../../src/index.js';
+import { loadManifest, listFolder } from '../helpers/archive.js';
+import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
+
+describe('gulp/backup() plugin', () => {
+  let root: string;
+  const binary = pseudoRandomBytes(200_000, 7);
+  before(async () => {
+    root = await tempDir();
+    await writeTree(root, {
+      'site/index.html': '<h1>hi</h1>',
+      'site/img/logo.png': binary,
+      'site/css/a.css': 'body{}'.repeat(5000),
+      'site/link': { symlink: 'index.html' },
+    });
+  });
+
+  async function backUp(src: Parameters<typeof gulp.src>[1], options: BackupPluginOptions, out: string): Promise<void> {
+    await pipeline(gulp.src('site/**', { cwd: root, resolveSymlinks: false, ...src }), backup(options), gulp.dest(out));
+  }
+
+  async function expectRestorable(out: string, name: string): Promise<void> {
+    expect(await listFolder(out)).to.deep.equal([`${name}.manifest.jsonl`, `${name}.tar.gz`, `${name}.tar.gz.sha256`]);
+    await run('sha256sum', ['-c', `${name}.tar.gz.sha256`], out);
+    const restored = await tempDir();
+    await run('tar', ['-xzf', join(out, `${name}.tar.gz`), '-C', restored]);
+    expect(await snapshotTree(restored)).to.deep.equal(await snapshotTree(join(root, 'site')));
+    expect((await readFile(join(restored, 'img/logo.png'))).equals(binary)).to.equal(true);
+    const manifest = await loadManifest(join(out, `${name}.manifest.jsonl`));
+    expect(manifest.entries.map((e) => e.path)).to.deep.equal(['css', 'css/a.css', 'img', 'img/logo.png', 'index.html', 'link']);
+  }
+
+  it('backs up buffered files (encoding: false)', async () => {
+    const out = join(root, 'out-buffer');
+    await backUp({ encoding: false }, { name: 'site' }, out);
+    await expectRestorable(out, 'site');
+  });
+
+  it('backs up streamed files (buffer: false, encoding: false)', async () => {
+    const out = join(root, 'out-stream');
+    await backUp({ buffer: false, encoding: false }, { name: 'site' }, out);
+    await expectRestorable(out, 'site');
+  });
+
+  it('backs up files it reads itself (read: false)', async () => {
+    const out = join(root, 'out-noread');
+    await backUp({ read: false }, { name: 'site', codec: 'gzip', level: 9 }, out);
+    await expectRestorable(out, 'site');
+  });
+
+  it('fails with a PluginError that says to pass encoding: false when gulp.src decoded a binary file', async () => {
+    const out = join(root, 'out-decoded');
+    const error = await backUp({}, { name: 'site' }, out).catch((e: unknown) => e);
+    expect(error).to.have.property('plugin', 'gulp-backup');
+    expect((error as Error).message).to.match(/logo\.png.*UTF-8.*encoding: false/s);
+    expect(await listFolder(out)).to.deep.equal([]);
+  });
+
+  it('fails the same way in stream mode, where the length is only known once the file is read', async () => {
+    const out = join(root, 'out-decoded-stream');
+    const error = await backUp({ buffer: false }, { name: 'site' }, out).catch((e: unknown) => e);
+    expect(error).to.have.property('plugin', 'gulp-backup');
+    expect((error as Error).message).to.match(/logo\.png.*encoding: false/s);
+    expect((await listFolder(out)).filter((name) => name.endsWith('.manifest.jsonl'))).to.deep.equal([]);
+  });
+
+  it('rejects bad options when the pipeline is built', () => {
+    expect(() => backup({ level: 42 })).to.throw(/Expected `level` to be an integer from 0 to 9, got `42`/);
+  });
+});
+
+describe('gulp/backupTask()', () => {
+  it('makes a named gulp task that backs up and returns the result', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'src/a.txt': 'a' });
+    const task = backupTask({ sources: ['src'], cwd: root, out: join(root, 'backups'), name: 'nightly' });
+    expect(task.displayName).to.equal('backup');
+    const result = await task();
+    expect(result.archivePath).to.equal(join(root, 'backups/nightly.tar.gz'));
+    await run('gzip', ['-t', result.archivePath]);
+  });
+});
