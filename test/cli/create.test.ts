@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { listFolder, loadManifest } from '../helpers/archive.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
+import { pseudoRandomBytes, run, tempDir, writeTree } from '../helpers/tree.js';
+
+describe('cli: gulp-backup create', () => {
+  let root: string;
+  before(async () => {
+    root = await tempDir();
+    await writeTree(root, { 'src/a.txt': 'a', 'src/b/c.bin': pseudoRandomBytes(10_000), 'src/skip.log': 'log', 'src/.hidden': 'h' });
+  });
+
+  it('backs up, prints a summary and exits 0', async () => {
+    const out = join(root, 'out1');
+    const r = await runCli(['create', 'src', '--cwd', root, '--out', out, '--name', 'snap', '--exclude', '*.log', '--hash', 'sha256,md5', '--quiet']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(await listFolder(out)).to.deep.equal(['snap.manifest.jsonl', 'snap.tar.gz', 'snap.tar.gz.sha256']);
+    const manifest = await loadManifest(join(out, 'snap.manifest.jsonl'));
+    expect(manifest.entries.map((e) => e.path)).to.deep.equal(['src', 'src/a.txt', 'src/b', 'src/b/c.bin']);
+    expect(Object.keys(manifest.entries[1]!.hashes!)).to.deep.equal(['sha256', 'md5']);
+    const summary = await runCli(['create', 'src', '--cwd', root, '--out', out, '--dot', '--level', '9']);
+    expect(summary.stdout).to.match(/^Backup .*\.tar\.gz\n\s+4 files, 2 folders/m);
+    expect(summary.stdout).to.match(/saved/);
+  });
+
+  it('prints progress and the result as JSON lines with --json', async () => {
+    const out = join(root, 'out2');
+    const r = await runCli(['create', 'src', '--cwd', root, '--out', out, '--json', '--codec', 'none']);
+    expect(r.code).to.equal(0);
+    const lines = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; archivePath?: string; percentage?: number });
+    expect(lines.at(-1)!.event).to.equal('result');
+    expect(lines.at(-1)!.archivePath).to.match(/\.tar$/);
+    expect(lines.filter((l) => l.event === 'progress').at(-1)!.percentage).to.equal(100);
+    await run('tar', ['-tf', lines.at(-1)!.archivePath!]);
+  });
+
+  for (const [args, message] of [
+    [['--level', '12'], /Expected `level` to be an integer from 0 to 9, got `12`/],
+    [['--level', 'high'], /got `high`/],
+    [['--concurrency', '0'], /Expected `concurrency` to be an integer from 1 to 1024, got `0`/],
+    [['--hash', 'sha256,crc'], /`hashes`.*got `crc`/],
+    [['--codec', 'rar'], /`codec`.*got `rar`/],
+    [['--max-file-size', 'huge'], /`maxFileSize`.*got `huge`/],
+  ] as const) {
+    it(`exits 2 on an invalid option: ${args.join(' ')}`, async () => {
+      const out = join(root, 'out-bad');
+      const r = await runCli(['create', 'src', '--cwd', root, '--out', out, ...args]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(message);
+      expect(r.stderr).to.not.match(/\n\s+at /); // no stack trace for a user mistake
+      expect(await listFolder(out)).to.deep.equal([]);
+    });
+  }
+
+  it('exits 2 on a missing source, an unwritable output and an unknown command', async () => {
+    const missing = await runCli(['create', 'nope', '--cwd', root, '--out', join(root, 'out3')]);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.match(/Source not found: .*nope/);
+    const unwritable = await runCli(['create', 'src', '--cwd', root, '--out', join(root, 'src/a.txt')]);
+    expect(unwritable.code).to.equal(2);
+    expect(unwritable.stderr).to.match(/Cannot write the backup to .*a\.txt/);
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.match(/unknown command/);
+  });
+
+  it('exits 130 on Ctrl-C and leaves no archive, partial file or manifest', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`big/f${i}.bin`, pseudoRandomBytes(2_000_000, i + 1)])));
+    const out = join(tree, 'out');
+    const child = spawnCli(['create', 'big', '--out', out, '--json', '--level', '9', '--concurrency', '1', '--block-size', '64KB'], tree);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('"phase":"store"')) child.kill('SIGINT');
+    });
+    const result = await child;
+    expect(result.exitCode).to.equal(130);
+    expect(String(result.stderr)).to.match(/interrupted/);
+    expect(await listFolder(out)).to.deep.equal([]);
+  });
+});

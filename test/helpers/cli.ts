@@ -1,0 +1,34 @@
+/** Runs the CLI in-process with captured output, or as a real process through tsx. */
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import { main } from '../../src/cli/main.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function capture(): { stream: NodeJS.WriteStream; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return { stream: stream as unknown as NodeJS.WriteStream, text: () => Buffer.concat(chunks).toString() };
+}
+
+export async function runCli(args: string[], signal?: AbortSignal): Promise<CliRun> {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await main(args, { stdout: stdout.stream, stderr: stderr.stream, signal: signal ?? new AbortController().signal });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+/** tsx's loader by absolute URL: the child runs in the test's temp folder, outside this package. */
+const TSX = import.meta.resolve('tsx');
+
+/** The command as a separate process, as npm scripts and CI run it. */
+export function spawnCli(args: string[], cwd: string): ResultPromise<{ cwd: string; reject: false }> {
+  return execa('node', ['--import', TSX, BIN, ...args], { cwd, reject: false }) as never;
+}
