@@ -22,7 +22,6 @@ interface CreateFlags {
   maxFileSize?: string;
   blockSize?: string;
   concurrency?: string;
-  readConcurrency?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -51,7 +50,6 @@ export function registerCreate(program: Command, context: CliContext): void {
     .option('--max-file-size <size>', "skip files larger than this, such as '100MB' (listed in the manifest)")
     .option('--block-size <size>', "uncompressed bytes per compressed block (default: '1MB')")
     .option('-j, --concurrency <n>', 'compression workers (default: the number of cores)')
-    .option('--read-concurrency <n>', 'files read ahead at once (default: 16)')
     .option('--json', 'print progress and the result as JSON lines on stdout')
     .option('-q, --quiet', 'print nothing but errors')
     .action(async (paths: string[], flags: CreateFlags) => {
@@ -72,7 +70,6 @@ export function registerCreate(program: Command, context: CliContext): void {
         maxFileSize: flags.maxFileSize,
         blockSize: flags.blockSize,
         concurrency: integerOrRaw(flags.concurrency),
-        readConcurrency: integerOrRaw(flags.readConcurrency),
         signal: context.signal,
         onProgress: (progress) => renderer.update(progress),
       };

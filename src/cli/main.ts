@@ -22,8 +22,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => controller.abort(new Error(`received ${signal}`));
   if (!options.signal) {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // `on`, not `once`: a second Ctrl-C during the clean-up must not kill the process half-way.
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
   const signal = options.signal ?? controller.signal;
   const context: CliContext = { stdout, stderr, signal, exitCode: EXIT_OK };

@@ -61,6 +61,24 @@ export class BlockWriter {
     }
   }
 
+  /**
+   * Lets `produce` write up to `length` bytes straight into the block buffer, a block at a time;
+   * `produce` returns how many bytes it wrote, 0 when it has no more. Returns the total written.
+   */
+  async pushFrom(length: number, produce: (target: Buffer) => number): Promise<number> {
+    let written = 0;
+    while (written < length) {
+      const room = Math.min(length - written, this.blockSize - this.filled);
+      const count = produce(this.block.subarray(this.filled, this.filled + room));
+      if (count === 0) break;
+      this.filled += count;
+      this.tarBytes += count;
+      written += count;
+      if (this.filled === this.blockSize) await this.cut();
+    }
+    return written;
+  }
+
   /** Appends `count` zero bytes (tar padding). */
   async pushZeros(count: number): Promise<void> {
     if (count > 0) await this.push(Buffer.alloc(count));

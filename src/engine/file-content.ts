@@ -22,16 +22,31 @@ export type ContentSource =
       onSizeMismatch?: (actualSize: number) => Error;
     };
 
-export interface OpenedContent {
+interface ContentBase {
   /** Bytes the archive holds for this entry. */
   size: number;
-  /** Yields exactly `size` bytes. */
-  chunks(): AsyncIterable<Buffer>;
-  /** Once the chunks are consumed: whether the source changed while it was read. */
+  /** Once the content is consumed: whether the source changed while it was read. */
   changed(): boolean;
-  /** Releases the file, when the chunks were not consumed to the end. */
+  /** Releases the file, when the content was not consumed to the end. */
   discard(): Promise<void>;
 }
+
+/** Content that arrives as chunks: large files, vinyl buffers and streams. Yields exactly `size` bytes. */
+export interface ChunkedContent extends ContentBase {
+  chunks(): AsyncIterable<Buffer>;
+}
+
+/**
+ * A small file read synchronously straight into the archive's block buffer: no allocation and no
+ * copy per file. `readInto` returns 0 at the end of the file; `finish` checks that the file did not
+ * grow and closes it.
+ */
+export interface DirectContent extends ContentBase {
+  readInto(target: Buffer): number;
+  finish(): void;
+}
+
+export type OpenedContent = ChunkedContent | DirectContent;
 
 /** The file can no longer be stored as scanned: the reason goes into the manifest's skipped list. */
 export interface VanishedContent {
@@ -52,7 +67,7 @@ const VANISHED_REASONS: Record<string, string> = {
 export async function openContent(
   source: ContentSource,
   expectedSize: number,
-  readWholeUpTo: number,
+  smallFileLimit: number,
   fs: ContentFileSystem,
 ): Promise<OpenedContent | VanishedContent> {
   switch (source.kind) {
@@ -61,26 +76,23 @@ export async function openContent(
     case 'stream':
       return streamContent(source.open(), source.size, source.onSizeMismatch);
     case 'path':
-      return openPath(fs, source.path, expectedSize, readWholeUpTo);
+      return openPath(fs, source.path, expectedSize, smallFileLimit);
   }
 }
 
-function wholeContent(buffer: Buffer, changed = false): OpenedContent {
+function wholeContent(buffer: Buffer): ChunkedContent {
   return {
     size: buffer.length,
     async *chunks() {
       if (buffer.length > 0) yield buffer;
     },
-    changed: () => changed,
+    changed: () => false,
     discard: async () => {},
   };
 }
 
-async function openPath(fs: ContentFileSystem, path: string, expectedSize: number, readWholeUpTo: number): Promise<OpenedContent | VanishedContent> {
-  if (expectedSize <= readWholeUpTo) {
-    const whole = readSmallFile(fs, path, expectedSize);
-    if (whole) return whole;
-  }
+async function openPath(fs: ContentFileSystem, path: string, expectedSize: number, smallFileLimit: number): Promise<OpenedContent | VanishedContent> {
+  if (expectedSize <= smallFileLimit) return openSmallFile(fs, path, expectedSize);
   let handle: ContentFileHandle;
   try {
     handle = await fs.open(path, OPEN_FLAGS);
@@ -101,32 +113,53 @@ async function openPath(fs: ContentFileSystem, path: string, expectedSize: numbe
 }
 
 /**
- * Reads a small file whole, synchronously: for a cached file that costs a few microseconds of this
- * thread, where a trip through libuv's pool costs two to four times the CPU in all, CPU that the
- * compression workers need (measured in docs/BENCHMARKS.md). One read asks for one byte more than
- * expected, which tells a file that grew since the scan: that one is streamed instead (undefined).
+ * Opens a small file for synchronous reads: for a cached file, `openSync`/`readSync`/`closeSync`
+ * cost a few microseconds of this thread, where a trip through libuv's pool costs two to four times
+ * the CPU in all, CPU that the compression workers need (docs/DESIGN-DECISIONS.md). The size in the
+ * tar header is the scanned one; a file that shrank is padded, one that grew is cut, both flagged.
  */
-function readSmallFile(fs: ContentFileSystem, path: string, expectedSize: number): OpenedContent | VanishedContent | undefined {
+function openSmallFile(fs: ContentFileSystem, path: string, size: number): DirectContent | VanishedContent {
   let fd: number;
   try {
     fd = fs.openSync(path, OPEN_FLAGS);
   } catch (error) {
     return vanishedOrThrow(path, error);
   }
-  try {
-    const buffer = Buffer.allocUnsafe(expectedSize + 1);
-    let filled = 0;
-    while (filled < buffer.length) {
-      const bytesRead = fs.readSync(fd, buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
+  let position = 0;
+  let changed = false;
+  let open = true;
+  const close = () => {
+    if (open) {
+      open = false;
+      fs.closeSync(fd);
     }
-    return filled <= expectedSize ? wholeContent(buffer.subarray(0, filled)) : undefined;
-  } catch (error) {
-    return vanishedOrThrow(path, error);
-  } finally {
-    fs.closeSync(fd);
-  }
+  };
+  const read = (target: Buffer, at: number): number => {
+    try {
+      return fs.readSync(fd, target, 0, target.length, at);
+    } catch (error) {
+      close();
+      throw sourceReadError(path, error);
+    }
+  };
+  return {
+    size,
+    readInto(target) {
+      const wanted = Math.min(target.length, size - position);
+      if (wanted === 0) return 0;
+      const bytesRead = read(wanted === target.length ? target : target.subarray(0, wanted), position);
+      if (bytesRead === 0) changed = true; // shrank since the scan
+      position += bytesRead;
+      return bytesRead;
+    },
+    finish() {
+      // One more byte past the expected end tells a file that grew since the scan.
+      if (read(Buffer.allocUnsafe(1), size) > 0) changed = true;
+      close();
+    },
+    changed: () => changed,
+    discard: async () => close(),
+  };
 }
 
 function vanishedOrThrow(path: string, error: unknown): VanishedContent {
@@ -136,7 +169,7 @@ function vanishedOrThrow(path: string, error: unknown): VanishedContent {
 }
 
 /** A large file read in chunks, the next read under way while the current chunk is stored. */
-function fileStreamContent(path: string, handle: ContentFileHandle, size: number, mtimeMs: number): OpenedContent {
+function fileStreamContent(path: string, handle: ContentFileHandle, size: number, mtimeMs: number): ChunkedContent {
   let changed = false;
   let closed = false;
   const close = async () => {
@@ -186,7 +219,7 @@ function fileStreamContent(path: string, handle: ContentFileHandle, size: number
 }
 
 /** A stream of known expected length (a vinyl file's contents), cut or padded to that length. */
-function streamContent(stream: Readable, size: number, onSizeMismatch?: (actualSize: number) => Error): OpenedContent {
+function streamContent(stream: Readable, size: number, onSizeMismatch?: (actualSize: number) => Error): ChunkedContent {
   let changed = false;
   return {
     size,

@@ -27,8 +27,6 @@ export interface ArchiveOptions {
   hashes?: HashAlgorithm[];
   /** Compression workers. Default: the number of cores. */
   concurrency?: number;
-  /** Files read ahead at once. Default 16. */
-  readConcurrency?: number;
   /** Base name of the output files (`NAME.tar.gz`, `NAME.manifest.jsonl`). Default `backup-<UTC time>`. */
   name?: string;
   /** Cancels the backup; nothing complete-looking is left behind. */
@@ -65,7 +63,6 @@ export interface ResolvedArchiveOptions {
   blockSize: number;
   hashes: HashAlgorithm[];
   concurrency: number;
-  readConcurrency: number;
   name: string | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((progress: BackupProgress) => void) | undefined;
@@ -159,7 +156,6 @@ export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveO
     blockSize,
     hashes: hashList(options.hashes),
     concurrency: integerIn('concurrency', options.concurrency, 1, 1024, availableParallelism()),
-    readConcurrency: integerIn('readConcurrency', options.readConcurrency, 1, 1024, 16),
     name: options.name,
     signal: options.signal,
     onProgress: options.onProgress,

@@ -11,7 +11,7 @@ import { BlockWriter, type ArchiveSink, type BlockWriterResult } from './block-w
 import { CompressPool } from './compress-pool.js';
 import type { ResolvedArchiveOptions } from './options.js';
 import type { ProgressTracker } from './progress.js';
-import { ReadAhead } from './read-ahead.js';
+import { openContent, type OpenedContent } from './file-content.js';
 import type { ArchiveEntry } from './scan.js';
 
 export interface WrittenArchive {
@@ -22,8 +22,8 @@ export interface WrittenArchive {
   blocks: BlockWriterResult;
 }
 
-/** Bytes of small files read ahead of the writer. */
-const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Files up to this size are read synchronously, straight into the block buffer. */
+const SMALL_FILE_LIMIT = 1024 * 1024;
 
 export async function writeArchive(
   entries: readonly ArchiveEntry[],
@@ -34,12 +34,6 @@ export async function writeArchive(
   const pool = options.codec === 'gzip' ? new CompressPool(options.concurrency, options.level) : undefined;
   try {
     const writer = new BlockWriter(sink, options.codec, options.blockSize, pool, options.concurrency);
-    const readAhead = new ReadAhead(entries, {
-      concurrency: options.readConcurrency,
-      maxBytes: READ_AHEAD_BYTES,
-      readWholeUpTo: Math.min(options.blockSize, 1024 * 1024),
-      fs: options.fileSystem,
-    });
     const stored: ManifestEntry[] = [];
     const skipped: SkippedEntry[] = [];
     let contentBytes = 0;
@@ -65,7 +59,7 @@ export async function writeArchive(
       if (entry.type !== 'file') {
         await writer.push(encodeTarHeader({ ...header, size: 0 }));
       } else {
-        const content = await readAhead.take(index);
+        const content = await openContent(entry.content!, entry.size, SMALL_FILE_LIMIT, options.fileSystem);
         if ('vanished' in content) {
           skipped.push({ path: entry.path, reason: content.vanished });
           progress.bytesDone += entry.size;
@@ -76,12 +70,11 @@ export async function writeArchive(
         await writer.push(encodeTarHeader({ ...header, size: content.size }));
         record.dataOffset = writer.position;
         const hashes: Hash[] = options.hashes.map((algorithm) => createHash(algorithm));
-        for await (const chunk of content.chunks()) {
-          for (const hash of hashes) hash.update(chunk);
-          await writer.push(chunk);
-          progress.bytesDone += chunk.length;
-          progress.tick();
-          throwIfAborted(options.signal);
+        try {
+          await storeContent(content, writer, hashes, progress, options.signal);
+        } catch (error) {
+          await content.discard();
+          throw error;
         }
         await writer.pushZeros(tarPadding(content.size));
         record.hashes = Object.fromEntries(options.hashes.map((algorithm, i) => [algorithm, hashes[i]!.digest('hex')]));
@@ -99,6 +92,41 @@ export async function writeArchive(
     return { entries: stored, skipped, contentBytes, blocks };
   } finally {
     await pool?.close();
+  }
+}
+
+/** Feeds one file's bytes to the hashes and the block writer: exactly `content.size` bytes. */
+async function storeContent(
+  content: OpenedContent,
+  writer: BlockWriter,
+  hashes: Hash[],
+  progress: ProgressTracker,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if ('readInto' in content) {
+    const stored = await writer.pushFrom(content.size, (target) => {
+      const count = content.readInto(target);
+      const bytes = target.subarray(0, count);
+      for (const hash of hashes) hash.update(bytes);
+      return count;
+    });
+    if (stored < content.size) {
+      // The file shrank since the scan: pad to the size in the tar header (flagged as changed).
+      const zeros = Buffer.alloc(content.size - stored);
+      for (const hash of hashes) hash.update(zeros);
+      await writer.push(zeros);
+    }
+    content.finish();
+    progress.bytesDone += content.size;
+    progress.tick();
+    return;
+  }
+  for await (const chunk of content.chunks()) {
+    for (const hash of hashes) hash.update(chunk);
+    await writer.push(chunk);
+    progress.bytesDone += chunk.length;
+    progress.tick();
+    throwIfAborted(signal);
   }
 }
 
