@@ -32,6 +32,8 @@ const TOOLS: Tool[] = [
   { name: 'node-tar c({gzip})', command: `node ${join(BENCH, 'anchors/node-tar.mjs')} "$CWD" "$DIR" "$OUT/archive.tar.gz"` },
   { name: 'gulp-tar + gulp-gzip', command: `node ${join(BENCH, 'anchors/gulp-tar-gzip.mjs')} "$CWD" "$DIR" "$OUT"` },
   { name: 'gulp-backup CLI', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet` },
+  // The same with libuv's pool cut to one thread: compression must not depend on it.
+  { name: 'gulp-backup CLI, UV_THREADPOOL_SIZE=1', command: `UV_THREADPOOL_SIZE=1 ${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet` },
   { name: 'gulp-backup CLI -j1', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --concurrency 1` },
   { name: 'gulp-backup plugin', command: `node ${join(BENCH, 'anchors/gulp-backup-plugin.mjs')} "$CWD" "$DIR" "$OUT"` },
 ];
