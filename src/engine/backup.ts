@@ -2,9 +2,10 @@
  * `createBackup`: scan the sources, write the archive (parallel blocked gzip), then the checksum
  * file and the manifest. Nothing that looks complete is left behind unless all of it succeeded.
  */
-import { encodeManifestRecord, type ManifestRecord } from '../format/manifest.js';
-import { formatChecksumLine } from '../format/checksum-file.js';
+import { rm } from 'node:fs/promises';
 import { AbortError } from '../errors.js';
+import { formatChecksumLine } from '../format/checksum-file.js';
+import { encodeManifestRecord, type ManifestRecord, type SkippedEntry } from '../format/manifest.js';
 import { buildHeader } from './manifest-header.js';
 import { resolveBackupOptions, type BackupOptions } from './options.js';
 import { PartialFile, prepareOutput, writeLinesAtomically, type OutputPaths } from './output-files.js';
@@ -12,8 +13,6 @@ import { ProgressTracker } from './progress.js';
 import { scanSources } from './scan.js';
 import { buildFooter, computeStatistics, type BackupStatistics } from './statistics.js';
 import { throwIfAborted, writeArchive } from './write-archive.js';
-import { rm } from 'node:fs/promises';
-import type { SkippedEntry } from '../format/manifest.js';
 
 export interface BackupResult {
   /** The backup's identifier, as in its manifest. */

@@ -37,8 +37,8 @@ export async function writeArchive(
     const stored: ManifestEntry[] = [];
     const skipped: SkippedEntry[] = [];
     let contentBytes = 0;
-    for (let index = 0; index < entries.length; index++) {
-      const entry = entries[index]!;
+    const storedFiles = new Set<string>();
+    for (const entry of entries) {
       throwIfAborted(options.signal);
       progress.currentFile = entry.path;
       const record: ManifestEntry = {
@@ -56,6 +56,11 @@ export async function writeArchive(
         offset: writer.position,
       };
       const header = { ...entry, mtimeMs: nanosecondsToMilliseconds(entry.mtimeNs) };
+      if (entry.type === 'hardlink' && !storedFiles.has(entry.linkTarget!)) {
+        skipped.push({ path: entry.path, reason: `its hard-link target ${entry.linkTarget} was not stored` });
+        progress.filesDone++;
+        continue;
+      }
       if (entry.type !== 'file') {
         await writer.push(encodeTarHeader({ ...header, size: 0 }));
       } else {
@@ -82,6 +87,7 @@ export async function writeArchive(
         // Progress counts what the scan expected, so that the total stays exact.
         progress.bytesDone += entry.size - content.size;
         contentBytes += content.size;
+        storedFiles.add(entry.path);
       }
       stored.push(record);
       progress.filesDone++;

@@ -130,6 +130,27 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
     expect(manifest.footer.skipped).to.deep.equal(r.skipped);
   });
 
+  it('a hard link whose first name vanished is skipped too, not left dangling', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'shared', 'b.txt': { hardlinkTo: 'a.txt' } });
+    const r = await createBackup({
+      sources: ['.'],
+      cwd: tree,
+      out: join(root, 'out-hardlink'),
+      fileSystem: {
+        openSync: (path, flags) => {
+          if (path.endsWith('a.txt')) throw systemError('ENOENT', path);
+          return openSync(path, flags);
+        },
+      },
+    });
+    expect(r.skipped).to.deep.equal([
+      { path: 'a.txt', reason: 'vanished after the scan' },
+      { path: 'b.txt', reason: 'its hard-link target a.txt was not stored' },
+    ]);
+    expect(r.statistics.entries).to.equal(0);
+  });
+
   it('reports progress that only grows, with exact totals, ending at 100%', async () => {
     const events: BackupProgress[] = [];
     const r = await createBackup({ sources: ['data'], cwd: root, out: join(root, 'out7'), onProgress: (p) => events.push(p) });
