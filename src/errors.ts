@@ -10,6 +10,7 @@ export type BackupErrorCode =
   | 'OUTPUT_UNWRITABLE'
   | 'OUTPUT_EXISTS'
   | 'GULP_CONTENTS_DECODED'
+  | 'MANIFEST_INVALID'
   | 'ABORTED';
 
 export interface BackupErrorDetails {

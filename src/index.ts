@@ -1,5 +1,7 @@
 /** gulp-backup: concurrent, verifiable backups for gulp, npm scripts and CI. */
 export { createBackup, type BackupResult } from './engine/backup.js';
+export { verifyBackup, type VerifyOptions, type VerifyReport } from './engine/verify.js';
+export type { EntryReport, EntryStatus } from './engine/entry-checker.js';
 export type { BackupOptions, ArchiveOptions, HashAlgorithm } from './engine/options.js';
 export type { BackupProgress, BackupPhase } from './engine/progress.js';
 export type { BackupStatistics, PhaseTimings } from './engine/statistics.js';

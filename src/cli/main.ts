@@ -7,6 +7,7 @@ import { AbortError, BackupError } from '../errors.js';
 import { TOOL } from '../engine/tool.js';
 import type { CliContext } from './context.js';
 import { registerCreate } from './create-command.js';
+import { registerVerify } from './verify-command.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 export interface MainOptions {
@@ -36,6 +37,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     .showHelpAfterError('(run gulp-backup --help for usage)')
     .configureOutput({ writeOut: (text) => stdout.write(text), writeErr: (text) => stderr.write(text) });
   registerCreate(program, context);
+  registerVerify(program, context);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { END_MARKER, encodeMemberHeader, encodeMemberTrailer } from '../format/blocked-gzip.js';
 import type { Codec } from '../format/manifest.js';
-import type { CompressPool } from './compress-pool.js';
+import type { BlockCodecPool } from './block-codec-pool.js';
 
 /** Where archive bytes go: a file (engine) or a stream (gulp plugin). */
 export interface ArchiveSink {
@@ -35,7 +35,7 @@ export class BlockWriter {
     private readonly sink: ArchiveSink,
     private readonly codec: Codec,
     private readonly blockSize: number,
-    private readonly pool: CompressPool | undefined,
+    private readonly pool: BlockCodecPool | undefined,
     concurrency: number,
   ) {
     if (codec === 'gzip' && !pool) throw new Error('gzip blocks need a compression pool');

@@ -8,7 +8,7 @@ import { AbortError } from '../errors.js';
 import type { ManifestEntry, SkippedEntry } from '../format/manifest.js';
 import { TAR_END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../format/tar-header.js';
 import { BlockWriter, type ArchiveSink, type BlockWriterResult } from './block-writer.js';
-import { CompressPool } from './compress-pool.js';
+import { BlockCodecPool } from './block-codec-pool.js';
 import type { ResolvedArchiveOptions } from './options.js';
 import type { ProgressTracker } from './progress.js';
 import { openContent, type OpenedContent } from './file-content.js';
@@ -31,7 +31,7 @@ export async function writeArchive(
   options: ResolvedArchiveOptions,
   progress: ProgressTracker,
 ): Promise<WrittenArchive> {
-  const pool = options.codec === 'gzip' ? new CompressPool(options.concurrency, options.level) : undefined;
+  const pool = options.codec === 'gzip' ? new BlockCodecPool(options.concurrency, options.level) : undefined;
   try {
     const writer = new BlockWriter(sink, options.codec, options.blockSize, pool, options.concurrency);
     const stored: ManifestEntry[] = [];

@@ -69,3 +69,52 @@ export function tarPadding(size: number): number {
   const rest = size % TAR_BLOCK_SIZE;
   return rest === 0 ? 0 : TAR_BLOCK_SIZE - rest;
 }
+
+export interface DecodedTarHeader {
+  /** Path without a trailing slash, with any pax `path` applied. */
+  path: string;
+  /** Our four entry types, or the tar type name of anything else. */
+  type: TarEntryType | string;
+  size: number;
+  linkTarget: string;
+  mode: number;
+  mtimeMs: number;
+}
+
+const TYPE_OF_TAR_NAME: Record<string, TarEntryType> = {
+  File: 'file',
+  OldFile: 'file',
+  ContiguousFile: 'file',
+  Directory: 'directory',
+  SymbolicLink: 'symlink',
+  Link: 'hardlink',
+};
+
+/**
+ * Decodes the header block(s) of one entry: a ustar header, or a pax extended header followed by
+ * one. Returns a reason string when the bytes are not a valid header (bad checksum, cut short).
+ */
+export function decodeTarHeader(bytes: Buffer): DecodedTarHeader | string {
+  if (bytes.length < TAR_BLOCK_SIZE) return 'header cut short';
+  let header = new Header(bytes, 0);
+  if (!header.cksumValid) return 'header checksum mismatch';
+  let offset = 0;
+  let pax: Pax | undefined;
+  if (header.type === 'ExtendedHeader') {
+    const bodyLength = header.size ?? 0;
+    offset = TAR_BLOCK_SIZE + bodyLength + tarPadding(bodyLength);
+    if (bytes.length < offset + TAR_BLOCK_SIZE) return 'header cut short after its pax record';
+    pax = Pax.parse(bytes.subarray(TAR_BLOCK_SIZE, TAR_BLOCK_SIZE + bodyLength).toString('utf8'));
+    header = new Header(bytes, offset, pax);
+    if (!header.cksumValid) return 'header checksum mismatch';
+  }
+  const path = (header.path ?? '').replace(/\/+$/, '');
+  return {
+    path,
+    type: TYPE_OF_TAR_NAME[header.type] ?? header.type,
+    size: header.size ?? 0,
+    linkTarget: header.linkpath ?? '',
+    mode: header.mode ?? 0,
+    mtimeMs: header.mtime?.getTime() ?? 0,
+  };
+}

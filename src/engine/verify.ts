@@ -1,0 +1,250 @@
+/**
+ * `verifyBackup`: proves that an archive is intact, or says exactly which files are damaged.
+ *
+ * With the manifest: the archive's size and SHA-256, every member's header, CRC-32 and length
+ * (inflated in parallel), the end marker, and every entry's tar header and content hashes. A
+ * damaged block names the entries in it; the other blocks are still checked.
+ * With only an archive: CRCs, lengths, end marker and tar structure; file hashes are not checked.
+ */
+import { createReadStream } from 'node:fs';
+import { access, open, stat, type FileHandle } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { Parser, type ReadEntry } from 'tar';
+import { BackupError, OptionError, SourceError, sourceReadError } from '../errors.js';
+import { MEMBER_HEADER_SIZE, decodeMemberHeader } from '../format/blocked-gzip.js';
+import { readManifest, type Manifest } from '../format/manifest.js';
+import { TAR_END_OF_ARCHIVE } from '../format/tar-header.js';
+import { ArchiveReader, type ReadBlock } from './archive-reader.js';
+import { BlockCodecPool } from './block-codec-pool.js';
+import { EntryChecker, type EntryReport } from './entry-checker.js';
+
+export interface VerifyOptions {
+  /** Inflate workers. Default: the number of cores. */
+  concurrency?: number;
+  signal?: AbortSignal;
+  /** Called with the archive bytes read so far and in all. */
+  onProgress?: (progress: { bytesDone: number; bytesTotal: number; percentage: number }) => void;
+}
+
+export interface VerifyReport {
+  /** True when nothing is wrong. */
+  ok: boolean;
+  archivePath: string;
+  manifestPath: string | undefined;
+  /** False when there was no manifest: file hashes could not be checked. */
+  hashesChecked: boolean;
+  /** What is wrong with the archive as a whole: checksum, size, truncation, damaged blocks. */
+  problems: string[];
+  /** Every entry: `ok`, `damaged` (and why) or `missing`. */
+  entries: EntryReport[];
+  counts: { entries: number; ok: number; damaged: number; missing: number; blocks: number; damagedBlocks: number };
+  elapsedMs: number;
+}
+
+/**
+ * Verifies a backup from its manifest (`NAME.manifest.jsonl`) or its archive (`NAME.tar.gz`; the
+ * manifest beside it is used when there is one).
+ *
+ * @example
+ * const report = await verifyBackup('backups/nightly.manifest.jsonl');
+ * if (!report.ok) console.error(report.problems, report.entries.filter((e) => e.status !== 'ok'));
+ */
+export async function verifyBackup(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const start = performance.now();
+  const concurrency = options.concurrency ?? availableParallelism();
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
+    throw new OptionError('concurrency', concurrency, 'an integer from 1 to 1024');
+  }
+  const { manifest, manifestPath, archivePath } = await locate(path);
+  const fileSize = await stat(archivePath).then(
+    (s) => s.size,
+    (error: unknown) => {
+      throw notFound(archivePath, error, manifestPath ? `the archive that ${basename(manifestPath)} names is not beside it` : undefined);
+    },
+  );
+  const handle = await open(archivePath, 'r');
+  const pool = new BlockCodecPool(concurrency);
+  try {
+    const codec = manifest?.header.options.codec ?? (archivePath.endsWith('.tar') ? 'none' : 'gzip');
+    const footer = manifest?.footer;
+    const reader = new ArchiveReader(
+      handle,
+      fileSize,
+      pool,
+      footer ? { blockSize: footer.blocks.blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes } : undefined,
+    );
+    let bytesDone = 0;
+    const onRead = (bytes: number) => {
+      bytesDone += bytes;
+      options.onProgress?.({ bytesDone, bytesTotal: fileSize, percentage: fileSize ? Math.min(100, (bytesDone * 100) / fileSize) : 100 });
+    };
+    const foreign = !manifest && codec === 'gzip' && !(await isBlockedGzip(handle));
+    const blocks = foreign
+      ? gunzipBlocks(archivePath, onRead)
+      : codec === 'none'
+        ? reader.plainBlocks(footer?.blocks.blockSize ?? 1 << 20, footer?.totals.tarBytes)
+        : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal: options.signal, onRead });
+    const check = manifest ? checkAgainstManifest(manifest) : checkStructure();
+    const problems: string[] = [];
+    let blockCount = 0;
+    let damagedBlocks = 0;
+    for await (const block of blocks) {
+      options.signal?.throwIfAborted();
+      blockCount++;
+      if (block.error !== undefined) {
+        damagedBlocks++;
+        problems.push(`block ${block.index}: ${block.error}`);
+      }
+      check.block(block);
+    }
+    const entries = await check.finish();
+    if (!foreign) problems.push(...reader.end.problems);
+    problems.push(...check.problems);
+    if (footer) {
+      if (fileSize !== footer.archiveFile.size) problems.unshift(`the archive is ${fileSize} bytes, the manifest says ${footer.archiveFile.size}`);
+      else if (reader.end.sha256 !== undefined && reader.end.sha256 !== footer.archiveFile.sha256) {
+        problems.unshift('the archive does not match the SHA-256 in its manifest');
+      }
+    }
+    const count = (status: EntryReport['status']) => entries.filter((entry) => entry.status === status).length;
+    const counts = { entries: entries.length, ok: count('ok'), damaged: count('damaged'), missing: count('missing'), blocks: blockCount, damagedBlocks };
+    return {
+      ok: problems.length === 0 && counts.damaged === 0 && counts.missing === 0,
+      archivePath,
+      manifestPath,
+      hashesChecked: manifest !== undefined,
+      problems,
+      entries,
+      counts,
+      elapsedMs: performance.now() - start,
+    };
+  } finally {
+    await pool.close();
+    await handle.close();
+  }
+}
+
+interface Check {
+  block(block: ReadBlock): void;
+  finish(): Promise<EntryReport[]>;
+  problems: string[];
+}
+
+function checkAgainstManifest(manifest: Manifest): Check {
+  const tarEnd = manifest.footer.totals.tarBytes - TAR_END_OF_ARCHIVE.length;
+  const checker = new EntryChecker(manifest.entries, tarEnd, manifest.header.options.hashes);
+  const problems: string[] = [];
+  return {
+    problems,
+    block(block) {
+      if (block.data) checker.feed(block.tarOffset, block.data);
+      else checker.gap(block.tarOffset, block.rawLength, `in damaged block ${block.index}`);
+    },
+    async finish() {
+      checker.finish();
+      if (checker.trailingGarbage) problems.push('unexpected data after the last entry of the tar stream');
+      return checker.reports;
+    },
+  };
+}
+
+/** Without a manifest: parse the tar stream (node-tar's parser) to check its structure. */
+function checkStructure(): Check {
+  const entries: EntryReport[] = [];
+  const problems: string[] = [];
+  let stopped = false;
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (entry: ReadEntry) => {
+      const type = entry.type === 'Directory' ? 'directory' : entry.type === 'SymbolicLink' ? 'symlink' : entry.type === 'Link' ? 'hardlink' : 'file';
+      entries.push({ path: entry.path.replace(/\/+$/, ''), type, status: 'ok' });
+      entry.resume();
+    },
+  });
+  parser.on('error', (error: Error) => {
+    if (!stopped) problems.push(`tar structure: ${error.message}`);
+    stopped = true;
+  });
+  return {
+    problems,
+    block(block) {
+      if (stopped) return;
+      if (!block.data) {
+        problems.push(`tar structure not checked after block ${block.index}: without the manifest, entries past a damaged block cannot be located`);
+        stopped = true;
+        return;
+      }
+      parser.write(block.data);
+    },
+    async finish() {
+      if (!stopped) await new Promise<void>((resolve) => parser.end(resolve));
+      return entries;
+    },
+  };
+}
+
+function notFound(path: string, error: unknown, why?: string): BackupError {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return sourceReadError(path, error);
+  return new SourceError(
+    'SOURCE_NOT_FOUND',
+    `${path} not found${why ? ` (${why})` : ''}. Pass the path of a NAME.manifest.jsonl or NAME.tar.gz.`,
+    { path, cause: error },
+  );
+}
+
+async function isBlockedGzip(handle: FileHandle): Promise<boolean> {
+  const head = Buffer.alloc(MEMBER_HEADER_SIZE);
+  const { bytesRead } = await handle.read(head, 0, head.length, 0);
+  return decodeMemberHeader(head.subarray(0, bytesRead)) !== undefined;
+}
+
+/**
+ * Any other .tar.gz (GNU tar, pigz): one sequential gunzip, as `gzip -t` does, feeding the tar
+ * parser. A gzip error ends the walk: without member boundaries nothing after it can be found.
+ */
+async function* gunzipBlocks(path: string, onRead: (bytes: number) => void): AsyncGenerator<ReadBlock> {
+  const input = createReadStream(path);
+  input.on('data', (chunk) => onRead(chunk.length));
+  const gunzip = input.pipe(createGunzip());
+  let index = 0;
+  let tarOffset = 0;
+  try {
+    for await (const data of gunzip as AsyncIterable<Buffer>) {
+      yield { index, tarOffset, rawLength: data.length, archiveOffset: -1, data };
+      index++;
+      tarOffset += data.length;
+    }
+  } catch (error) {
+    yield { index, tarOffset, rawLength: 0, archiveOffset: -1, error: `gzip: ${(error as Error).message}` };
+  } finally {
+    input.destroy();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function locate(path: string): Promise<{ manifest: Manifest | undefined; manifestPath: string | undefined; archivePath: string }> {
+  if (path.endsWith('.manifest.jsonl')) {
+    let manifest: Manifest;
+    try {
+      manifest = await readManifest(createReadStream(path));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(path, error);
+      throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
+    }
+    return { manifest, manifestPath: path, archivePath: join(dirname(path), basename(manifest.header.archive)) };
+  }
+  const beside = path.replace(/\.tar(\.gz)?$/, '.manifest.jsonl');
+  if (beside !== path && (await exists(beside))) {
+    const located = await locate(beside);
+    if (basename(located.archivePath) === basename(path)) return { ...located, archivePath: path };
+  }
+  return { manifest: undefined, manifestPath: undefined, archivePath: path };
+}

@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createBackup } from '../../src/index.js';
+import { runCli } from '../helpers/cli.js';
+import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
+
+describe('cli: gulp-backup verify', () => {
+  let root: string;
+  let manifestPath: string;
+  let archivePath: string;
+  before(async () => {
+    root = await tempDir();
+    await writeTree(root, { 'data/a.bin': pseudoRandomBytes(300_000), 'data/b.txt': 'b' });
+    ({ manifestPath, archivePath } = await createBackup({ sources: ['data'], cwd: root, out: join(root, 'out'), name: 'v', blockSize: '64KB' }));
+  });
+
+  it('exits 0 on an intact backup and says so', async () => {
+    const r = await runCli(['verify', manifestPath]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^OK .*v\.tar\.gz: 3 entries in \d+ blocks/);
+  });
+
+  it('exits 1 on damage and names the damaged file; --json gives the report', async () => {
+    const folder = await tempDir();
+    const archive = join(folder, 'v.tar.gz');
+    await copyFile(manifestPath, join(folder, 'v.manifest.jsonl'));
+    const bytes = await readFile(archivePath);
+    bytes[100_000] = bytes[100_000]! ^ 0xff;
+    await writeFile(archive, bytes);
+    const r = await runCli(['verify', archive]);
+    expect(r.code).to.equal(1);
+    expect(r.stdout).to.match(/^DAMAGED /);
+    expect(r.stdout).to.match(/damaged data\/a\.bin: in damaged block \d+/);
+    const json = await runCli(['verify', archive, '--json']);
+    expect(json.code).to.equal(1);
+    const report = JSON.parse(json.stdout) as { ok: boolean; counts: { damaged: number } };
+    expect(report).to.deep.include({ ok: false });
+    expect(report.counts.damaged).to.equal(1);
+  });
+
+  it('exits 2 when the file does not exist or is no manifest', async () => {
+    const missing = await runCli(['verify', join(root, 'nope.manifest.jsonl')]);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.match(/not found/);
+    const bogus = join(root, 'bogus.manifest.jsonl');
+    await writeFile(bogus, 'hello\n');
+    const invalid = await runCli(['verify', bogus]);
+    expect(invalid.code).to.equal(2);
+    expect(invalid.stderr).to.match(/line 1 is not JSON/);
+  });
+});

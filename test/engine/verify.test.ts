@@ -1,0 +1,137 @@
+/** verifyBackup: intact archives pass; each kind of damage is found and named, the rest still checked. */
+import { expect } from 'chai';
+import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createBackup, verifyBackup, type BackupResult } from '../../src/index.js';
+import { loadManifest } from '../helpers/archive.js';
+import { pseudoRandomBytes, run, tempDir, writeTree } from '../helpers/tree.js';
+import { encodeManifestRecord } from '../../src/format/manifest.js';
+
+describe('engine/verifyBackup', () => {
+  let root: string;
+  let backup: BackupResult;
+
+  before(async () => {
+    root = await tempDir();
+    await writeTree(root, {
+      'tree/a.txt': 'alpha\n'.repeat(1000),
+      'tree/noise.bin': pseudoRandomBytes(400_000, 3),
+      'tree/z/last.txt': 'the last file',
+      'tree/empty': '',
+      'tree/link': { symlink: 'a.txt' },
+    });
+    backup = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'good'), name: 'b', blockSize: '64KB' });
+  });
+
+  /** A copy of the backup to damage. */
+  async function copyBackup(): Promise<{ archive: string; manifest: string }> {
+    const folder = await tempDir();
+    const archive = join(folder, 'b.tar.gz');
+    const manifest = join(folder, 'b.manifest.jsonl');
+    await copyFile(backup.archivePath, archive);
+    await copyFile(backup.manifestPath, manifest);
+    return { archive, manifest };
+  }
+
+  it('passes an intact backup, from its manifest or its archive, checking every hash', async () => {
+    for (const path of [backup.manifestPath, backup.archivePath]) {
+      const report = await verifyBackup(path);
+      expect(report.ok, report.problems.join('; ')).to.equal(true);
+      expect(report.hashesChecked).to.equal(true);
+      expect(report.counts).to.include({ entries: 7, ok: 7, damaged: 0, missing: 0, damagedBlocks: 0 });
+      expect(report.counts.blocks).to.be.greaterThan(5);
+    }
+  });
+
+  it('checks an archive alone (no manifest): CRCs and structure, and says hashes were not checked', async () => {
+    const folder = await tempDir();
+    const alone = join(folder, 'alone.tar.gz');
+    await copyFile(backup.archivePath, alone);
+    const report = await verifyBackup(alone);
+    expect(report.ok).to.equal(true);
+    expect(report.hashesChecked).to.equal(false);
+    expect(report.entries.map((e) => e.path)).to.deep.equal((await loadManifest(backup.manifestPath)).entries.map((e) => e.path));
+  });
+
+  it('checks a .tar.gz made by GNU tar, sequentially', async () => {
+    const folder = await tempDir();
+    const gnu = join(folder, 'gnu.tar.gz');
+    await run('tar', ['-czf', gnu, '-C', root, 'tree']);
+    const report = await verifyBackup(gnu);
+    expect(report.ok, report.problems.join('; ')).to.equal(true);
+    expect(report.entries.map((e) => e.path)).to.include('tree/noise.bin');
+    await truncate(gnu, 3000);
+    expect((await verifyBackup(gnu)).ok).to.equal(false);
+  });
+
+  it('a flipped byte in one block damages the files in that block only', async () => {
+    const { archive, manifest } = await copyBackup();
+    const parsed = await loadManifest(manifest);
+    const noise = parsed.entries.find((e) => e.path === 'tree/noise.bin')!;
+    const block = Math.floor((noise.dataOffset! + 100_000) / parsed.footer.blocks.blockSize);
+    const bytes = await readFile(archive);
+    const target = parsed.footer.blocks.offsets[block]! + 200; // inside the deflate data
+    bytes[target] = bytes[target]! ^ 0x5a;
+    await writeFile(archive, bytes);
+    const report = await verifyBackup(manifest);
+    expect(report.ok).to.equal(false);
+    expect(report.counts).to.include({ damaged: 1, damagedBlocks: 1, ok: 6 });
+    expect(report.entries.find((e) => e.status === 'damaged')).to.deep.include({ path: 'tree/noise.bin', reason: `in damaged block ${block}` });
+    expect(report.problems).to.include('the archive does not match the SHA-256 in its manifest');
+    expect(report.problems.some((p) => p.startsWith(`block ${block}: `))).to.equal(true);
+  });
+
+  it('a flipped byte in a member header or in the end marker is found', async () => {
+    const { archive, manifest } = await copyBackup();
+    const parsed = await loadManifest(manifest);
+    const bytes = await readFile(archive);
+    const flip = (at: number) => (bytes[at] = bytes[at]! ^ 0x01);
+    flip(parsed.footer.blocks.offsets[0]! + 16); // member length field of block 0
+    flip(bytes.length - 10); // end marker
+    await writeFile(archive, bytes);
+    const report = await verifyBackup(manifest);
+    expect(report.problems.some((p) => p.includes('block 0: damaged gzip member header'))).to.equal(true);
+    expect(report.problems.some((p) => p.includes('damaged end marker'))).to.equal(true);
+    expect(report.entries.find((e) => e.path === 'tree')!.status).to.equal('damaged');
+    expect(report.entries.find((e) => e.path === 'tree/z/last.txt')!.status).to.equal('ok');
+  });
+
+  it('a truncated archive: no end marker, the entries past the cut are named', async () => {
+    const { archive, manifest } = await copyBackup();
+    const parsed = await loadManifest(manifest);
+    await truncate(archive, parsed.footer.blocks.offsets.at(-3)! + 10);
+    const report = await verifyBackup(manifest);
+    expect(report.ok).to.equal(false);
+    expect(report.problems.some((p) => p.includes('no end marker'))).to.equal(true);
+    expect(report.entries.find((e) => e.path === 'tree/z/last.txt')!.status).to.not.equal('ok');
+    expect((await verifyBackup(archive)).ok).to.equal(false); // through the manifest beside it
+  });
+
+  it('a manifest edited to lie about a hash: that file is reported', async () => {
+    const { manifest } = await copyBackup();
+    const parsed = await loadManifest(manifest);
+    const lie = parsed.entries.map((e) => (e.path === 'tree/a.txt' ? { ...e, hashes: { sha256: '0'.repeat(64) } } : e));
+    await writeFile(manifest, [parsed.header, ...lie, parsed.footer].map(encodeManifestRecord).join(''));
+    const report = await verifyBackup(manifest);
+    expect(report.entries.find((e) => e.status !== 'ok')).to.deep.equal({
+      path: 'tree/a.txt',
+      type: 'file',
+      status: 'damaged',
+      reason: 'content does not match its sha256 in the manifest',
+    });
+  });
+
+  it('a manifest from another archive: the archive checksum and the entries disagree', async () => {
+    const other = await createBackup({ sources: ['tree/z'], cwd: root, out: join(root, 'other'), name: 'b' });
+    const { manifest } = await copyBackup();
+    await copyFile(other.archivePath, manifest.replace('.manifest.jsonl', '.tar.gz'));
+    const report = await verifyBackup(manifest);
+    expect(report.ok).to.equal(false);
+    expect(report.problems[0]).to.match(/the archive is \d+ bytes, the manifest says \d+/);
+  });
+
+  it('verifies a plain .tar (codec none)', async () => {
+    const plain = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'plain'), codec: 'none' });
+    expect((await verifyBackup(plain.manifestPath)).ok).to.equal(true);
+  });
+});
