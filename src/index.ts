@@ -2,6 +2,7 @@
 export { createBackup, type BackupResult } from './engine/backup.js';
 export { verifyBackup, type VerifyOptions, type VerifyReport } from './engine/verify.js';
 export type { EntryReport, EntryStatus } from './engine/entry-checker.js';
+export { restoreBackup, type RestoreOptions, type RestoreResult, type RestoreFailure } from './engine/restore.js';
 export type { BackupOptions, ArchiveOptions, HashAlgorithm } from './engine/options.js';
 export type { BackupProgress, BackupPhase } from './engine/progress.js';
 export type { BackupStatistics, PhaseTimings } from './engine/statistics.js';

@@ -8,6 +8,8 @@ import { TOOL } from '../engine/tool.js';
 import type { CliContext } from './context.js';
 import { registerCreate } from './create-command.js';
 import { registerVerify } from './verify-command.js';
+import { registerRestore } from './restore-command.js';
+import { registerList } from './ls-command.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 export interface MainOptions {
@@ -38,6 +40,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     .configureOutput({ writeOut: (text) => stdout.write(text), writeErr: (text) => stderr.write(text) });
   registerCreate(program, context);
   registerVerify(program, context);
+  registerRestore(program, context);
+  registerList(program, context);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -40,6 +40,8 @@ export interface ArchiveEnd {
 }
 
 export interface ReadOptions {
+  /** Read only these blocks (ascending; needs the block index): random access for restore. */
+  only?: readonly number[];
   /** Members inflating at once, bounding memory. */
   maxInFlight: number;
   signal?: AbortSignal;
@@ -64,7 +66,7 @@ export class ArchiveReader {
   /** Yields every block in order; `end` is filled in once the generator is done. */
   async *blocks(options: ReadOptions): AsyncGenerator<ReadBlock> {
     const pending: Array<Promise<ReadBlock>> = [];
-    for await (const member of this.members()) {
+    for await (const member of this.members(options.only)) {
       options.signal?.throwIfAborted();
       options.onRead?.(member.length);
       const result = this.inflate(member);
@@ -110,14 +112,15 @@ export class ArchiveReader {
     this.end.sha256 = this.hash.digest('hex');
   }
 
-  private async *members(): AsyncGenerator<MemberRead> {
-    if (this.index) yield* this.indexedMembers(this.index);
+  private async *members(only: readonly number[] | undefined): AsyncGenerator<MemberRead> {
+    if (this.index) yield* this.indexedMembers(this.index, only);
+    else if (only) throw new Error('reading chosen blocks needs the block index');
     else yield* this.walkedMembers();
   }
 
-  private async *indexedMembers(index: BlockIndex): AsyncGenerator<MemberRead> {
+  private async *indexedMembers(index: BlockIndex, only: readonly number[] | undefined): AsyncGenerator<MemberRead> {
     const count = index.offsets.length - 1;
-    for (let i = 0; i < count; i++) {
+    for (const i of only ?? Array.from({ length: count }, (_, n) => n)) {
       const archiveOffset = index.offsets[i]!;
       const length = index.offsets[i + 1]! - archiveOffset;
       const tarOffset = i * index.blockSize;
@@ -134,7 +137,7 @@ export class ArchiveReader {
         yield { ...base, error: `damaged gzip member header at byte ${archiveOffset}` };
       } else yield { ...base, bytes };
     }
-    await this.checkEndMarker(index.offsets[count]!);
+    if (!only) await this.checkEndMarker(index.offsets[count]!);
   }
 
   private async *walkedMembers(): AsyncGenerator<MemberRead> {

@@ -74,7 +74,7 @@ export async function prepareOutput(folder: string, name: string | undefined, co
  * `mkdir -p` by hand: Node 20's `mkdir(path, { recursive: true })` never settles when mkdir fails
  * with ENOENT under an existing parent (seen with /proc/x); one level at a time, it fails cleanly.
  */
-async function ensureFolder(folder: string): Promise<void> {
+export async function ensureFolder(folder: string): Promise<void> {
   try {
     await mkdir(folder);
   } catch (error) {

@@ -7,18 +7,19 @@
  * With only an archive: CRCs, lengths, end marker and tar structure; file hashes are not checked.
  */
 import { createReadStream } from 'node:fs';
-import { access, open, stat, type FileHandle } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
-import { BackupError, OptionError, SourceError, sourceReadError } from '../errors.js';
+import { OptionError } from '../errors.js';
 import { MEMBER_HEADER_SIZE, decodeMemberHeader } from '../format/blocked-gzip.js';
-import { readManifest, type Manifest } from '../format/manifest.js';
+import type { Manifest } from '../format/manifest.js';
 import { TAR_END_OF_ARCHIVE } from '../format/tar-header.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
+import { locateBackup, notFound } from './locate-backup.js';
 
 export interface VerifyOptions {
   /** Inflate workers. Default: the number of cores. */
@@ -57,7 +58,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
     throw new OptionError('concurrency', concurrency, 'an integer from 1 to 1024');
   }
-  const { manifest, manifestPath, archivePath } = await locate(path);
+  const { manifest, manifestPath, archivePath } = await locateBackup(path);
   const fileSize = await stat(archivePath).then(
     (s) => s.size,
     (error: unknown) => {
@@ -185,15 +186,6 @@ function checkStructure(): Check {
   };
 }
 
-function notFound(path: string, error: unknown, why?: string): BackupError {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return sourceReadError(path, error);
-  return new SourceError(
-    'SOURCE_NOT_FOUND',
-    `${path} not found${why ? ` (${why})` : ''}. Pass the path of a NAME.manifest.jsonl or NAME.tar.gz.`,
-    { path, cause: error },
-  );
-}
-
 async function isBlockedGzip(handle: FileHandle): Promise<boolean> {
   const head = Buffer.alloc(MEMBER_HEADER_SIZE);
   const { bytesRead } = await handle.read(head, 0, head.length, 0);
@@ -221,30 +213,4 @@ async function* gunzipBlocks(path: string, onRead: (bytes: number) => void): Asy
   } finally {
     input.destroy();
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-async function locate(path: string): Promise<{ manifest: Manifest | undefined; manifestPath: string | undefined; archivePath: string }> {
-  if (path.endsWith('.manifest.jsonl')) {
-    let manifest: Manifest;
-    try {
-      manifest = await readManifest(createReadStream(path));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(path, error);
-      throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
-    }
-    return { manifest, manifestPath: path, archivePath: join(dirname(path), basename(manifest.header.archive)) };
-  }
-  const beside = path.replace(/\.tar(\.gz)?$/, '.manifest.jsonl');
-  if (beside !== path && (await exists(beside))) {
-    const located = await locate(beside);
-    if (basename(located.archivePath) === basename(path)) return { ...located, archivePath: path };
-  }
-  return { manifest: undefined, manifestPath: undefined, archivePath: path };
 }

@@ -1,0 +1,171 @@
+/**
+ * The file-system side of restore, where the safety rules meet the disk: folders are made one
+ * component at a time and never through a symlink; every file is written to a temporary name in
+ * its folder (O_EXCL | O_NOFOLLOW), hashed while written, and renamed into place only when its
+ * size and hash match; links are made under a temporary name and renamed too. Folder modes and
+ * times are applied last, deepest first, after their children.
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, link, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ensureFolder } from './output-files.js';
+import { collisionKey } from './safe-paths.js';
+
+export class RestoreRefusal extends Error {}
+
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+export interface FileMetadata {
+  mode: number;
+  mtimeMs: number;
+}
+
+export class RestoreWriter {
+  private readonly verifiedFolders = new Set<string>();
+  /** Collision keys of the symlinks this restore made: nothing may be written beneath them. */
+  private readonly plantedLinks = new Set<string>();
+  private readonly folderMetadata = new Map<string, FileMetadata>();
+  /** Regular files restored by this run, for hard links. */
+  readonly restoredFiles = new Set<string>();
+
+  constructor(
+    readonly root: string,
+    private readonly overwrite: boolean,
+  ) {}
+
+  /** Makes `path` (relative) and its parents as folders, refusing to pass through anything else. */
+  async ensureFolder(path: string): Promise<void> {
+    if (this.verifiedFolders.has(path)) return;
+    if (path === '') {
+      await ensureFolder(this.root); // the target itself, as the user named it
+      this.verifiedFolders.add('');
+      return;
+    }
+    const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+    await this.ensureFolder(parent);
+    if (this.plantedLinks.has(collisionKey(path))) throw new RestoreRefusal(`${path} is a symlink restored earlier; nothing is written through it`);
+    const full = join(this.root, path);
+    const existing = await lstat(full).catch(() => undefined);
+    if (existing?.isSymbolicLink()) throw new RestoreRefusal(`${path} is a symlink in the target; nothing is written through it`);
+    if (existing && !existing.isDirectory()) throw new RestoreRefusal(`${path} is in the way: it exists and is not a folder`);
+    if (!existing) await mkdir(full, { mode: 0o700 });
+    this.verifiedFolders.add(path);
+  }
+
+  /** Records a folder's mode and time, applied by `finishFolders` after its children. */
+  async folder(path: string, metadata: FileMetadata): Promise<void> {
+    await this.ensureFolder(path);
+    this.folderMetadata.set(path, metadata);
+  }
+
+  /** Opens a temporary file beside `path`; `commit` renames it into place once its bytes are proven. */
+  async createFile(path: string): Promise<PendingFile> {
+    await this.ensureFolder(parentOf(path));
+    const temporary = temporaryName(join(this.root, path));
+    const handle = await open(temporary, CREATE_FLAGS, 0o600);
+    return new PendingFile(this, path, temporary, handle);
+  }
+
+  async symlink(path: string, target: string, mtimeMs: number): Promise<void> {
+    await this.ensureFolder(parentOf(path));
+    const temporary = temporaryName(join(this.root, path));
+    await symlink(target, temporary);
+    await lutimes(temporary, mtimeMs / 1000, mtimeMs / 1000);
+    await this.place(path, temporary);
+    this.plantedLinks.add(collisionKey(path));
+  }
+
+  async hardlink(path: string, target: string): Promise<void> {
+    if (!this.restoredFiles.has(target)) throw new RestoreRefusal(`its hard-link target ${target} was not restored by this run`);
+    await this.ensureFolder(parentOf(path));
+    const temporary = temporaryName(join(this.root, path));
+    await link(join(this.root, target), temporary);
+    await this.place(path, temporary);
+  }
+
+  /** Renames a finished temporary file onto `path`; the rename replaces a link, never follows it. */
+  async place(path: string, temporary: string): Promise<void> {
+    try {
+      if (!this.overwrite && (await lstat(join(this.root, path)).catch(() => undefined))) {
+        throw new RestoreRefusal(`${path} exists; pass --overwrite (overwrite: true) to replace it`);
+      }
+      await rename(temporary, join(this.root, path));
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  /** Applies folder modes and times, deepest folders first. */
+  async finishFolders(): Promise<void> {
+    const folders = [...this.folderMetadata].sort(([a], [b]) => b.split('/').length - a.split('/').length);
+    for (const [path, { mode, mtimeMs }] of folders) {
+      const full = join(this.root, path);
+      await chmod(full, mode);
+      await utimes(full, mtimeMs / 1000, mtimeMs / 1000);
+    }
+  }
+}
+
+export class PendingFile {
+  private readonly hash: Hash;
+  private written = 0;
+  private closed = false;
+
+  constructor(
+    private readonly writer: RestoreWriter,
+    readonly path: string,
+    private readonly temporary: string,
+    private readonly handle: FileHandle,
+    algorithm = 'sha256',
+  ) {
+    this.hash = createHash(algorithm);
+  }
+
+  async write(bytes: Buffer): Promise<void> {
+    this.hash.update(bytes);
+    this.written += bytes.length;
+    let done = 0;
+    while (done < bytes.length) done += (await this.handle.write(bytes, done, bytes.length - done)).bytesWritten;
+  }
+
+  /** Checks size and SHA-256, sets mode and times, then renames into place. */
+  async commit(expected: { size: number; sha256: string | undefined }, metadata: FileMetadata): Promise<void> {
+    try {
+      if (this.written !== expected.size) throw new RestoreRefusal(`it came out as ${this.written} bytes where the manifest says ${expected.size}`);
+      if (expected.sha256 !== undefined && this.hash.digest('hex') !== expected.sha256) {
+        throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
+      }
+      await this.handle.chmod(metadata.mode);
+      await this.handle.utimes(metadata.mtimeMs / 1000, metadata.mtimeMs / 1000);
+      await this.close();
+      await this.writer.place(this.path, this.temporary);
+      this.writer.restoredFiles.add(this.path);
+    } catch (error) {
+      await this.discard();
+      throw error;
+    }
+  }
+
+  /** Removes the temporary file: a failed restore leaves no half-written file. */
+  async discard(): Promise<void> {
+    await this.close().catch(() => {});
+    await rm(this.temporary, { force: true });
+  }
+
+  private async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.handle.close();
+    }
+  }
+}
+
+function parentOf(path: string): string {
+  return path.includes('/') ? dirname(path) : '';
+}
+
+function temporaryName(fullPath: string): string {
+  return join(dirname(fullPath), `.${randomBytes(6).toString('hex')}.gulp-backup.partial`);
+}

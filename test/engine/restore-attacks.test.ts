@@ -1,0 +1,219 @@
+/**
+ * Hostile archives (DESIGN.md §6): each test is named after the attack. Every one must end with a
+ * clear failure naming the entry, nothing written outside the target, and no partial file.
+ */
+import { expect } from 'chai';
+import { access, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createBackup, restoreBackup, type RestoreResult } from '../../src/index.js';
+import { BlockCodecPool } from '../../src/engine/block-codec-pool.js';
+import { encodeMemberHeader, encodeMemberTrailer } from '../../src/format/blocked-gzip.js';
+import { encodeManifestRecord } from '../../src/format/manifest.js';
+import { loadManifest } from '../helpers/archive.js';
+import { craftTarGz, type CraftedEntry } from '../helpers/craft-tar.js';
+import { tempDir, writeTree } from '../helpers/tree.js';
+import { crc32, deflateRawSync } from 'node:zlib';
+
+interface Sandbox {
+  root: string;
+  target: string;
+  result: RestoreResult;
+}
+
+/** Restores a crafted archive into sandbox/target, beside sandbox/outside/sentinel. */
+async function restoreCrafted(entries: CraftedEntry[], prepare?: (target: string) => Promise<void>): Promise<Sandbox> {
+  const root = await tempDir();
+  await writeTree(root, { 'outside/sentinel': 'untouched' });
+  const target = join(root, 'target');
+  await mkdir(target);
+  await prepare?.(target);
+  const archive = join(root, 'evil.tar.gz');
+  await writeFile(archive, craftTarGz(entries));
+  const result = await restoreBackup(archive, { to: target });
+  return { root, target, result };
+}
+
+async function names(folder: string): Promise<string[]> {
+  return (await readdir(folder, { recursive: true })).map(String).sort();
+}
+
+/** Nothing but the sentinel outside the target, and no partial file anywhere. */
+async function expectContained(sandbox: Sandbox): Promise<void> {
+  expect(await names(join(sandbox.root, 'outside'))).to.deep.equal(['sentinel']);
+  expect((await names(sandbox.root)).filter((name) => !name.startsWith('outside') && !name.startsWith('target') && name !== 'evil.tar.gz')).to.deep.equal([]);
+  expect((await names(sandbox.target)).filter((name) => name.includes('partial'))).to.deep.equal([]);
+}
+
+function failureOf(result: RestoreResult, path: string): string {
+  const failure = result.failures.find((f) => f.path === path);
+  expect(failure, `a failure for ${path} in ${JSON.stringify(result.failures)}`).to.not.equal(undefined);
+  return failure!.reason;
+}
+
+describe('restore: hostile archives', () => {
+  it('path traversal with ../', async () => {
+    const box = await restoreCrafted([{ path: '../outside/evil.txt', body: 'x' }, { path: 'ok.txt', body: 'fine' }]);
+    expect(failureOf(box.result, '../outside/evil.txt')).to.match(/climbs out/);
+    expect(await names(box.target)).to.deep.equal(['ok.txt']);
+    await expectContained(box);
+  });
+
+  it('absolute paths: /, //, C:, backslashes (roots stripped, .. refused)', async () => {
+    const marker = `/tmp/gulp-backup-attack-${process.pid}-${Date.now()}`;
+    const box = await restoreCrafted([
+      { path: `${marker}/abs.txt`, body: 'a' },
+      { path: '//server/share.txt', body: 'b' },
+      { path: 'C:..\\..\\outside\\win.txt', body: 'c' },
+      { path: 'C:\\win\\sys.txt', body: 'd' },
+      { path: '..\\..\\outside\\back.txt', body: 'e' },
+    ]);
+    await access(marker).then(
+      () => expect.fail(`${marker} was written outside the target`),
+      () => {},
+    );
+    expect(await names(box.target)).to.include.members([`${marker.slice(1)}/abs.txt`, 'server/share.txt', 'win/sys.txt']);
+    expect(failureOf(box.result, 'C:..\\..\\outside\\win.txt')).to.match(/climbs out/);
+    expect(failureOf(box.result, '..\\..\\outside\\back.txt')).to.match(/climbs out/);
+    await expectContained(box);
+  });
+
+  it('symlink then a file written through it', async () => {
+    const box = await restoreCrafted([
+      { path: 'inner', type: 'Directory' },
+      { path: 'link', type: 'SymbolicLink', linkpath: 'inner' },
+      { path: 'link/through.txt', body: 'must not pass through the link' },
+    ]);
+    expect(failureOf(box.result, 'link/through.txt')).to.match(/symlink/);
+    expect(await names(join(box.target, 'inner'))).to.deep.equal([]);
+    await expectContained(box);
+  });
+
+  it('symlink whose target escapes the restore folder', async () => {
+    const box = await restoreCrafted([
+      { path: 'up', type: 'SymbolicLink', linkpath: '../outside' },
+      { path: 'abs', type: 'SymbolicLink', linkpath: '/etc' },
+      { path: 'up/sentinel', body: 'overwrite attempt' },
+    ]);
+    expect(failureOf(box.result, 'up')).to.match(/outside the restore folder/);
+    expect(failureOf(box.result, 'abs')).to.match(/absolute path/);
+    await expectContained(box);
+  });
+
+  it('hard link whose target escapes the restore folder', async () => {
+    const box = await restoreCrafted([{ path: 'h', type: 'Link', linkpath: '../outside/sentinel' }]);
+    expect(failureOf(box.result, 'h')).to.match(/climbs out/);
+    await expectContained(box);
+  });
+
+  it('directory replaced by a symlink in the target before the restore', async () => {
+    const box = await restoreCrafted([{ path: 'docs/readme.txt', body: 'x' }], async (target) => {
+      await symlink('../outside', join(target, 'docs'));
+    });
+    expect(failureOf(box.result, 'docs/readme.txt')).to.match(/symlink in the target/);
+    await expectContained(box);
+  });
+
+  it('NUL byte in a name: a tar parser cuts the name there, and what is written stays inside', async () => {
+    const box = await restoreCrafted([{ path: 'evil\u0000.txt/../../outside/x', body: 'x' }]);
+    await expectContained(box);
+  });
+
+  it('unicode and case variants of a planted symlink name', async () => {
+    const box = await restoreCrafted([
+      { path: 'real', type: 'Directory' },
+      { path: 'Caf\u00e9', type: 'SymbolicLink', linkpath: 'real' },
+      { path: 'Cafe\u0301/nfd.txt', body: 'through an NFD twin' },
+      { path: 'caf\u00e9/lower.txt', body: 'through a lower-case twin' },
+    ]);
+    expect(failureOf(box.result, 'Cafe\u0301/nfd.txt')).to.match(/symlink restored earlier/);
+    expect(failureOf(box.result, 'caf\u00e9/lower.txt')).to.match(/symlink restored earlier/);
+    expect(await names(join(box.target, 'real'))).to.deep.equal([]);
+    await expectContained(box);
+  });
+
+  it('very deep nesting', async () => {
+    const deep = `${Array.from({ length: 300 }, (_, i) => `d${i}`).join('/')}/f.txt`;
+    const box = await restoreCrafted([{ path: deep, body: 'deep' }]);
+    expect(failureOf(box.result, deep)).to.match(/301 levels deep \(limit 256\)/);
+    await expectContained(box);
+  });
+
+  it('device and FIFO entries are never created', async () => {
+    const box = await restoreCrafted([
+      { path: 'fifo', type: 'FIFO' },
+      { path: 'null', type: 'CharacterDevice' },
+    ]);
+    expect(box.result.skipped.map((s) => s.path)).to.deep.equal(['fifo', 'null']);
+    expect(await names(box.target)).to.deep.equal([]);
+  });
+
+  it('entry larger than declared: the extra bytes are not trusted', async () => {
+    const box = await restoreCrafted([{ path: 'small.txt', body: 'A'.repeat(2000), declaredSize: 10 }]);
+    // The parser takes the declared 10 bytes; the rest is not a valid header, so the walk stops.
+    expect(box.result.ok).to.equal(false);
+    await expectContained(box);
+  });
+
+  it('gzip bomb: a member that inflates past the length it declares is stopped', async () => {
+    const pool = new BlockCodecPool(1);
+    try {
+      const bomb = Buffer.alloc(16 * 1024 * 1024);
+      const deflated = deflateRawSync(bomb, { level: 9 });
+      const member = Buffer.concat([encodeMemberHeader(deflated.length, 65_536), deflated, encodeMemberTrailer(crc32(bomb), 65_536)]);
+      const owned = new Uint8Array(member).buffer;
+      const result = await pool.inflate(owned, member.length, 65_536);
+      expect(result.error).to.match(/buffer|length|larger/i);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  describe('with a manifest', () => {
+    let root: string;
+    before(async () => {
+      root = await tempDir();
+      await writeTree(root, { 'data/a.txt': 'alpha', 'data/b.txt': 'bravo' });
+    });
+
+    it('manifest edited to lie about a hash: the file is refused, no partial left', async () => {
+      const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
+      const manifest = await loadManifest(made.manifestPath);
+      const lie = manifest.entries.map((e) => (e.path === 'data/a.txt' ? { ...e, hashes: { sha256: 'f'.repeat(64) } } : e));
+      await writeFile(made.manifestPath, [manifest.header, ...lie, manifest.footer].map(encodeManifestRecord).join(''));
+      const target = await tempDir();
+      const result = await restoreBackup(made.manifestPath, { to: target });
+      expect(failureOf(result, 'data/a.txt')).to.match(/SHA-256/);
+      expect(await names(target)).to.deep.equal(['data', 'data/b.txt']);
+    });
+
+    it('NUL byte in a name (manifest): refused, naming the entry', async () => {
+      const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
+      const manifest = await loadManifest(made.manifestPath);
+      const lie = manifest.entries.map((e) => (e.path === 'data/a.txt' ? { ...e, path: 'data/a.txt\u0000/../../x' } : e));
+      await writeFile(made.manifestPath, [manifest.header, ...lie, manifest.footer].map(encodeManifestRecord).join(''));
+      const result = await restoreBackup(made.manifestPath, { to: await tempDir() });
+      expect(failureOf(result, 'data/a.txt\u0000/../../x')).to.match(/NUL byte/);
+    });
+
+    it('manifest edited to plant a traversal path: refused', async () => {
+      const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
+      const manifest = await loadManifest(made.manifestPath);
+      const lie = manifest.entries.map((e) => (e.path === 'data/a.txt' ? { ...e, path: '../../a.txt' } : e));
+      await writeFile(made.manifestPath, [manifest.header, ...lie, manifest.footer].map(encodeManifestRecord).join(''));
+      const result = await restoreBackup(made.manifestPath, { to: await tempDir() });
+      expect(failureOf(result, '../../a.txt')).to.match(/climbs out/);
+    });
+
+    it('manifest from another archive: every file fails its check', async () => {
+      const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
+      const other = await tempDir();
+      await writeTree(other, { 'data/a.txt': 'ALPHA', 'data/b.txt': 'BRAVO' });
+      const swapped = await createBackup({ sources: ['data'], cwd: other, out: await tempDir(), name: 'm' });
+      await writeFile(made.archivePath, await import('node:fs/promises').then((fs) => fs.readFile(swapped.archivePath)));
+      const target = await tempDir();
+      const result = await restoreBackup(made.manifestPath, { to: target });
+      expect(result.failures.map((f) => f.path)).to.deep.equal(['data/a.txt', 'data/b.txt']);
+      expect(await names(target)).to.deep.equal(['data']);
+    });
+  });
+});

@@ -1,0 +1,116 @@
+/** restoreBackup: whole and partial restores, metadata, random access, existing files, damage. */
+import { expect } from 'chai';
+import { copyFile, lstat, readFile, readdir, readlink, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createBackup, restoreBackup, type BackupResult } from '../../src/index.js';
+import { loadManifest } from '../helpers/archive.js';
+import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
+
+/** Every name under `root`, to prove no temporary or partial file was left. */
+async function allNames(root: string): Promise<string[]> {
+  return (await readdir(root, { recursive: true })).map(String).sort();
+}
+
+describe('engine/restoreBackup', () => {
+  let root: string;
+  let backup: BackupResult;
+
+  before(async () => {
+    root = await tempDir();
+    await writeTree(root, {
+      'site/index.html': { content: '<h1>hi</h1>', mode: 0o640, mtime: 1_500_000_000.25 },
+      'site/bin/run.sh': { content: '#!/bin/sh\n', mode: 0o755 },
+      'site/big.bin': pseudoRandomBytes(1_500_000, 9),
+      'site/deep/er/x.txt': 'x',
+      'site/empty-dir': { dir: true, mode: 0o750, mtime: 1_400_000_000 },
+      'site/link': { symlink: 'index.html' },
+      'site/hard.html': { hardlinkTo: 'site/index.html' },
+      'site/deep': { dir: true, mode: 0o711, mtime: 1_300_000_000 },
+    });
+    backup = await createBackup({ sources: ['site'], cwd: root, out: join(root, 'out'), name: 'b', blockSize: '64KB' });
+  });
+
+  it('restores the whole tree: content, modes, mtimes, links and empty folders', async () => {
+    const target = await tempDir();
+    const result = await restoreBackup(backup.manifestPath, { to: target });
+    expect(result.ok, JSON.stringify(result.failures)).to.equal(true);
+    expect(result.hashesChecked).to.equal(true);
+    expect(result.restored).to.include({ files: 4, directories: 5, symlinks: 1, hardlinks: 1 });
+    expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(root, 'site')));
+    expect((await lstat(join(target, 'site/hard.html'))).ino).to.equal((await lstat(join(target, 'site/index.html'))).ino);
+    expect(await readlink(join(target, 'site/link'))).to.equal('index.html');
+  });
+
+  it('restores one file by reading only the blocks it spans, with its folders and their metadata', async () => {
+    const target = await tempDir();
+    const result = await restoreBackup(backup.manifestPath, { to: target, include: ['site/deep/er/x.txt'] });
+    expect(result.ok).to.equal(true);
+    expect(result.blocksRead).to.equal(1);
+    expect(result.blocksTotal).to.be.greaterThan(20);
+    expect(await allNames(target)).to.deep.equal(['site', 'site/deep', 'site/deep/er', 'site/deep/er/x.txt']);
+    const deep = await lstat(join(target, 'site/deep'));
+    expect(deep.mode & 0o777).to.equal(0o711);
+    expect(Math.floor(deep.mtimeMs)).to.equal(1_300_000_000_000);
+  });
+
+  it('leaves existing files alone unless overwrite, and names them', async () => {
+    const target = await tempDir();
+    await writeTree(target, { 'site/index.html': 'mine' });
+    const result = await restoreBackup(backup.manifestPath, { to: target, include: ['site/index.html'] });
+    expect(result.ok).to.equal(false);
+    expect(result.failures).to.deep.equal([{ path: 'site/index.html', reason: 'site/index.html exists; pass --overwrite (overwrite: true) to replace it' }]);
+    expect(await readFile(join(target, 'site/index.html'), 'utf8')).to.equal('mine');
+    const replaced = await restoreBackup(backup.manifestPath, { to: target, include: ['site/index.html'], overwrite: true });
+    expect(replaced.ok).to.equal(true);
+    expect(await readFile(join(target, 'site/index.html'), 'utf8')).to.equal('<h1>hi</h1>');
+    expect((await allNames(target)).filter((name) => name.includes('partial'))).to.deep.equal([]);
+  });
+
+  it('restores a plain .tar.gz made by GNU tar, sequentially', async () => {
+    const archive = join(await tempDir(), 'gnu.tar.gz');
+    await run('tar', ['-czf', archive, '-C', root, 'site']);
+    const target = await tempDir();
+    const result = await restoreBackup(archive, { to: target });
+    expect(result.ok, JSON.stringify(result.failures)).to.equal(true);
+    expect(result.hashesChecked).to.equal(false);
+    // GNU tar's default format keeps whole seconds: compare with what tar itself extracts.
+    const byTar = await tempDir();
+    await run('tar', ['-xzf', archive, '-C', byTar]);
+    expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(byTar, 'site')));
+  });
+
+  it('a damaged block: the files in it are not restored (and no partial file is left); the others are', async () => {
+    const folder = await tempDir();
+    const archive = join(folder, 'b.tar.gz');
+    await copyFile(backup.manifestPath, join(folder, 'b.manifest.jsonl'));
+    const manifest = await loadManifest(backup.manifestPath);
+    const big = manifest.entries.find((e) => e.path === 'site/big.bin')!;
+    const block = Math.floor((big.dataOffset! + 500_000) / manifest.footer.blocks.blockSize);
+    const bytes = await readFile(backup.archivePath);
+    const at = manifest.footer.blocks.offsets[block]! + 100;
+    bytes[at] = bytes[at]! ^ 0xff;
+    await writeFile(archive, bytes);
+    const target = await tempDir();
+    const result = await restoreBackup(archive, { to: target });
+    expect(result.ok).to.equal(false);
+    expect(result.failures.map((f) => f.path)).to.deep.equal(['site/big.bin']);
+    expect(result.failures[0]!.reason).to.match(new RegExp(`damaged block ${block}`));
+    expect(result.restored.files).to.equal(3);
+    expect(await allNames(join(target, 'site'))).to.not.include('big.bin');
+    expect((await allNames(target)).filter((name) => name.includes('partial'))).to.deep.equal([]);
+  });
+
+  it('a truncated archive: the files past the cut are reported, the earlier ones restored', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.bin': pseudoRandomBytes(300_000, 1), 'z.bin': pseudoRandomBytes(300_000, 2) });
+    const made = await createBackup({ sources: ['.'], cwd: tree, out: await tempDir(), name: 't', blockSize: '64KB' });
+    const manifest = await loadManifest(made.manifestPath);
+    await truncate(made.archivePath, manifest.footer.blocks.offsets[7]!); // inside z.bin
+    const target = await tempDir();
+    const result = await restoreBackup(made.manifestPath, { to: target });
+    expect(result.ok).to.equal(false);
+    expect(result.failures.map((f) => f.path)).to.deep.equal(['z.bin']);
+    expect(await readFile(join(target, 'a.bin'))).to.deep.equal(pseudoRandomBytes(300_000, 1));
+    expect(await allNames(target)).to.deep.equal(['a.bin']);
+  });
+});
