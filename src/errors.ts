@@ -11,6 +11,7 @@ export type BackupErrorCode =
   | 'OUTPUT_EXISTS'
   | 'GULP_CONTENTS_DECODED'
   | 'MANIFEST_INVALID'
+  | 'ARCHIVE_DAMAGED'
   | 'ABORTED';
 
 export interface BackupErrorDetails {

@@ -9,4 +9,6 @@ export type { BackupStatistics, PhaseTimings } from './engine/statistics.js';
 export * from './errors.js';
 export * from './format/manifest.js';
 export { backup, type BackupPluginOptions } from './gulp/backup-plugin.js';
-export { backupTask, type BackupTask } from './gulp/tasks.js';
+export { backupTask, verifyTask, restoreTask, type BackupTask, type Task } from './gulp/tasks.js';
+export { verify, type VerifyPluginOptions } from './gulp/verify-plugin.js';
+export { restore, type RestorePluginOptions } from './gulp/restore-plugin.js';

@@ -8,12 +8,19 @@ import type { BackupOptions } from '../engine/options.js';
 import type { BackupProgress } from '../engine/progress.js';
 import { formatBackupSummary } from '../cli/summary.js';
 import { formatBytes, formatRate } from '../cli/format.js';
+import { verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
+import { restoreBackup, type RestoreOptions, type RestoreResult } from '../engine/restore.js';
+import { formatVerifyReport } from '../cli/verify-command.js';
+import { formatRestoreResult } from '../cli/restore-command.js';
+import { BackupError } from '../errors.js';
 
-export interface BackupTask {
-  (): Promise<BackupResult>;
+export interface Task<T> {
+  (): Promise<T>;
   displayName: string;
   description: string;
 }
+
+export type BackupTask = Task<BackupResult>;
 
 const LOG_INTERVAL_MS = 2000;
 
@@ -37,4 +44,38 @@ export function backupTask(options: BackupOptions, displayName = 'backup'): Back
     displayName,
     description: `Back up ${(options.sources ?? ['.']).join(', ')} into ${options.out}`,
   });
+}
+
+/**
+ * A task that verifies a backup (its manifest or archive) and fails when anything is damaged.
+ *
+ * @example
+ * export const verify = verifyTask('backups/nightly.manifest.jsonl');
+ */
+export function verifyTask(path: string, options: VerifyOptions = {}, displayName = 'verify'): Task<VerifyReport> {
+  const task = async (): Promise<VerifyReport> => {
+    const report = await verifyBackup(path, options);
+    const lines = formatVerifyReport(report, false);
+    for (const line of lines) log.info(line);
+    if (!report.ok) throw new BackupError('ARCHIVE_DAMAGED', lines.join('\n'), { path: report.archivePath });
+    return report;
+  };
+  return Object.assign(task, { displayName, description: `Verify ${path}` });
+}
+
+/**
+ * A task that restores a backup into a folder and fails when some entry could not be restored.
+ *
+ * @example
+ * export const rollback = restoreTask('backups/predeploy.manifest.jsonl', { to: 'dist', overwrite: true });
+ */
+export function restoreTask(path: string, options: RestoreOptions, displayName = 'restore'): Task<RestoreResult> {
+  const task = async (): Promise<RestoreResult> => {
+    const result = await restoreBackup(path, options);
+    const lines = formatRestoreResult(result, false);
+    for (const line of lines) log.info(line);
+    if (!result.ok) throw new BackupError('ARCHIVE_DAMAGED', lines.join('\n'), { path: result.target });
+    return result;
+  };
+  return Object.assign(task, { displayName, description: `Restore ${path} into ${options.to}` });
 }

@@ -1,0 +1,37 @@
+/**
+ * The `verify()` gulp plugin: checks each backup that passes through (manifest or archive vinyl
+ * files, usually from `gulp.src('backups/*.manifest.jsonl', { read: false })`), logs the outcome,
+ * and emits a PluginError naming the damaged files. The files pass through unchanged.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import log from 'gulplog';
+import PluginError from 'plugin-error';
+import type File from 'vinyl';
+import { verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
+import { formatVerifyReport } from '../cli/verify-command.js';
+import { PLUGIN_NAME } from './backup-plugin.js';
+
+export interface VerifyPluginOptions extends VerifyOptions {
+  /** Called with every report, intact or not. */
+  onReport?: (report: VerifyReport) => void;
+}
+
+export function verify(options: VerifyPluginOptions = {}): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(file: File, _encoding: BufferEncoding, callback: TransformCallback) {
+      if (!/\.(manifest\.jsonl|tar\.gz|tgz|tar)$/.test(file.path)) return callback(null, file);
+      verifyBackup(file.path, options).then(
+        (report) => {
+          options.onReport?.(report);
+          const lines = formatVerifyReport(report, false);
+          // Not log.error: gulplog emits it as an EventEmitter "error" event, which throws without a listener.
+          for (const line of lines) (report.ok ? log.info : log.warn)(line);
+          if (report.ok) callback(null, file);
+          else callback(new PluginError(PLUGIN_NAME, lines.join('\n'), { fileName: file.path }));
+        },
+        (error: unknown) => callback(new PluginError(PLUGIN_NAME, error as Error, { fileName: file.path })),
+      );
+    },
+  });
+}

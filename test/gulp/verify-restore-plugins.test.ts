@@ -1,0 +1,74 @@
+/** verify() and restore() through the real gulp, and the verify/restore task factories. */
+import { expect } from 'chai';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import gulp from 'gulp';
+import { createBackup, restore, restoreTask, verify, verifyTask, type BackupResult, type VerifyReport } from '../../src/index.js';
+import { pseudoRandomBytes, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
+
+describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () => {
+  let root: string;
+  let made: BackupResult;
+  before(async () => {
+    root = await tempDir();
+    await writeTree(root, {
+      'app/index.js': 'console.log(1)',
+      'app/logo.bin': pseudoRandomBytes(150_000, 4),
+      'app/empty': { dir: true },
+      'app/link': { symlink: 'index.js' },
+    });
+    made = await createBackup({ sources: ['app'], cwd: root, out: join(root, 'backups'), name: 'app' });
+  });
+
+  it('verify() passes intact backups through and reports them', async () => {
+    const reports: VerifyReport[] = [];
+    const seen: string[] = [];
+    await pipeline(gulp.src('backups/*.manifest.jsonl', { cwd: root, read: false }), verify({ onReport: (report) => reports.push(report) }), async (files: AsyncIterable<{ relative: string }>) => {
+      for await (const file of files) seen.push(file.relative);
+    });
+    expect(seen).to.deep.equal(['app.manifest.jsonl']);
+    expect(reports.map((r) => r.ok)).to.deep.equal([true]);
+  });
+
+  it('verify() fails with a PluginError naming the damaged file', async () => {
+    const folder = await tempDir();
+    const bytes = await readFile(made.archivePath);
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
+    await writeFile(join(folder, 'app.tar.gz'), bytes);
+    await writeFile(join(folder, 'app.manifest.jsonl'), await readFile(made.manifestPath));
+    const error = await pipeline(gulp.src('*.manifest.jsonl', { cwd: folder, read: false }), verify(), gulp.dest(join(folder, 'x'))).catch((e: unknown) => e);
+    expect(error).to.have.property('plugin', 'gulp-backup');
+    expect((error as Error).message).to.match(/DAMAGED[\s\S]*damaged app\/logo\.bin/);
+  });
+
+  it('restore() turns an archive into files that gulp.dest writes, hash-checked', async () => {
+    const out = await tempDir();
+    await pipeline(gulp.src('backups/app.tar.gz', { cwd: root, read: false }), restore(), gulp.dest(out));
+    const restored = await snapshotTree(join(out, 'app'));
+    const original = await snapshotTree(join(root, 'app'));
+    expect(Object.keys(restored)).to.deep.equal(Object.keys(original));
+    expect(restored['logo.bin']!.content).to.equal(original['logo.bin']!.content);
+    expect(restored['link']).to.deep.equal(original['link']);
+  });
+
+  it('restore() refuses entries that climb out and names them', async () => {
+    const { craftTarGz } = await import('../helpers/craft-tar.js');
+    const folder = await tempDir();
+    await writeFile(join(folder, 'evil.tar.gz'), craftTarGz([{ path: '../../evil.txt', body: 'x' }, { path: 'fine.txt', body: 'ok' }]));
+    const error = await pipeline(gulp.src('evil.tar.gz', { cwd: folder, read: false }), restore(), gulp.dest(join(folder, 'out'))).catch((e: unknown) => e);
+    expect((error as Error).message).to.match(/\.\.\/\.\.\/evil\.txt: .*climbs out/);
+  });
+
+  it('verifyTask and restoreTask run as gulp tasks and fail on damage', async () => {
+    const verifyIt = verifyTask(made.manifestPath);
+    expect(verifyIt.displayName).to.equal('verify');
+    expect((await verifyIt()).ok).to.equal(true);
+    const target = await tempDir();
+    const result = await restoreTask(made.manifestPath, { to: target })();
+    expect(result.restored.files).to.equal(2);
+    const again = await restoreTask(made.manifestPath, { to: target })().catch((e: unknown) => e);
+    expect(again).to.have.property('code', 'ARCHIVE_DAMAGED');
+    expect((again as Error).message).to.match(/exists; pass --overwrite/);
+  });
+});
