@@ -184,6 +184,13 @@ async function restoreWithManifest(manifest: Manifest, archivePath: string, conc
 
 type ContentWriter = (write: (bytes: Buffer) => Promise<void>) => Promise<void>;
 
+/** Files up to this size are restored with synchronous calls, in one write. */
+const SMALL_FILE_LIMIT = 1024 * 1024;
+
+function parentPath(path: string): string {
+  return path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+}
+
 /** Restores one entry through the writer; a refusal or an error is recorded, not thrown. */
 async function restoreEntry(entry: ManifestEntry, context: RestoreContext, content: ContentWriter, checkHash = true): Promise<void> {
   const { writer, result } = context;
@@ -215,6 +222,16 @@ async function restoreEntry(entry: ManifestEntry, context: RestoreContext, conte
         return;
       }
       case 'file': {
+        const expected = { size: entry.size, sha256: checkHash ? entry.hashes?.sha256 : undefined };
+        if (entry.size <= SMALL_FILE_LIMIT) {
+          const chunks: Buffer[] = [];
+          await content(async (bytes) => void chunks.push(bytes));
+          await writer.ensureFolder(parentPath(path));
+          writer.writeFileSync(path, chunks, expected, metadata);
+          result.restored.files++;
+          result.restored.bytes += entry.size;
+          return;
+        }
         const file = await writer.createFile(path);
         try {
           await content((bytes) => file.write(bytes));
@@ -222,7 +239,7 @@ async function restoreEntry(entry: ManifestEntry, context: RestoreContext, conte
           await file.discard();
           throw error;
         }
-        await file.commit({ size: entry.size, sha256: checkHash ? entry.hashes?.sha256 : undefined }, metadata);
+        await file.commit(expected, metadata);
         result.restored.files++;
         result.restored.bytes += entry.size;
         return;

@@ -1,0 +1,62 @@
+/**
+ * Restore and verify, side by side, as whole processes, on an archive of each corpus made by
+ * gulp-backup (a valid .tar.gz, so every tool reads the same bytes). gulp-backup's restore also
+ * proves every file's SHA-256; its verify checks every block and every file hash.
+ *
+ *   npm run build && npx tsx bench/restore.ts [--corpus small|large|all] [--runs 3]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildLarge, buildSmall } from './corpus.js';
+import { compare, table, type Tool } from './measure.js';
+
+const BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH);
+const OUT = join(BENCH, '.out');
+const cli = `node ${join(ROOT, 'bin/gulp-backup.js')}`;
+const cores = availableParallelism();
+
+const RESTORE: Tool[] = [
+  { name: 'tar -xzf', command: 'tar -xzf "$ARCHIVE" -C "$OUT"' },
+  { name: `pigz -dc | tar -xf -`, command: 'pigz -dc "$ARCHIVE" | tar -xf - -C "$OUT"' },
+  { name: 'node-tar x()', command: `node -e "import('tar').then((t) => t.x({ file: process.argv[1], cwd: process.argv[2] }))" "$ARCHIVE" "$OUT"` },
+  { name: 'gulp-backup restore', command: `${cli} restore "$MANIFEST" --to "$OUT" --quiet` },
+];
+const VERIFY: Tool[] = [
+  { name: 'gzip -t + sha256sum', command: 'gzip -t "$ARCHIVE" && cd "$EXTRACTED" && find . -type f -print0 | xargs -0 sha256sum > /dev/null' },
+  { name: 'gulp-backup verify', command: `${cli} verify "$MANIFEST" --quiet` },
+];
+
+const args = process.argv.slice(2);
+const option = (name: string) => {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1] : undefined;
+};
+const which = option('corpus') ?? 'all';
+const runs = Number(option('runs') ?? 3);
+await mkdir(OUT, { recursive: true });
+for (const corpus of ['small', 'large'] as const) {
+  if (which !== 'all' && which !== corpus) continue;
+  const path = corpus === 'small' ? await buildSmall() : await buildLarge();
+  const backups = join(OUT, `backup-${corpus}`);
+  const extracted = join(OUT, `extracted-${corpus}`);
+  await rm(backups, { recursive: true, force: true });
+  await rm(extracted, { recursive: true, force: true });
+  await mkdir(extracted, { recursive: true });
+  execFileSync('node', [join(ROOT, 'bin/gulp-backup.js'), 'create', basename(path), '--cwd', dirname(path), '--out', backups, '--name', 'b', '--dot', '--quiet']);
+  execFileSync('tar', ['-xzf', join(backups, 'b.tar.gz'), '-C', extracted]);
+  const env = { ARCHIVE: join(backups, 'b.tar.gz'), MANIFEST: join(backups, 'b.manifest.jsonl'), EXTRACTED: extracted };
+  const restore = await compare(`restore ${corpus}`, RESTORE, runs, join(OUT, 'work'), env);
+  const verify = await compare(`verify ${corpus}`, VERIFY, runs, join(OUT, 'work'), env);
+  const text = [
+    table(`### Restore, ${corpus} corpus, ${cores} cores, median of ${runs}`, restore, 'tar -xzf', false),
+    table(`### Verify, ${corpus} corpus, ${cores} cores, median of ${runs}`, verify, 'gzip -t + sha256sum', false),
+  ].join('\n\n');
+  await writeFile(join(OUT, `restore-${corpus}.md`), `${text}\n`);
+  console.log(`${text}\n`);
+  await rm(extracted, { recursive: true, force: true });
+}
+await rm(join(OUT, 'work'), { recursive: true, force: true });
