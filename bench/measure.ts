@@ -28,6 +28,8 @@ export async function archiveSize(folder: string): Promise<number> {
 export async function measure(tool: Tool, work: string, env: Record<string, string>, sizeOf = archiveSize): Promise<Sample> {
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
+  // Flush the previous run's dirty pages first, so that their writeback is not charged to this run.
+  spawnSync('sync');
   const timing = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', 'sh', '-c', tool.command], {
     env: { ...process.env, ...env, OUT: work },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -52,7 +52,7 @@ export class OutputError extends BackupError {}
 /** The operation was cancelled through an `AbortSignal` (or Ctrl-C in the CLI). */
 export class AbortError extends BackupError {
   constructor(reason?: unknown) {
-    super('ABORTED', 'The backup was cancelled; no archive or manifest was left behind. Run it again to make one.', {
+    super('ABORTED', 'The operation was cancelled; nothing that looks complete was left behind. Run it again.', {
       cause: reason,
     });
   }

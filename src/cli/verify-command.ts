@@ -6,6 +6,7 @@ import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatDuration } from './format.js';
 
 interface VerifyFlags {
+  source?: string;
   concurrency?: string;
   json?: boolean;
   quiet?: boolean;
@@ -16,12 +17,13 @@ export function registerVerify(program: Command, context: CliContext): void {
     .command('verify')
     .description('check an archive against its manifest: checksums, every block, every file hash')
     .argument('<path>', 'NAME.manifest.jsonl, or NAME.tar.gz (its manifest beside it is used when present)')
+    .option('-s, --source <dir>', 'also compare with this live tree (the folder the backup paths are relative to)')
     .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores)')
     .option('--json', 'print the report as JSON')
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: VerifyFlags) => {
       const concurrency = flags.concurrency === undefined ? undefined : /^\d+$/.test(flags.concurrency) ? Number(flags.concurrency) : (flags.concurrency as unknown as number);
-      const report = await verifyBackup(path, { concurrency, signal: context.signal });
+      const report = await verifyBackup(path, { concurrency, signal: context.signal, source: flags.source });
       if (flags.json) context.stdout.write(`${JSON.stringify(report)}\n`);
       else context.stdout.write(formatVerifyReport(report, flags.quiet === true).map((line) => `${line}\n`).join(''));
       context.exitCode = report.ok ? EXIT_OK : EXIT_DAMAGE;
@@ -31,15 +33,28 @@ export function registerVerify(program: Command, context: CliContext): void {
 export function formatVerifyReport(report: VerifyReport, quiet: boolean): string[] {
   const lines: string[] = [];
   const { counts } = report;
+  const source = report.source;
+  const sourceLines = source
+    ? [
+        ...source.changed.map((c) => `  changed ${c.path}: ${c.reason}`),
+        ...source.missing.map((path) => `  missing from ${source.root}: ${path}`),
+        ...source.new.map((path) => `  new in ${source.root}: ${path}`),
+      ]
+    : [];
   if (report.ok) {
     if (!quiet) {
       lines.push(`OK ${report.archivePath}: ${counts.entries} entries in ${counts.blocks} blocks, in ${formatDuration(report.elapsedMs)}`);
       if (!report.hashesChecked) lines.push('  no manifest: CRCs, lengths and tar structure were checked; file hashes were not');
+      if (source) lines.push(`  ${source.root} matches the manifest`);
     }
     return lines;
+  }
+  if (counts.damaged + counts.missing + counts.damagedBlocks === 0 && report.problems.length === 0) {
+    lines.push(`OK ${report.archivePath}, but ${source?.root} differs from it: ${source?.changed.length} changed, ${source?.missing.length} missing, ${source?.new.length} new`);
+    return [...lines, ...sourceLines];
   }
   lines.push(`DAMAGED ${report.archivePath}: ${counts.damaged} damaged, ${counts.missing} missing of ${counts.entries} entries; ${counts.damagedBlocks} of ${counts.blocks} blocks unreadable`);
   for (const problem of report.problems) lines.push(`  ${problem}`);
   for (const entry of report.entries) if (entry.status !== 'ok') lines.push(`  ${entry.status} ${entry.path}: ${entry.reason ?? ''}`);
-  return lines;
+  return [...lines, ...sourceLines];
 }

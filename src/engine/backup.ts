@@ -59,7 +59,14 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     created.push(paths.archive);
 
     const skipped = [...scan.skipped, ...written.skipped];
-    const header = buildHeader(resolved, paths.archiveName, startedAt);
+    const header = buildHeader(resolved, paths.archiveName, startedAt, {
+      sources: resolved.sources,
+      include: resolved.include,
+      exclude: resolved.exclude,
+      dot: resolved.dot,
+      followSymlinks: resolved.followSymlinks,
+      ...(resolved.maxFileSize < Number.MAX_SAFE_INTEGER ? { maxFileSize: resolved.maxFileSize } : {}),
+    });
     await writeLinesAtomically(paths.checksum, [formatChecksumLine(written.blocks.archiveSha256, paths.archiveName)]);
     created.push(paths.checksum);
     const statistics = computeStatistics(written, skipped, {

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import picomatch from 'picomatch';
 import { Parser, type ReadEntry } from 'tar';
-import { BackupError, OptionError } from '../errors.js';
+import { AbortError, BackupError, OptionError } from '../errors.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import { BlockCodecPool } from './block-codec-pool.js';
@@ -91,8 +91,13 @@ export async function restoreBackup(path: string, options: RestoreOptions): Prom
       elapsedMs: 0,
     },
   };
-  if (located.manifest) await restoreWithManifest(located.manifest, located.archivePath, concurrency, context);
-  else await restoreSequentially(located.archivePath, context);
+  try {
+    if (located.manifest) await restoreWithManifest(located.manifest, located.archivePath, concurrency, context);
+    else await restoreSequentially(located.archivePath, context);
+  } catch (error) {
+    if (options.signal?.aborted) throw new AbortError(options.signal.reason);
+    throw error;
+  }
   await writer.finishFolders();
   context.result.ok = context.result.failures.length === 0;
   context.result.elapsedMs = performance.now() - start;
@@ -112,9 +117,13 @@ function selectEntries(entries: readonly ManifestEntry[], include: string[] | un
   const matches = picomatch(include, { dot: true });
   const wanted = new Set<string>();
   const byPath = new Map(entries.map((entry) => [entry.path, entry]));
+  // A folder that matches brings everything beneath it, as `tar -x dir` does.
+  const folders: string[] = [];
   for (const entry of entries) {
-    if (!matches(entry.path)) continue;
+    const inside = folders.some((folder) => entry.path.startsWith(folder));
+    if (!inside && !matches(entry.path)) continue;
     wanted.add(entry.path);
+    if (entry.type === 'directory') folders.push(`${entry.path}/`);
     if (entry.type === 'hardlink' && entry.linkTarget) wanted.add(entry.linkTarget);
   }
   for (const path of [...wanted]) {

@@ -9,19 +9,25 @@
 import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
-import { OptionError } from '../errors.js';
+import { AbortError, OptionError } from '../errors.js';
 import { MEMBER_HEADER_SIZE, decodeMemberHeader } from '../format/blocked-gzip.js';
 import type { Manifest } from '../format/manifest.js';
 import { TAR_END_OF_ARCHIVE } from '../format/tar-header.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import { BlockCodecPool } from './block-codec-pool.js';
+import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
 import { locateBackup, notFound } from './locate-backup.js';
 
 export interface VerifyOptions {
+  /**
+   * Also compare the manifest with this live tree (the folder the backup's paths are relative to):
+   * changed, missing and new files, like `sha256sum -c` and `tar --compare`.
+   */
+  source?: string;
   /** Inflate workers. Default: the number of cores. */
   concurrency?: number;
   signal?: AbortSignal;
@@ -41,6 +47,8 @@ export interface VerifyReport {
   /** Every entry: `ok`, `damaged` (and why) or `missing`. */
   entries: EntryReport[];
   counts: { entries: number; ok: number; damaged: number; missing: number; blocks: number; damagedBlocks: number };
+  /** With `source`: how the live tree differs from the manifest. */
+  source?: TreeComparison;
   elapsedMs: number;
 }
 
@@ -59,6 +67,9 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
     throw new OptionError('concurrency', concurrency, 'an integer from 1 to 1024');
   }
   const { manifest, manifestPath, archivePath } = await locateBackup(path);
+  if (options.source !== undefined && !manifest) {
+    throw new OptionError('source', options.source, 'used with a manifest (no NAME.manifest.jsonl was found beside the archive)');
+  }
   const fileSize = await stat(archivePath).then(
     (s) => s.size,
     (error: unknown) => {
@@ -109,18 +120,24 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
         problems.unshift('the archive does not match the SHA-256 in its manifest');
       }
     }
+    const source = options.source !== undefined ? await compareWithTree(manifest!, resolve(options.source)) : undefined;
+    const sourceDiffers = source !== undefined && source.changed.length + source.missing.length + source.new.length > 0;
     const count = (status: EntryReport['status']) => entries.filter((entry) => entry.status === status).length;
     const counts = { entries: entries.length, ok: count('ok'), damaged: count('damaged'), missing: count('missing'), blocks: blockCount, damagedBlocks };
     return {
-      ok: problems.length === 0 && counts.damaged === 0 && counts.missing === 0,
+      ok: problems.length === 0 && counts.damaged === 0 && counts.missing === 0 && !sourceDiffers,
       archivePath,
       manifestPath,
       hashesChecked: manifest !== undefined,
       problems,
       entries,
       counts,
+      ...(source ? { source } : {}),
       elapsedMs: performance.now() - start,
     };
+  } catch (error) {
+    if (options.signal?.aborted) throw new AbortError(options.signal.reason);
+    throw error;
   } finally {
     await pool.close();
     await handle.close();

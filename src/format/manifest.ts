@@ -28,7 +28,22 @@ export interface ManifestHeader {
   archive: string;
   /** The options that shape the archive's bytes. */
   options: { codec: Codec; level: number; blockSize: number; hashes: string[] };
+  /**
+   * How the engine chose the files (absent when a gulp pipeline chose them): what a later scan of
+   * the same tree needs to compare like with like (`verify --source`, incremental backups).
+   */
+  selection?: Selection;
   tool: { name: string; version: string };
+}
+
+export interface Selection {
+  sources: string[];
+  include: string[];
+  exclude: string[];
+  dot: boolean;
+  followSymlinks: boolean;
+  /** Bytes; absent when there was no limit. */
+  maxFileSize?: number;
 }
 
 export interface ManifestEntry {

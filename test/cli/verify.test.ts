@@ -39,6 +39,18 @@ describe('cli: gulp-backup verify', () => {
     expect(report.counts.damaged).to.equal(1);
   });
 
+  it('--source: exits 1 and lists the differences with the live tree', async () => {
+    const same = await runCli(['verify', manifestPath, '--source', root]);
+    expect(same.code, same.stdout).to.equal(0);
+    expect(same.stdout).to.match(/matches the manifest/);
+    const other = await tempDir();
+    await writeTree(other, { 'data/b.txt': 'B' });
+    const r = await runCli(['verify', manifestPath, '--source', other]);
+    expect(r.code).to.equal(1);
+    expect(r.stdout).to.match(/differs from it: 1 changed, 1 missing, 0 new/);
+    expect(r.stdout).to.match(/missing from .*: data\/a\.bin/);
+  });
+
   it('exits 2 when the file does not exist or is no manifest', async () => {
     const missing = await runCli(['verify', join(root, 'nope.manifest.jsonl')]);
     expect(missing.code).to.equal(2);

@@ -53,6 +53,18 @@ describe('engine/restoreBackup', () => {
     expect(Math.floor(deep.mtimeMs)).to.equal(1_300_000_000_000);
   });
 
+  it('restores a whole folder when the pattern names the folder', async () => {
+    const target = await tempDir();
+    const result = await restoreBackup(backup.manifestPath, { to: target, include: ['site/deep'] });
+    expect(result.ok).to.equal(true);
+    expect(await allNames(target)).to.deep.equal(['site', 'site/deep', 'site/deep/er', 'site/deep/er/x.txt']);
+  });
+
+  it('an AbortSignal cancels the restore with an AbortError', async () => {
+    const error = await restoreBackup(backup.manifestPath, { to: await tempDir(), signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    expect(error).to.have.property('code', 'ABORTED');
+  });
+
   it('leaves existing files alone unless overwrite, and names them', async () => {
     const target = await tempDir();
     await writeTree(target, { 'site/index.html': 'mine' });

@@ -130,6 +130,29 @@ describe('engine/verifyBackup', () => {
     expect(report.problems[0]).to.match(/the archive is \d+ bytes, the manifest says \d+/);
   });
 
+  it('compares the manifest with a live tree: changed, missing and new files', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'tree/keep.txt': 'same', 'tree/edit.txt': 'before', 'tree/gone.txt': 'x', 'tree/skip.log': 'excluded', 'tree/mode.sh': { content: 'm', mode: 0o644 } });
+    const made = await createBackup({ sources: ['tree'], cwd: tree, out: await tempDir(), exclude: ['*.log'] });
+    expect((await verifyBackup(made.manifestPath, { source: tree })).ok).to.equal(true);
+    await writeTree(tree, { 'tree/edit.txt': 'after!', 'tree/added.txt': 'new', 'tree/mode.sh': { content: 'm', mode: 0o755 }, 'tree/more.log': 'still excluded' });
+    await truncate(join(tree, 'tree/keep.txt'), 4); // same size, same bytes: unchanged
+    const { rm } = await import('node:fs/promises');
+    await rm(join(tree, 'tree/gone.txt'));
+    const report = await verifyBackup(made.manifestPath, { source: tree });
+    expect(report.ok).to.equal(false);
+    expect(report.counts.damaged).to.equal(0);
+    expect(report.source).to.deep.equal({
+      root: tree,
+      changed: [
+        { path: 'tree/edit.txt', reason: 'content differs (sha256)' },
+        { path: 'tree/mode.sh', reason: 'mode 755, was 644' },
+      ],
+      missing: ['tree/gone.txt'],
+      new: ['tree/added.txt'],
+    });
+  });
+
   it('verifies a plain .tar (codec none)', async () => {
     const plain = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'plain'), codec: 'none' });
     expect((await verifyBackup(plain.manifestPath)).ok).to.equal(true);

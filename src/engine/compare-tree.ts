@@ -1,0 +1,64 @@
+/**
+ * Compares a manifest with a live tree, as `sha256sum -c` and `tar --compare` do: which entries
+ * changed (type, size, mode, link target, content hash), which are missing, and which files are
+ * new. The tree is scanned with the selection the backup recorded, so excluded files are not "new".
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, lstatSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Manifest, ManifestEntry } from '../format/manifest.js';
+import { scanSources } from './scan.js';
+
+export interface TreeComparison {
+  root: string;
+  changed: Array<{ path: string; reason: string }>;
+  missing: string[];
+  new: string[];
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function difference(entry: ManifestEntry, root: string): Promise<string | 'missing' | undefined> {
+  const path = join(root, entry.path);
+  const stats = lstatSync(path, { throwIfNoEntry: false });
+  if (!stats) return 'missing';
+  const type = stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : stats.isFile() ? 'file' : 'special file';
+  const expectedType = entry.type === 'hardlink' ? 'file' : entry.type;
+  if (type !== expectedType) return `is a ${type}, was a ${expectedType}`;
+  if (type === 'symlink') {
+    const target = readlinkSync(path);
+    return target === entry.linkTarget ? undefined : `links to ${JSON.stringify(target)}, linked to ${JSON.stringify(entry.linkTarget)}`;
+  }
+  if ((stats.mode & 0o7777) !== entry.mode) return `mode ${(stats.mode & 0o7777).toString(8)}, was ${entry.mode.toString(8)}`;
+  if (entry.type !== 'file') return undefined;
+  if (stats.size !== entry.size) return `${stats.size} bytes, was ${entry.size}`;
+  const expected = entry.hashes?.sha256;
+  if (expected !== undefined && (await sha256Of(path)) !== expected) return 'content differs (sha256)';
+  return undefined;
+}
+
+export async function compareWithTree(manifest: Manifest, root: string): Promise<TreeComparison> {
+  const result: TreeComparison = { root, changed: [], missing: [], new: [] };
+  for (const entry of manifest.entries) {
+    const found = await difference(entry, root);
+    if (found === 'missing') result.missing.push(entry.path);
+    else if (found !== undefined) result.changed.push({ path: entry.path, reason: found });
+  }
+  const selection = manifest.header.selection;
+  const known = new Set([...manifest.entries.map((entry) => entry.path), ...manifest.footer.skipped.map((skip) => skip.path)]);
+  const scan = await scanSources({
+    cwd: root,
+    sources: selection?.sources ?? [...new Set(manifest.entries.map((entry) => entry.path.split('/')[0]!))],
+    include: selection?.include ?? ['**'],
+    exclude: selection?.exclude ?? [],
+    dot: selection?.dot ?? true,
+    followSymlinks: selection?.followSymlinks ?? false,
+    maxFileSize: selection?.maxFileSize ?? Number.MAX_SAFE_INTEGER,
+  }).catch(() => ({ entries: [], skipped: [] }));
+  for (const entry of scan.entries) if (!known.has(entry.path)) result.new.push(entry.path);
+  return result;
+}
