@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createBackup } from '../../src/index.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir, writeTree } from '../helpers/tree.js';
+
+describe('cli: gulp-backup restore and ls', () => {
+  let manifestPath: string;
+  before(async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'app/a.txt': 'a', 'app/sub/b.txt': 'b', 'app/link': { symlink: 'a.txt' } });
+    ({ manifestPath } = await createBackup({ sources: ['app'], cwd: root, out: join(root, 'out'), name: 'r' }));
+  });
+
+  it('restores (exit 0), then reports files in the way (exit 1) until --overwrite', async () => {
+    const target = await tempDir();
+    const first = await runCli(['restore', manifestPath, '--to', target]);
+    expect(first.code, first.stderr).to.equal(0);
+    expect(first.stdout).to.match(/^Restored into .*: 2 files .*, 2 folders, 1 links/);
+    expect(await readFile(join(target, 'app/sub/b.txt'), 'utf8')).to.equal('b');
+    const again = await runCli(['restore', manifestPath, '--to', target, '--include', 'app/a.txt']);
+    expect(again.code).to.equal(1);
+    expect(again.stdout).to.match(/not restored app\/a\.txt: app\/a\.txt exists; pass --overwrite/);
+    const forced = await runCli(['restore', manifestPath, '--to', target, '--include', 'app/a.txt', '--overwrite', '--json']);
+    expect(forced.code).to.equal(0);
+    expect(JSON.parse(forced.stdout)).to.deep.include({ ok: true, blocksRead: 1 });
+  });
+
+  it('exits 2 without --to or with a missing backup', async () => {
+    expect((await runCli(['restore', manifestPath])).code).to.equal(2);
+    const missing = await runCli(['restore', '/nonexistent/x.manifest.jsonl', '--to', await tempDir()]);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.match(/not found/);
+  });
+
+  it('ls lists the entries like tar -tv, or as JSON lines', async () => {
+    const r = await runCli(['ls', manifestPath]);
+    expect(r.code).to.equal(0);
+    expect(r.stdout.split('\n')[0]).to.match(/^# full backup [0-9a-f-]+, .*, 5 entries/);
+    expect(r.stdout).to.match(/^l0777 +0 .* app\/link -> a\.txt$/m);
+    expect(r.stdout).to.match(/^-0644 +1 .* app\/sub\/b\.txt$/m);
+    const json = await runCli(['ls', manifestPath, '--json']);
+    expect(json.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { path: string }).path)).to.deep.equal(['app', 'app/a.txt', 'app/link', 'app/sub', 'app/sub/b.txt']);
+  });
+});
