@@ -41,6 +41,13 @@ export async function measure(tool: Tool, work: string, env: Record<string, stri
   return { wall, cpu: user + system, rssMb: rssKb / 1024, bytes: await sizeOf(work) };
 }
 
+/** `--name value` from the command line. */
+export function option(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Runs every tool `runs` times, interleaved run by run so that drift in machine load hits them all alike. */

@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildLarge, buildSmall } from './corpus.js';
-import { compare, table, type Tool } from './measure.js';
+import { compare, option, table, type Tool } from './measure.js';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -30,11 +30,6 @@ const VERIFY: Tool[] = [
   { name: 'gulp-backup verify', command: `${cli} verify "$MANIFEST" --quiet` },
 ];
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? args[index + 1] : undefined;
-};
 const which = option('corpus') ?? 'all';
 const runs = Number(option('runs') ?? 3);
 await mkdir(OUT, { recursive: true });

@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildLarge, buildSmall } from './corpus.js';
-import { compare, table, type Tool } from './measure.js';
+import { compare, option, table, type Tool } from './measure.js';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
@@ -33,11 +33,6 @@ const TOOLS: Tool[] = [
   { name: 'gulp-backup plugin', command: `node ${join(BENCH, 'anchors/gulp-backup-plugin.mjs')} "$CWD" "$DIR" "$OUT"` },
 ];
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? args[index + 1] : undefined;
-};
 const which = option('corpus') ?? 'all';
 const runs = Number(option('runs') ?? 3);
 const scale = Number(option('scale') ?? 1);

@@ -7,6 +7,7 @@ import { EXIT_OK } from './exit-codes.js';
 import { chooseProgressMode, createProgressRenderer } from './progress-renderer.js';
 import { formatBackupSummary } from './summary.js';
 import type { CliContext } from './context.js';
+import { collect, integerOrRaw } from './parse.js';
 
 interface CreateFlags {
   out: string;
@@ -26,11 +27,6 @@ interface CreateFlags {
   quiet?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
-
-/** Whole numbers become numbers; anything else stays a string, so the engine's message quotes it. */
-const integerOrRaw = (value: string | undefined): number | undefined =>
-  value === undefined ? undefined : /^\d+$/.test(value) ? Number(value) : (value as unknown as number);
 
 export function registerCreate(program: Command, context: CliContext): void {
   program

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { restoreBackup, type RestoreResult } from '../engine/restore.js';
 import type { CliContext } from './context.js';
+import { collect, integerOrRaw } from './parse.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatBytes, formatDuration } from './format.js';
 
@@ -14,7 +15,6 @@ interface RestoreFlags {
   quiet?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerRestore(program: Command, context: CliContext): void {
   program
@@ -28,12 +28,11 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: RestoreFlags) => {
-      const concurrency = flags.concurrency === undefined ? undefined : /^\d+$/.test(flags.concurrency) ? Number(flags.concurrency) : (flags.concurrency as unknown as number);
       const result = await restoreBackup(path, {
         to: flags.to,
         include: flags.include.length > 0 ? flags.include : undefined,
         overwrite: flags.overwrite,
-        concurrency,
+        concurrency: integerOrRaw(flags.concurrency),
         signal: context.signal,
       });
       if (flags.json) context.stdout.write(`${JSON.stringify(result)}\n`);

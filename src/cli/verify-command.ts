@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { verifyBackup, type VerifyReport } from '../engine/verify.js';
 import type { CliContext } from './context.js';
+import { integerOrRaw } from './parse.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatDuration } from './format.js';
 
@@ -22,8 +23,7 @@ export function registerVerify(program: Command, context: CliContext): void {
     .option('--json', 'print the report as JSON')
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: VerifyFlags) => {
-      const concurrency = flags.concurrency === undefined ? undefined : /^\d+$/.test(flags.concurrency) ? Number(flags.concurrency) : (flags.concurrency as unknown as number);
-      const report = await verifyBackup(path, { concurrency, signal: context.signal, source: flags.source });
+      const report = await verifyBackup(path, { concurrency: integerOrRaw(flags.concurrency), signal: context.signal, source: flags.source });
       if (flags.json) context.stdout.write(`${JSON.stringify(report)}\n`);
       else context.stdout.write(formatVerifyReport(report, flags.quiet === true).map((line) => `${line}\n`).join(''));
       context.exitCode = report.ok ? EXIT_OK : EXIT_DAMAGE;

@@ -15,6 +15,7 @@ import picomatch from 'picomatch';
 import { Parser, type ReadEntry } from 'tar';
 import { AbortError, BackupError, OptionError } from '../errors.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
+import { entryTypeOfTarName } from '../format/tar-header.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { locateBackup, notFound } from './locate-backup.js';
@@ -267,15 +268,6 @@ function isSystemError(error: unknown): boolean {
   return typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string' && !(error instanceof BackupError);
 }
 
-const TYPE_OF_TAR_ENTRY: Record<string, ManifestEntry['type']> = {
-  File: 'file',
-  OldFile: 'file',
-  ContiguousFile: 'file',
-  Directory: 'directory',
-  SymbolicLink: 'symlink',
-  Link: 'hardlink',
-};
-
 /**
  * Any .tar.gz or .tar, GNU tar's too: one sequential pass through node-tar's parser, entries
  * restored one at a time under the same rules. Sizes are checked against the tar headers; there
@@ -330,7 +322,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
         continue;
       }
       context.options.signal?.throwIfAborted();
-      const type = TYPE_OF_TAR_ENTRY[entry.type];
+      const type = entryTypeOfTarName(entry.type);
       const entryPath = entry.path.replace(/\/+$/, '');
       if (!type) {
         result.skipped.push({ path: entryPath, reason: `a ${entry.type} entry is never created` });

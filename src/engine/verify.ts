@@ -15,7 +15,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { AbortError, OptionError } from '../errors.js';
 import { MEMBER_HEADER_SIZE, decodeMemberHeader } from '../format/blocked-gzip.js';
 import type { Manifest } from '../format/manifest.js';
-import { TAR_END_OF_ARCHIVE } from '../format/tar-header.js';
+import { TAR_END_OF_ARCHIVE, entryTypeOfTarName } from '../format/tar-header.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
@@ -176,8 +176,7 @@ function checkStructure(): Check {
   const parser = new Parser({
     strict: true,
     onReadEntry: (entry: ReadEntry) => {
-      const type = entry.type === 'Directory' ? 'directory' : entry.type === 'SymbolicLink' ? 'symlink' : entry.type === 'Link' ? 'hardlink' : 'file';
-      entries.push({ path: entry.path.replace(/\/+$/, ''), type, status: 'ok' });
+      entries.push({ path: entry.path.replace(/\/+$/, ''), type: entryTypeOfTarName(entry.type) ?? 'file', status: 'ok' });
       entry.resume();
     },
   });

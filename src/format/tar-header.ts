@@ -81,7 +81,7 @@ export interface DecodedTarHeader {
   mtimeMs: number;
 }
 
-const TYPE_OF_TAR_NAME: Record<string, TarEntryType> = {
+const TYPE_OF_TAR_NAME: Readonly<Record<string, TarEntryType>> = {
   File: 'file',
   OldFile: 'file',
   ContiguousFile: 'file',
@@ -89,6 +89,11 @@ const TYPE_OF_TAR_NAME: Record<string, TarEntryType> = {
   SymbolicLink: 'symlink',
   Link: 'hardlink',
 };
+
+/** Our entry type for a node-tar type name (`File`, `Directory`…); undefined for devices, FIFOs and the like. */
+export function entryTypeOfTarName(name: string): TarEntryType | undefined {
+  return TYPE_OF_TAR_NAME[name];
+}
 
 /**
  * Decodes the header block(s) of one entry: a ustar header, or a pax extended header followed by
