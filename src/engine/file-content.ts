@@ -250,7 +250,7 @@ function streamContent(stream: Readable, size: number, onSizeMismatch?: (actualS
  * Iterates a stream through its 'data' events, pausing while each chunk is stored. Not `for await`:
  * the streamx streams that gulp.src gives with `encoding: false` never settle that way (vinyl-fs 4).
  */
-async function* streamChunks(stream: Readable): AsyncGenerator<Buffer> {
+export async function* streamChunks(stream: Readable): AsyncGenerator<Buffer> {
   const queue: Buffer[] = [];
   let ended = false;
   let failure: unknown;

@@ -204,6 +204,11 @@ function parentPath(path: string): string {
 /** Restores one entry through the writer; a refusal or an error is recorded, not thrown. */
 async function restoreEntry(entry: ManifestEntry, context: RestoreContext, content: ContentWriter, checkHash = true): Promise<void> {
   const { writer, result } = context;
+  const malformed = malformedEntry(entry);
+  if (malformed) {
+    result.failures.push({ path: String(entry.path), reason: `refused: its manifest record is malformed (${malformed})` });
+    return;
+  }
   const safe = safeEntryPath(entry.path, { maxDepth: context.maxDepth });
   if ('refused' in safe) {
     result.failures.push({ path: entry.path, reason: `refused: ${safe.refused}` });
@@ -262,6 +267,19 @@ async function restoreEntry(entry: ManifestEntry, context: RestoreContext, conte
       result.failures.push({ path: entry.path, reason: (error as Error).message });
     } else throw error;
   }
+}
+
+/** A manifest is as untrusted as its archive: every field restore relies on is checked first. */
+function malformedEntry(entry: ManifestEntry): string | undefined {
+  const natural = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+  if (typeof entry.path !== 'string') return 'path';
+  if (!['file', 'directory', 'symlink', 'hardlink'].includes(entry.type)) return 'type';
+  if (!natural(entry.size)) return 'size';
+  if (!natural(entry.mode) || entry.mode > 0o7777) return 'mode';
+  if (typeof entry.mtimeNs !== 'string' || !/^\d{1,30}$/.test(entry.mtimeNs)) return 'mtimeNs';
+  if (entry.type === 'file' && !natural(entry.dataOffset)) return 'dataOffset';
+  if ((entry.type === 'symlink' || entry.type === 'hardlink') && typeof entry.linkTarget !== 'string') return 'linkTarget';
+  return undefined;
 }
 
 function isSystemError(error: unknown): boolean {

@@ -3,7 +3,7 @@ import { readlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type File from 'vinyl';
 import { BackupError } from '../errors.js';
-import type { ContentSource } from '../engine/file-content.js';
+import { streamChunks, type ContentSource } from '../engine/file-content.js';
 import type { ArchiveEntry } from '../engine/scan.js';
 
 const NS_PER_MS = 1_000_000n;
@@ -55,13 +55,14 @@ export async function vinylToEntry(file: File): Promise<ArchiveEntry | undefined
       return { ...common, mode, type: 'file', size: stat.size, content };
     }
     // No size to put in the tar header before the content: the stream has to be read first.
-    const buffer = Buffer.concat(await stream.toArray());
+    const chunks: Buffer[] = [];
+    for await (const chunk of streamChunks(stream)) chunks.push(chunk);
+    const buffer = Buffer.concat(chunks);
     return { ...common, mode, type: 'file', size: buffer.length, content: { kind: 'buffer', buffer } };
   }
   // read: false — the engine reads the file itself, when its turn comes.
-  const content: ContentSource = { kind: 'path', path: file.path };
   if (!stat?.isFile()) return undefined;
-  return { ...common, mode, type: 'file', size: stat.size, content };
+  return { ...common, mode, type: 'file', size: stat.size, content: { kind: 'path', path: file.path } };
 }
 
 /**
@@ -72,7 +73,8 @@ function decodedContentsError(file: File, actualLength: number): BackupError {
   return new BackupError(
     'GULP_CONTENTS_DECODED',
     `${file.relative} has ${actualLength} bytes in its contents but ${file.stat!.size} on disk: gulp.src decoded it as UTF-8, ` +
-      'which corrupts binary files. Pass `encoding: false` to gulp.src (or the file changed while it was read).',
+      'which corrupts binary files. Pass `encoding: false` to gulp.src (or: a plugin before backup() changed the contents, ' +
+      'or the file changed while it was read).',
     { path: file.path },
   );
 }

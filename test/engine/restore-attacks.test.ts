@@ -195,6 +195,16 @@ describe('restore: hostile archives', () => {
       expect(failureOf(result, 'data/a.txt\u0000/../../x')).to.match(/NUL byte/);
     });
 
+    it('manifest edited with malformed fields: refused, not a crash', async () => {
+      const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
+      const manifest = await loadManifest(made.manifestPath);
+      const lie = manifest.entries.map((e) => (e.path === 'data/a.txt' ? { ...e, mtimeNs: 'soon', size: -1 } : e));
+      await writeFile(made.manifestPath, [manifest.header, ...lie, manifest.footer].map(encodeManifestRecord).join(''));
+      const result = await restoreBackup(made.manifestPath, { to: await tempDir() });
+      expect(failureOf(result, 'data/a.txt')).to.match(/malformed \(size\)/);
+      expect(result.restored.files).to.equal(1);
+    });
+
     it('manifest edited to plant a traversal path: refused', async () => {
       const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
       const manifest = await loadManifest(made.manifestPath);
