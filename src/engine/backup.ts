@@ -40,7 +40,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   const progress = new ProgressTracker(resolved.onProgress);
   progress.enter('scan');
   throwIfAborted(resolved.signal);
-  const scan = await scanSources(resolved);
+  const scan = await scanSources({ ...resolved, leaveOut: [resolved.out] });
   const scanMs = performance.now() - start;
   progress.filesTotal = scan.entries.length;
   progress.bytesTotal = scan.entries.reduce((sum, entry) => sum + entry.size, 0);

@@ -36,6 +36,8 @@ export interface ScanOptions {
   dot: boolean;
   followSymlinks: boolean;
   maxFileSize: number;
+  /** Absolute folders never to descend into (the backup's own output folder). */
+  leaveOut?: string[];
 }
 
 export interface ScanResult {
@@ -66,9 +68,17 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
       continue;
     }
     if (rootPath !== '') found.set(rootPath, root);
+    // The output folder, when it lies inside a source, would otherwise back up earlier backups.
+    const own = (options.leaveOut ?? [])
+      .map((folder) => relative(root, folder))
+      .filter((inside) => inside !== '' && !inside.startsWith('..') && !isAbsolute(inside))
+      .flatMap((inside) => {
+        const pattern = fg.escapePath(inside.split(sep).join('/'));
+        return [pattern, `${pattern}/**`];
+      });
     const matches = await fg(options.include, {
       cwd: root,
-      ignore: options.exclude,
+      ignore: [...options.exclude, ...own],
       dot: options.dot,
       onlyFiles: false,
       followSymbolicLinks: options.followSymlinks,

@@ -69,6 +69,13 @@ describe('engine/createBackup: what gets stored', () => {
     expect(await listed(r.archivePath)).to.deep.equal(['link/', 'link/a.txt']);
   });
 
+  it('leaves its own output folder out when it lies inside a source', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'a', 'backups/old.tar.gz': 'earlier backup' });
+    const r = await createBackup({ sources: ['.'], cwd: tree, out: join(tree, 'backups') });
+    expect(await listed(r.archivePath)).to.deep.equal(['a.txt']);
+  });
+
   it('names a second backup in the same second apart, and refuses to replace a named one', async () => {
     const out = join(root, 'out-names');
     const first = await createBackup({ sources: ['app/index.js'], cwd: root, out });
