@@ -134,6 +134,12 @@ function openSmallFile(fs: ContentFileSystem, path: string, size: number): Direc
       fs.closeSync(fd);
     }
   };
+  // Something else may have taken the file's place since the scan: a FIFO opens (without
+  // blocking) but would not read; a folder opens too.
+  if (!fs.fstatSync(fd).isFile()) {
+    close();
+    return { vanished: 'is no longer a regular file' };
+  }
   const read = (target: Buffer, at: number): number => {
     try {
       return fs.readSync(fd, target, 0, target.length, at);

@@ -130,6 +130,30 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
     expect(manifest.footer.skipped).to.deep.equal(r.skipped);
   });
 
+  it('a FIFO that takes the place of a file after the scan is skipped, never read', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'a', 'b.txt': 'b' });
+    const { execFileSync } = await import('node:child_process');
+    const { rm } = await import('node:fs/promises');
+    const r = await createBackup({
+      sources: ['.'],
+      cwd: tree,
+      out: join(root, 'out-fifo-race'),
+      fileSystem: {
+        openSync: (path, flags) => {
+          if (path.endsWith('b.txt')) {
+            execFileSync('rm', ['-f', path]);
+            execFileSync('mkfifo', [path]);
+          }
+          return openSync(path, flags);
+        },
+      },
+    });
+    await rm(join(tree, 'b.txt'));
+    expect(r.skipped).to.deep.equal([{ path: 'b.txt', reason: 'is no longer a regular file' }]);
+    expect(r.statistics.files).to.equal(1);
+  });
+
   it('a hard link whose first name vanished is skipped too, not left dangling', async () => {
     const tree = await tempDir();
     await writeTree(tree, { 'a.txt': 'shared', 'b.txt': { hardlinkTo: 'a.txt' } });
