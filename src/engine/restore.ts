@@ -80,9 +80,6 @@ export async function restoreBackup(path: string, options: RestoreOptions): Prom
     writer,
     options,
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
-    writes: new Set(),
-    failures: [],
-    order: 0,
     result: {
       ok: true,
       target: writer.root,
@@ -98,13 +95,10 @@ export async function restoreBackup(path: string, options: RestoreOptions): Prom
   try {
     if (located.manifest) await restoreWithManifest(located.manifest, located.archivePath, concurrency, context);
     else await restoreSequentially(located.archivePath, context);
-    await drainWrites(context);
   } catch (error) {
-    await Promise.allSettled(context.writes);
     if (options.signal?.aborted) throw new AbortError(options.signal.reason);
     throw error;
   }
-  context.result.failures.push(...context.failures.sort((a, b) => a.order - b.order).map(({ failure }) => failure));
   await writer.finishFolders();
   context.result.ok = context.result.failures.length === 0;
   context.result.elapsedMs = performance.now() - start;
@@ -116,18 +110,6 @@ interface RestoreContext {
   options: RestoreOptions;
   maxDepth: number;
   result: RestoreResult;
-  /** Small-file writes under way (bounded), so that files are created several at a time. */
-  writes: Set<Promise<void>>;
-  /** Failures with the archive position of their entry: concurrent writes finish out of order. */
-  failures: Array<{ order: number; failure: RestoreFailure }>;
-  order: number;
-}
-
-/** Small files written at once: enough to keep every core busy creating files. */
-const WRITES_IN_FLIGHT = 16;
-
-async function drainWrites(context: RestoreContext, limit = 0): Promise<void> {
-  while (context.writes.size > limit) await Promise.race(context.writes);
 }
 
 /** The entries to restore: those that match, the folders above them, and the files their hard links share. */
@@ -222,12 +204,16 @@ function parentPath(path: string): string {
 /** Restores one entry through the writer; a refusal or an error is recorded, not thrown. */
 async function restoreEntry(entry: ManifestEntry, context: RestoreContext, content: ContentWriter, checkHash = true): Promise<void> {
   const { writer, result } = context;
-  const order = context.order++;
-  const fail = (reason: string): void => void context.failures.push({ order, failure: { path: String(entry.path), reason } });
   const malformed = malformedEntry(entry);
-  if (malformed) return fail(`refused: its manifest record is malformed (${malformed})`);
+  if (malformed) {
+    result.failures.push({ path: String(entry.path), reason: `refused: its manifest record is malformed (${malformed})` });
+    return;
+  }
   const safe = safeEntryPath(entry.path, { maxDepth: context.maxDepth });
-  if ('refused' in safe) return fail(`refused: ${safe.refused}`);
+  if ('refused' in safe) {
+    result.failures.push({ path: entry.path, reason: `refused: ${safe.refused}` });
+    return;
+  }
   const path = safe.path;
   const metadata = { mode: entry.mode & 0o7777, mtimeMs: nanosecondsToMilliseconds(BigInt(entry.mtimeNs)) };
   try {
@@ -246,7 +232,6 @@ async function restoreEntry(entry: ManifestEntry, context: RestoreContext, conte
       case 'hardlink': {
         const target = safeEntryPath(entry.linkTarget ?? '', { maxDepth: context.maxDepth });
         if ('refused' in target) throw new RestoreRefusal(`refused: its hard-link target: ${target.refused}`);
-        await drainWrites(context); // its target may still be on its way to disk
         await writer.hardlink(path, target.path);
         result.restored.hardlinks++;
         return;
@@ -257,19 +242,9 @@ async function restoreEntry(entry: ManifestEntry, context: RestoreContext, conte
           const chunks: Buffer[] = [];
           await content(async (bytes) => void chunks.push(bytes));
           await writer.ensureFolder(parentPath(path));
-          await drainWrites(context, WRITES_IN_FLIGHT - 1);
-          const write = writer.writeFile(path, chunks, expected, metadata).then(
-            () => {
-              result.restored.files++;
-              result.restored.bytes += entry.size;
-            },
-            (error: unknown) => {
-              if (error instanceof RestoreRefusal || isSystemError(error)) fail((error as Error).message);
-              else throw error;
-            },
-          );
-          context.writes.add(write);
-          void write.finally(() => context.writes.delete(write)).catch(() => {});
+          writer.writeFileSync(path, chunks, expected, metadata);
+          result.restored.files++;
+          result.restored.bytes += entry.size;
           return;
         }
         const file = await writer.createFile(path);
@@ -288,8 +263,9 @@ async function restoreEntry(entry: ManifestEntry, context: RestoreContext, conte
         result.skipped.push({ path: entry.path, reason: `a ${String(entry.type)} entry is never created` });
     }
   } catch (error) {
-    if (error instanceof RestoreRefusal || isSystemError(error)) fail((error as Error).message);
-    else throw error;
+    if (error instanceof RestoreRefusal || isSystemError(error)) {
+      result.failures.push({ path: entry.path, reason: (error as Error).message });
+    } else throw error;
   }
 }
 
@@ -355,7 +331,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
       const entry = queue.shift();
       if (!entry) {
         if (failure) {
-          context.failures.push({ order: context.order++, failure: { path: archivePath, reason: `damaged archive (${failure.message}): the entries after this point were not restored` } });
+          result.failures.push({ path: archivePath, reason: `damaged archive (${failure.message}): the entries after this point were not restored` });
           return;
         }
         if (ended) return;
@@ -380,7 +356,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
         path: entryPath,
         type,
         size: type === 'file' ? (entry.size ?? 0) : 0,
-        mode: (entry.mode ?? (type === 'directory' ? 0o755 : 0o644)) & 0o7777,
+        mode: entry.mode ?? (type === 'directory' ? 0o755 : 0o644),
         uid: 0,
         gid: 0,
         mtimeNs: (BigInt(entry.mtime?.getTime() ?? 0) * 1_000_000n).toString(),
@@ -388,7 +364,6 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
         ino: '0',
         ...(entry.linkpath ? { linkTarget: entry.linkpath } : {}),
         offset: 0,
-        dataOffset: 0, // unused: the content comes from the parser
       };
       await restoreEntry(
         manifestLike,
