@@ -356,7 +356,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
         path: entryPath,
         type,
         size: type === 'file' ? (entry.size ?? 0) : 0,
-        mode: entry.mode ?? (type === 'directory' ? 0o755 : 0o644),
+        mode: (entry.mode ?? (type === 'directory' ? 0o755 : 0o644)) & 0o7777,
         uid: 0,
         gid: 0,
         mtimeNs: (BigInt(entry.mtime?.getTime() ?? 0) * 1_000_000n).toString(),
@@ -364,6 +364,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
         ino: '0',
         ...(entry.linkpath ? { linkTarget: entry.linkpath } : {}),
         offset: 0,
+        dataOffset: 0, // unused: the content comes from the parser
       };
       await restoreEntry(
         manifestLike,
