@@ -3,7 +3,10 @@
  * gulp-backup (a valid .tar.gz, so every tool reads the same bytes). gulp-backup's restore also
  * proves every file's SHA-256; its verify checks every block and every file hash.
  *
- *   npm run build && npx tsx bench/restore.ts [--corpus small|large|all] [--runs 3]
+ *   npm run build && npx tsx bench/restore.ts [--corpus small|large|all] [--runs 3] [--work /dev/shm/gb]
+ *
+ * --work chooses where the restores write: a tmpfs measures the tools' own cost, apart from the
+ * disk (a cloud volume's IOPS limits can slow every tool sevenfold once its burst is spent).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -44,14 +47,15 @@ for (const corpus of ['small', 'large'] as const) {
   execFileSync('node', [join(ROOT, 'bin/gulp-backup.js'), 'create', basename(path), '--cwd', dirname(path), '--out', backups, '--name', 'b', '--dot', '--quiet']);
   execFileSync('tar', ['-xzf', join(backups, 'b.tar.gz'), '-C', extracted]);
   const env = { ARCHIVE: join(backups, 'b.tar.gz'), MANIFEST: join(backups, 'b.manifest.jsonl'), EXTRACTED: extracted };
-  const restore = await compare(`restore ${corpus}`, RESTORE, runs, join(OUT, 'work'), env);
-  const verify = await compare(`verify ${corpus}`, VERIFY, runs, join(OUT, 'work'), env);
+  const work = option('work') ?? join(OUT, 'work');
+  const restore = await compare(`restore ${corpus}`, RESTORE, runs, work, env);
+  const verify = await compare(`verify ${corpus}`, VERIFY, runs, work, env);
   const text = [
-    table(`### Restore, ${corpus} corpus, ${cores} cores, median of ${runs}`, restore, 'tar -xzf', false),
+    table(`### Restore into ${work}, ${corpus} corpus, ${cores} cores, median of ${runs}`, restore, 'tar -xzf', false),
     table(`### Verify, ${corpus} corpus, ${cores} cores, median of ${runs}`, verify, 'gzip -t + sha256sum', false),
   ].join('\n\n');
   await writeFile(join(OUT, `restore-${corpus}.md`), `${text}\n`);
   console.log(`${text}\n`);
   await rm(extracted, { recursive: true, force: true });
 }
-await rm(join(OUT, 'work'), { recursive: true, force: true });
+await rm(option('work') ?? join(OUT, 'work'), { recursive: true, force: true });
