@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'backups/', 'bench/.corpus/', 'bench/.out/', '.many-cores/'] },
+  { ignores: ['dist/', 'node_modules/', 'backups/', 'restored/', 'bench/.corpus/', 'bench/.out/', '.many-cores/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,9 +1,10 @@
 /**
  * `npx gulp backup` backs up this repository (sources, tests, docs; not node_modules, build output
- * or earlier backups) into backups/, with progress and a summary. Copy the pattern into your own
- * gulpfile: `import { backupTask } from 'gulp-backup'`.
+ * or earlier backups) into backups/, with progress and a summary; `npx gulp verify` checks the
+ * newest backup there, and `npx gulp restore` restores it into restored/. Copy the pattern into
+ * your own gulpfile: `import { backupTask, verifyTask, restoreTask } from 'gulp-backup'`.
  */
-import { backupTask } from './src/index.js';
+import { backupTask, restoreTask, verifyTask } from './src/index.js';
 
 export const backup = backupTask({
   sources: ['.'],
@@ -11,5 +12,9 @@ export const backup = backupTask({
   dot: true,
   exclude: ['node_modules', '.git', 'backups', 'dist', '.many-cores', 'bench/.corpus', 'bench/.out'],
 });
+
+export const verify = verifyTask('backups');
+
+export const restore = restoreTask('backups', { to: 'restored' });
 
 export default backup;

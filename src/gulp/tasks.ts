@@ -47,7 +47,8 @@ export function backupTask(options: BackupOptions, displayName = 'backup'): Back
 }
 
 /**
- * A task that verifies a backup (its manifest or archive) and fails when anything is damaged.
+ * A task that verifies a backup (its manifest, its archive, or a folder whose newest backup is
+ * meant) and fails when anything is damaged.
  *
  * @example
  * export const verify = verifyTask('backups/nightly.manifest.jsonl');
@@ -64,7 +65,8 @@ export function verifyTask(path: string, options: VerifyOptions = {}, displayNam
 }
 
 /**
- * A task that restores a backup into a folder and fails when some entry could not be restored.
+ * A task that restores a backup (manifest, archive, or a folder whose newest backup is meant) into a
+ * folder, and fails when some entry could not be restored.
  *
  * @example
  * export const rollback = restoreTask('backups/predeploy.manifest.jsonl', { to: 'dist', overwrite: true });

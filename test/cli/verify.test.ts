@@ -51,6 +51,15 @@ describe('cli: gulp-backup verify', () => {
     expect(r.stdout).to.match(/missing from .*: data\/a\.bin/);
   });
 
+  it('verifies the newest backup when given a folder', async () => {
+    const r = await runCli(['verify', join(root, 'out')]);
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.match(/^OK .*v\.tar\.gz/);
+    const empty = await runCli(['verify', await tempDir()]);
+    expect(empty.code).to.equal(2);
+    expect(empty.stderr).to.match(/No backup in/);
+  });
+
   it('exits 2 when the file does not exist or is no manifest', async () => {
     const missing = await runCli(['verify', join(root, 'nope.manifest.jsonl')]);
     expect(missing.code).to.equal(2);
