@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AbortError, BackupError, createBackup, type BackupProgress } from '../../src/index.js';
+import { AbortError, BackupError, backupWithProgress, createBackup, type BackupProgress } from '../../src/index.js';
 import { listFolder, loadManifest } from '../helpers/archive.js';
 import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -173,6 +173,19 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
       { path: 'b.txt', reason: 'its hard-link target a.txt was not stored' },
     ]);
     expect(r.statistics.entries).to.equal(0);
+  });
+
+  it('offers progress as an async iterator that ends with the backup, or throws its error', async () => {
+    const run = backupWithProgress({ sources: ['data'], cwd: root, out: join(root, 'out-iterator') });
+    const seen: BackupProgress[] = [];
+    for await (const progress of run) seen.push(progress);
+    expect(seen.at(-1)).to.include({ phase: 'done', percentage: 100 });
+    expect((await run.result).statistics.files).to.equal(4);
+    const failing = backupWithProgress({ sources: ['nope'], cwd: root, out: join(root, 'out-iterator-2') });
+    const error = await (async () => {
+      for await (const progress of failing) void progress;
+    })().catch((e: unknown) => e);
+    expect(error).to.have.property('code', 'SOURCE_NOT_FOUND');
   });
 
   it('reports progress that only grows, with exact totals, ending at 100%', async () => {
