@@ -1,6 +1,7 @@
 /** gulp-backup: concurrent, verifiable backups for gulp, npm scripts and CI. */
 export { createBackup, type BackupResult } from './engine/backup.js';
 export { backupWithProgress, type BackupRun } from './engine/backup-with-progress.js';
+export { extensionStatistics, type ExtensionStatistics } from './engine/extension-statistics.js';
 export { verifyBackup, type VerifyOptions, type VerifyReport } from './engine/verify.js';
 export type { EntryReport, EntryStatus } from './engine/entry-checker.js';
 export { restoreBackup, type RestoreOptions, type RestoreResult, type RestoreFailure } from './engine/restore.js';

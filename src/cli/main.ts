@@ -10,6 +10,7 @@ import { registerCreate } from './create-command.js';
 import { registerVerify } from './verify-command.js';
 import { registerRestore } from './restore-command.js';
 import { registerList } from './ls-command.js';
+import { registerStats } from './stats-command.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 export interface MainOptions {
@@ -42,6 +43,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   registerVerify(program, context);
   registerRestore(program, context);
   registerList(program, context);
+  registerStats(program, context);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

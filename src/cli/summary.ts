@@ -12,6 +12,9 @@ export function formatBackupSummary(result: BackupResult): string[] {
     `  scan ${formatDuration(s.timings.scanMs)}, store ${formatDuration(s.timings.storeMs)}, finish ${formatDuration(s.timings.finishMs)}; ${s.blocks} blocks`,
     `  manifest ${result.manifestPath}`,
   ];
+  if (s.extensions.length > 0) {
+    lines.push(`  most room: ${s.extensions.map((e) => `${e.extension} ${formatBytes(e.compressedBytes)} (ratio ${e.ratio.toFixed(2)})`).join(', ')}`);
+  }
   if (s.changedDuringBackup > 0) lines.push(`  warning: ${s.changedDuringBackup} files changed while they were read (flagged in the manifest)`);
   for (const item of result.skipped.slice(0, 10)) lines.push(`  skipped ${item.path}: ${item.reason}`);
   if (result.skipped.length > 10) lines.push(`  … and ${result.skipped.length - 10} more skipped (listed in the manifest's footer)`);

@@ -1,5 +1,6 @@
 /** The numbers a backup reports: in its result, its summary line and its manifest footer. */
 import type { ManifestEntry, ManifestFooter, SkippedEntry } from '../format/manifest.js';
+import { estimateByExtension, type ExtensionStatistics } from './extension-statistics.js';
 import type { WrittenArchive } from './write-archive.js';
 
 export interface PhaseTimings {
@@ -32,6 +33,8 @@ export interface BackupStatistics {
   bytesPerSecond: number;
   blocks: number;
   timings: PhaseTimings;
+  /** The five extensions that take the most room in the archive (estimated per block). */
+  extensions: ExtensionStatistics[];
 }
 
 export function computeStatistics(written: WrittenArchive, skipped: SkippedEntry[], timings: PhaseTimings): BackupStatistics {
@@ -53,6 +56,7 @@ export function computeStatistics(written: WrittenArchive, skipped: SkippedEntry
     savedPercent: round((1 - ratio) * 100, 2),
     bytesPerSecond: timings.totalMs > 0 ? Math.round((written.contentBytes * 1000) / timings.totalMs) : 0,
     blocks: offsets.length - 1,
+    extensions: estimateByExtension(written.entries, { blockSize: written.blockSize, offsets, count: offsets.length - 1 }, tarBytes, 5),
     timings: {
       scanMs: round(timings.scanMs, 1),
       storeMs: round(timings.storeMs, 1),

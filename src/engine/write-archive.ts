@@ -20,6 +20,7 @@ export interface WrittenArchive {
   skipped: SkippedEntry[];
   contentBytes: number;
   blocks: BlockWriterResult;
+  blockSize: number;
 }
 
 /** Files up to this size are read synchronously, straight into the block buffer. */
@@ -95,7 +96,7 @@ export async function writeArchive(
     }
     await writer.push(TAR_END_OF_ARCHIVE);
     const blocks = await writer.finish();
-    return { entries: stored, skipped, contentBytes, blocks };
+    return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize };
   } finally {
     await pool?.close();
   }

@@ -1,0 +1,39 @@
+/** `gulp-backup stats <manifest>`: the summary of an existing backup, with the extensions that take the space. */
+import type { Command } from 'commander';
+import { extensionStatistics } from '../engine/extension-statistics.js';
+import { locateBackup } from '../engine/locate-backup.js';
+import { BackupError } from '../errors.js';
+import type { CliContext } from './context.js';
+import { EXIT_OK } from './exit-codes.js';
+import { formatBytes, formatDuration } from './format.js';
+
+export function registerStats(program: Command, context: CliContext): void {
+  program
+    .command('stats')
+    .description("print a backup's statistics: totals, compression, timings, the extensions that take the most space")
+    .argument('<path>', 'NAME.manifest.jsonl, its archive, or a folder (its newest backup)')
+    .option('--json', 'print them as JSON')
+    .action(async (path: string, flags: { json?: boolean }) => {
+      const { manifest, manifestPath } = await locateBackup(path);
+      if (!manifest) throw new BackupError('MANIFEST_INVALID', `${path} has no manifest beside it; statistics come from NAME.manifest.jsonl.`, { path });
+      const { header, footer } = manifest;
+      const extensions = extensionStatistics(manifest);
+      if (flags.json) {
+        context.stdout.write(`${JSON.stringify({ id: header.id, kind: header.kind, createdAt: header.createdAt, manifestPath, totals: footer.totals, compression: footer.compression, timings: footer.timings, skipped: footer.skipped.length, extensions })}\n`);
+      } else {
+        const t = footer.totals;
+        const lines = [
+          `${header.kind} backup ${header.id} of ${header.createdAt}: ${manifestPath}`,
+          `  ${t.files} files, ${t.directories} folders, ${t.symlinks + t.hardlinks} links, ${t.skipped} skipped`,
+          `  ${formatBytes(t.contentBytes)} → ${formatBytes(t.archiveBytes)} (${footer.compression.savedPercent}% saved, ${footer.compression.codec} level ${footer.compression.level}, ${footer.blocks.count} blocks)`,
+          `  took ${formatDuration(footer.timings.totalMs)}: scan ${formatDuration(footer.timings.scanMs)}, store ${formatDuration(footer.timings.storeMs)}, finish ${formatDuration(footer.timings.finishMs)}`,
+          '  extension       files         size   in archive  ratio',
+          ...extensions.map(
+            (e) => `  ${e.extension.padEnd(12)} ${String(e.files).padStart(8)} ${formatBytes(e.bytes).padStart(12)} ${formatBytes(e.compressedBytes).padStart(12)}  ${e.ratio.toFixed(3)}`,
+          ),
+        ];
+        context.stdout.write(`${lines.join('\n')}\n`);
+      }
+      context.exitCode = EXIT_OK;
+    });
+}

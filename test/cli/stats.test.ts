@@ -1,0 +1,40 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { createBackup, extensionStatistics } from '../../src/index.js';
+import { loadManifest } from '../helpers/archive.js';
+import { runCli } from '../helpers/cli.js';
+import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
+
+describe('cli: gulp-backup stats, and the statistics by extension', () => {
+  let manifestPath: string;
+  before(async () => {
+    const root = await tempDir();
+    await writeTree(root, {
+      'm/photo.jpg': pseudoRandomBytes(200_000, 5),
+      'm/notes.txt': 'words '.repeat(40_000),
+      'm/more.txt': 'other words '.repeat(10_000),
+      'm/Makefile': 'all:\n',
+    });
+    ({ manifestPath } = await createBackup({ sources: ['m'], cwd: root, out: join(root, 'out'), name: 's', blockSize: '64KB' }));
+  });
+
+  it('shares each block among the files in it: incompressible files keep their size, text shrinks', async () => {
+    const stats = extensionStatistics(await loadManifest(manifestPath));
+    expect(stats.map((s) => s.extension)).to.deep.equal(['.jpg', '.txt', '(none)']);
+    const [jpg, txt] = stats;
+    expect(jpg!.files).to.equal(1);
+    expect(jpg!.ratio).to.be.within(0.85, 1.02); // an estimate: the block it shares with text is split by bytes
+    expect(txt).to.include({ files: 2, bytes: 360_000 });
+    expect(txt!.ratio).to.be.below(0.05);
+  });
+
+  it('prints the summary of an existing backup, or JSON', async () => {
+    const r = await runCli(['stats', manifestPath]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^full backup [0-9a-f-]+ of .*s\.manifest\.jsonl\n {2}4 files, 1 folders/);
+    expect(r.stdout).to.match(/^ {2}\.jpg +1 /m);
+    const json = JSON.parse((await runCli(['stats', manifestPath, '--json'])).stdout) as { totals: { files: number }; extensions: unknown[] };
+    expect(json.totals.files).to.equal(4);
+    expect(json.extensions).to.have.length(3);
+  });
+});
