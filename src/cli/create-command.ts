@@ -23,6 +23,9 @@ interface CreateFlags {
   maxFileSize?: string;
   blockSize?: string;
   concurrency?: string;
+  retries?: string;
+  retryDelay?: string;
+  onFileError?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -46,6 +49,9 @@ export function registerCreate(program: Command, context: CliContext): void {
     .option('--max-file-size <size>', "skip files larger than this, such as '100MB' (listed in the manifest)")
     .option('--block-size <size>', "uncompressed bytes per compressed block (default: '1MB')")
     .option('-j, --concurrency <n>', 'compression workers (default: the number of cores)')
+    .option('--retries <n>', 'further tries of a read that meets a transient error (EBUSY, EIO…) (default: 3)')
+    .option('--retry-delay <ms>', 'base delay before a retry, doubled each time (default: 100)')
+    .option('--on-file-error <fail|skip>', "a file that cannot be opened fails the backup, or is skipped and listed (default: fail)")
     .option('--json', 'print progress and the result as JSON lines on stdout')
     .option('-q, --quiet', 'print nothing but errors')
     .action(async (paths: string[], flags: CreateFlags) => {
@@ -66,6 +72,9 @@ export function registerCreate(program: Command, context: CliContext): void {
         maxFileSize: flags.maxFileSize,
         blockSize: flags.blockSize,
         concurrency: integerOrRaw(flags.concurrency),
+        retries: integerOrRaw(flags.retries),
+        retryDelay: integerOrRaw(flags.retryDelay),
+        onFileError: flags.onFileError as 'fail' | 'skip' | undefined,
         signal: context.signal,
         onProgress: (progress) => renderer.update(progress),
       };

@@ -9,7 +9,8 @@ export function formatBackupSummary(result: BackupResult): string[] {
     `  ${s.files} files, ${s.directories} folders, ${s.symlinks + s.hardlinks} links` +
       (s.skipped > 0 ? `, ${s.skipped} skipped` : ''),
     `  ${formatBytes(s.contentBytes)} → ${formatBytes(s.archiveBytes)} (${s.savedPercent}% saved) in ${formatDuration(s.timings.totalMs)}, ${formatRate(s.bytesPerSecond)}`,
-    `  scan ${formatDuration(s.timings.scanMs)}, store ${formatDuration(s.timings.storeMs)}, finish ${formatDuration(s.timings.finishMs)}; ${s.blocks} blocks`,
+    `  scan ${formatDuration(s.timings.scanMs)}, store ${formatDuration(s.timings.storeMs)}, finish ${formatDuration(s.timings.finishMs)}; ${s.blocks} blocks` +
+      (s.retries > 0 ? `; ${s.retries} reads retried` : ''),
     `  manifest ${result.manifestPath}`,
   ];
   if (s.extensions.length > 0) {

@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { sourceReadError } from '../errors.js';
 import type { ContentFileHandle, ContentFileSystem } from './file-system.js';
+import { NO_RETRIES, retryAsync, retrySync, type RetryPolicy } from './retry.js';
 
 /** Where a file entry's bytes come from. */
 export type ContentSource =
@@ -48,10 +49,18 @@ export interface DirectContent extends ContentBase {
 
 export type OpenedContent = ChunkedContent | DirectContent;
 
-/** The file can no longer be stored as scanned: the reason goes into the manifest's skipped list. */
-export interface VanishedContent {
-  vanished: string;
+/** The file is not stored: the reason goes into the manifest's skipped list. */
+export interface SkippedContent {
+  skipped: string;
 }
+
+/** How to meet read errors: transient ones are retried; the rest fail the backup or skip the file. */
+export interface ReadPolicy {
+  retry: RetryPolicy;
+  onFileError: 'fail' | 'skip';
+}
+
+export const STRICT_READS: ReadPolicy = { retry: NO_RETRIES, onFileError: 'fail' };
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const STREAM_CHUNK = 1024 * 1024;
@@ -69,14 +78,15 @@ export async function openContent(
   expectedSize: number,
   smallFileLimit: number,
   fs: ContentFileSystem,
-): Promise<OpenedContent | VanishedContent> {
+  policy: ReadPolicy = STRICT_READS,
+): Promise<OpenedContent | SkippedContent> {
   switch (source.kind) {
     case 'buffer':
       return wholeContent(source.buffer);
     case 'stream':
       return streamContent(source.open(), source.size, source.onSizeMismatch);
     case 'path':
-      return openPath(fs, source.path, expectedSize, smallFileLimit);
+      return openPath(fs, policy, source.path, expectedSize, smallFileLimit);
   }
 }
 
@@ -91,24 +101,30 @@ function wholeContent(buffer: Buffer): ChunkedContent {
   };
 }
 
-async function openPath(fs: ContentFileSystem, path: string, expectedSize: number, smallFileLimit: number): Promise<OpenedContent | VanishedContent> {
-  if (expectedSize <= smallFileLimit) return openSmallFile(fs, path, expectedSize);
+async function openPath(
+  fs: ContentFileSystem,
+  policy: ReadPolicy,
+  path: string,
+  expectedSize: number,
+  smallFileLimit: number,
+): Promise<OpenedContent | SkippedContent> {
+  if (expectedSize <= smallFileLimit) return openSmallFile(fs, policy, path, expectedSize);
   let handle: ContentFileHandle;
   try {
-    handle = await fs.open(path, OPEN_FLAGS);
+    handle = await retryAsync(policy.retry, () => fs.open(path, OPEN_FLAGS));
   } catch (error) {
-    return vanishedOrThrow(path, error);
+    return skipOrThrow(path, error, policy);
   }
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) {
       await handle.close();
-      return { vanished: 'is no longer a regular file' };
+      return { skipped: 'is no longer a regular file' };
     }
-    return fileStreamContent(path, handle, stat.size, stat.mtimeMs);
+    return fileStreamContent(path, handle, stat.size, stat.mtimeMs, policy.retry);
   } catch (error) {
     await handle.close().catch(() => {});
-    return vanishedOrThrow(path, error);
+    return skipOrThrow(path, error, policy);
   }
 }
 
@@ -118,12 +134,12 @@ async function openPath(fs: ContentFileSystem, path: string, expectedSize: numbe
  * the CPU in all, CPU that the compression workers need (docs/DESIGN-DECISIONS.md). The size in the
  * tar header is the scanned one; a file that shrank is padded, one that grew is cut, both flagged.
  */
-function openSmallFile(fs: ContentFileSystem, path: string, size: number): DirectContent | VanishedContent {
+function openSmallFile(fs: ContentFileSystem, policy: ReadPolicy, path: string, size: number): DirectContent | SkippedContent {
   let fd: number;
   try {
-    fd = fs.openSync(path, OPEN_FLAGS);
+    fd = retrySync(policy.retry, () => fs.openSync(path, OPEN_FLAGS));
   } catch (error) {
-    return vanishedOrThrow(path, error);
+    return skipOrThrow(path, error, policy);
   }
   let position = 0;
   let changed = false;
@@ -138,11 +154,11 @@ function openSmallFile(fs: ContentFileSystem, path: string, size: number): Direc
   // blocking) but would not read; a folder opens too.
   if (!fs.fstatSync(fd).isFile()) {
     close();
-    return { vanished: 'is no longer a regular file' };
+    return { skipped: 'is no longer a regular file' };
   }
   const read = (target: Buffer, at: number): number => {
     try {
-      return fs.readSync(fd, target, 0, target.length, at);
+      return retrySync(policy.retry, () => fs.readSync(fd, target, 0, target.length, at));
     } catch (error) {
       close();
       throw sourceReadError(path, error);
@@ -168,14 +184,21 @@ function openSmallFile(fs: ContentFileSystem, path: string, size: number): Direc
   };
 }
 
-function vanishedOrThrow(path: string, error: unknown): VanishedContent {
-  const reason = VANISHED_REASONS[(error as NodeJS.ErrnoException).code ?? ''];
-  if (reason) return { vanished: reason };
+/**
+ * A file that moved or changed type since the scan is skipped; one that cannot be opened is
+ * skipped with `onFileError: 'skip'` and fails the backup otherwise. (An error in the middle of a
+ * file always fails it: its header is already in the archive.)
+ */
+function skipOrThrow(path: string, error: unknown, policy: ReadPolicy): SkippedContent {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const reason = VANISHED_REASONS[code];
+  if (reason) return { skipped: reason };
+  if (policy.onFileError === 'skip') return { skipped: `could not be read (${code || (error as Error).message})` };
   throw sourceReadError(path, error);
 }
 
 /** A large file read in chunks, the next read under way while the current chunk is stored. */
-function fileStreamContent(path: string, handle: ContentFileHandle, size: number, mtimeMs: number): ChunkedContent {
+function fileStreamContent(path: string, handle: ContentFileHandle, size: number, mtimeMs: number, retry: RetryPolicy): ChunkedContent {
   let changed = false;
   let closed = false;
   const close = async () => {
@@ -188,7 +211,7 @@ function fileStreamContent(path: string, handle: ContentFileHandle, size: number
     const buffer = Buffer.allocUnsafe(Math.min(STREAM_CHUNK, size - position));
     let filled = 0;
     while (filled < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);
+      const { bytesRead } = await retryAsync(retry, () => handle.read(buffer, filled, buffer.length - filled, position + filled));
       if (bytesRead === 0) {
         changed = true; // shrank while read: pad with zeros
         buffer.fill(0, filled);

@@ -33,6 +33,12 @@ export interface ArchiveOptions {
   signal?: AbortSignal;
   /** Called with progress events (throttled; the last one reports 100%). */
   onProgress?: (progress: BackupProgress) => void;
+  /** Further tries of a read that met a transient error (EBUSY, EAGAIN, EMFILE, ENFILE, EIO, ETIMEDOUT). Default 3. */
+  retries?: number;
+  /** Base delay before a retry, in milliseconds, doubled each time, with jitter. Default 100. */
+  retryDelay?: number;
+  /** A file that cannot be opened (EACCES…): `'fail'` the backup (default) or `'skip'` it and list it. */
+  onFileError?: 'fail' | 'skip';
   /** Replaces the calls that read file content: for virtual file systems and fault-injection tests. */
   fileSystem?: Partial<ContentFileSystem>;
 }
@@ -66,6 +72,9 @@ export interface ResolvedArchiveOptions {
   name: string | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((progress: BackupProgress) => void) | undefined;
+  retries: number;
+  retryDelay: number;
+  onFileError: 'fail' | 'skip';
   fileSystem: ContentFileSystem;
 }
 
@@ -159,6 +168,9 @@ export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveO
     name: options.name,
     signal: options.signal,
     onProgress: options.onProgress,
+    retries: integerIn('retries', options.retries, 0, 100, 3),
+    retryDelay: integerIn('retryDelay', options.retryDelay, 0, 60_000, 100),
+    onFileError: oneOf('onFileError', options.onFileError, ['fail', 'skip'] as const, 'fail'),
     fileSystem: withFileSystem(options.fileSystem),
   };
 }

@@ -29,6 +29,8 @@ export interface BackupStatistics {
   ratio: number;
   /** Space saved by compression, in percent of the tar stream. */
   savedPercent: number;
+  /** Transient read errors that were retried. */
+  retries: number;
   /** Content bytes per second over the whole run. */
   bytesPerSecond: number;
   blocks: number;
@@ -54,6 +56,7 @@ export function computeStatistics(written: WrittenArchive, skipped: SkippedEntry
     archiveBytes,
     ratio: round(ratio, 4),
     savedPercent: round((1 - ratio) * 100, 2),
+    retries: written.retries,
     bytesPerSecond: timings.totalMs > 0 ? Math.round((written.contentBytes * 1000) / timings.totalMs) : 0,
     blocks: offsets.length - 1,
     extensions: estimateByExtension(written.entries, { blockSize: written.blockSize, offsets, count: offsets.length - 1 }, tarBytes, 5),

@@ -11,16 +11,18 @@ import { BlockWriter, type ArchiveSink, type BlockWriterResult } from './block-w
 import { BlockCodecPool } from './block-codec-pool.js';
 import type { ResolvedArchiveOptions } from './options.js';
 import type { ProgressTracker } from './progress.js';
-import { openContent, type OpenedContent } from './file-content.js';
+import { openContent, type OpenedContent, type ReadPolicy } from './file-content.js';
 import type { ArchiveEntry } from './scan.js';
 
 export interface WrittenArchive {
   entries: ManifestEntry[];
-  /** Entries that could not be stored as scanned (vanished, changed type). */
+  /** Entries that could not be stored as scanned (vanished, changed type, unreadable with onFileError: 'skip'). */
   skipped: SkippedEntry[];
   contentBytes: number;
   blocks: BlockWriterResult;
   blockSize: number;
+  /** Transient read errors that were retried. */
+  retries: number;
 }
 
 /** Files up to this size are read synchronously, straight into the block buffer. */
@@ -38,6 +40,11 @@ export async function writeArchive(
     const stored: ManifestEntry[] = [];
     const skipped: SkippedEntry[] = [];
     let contentBytes = 0;
+    let retries = 0;
+    const readPolicy: ReadPolicy = {
+      onFileError: options.onFileError,
+      retry: { retries: options.retries, delayMs: options.retryDelay, onRetry: () => void retries++ },
+    };
     const storedFiles = new Set<string>();
     for (const entry of entries) {
       throwIfAborted(options.signal);
@@ -65,9 +72,9 @@ export async function writeArchive(
       if (entry.type !== 'file') {
         await writer.push(encodeTarHeader({ ...header, size: 0 }));
       } else {
-        const content = await openContent(entry.content!, entry.size, SMALL_FILE_LIMIT, options.fileSystem);
-        if ('vanished' in content) {
-          skipped.push({ path: entry.path, reason: content.vanished });
+        const content = await openContent(entry.content!, entry.size, SMALL_FILE_LIMIT, options.fileSystem, readPolicy);
+        if ('skipped' in content) {
+          skipped.push({ path: entry.path, reason: content.skipped });
           progress.bytesDone += entry.size;
           progress.filesDone++;
           continue;
@@ -96,7 +103,7 @@ export async function writeArchive(
     }
     await writer.push(TAR_END_OF_ARCHIVE);
     const blocks = await writer.finish();
-    return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize };
+    return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize, retries };
   } finally {
     await pool?.close();
   }

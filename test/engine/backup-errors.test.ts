@@ -64,6 +64,8 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
       sources: ['data'],
       cwd: root,
       out: join(root, 'out3'),
+      retries: 1,
+      retryDelay: 1,
       fileSystem: {
         open: async (path, flags) => {
           const handle = await open(path, flags);
@@ -72,7 +74,7 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
             stat: () => handle.stat(),
             close: () => handle.close(),
             read: async (buffer, offset, length, position) => {
-              if (++reads === 2) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+              if (++reads >= 2) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' }); // a failing disk
               return handle.read(buffer, offset, length, position);
             },
           };
@@ -110,6 +112,72 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
   it('an AbortSignal already aborted: nothing is started', async () => {
     const error = await failure({ sources: ['data'], cwd: root, out: join(root, 'out5'), signal: AbortSignal.abort() });
     expect(error.code).to.equal('ABORTED');
+  });
+
+  it('retries transient errors (EBUSY, EIO) and counts the retries', async () => {
+    let failures = 0;
+    const r = await createBackup({
+      sources: ['data'],
+      cwd: root,
+      out: join(root, 'out-retry'),
+      retryDelay: 1,
+      fileSystem: {
+        openSync: (path, flags) => {
+          if (path.endsWith('a.txt') && failures++ < 2) throw systemError(failures === 1 ? 'EBUSY' : 'EIO', path);
+          return openSync(path, flags);
+        },
+        open: async (path, flags) => {
+          const handle = await open(path, flags);
+          let reads = 0;
+          return {
+            stat: () => handle.stat(),
+            close: () => handle.close(),
+            read: async (buffer, offset, length, position) => {
+              if (++reads === 2) throw Object.assign(new Error('EAGAIN: injected'), { code: 'EAGAIN' });
+              return handle.read(buffer, offset, length, position);
+            },
+          };
+        },
+      },
+    });
+    expect(r.statistics.retries).to.equal(3);
+    expect(r.statistics.files).to.equal(4);
+    expect(r.skipped).to.deep.equal([]);
+  });
+
+  it('gives up after `retries` tries of a transient error: FILE_UNREADABLE', async () => {
+    const error = await failure({
+      sources: ['data'],
+      cwd: root,
+      out: join(root, 'out-retry-fail'),
+      retries: 2,
+      retryDelay: 1,
+      fileSystem: {
+        openSync: (path, flags) => {
+          if (path.endsWith('z.txt')) throw systemError('EIO', path);
+          return openSync(path, flags);
+        },
+      },
+    });
+    expect(error.code).to.equal('FILE_UNREADABLE');
+    expect(error.message).to.match(/z\.txt \(EIO\)/);
+  });
+
+  it("onFileError: 'skip' lists an unreadable file and goes on", async () => {
+    const r = await createBackup({
+      sources: ['data'],
+      cwd: root,
+      out: join(root, 'out-skip'),
+      onFileError: 'skip',
+      fileSystem: {
+        openSync: (path, flags) => {
+          if (path.endsWith('secret.key')) throw systemError('EACCES', path);
+          return openSync(path, flags);
+        },
+      },
+    });
+    expect(r.skipped).to.deep.equal([{ path: 'data/secret.key', reason: 'could not be read (EACCES)' }]);
+    expect(r.statistics.files).to.equal(3);
   });
 
   it('a file that vanishes between scan and read is skipped and recorded', async () => {

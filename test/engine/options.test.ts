@@ -30,6 +30,8 @@ describe('engine/options', () => {
     expect(rejects({ maxFileSize: 'lots' }).message).to.match(/`maxFileSize`.*got `lots`/);
     expect(rejects({ blockSize: 1000 }).message).to.match(/`blockSize`/);
     expect(rejects({ name: '../evil' }).message).to.match(/`name`.*got `..\/evil`/);
+    expect(rejects({ onFileError: 'ignore' as never }).message).to.match(/`onFileError`.*'fail', 'skip', got `ignore`/);
+    expect(rejects({ retries: -1 }).message).to.equal('Expected `retries` to be an integer from 0 to 100, got `-1`');
     expect(rejects({ out: '' }).option).to.equal('out');
     expect(rejects({ sources: [] }).option).to.equal('sources');
   });
