@@ -23,6 +23,7 @@ interface CreateFlags {
   maxFileSize?: string;
   blockSize?: string;
   concurrency?: string;
+  maxMemory?: string;
   retries?: string;
   retryDelay?: string;
   onFileError?: string;
@@ -49,6 +50,7 @@ export function registerCreate(program: Command, context: CliContext): void {
     .option('--max-file-size <size>', "skip files larger than this, such as '100MB' (listed in the manifest)")
     .option('--block-size <size>', "uncompressed bytes per compressed block (default: '1MB')")
     .option('-j, --concurrency <n>', 'compression workers (default: the number of cores)')
+    .option('--max-memory <size>', "bytes of blocks in flight (default: '256MB')")
     .option('--retries <n>', 'further tries of a read that meets a transient error (EBUSY, EIO…) (default: 3)')
     .option('--retry-delay <ms>', 'base delay before a retry, doubled each time (default: 100)')
     .option('--on-file-error <fail|skip>', "a file that cannot be opened fails the backup, or is skipped and listed (default: fail)")
@@ -72,6 +74,7 @@ export function registerCreate(program: Command, context: CliContext): void {
         maxFileSize: flags.maxFileSize,
         blockSize: flags.blockSize,
         concurrency: integerOrRaw(flags.concurrency),
+        maxMemory: flags.maxMemory,
         retries: integerOrRaw(flags.retries),
         retryDelay: integerOrRaw(flags.retryDelay),
         onFileError: flags.onFileError as 'fail' | 'skip' | undefined,

@@ -36,10 +36,11 @@ export class BlockWriter {
     private readonly codec: Codec,
     private readonly blockSize: number,
     private readonly pool: BlockCodecPool | undefined,
-    concurrency: number,
+    /** Blocks compressing or waiting to be written, at most: bounds the memory. */
+    maxInFlight: number,
   ) {
     if (codec === 'gzip' && !pool) throw new Error('gzip blocks need a compression pool');
-    this.maxInFlight = 2 * concurrency + 1;
+    this.maxInFlight = maxInFlight;
     this.block = this.newBlock();
   }
 

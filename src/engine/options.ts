@@ -33,6 +33,8 @@ export interface ArchiveOptions {
   signal?: AbortSignal;
   /** Called with progress events (throttled; the last one reports 100%). */
   onProgress?: (progress: BackupProgress) => void;
+  /** Bytes of blocks in flight between reading, compressing and writing (`'256MB'` or bytes). Default 256 MB. */
+  maxMemory?: number | string;
   /** Further tries of a read that met a transient error (EBUSY, EAGAIN, EMFILE, ENFILE, EIO, ETIMEDOUT). Default 3. */
   retries?: number;
   /** Base delay before a retry, in milliseconds, doubled each time, with jitter. Default 100. */
@@ -72,6 +74,7 @@ export interface ResolvedArchiveOptions {
   name: string | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((progress: BackupProgress) => void) | undefined;
+  maxMemory: number;
   retries: number;
   retryDelay: number;
   onFileError: 'fail' | 'skip';
@@ -90,6 +93,7 @@ export interface ResolvedBackupOptions extends ResolvedArchiveOptions {
 }
 
 export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
+export const DEFAULT_MAX_MEMORY = 256 * 1024 * 1024;
 const MIN_BLOCK_SIZE = 64 * 1024;
 const MAX_BLOCK_SIZE = 64 * 1024 * 1024;
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
@@ -168,6 +172,7 @@ export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveO
     name: options.name,
     signal: options.signal,
     onProgress: options.onProgress,
+    maxMemory: byteSize('maxMemory', options.maxMemory, DEFAULT_MAX_MEMORY),
     retries: integerIn('retries', options.retries, 0, 100, 3),
     retryDelay: integerIn('retryDelay', options.retryDelay, 0, 60_000, 100),
     onFileError: oneOf('onFileError', options.onFileError, ['fail', 'skip'] as const, 'fail'),

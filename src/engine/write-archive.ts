@@ -36,7 +36,9 @@ export async function writeArchive(
 ): Promise<WrittenArchive> {
   const pool = options.codec === 'gzip' ? new BlockCodecPool(options.concurrency, options.level) : undefined;
   try {
-    const writer = new BlockWriter(sink, options.codec, options.blockSize, pool, options.concurrency);
+    // A block in flight holds its raw bytes and, once compressed, about as many again.
+    const maxInFlight = Math.max(2, Math.min(2 * options.concurrency + 1, Math.floor(options.maxMemory / (2 * options.blockSize))));
+    const writer = new BlockWriter(sink, options.codec, options.blockSize, pool, maxInFlight);
     const stored: ManifestEntry[] = [];
     const skipped: SkippedEntry[] = [];
     let contentBytes = 0;

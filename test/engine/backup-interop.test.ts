@@ -110,10 +110,12 @@ describe('engine/createBackup: interoperability with tar, gzip and sha256sum', f
     }
   });
 
-  it('makes byte-identical archives whatever the concurrency', async () => {
+  it('makes byte-identical archives whatever the concurrency and memory limit', async () => {
     const one = await createBackup({ sources: ['project'], cwd: root, out, name: 'c1', blockSize: '64KB', concurrency: 1 });
     const four = await createBackup({ sources: ['project'], cwd: root, out, name: 'c4', blockSize: '64KB', concurrency: 4 });
+    const tight = await createBackup({ sources: ['project'], cwd: root, out, name: 'tight', blockSize: '64KB', concurrency: 4, maxMemory: '128KB' });
     expect((await readFile(one.archivePath)).equals(await readFile(four.archivePath))).to.equal(true);
+    expect((await readFile(tight.archivePath)).equals(await readFile(four.archivePath))).to.equal(true);
   });
 
   it('writes a plain tar with codec none, which tar -tf lists', async () => {
