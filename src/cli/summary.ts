@@ -8,7 +8,7 @@ export function formatBackupSummary(result: BackupResult): string[] {
     `Backup ${result.archivePath}`,
     `  ${s.files} files, ${s.directories} folders, ${s.symlinks + s.hardlinks} links` +
       (s.skipped > 0 ? `, ${s.skipped} skipped` : ''),
-    `  ${formatBytes(s.contentBytes)} → ${formatBytes(s.archiveBytes)} (${s.savedPercent}% saved) in ${formatDuration(s.timings.totalMs)}, ${formatRate(s.bytesPerSecond)}`,
+    `  ${formatBytes(s.contentBytes)} of content → ${formatBytes(s.archiveBytes)} archive (${s.savedPercent}% smaller than the ${formatBytes(s.tarBytes)} tar stream) in ${formatDuration(s.timings.totalMs)}, ${formatRate(s.bytesPerSecond)}`,
     `  scan ${formatDuration(s.timings.scanMs)}, store ${formatDuration(s.timings.storeMs)}, finish ${formatDuration(s.timings.finishMs)}; ${s.blocks} blocks` +
       (s.retries > 0 ? `; ${s.retries} reads retried` : ''),
     `  manifest ${result.manifestPath}`,

@@ -14,17 +14,25 @@ import { formatVerifyReport } from '../cli/verify-command.js';
 import { formatRestoreResult } from '../cli/restore-command.js';
 import { BackupError } from '../errors.js';
 
+/**
+ * A gulp task function. gulp names an exported task by its export name unless it has a
+ * `displayName`, so one is set only when asked for (`backupTask(options, 'nightly')`).
+ */
 export interface Task<T> {
   (): Promise<T>;
-  displayName: string;
+  displayName?: string;
   description: string;
+}
+
+function named<T>(task: () => Promise<T>, description: string, displayName: string | undefined): Task<T> {
+  return Object.assign(task, { description }, displayName === undefined ? {} : { displayName });
 }
 
 export type BackupTask = Task<BackupResult>;
 
 const LOG_INTERVAL_MS = 2000;
 
-export function backupTask(options: BackupOptions, displayName = 'backup'): BackupTask {
+export function backupTask(options: BackupOptions, displayName?: string): BackupTask {
   const task = async (): Promise<BackupResult> => {
     let lastLog = performance.now();
     const onProgress = (progress: BackupProgress) => {
@@ -40,10 +48,7 @@ export function backupTask(options: BackupOptions, displayName = 'backup'): Back
     for (const line of formatBackupSummary(result)) log.info(line);
     return result;
   };
-  return Object.assign(task, {
-    displayName,
-    description: `Back up ${(options.sources ?? ['.']).join(', ')} into ${options.out}`,
-  });
+  return named(task, `Back up ${(options.sources ?? ['.']).join(', ')} into ${options.out}`, displayName);
 }
 
 /**
@@ -53,7 +58,7 @@ export function backupTask(options: BackupOptions, displayName = 'backup'): Back
  * @example
  * export const verify = verifyTask('backups/nightly.manifest.jsonl');
  */
-export function verifyTask(path: string, options: VerifyOptions = {}, displayName = 'verify'): Task<VerifyReport> {
+export function verifyTask(path: string, options: VerifyOptions = {}, displayName?: string): Task<VerifyReport> {
   const task = async (): Promise<VerifyReport> => {
     const report = await verifyBackup(path, options);
     const lines = formatVerifyReport(report, false);
@@ -61,7 +66,7 @@ export function verifyTask(path: string, options: VerifyOptions = {}, displayNam
     if (!report.ok) throw new BackupError('ARCHIVE_DAMAGED', lines.join('\n'), { path: report.archivePath });
     return report;
   };
-  return Object.assign(task, { displayName, description: `Verify ${path}` });
+  return named(task, `Verify ${path}`, displayName);
 }
 
 /**
@@ -71,7 +76,7 @@ export function verifyTask(path: string, options: VerifyOptions = {}, displayNam
  * @example
  * export const rollback = restoreTask('backups/predeploy.manifest.jsonl', { to: 'dist', overwrite: true });
  */
-export function restoreTask(path: string, options: RestoreOptions, displayName = 'restore'): Task<RestoreResult> {
+export function restoreTask(path: string, options: RestoreOptions, displayName?: string): Task<RestoreResult> {
   const task = async (): Promise<RestoreResult> => {
     const result = await restoreBackup(path, options);
     const lines = formatRestoreResult(result, false);
@@ -79,5 +84,5 @@ export function restoreTask(path: string, options: RestoreOptions, displayName =
     if (!result.ok) throw new BackupError('ARCHIVE_DAMAGED', lines.join('\n'), { path: result.target });
     return result;
   };
-  return Object.assign(task, { displayName, description: `Restore ${path} into ${options.to}` });
+  return named(task, `Restore ${path} into ${options.to}`, displayName);
 }

@@ -76,11 +76,12 @@ describe('gulp/backup() plugin', () => {
 });
 
 describe('gulp/backupTask()', () => {
-  it('makes a named gulp task that backs up and returns the result', async () => {
+  it('makes a gulp task (named when asked) that backs up and returns the result', async () => {
     const root = await tempDir();
     await writeTree(root, { 'src/a.txt': 'a' });
-    const task = backupTask({ sources: ['src'], cwd: root, out: join(root, 'backups'), name: 'nightly' });
-    expect(task.displayName).to.equal('backup');
+    const task = backupTask({ sources: ['src'], cwd: root, out: join(root, 'backups'), name: 'nightly' }, 'nightly-backup');
+    expect(task.displayName).to.equal('nightly-backup');
+    expect(task.description).to.equal('Back up src into ' + join(root, 'backups'));
     const result = await task();
     expect(result.archivePath).to.equal(join(root, 'backups/nightly.tar.gz'));
     await run('gzip', ['-t', result.archivePath]);

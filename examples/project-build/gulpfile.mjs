@@ -1,0 +1,17 @@
+// A project build that snapshots dist/ before `build` overwrites it: `gulp` = backup, then build.
+// `gulp rollback` puts the last snapshot back. (Incremental runs come with the incremental mode.)
+import gulp from 'gulp';
+import { backupTask, restoreTask, verifyTask } from 'gulp-backup';
+import { mkdir, writeFile } from 'node:fs/promises';
+
+export const backup = backupTask({ sources: ['dist'], out: 'backups', dot: true });
+
+export async function build() {
+  await mkdir('dist', { recursive: true });
+  await writeFile('dist/app.js', `console.log(${JSON.stringify(new Date().toISOString())});\n`);
+}
+
+export const verify = verifyTask('backups');
+export const rollback = restoreTask('backups', { to: '.', overwrite: true });
+
+export default gulp.series(backup, build);

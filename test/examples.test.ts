@@ -1,0 +1,60 @@
+/** Every example, run end to end in a temporary folder with this package installed as `gulp-backup`. */
+import { expect } from 'chai';
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { tempDir, writeTree } from './helpers/tree.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** A folder with the example's files, node_modules/gulp-backup → this package, and its bins on PATH. */
+async function project(example: string): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
+  const dir = await tempDir();
+  await cp(join(ROOT, 'examples', example), dir, { recursive: true });
+  await mkdir(join(dir, 'node_modules/.bin'), { recursive: true });
+  await symlink(ROOT, join(dir, 'node_modules/gulp-backup'));
+  await symlink(join(ROOT, 'node_modules/gulp'), join(dir, 'node_modules/gulp'));
+  // The CLI from the sources, through tsx, so the test needs no build.
+  const bin = join(dir, 'node_modules/.bin/gulp-backup');
+  await writeFile(bin, `#!/bin/sh\nexec node --import ${import.meta.resolve('tsx')} ${join(ROOT, 'src/cli/bin.ts')} "$@"\n`, { mode: 0o755 });
+  return { dir, env: { ...process.env, PATH: `${join(dir, 'node_modules/.bin')}:${process.env.PATH}` } };
+}
+
+describe('examples', () => {
+  it('project-build: gulp snapshots dist before build overwrites it, gulp rollback restores it', async function () {
+    this.timeout(120_000);
+    const { dir, env } = await project('project-build');
+    await writeTree(dir, { 'dist/app.js': 'the release that works\n' });
+    // The gulpfile imports gulp-backup as a user's would: the compiled package (`npm ci` builds it).
+    const gulp = (...args: string[]) => execa('node', [join(ROOT, 'node_modules/gulp/bin/gulp.js'), ...args], { cwd: dir, env, reject: false });
+    const first = await gulp();
+    expect(first.exitCode, String(first.stderr) + String(first.stdout)).to.equal(0);
+    expect(await readFile(join(dir, 'dist/app.js'), 'utf8')).to.not.equal('the release that works\n');
+    expect((await gulp('verify')).exitCode).to.equal(0);
+    const rollback = await gulp('rollback');
+    expect(rollback.exitCode, String(rollback.stdout)).to.equal(0);
+    expect(await readFile(join(dir, 'dist/app.js'), 'utf8')).to.equal('the release that works\n');
+  });
+
+  it('ci-snapshot: create, upload, check with sha256sum and verify, restore', async () => {
+    const { dir, env } = await project('ci-snapshot');
+    await writeTree(dir, { 'build/app.bin': Buffer.from([0, 1, 2, 255]), 'reports/junit.xml': '<testsuite/>' });
+    const run = await execa('bash', ['snapshot.sh'], { cwd: dir, env: { ...env, RUN_ID: '42' }, reject: false });
+    expect(run.exitCode, String(run.stderr)).to.equal(0);
+    expect(String(run.stdout)).to.match(/ci-42\.tar\.gz: OK/);
+    expect(String(run.stdout)).to.match(/^OK /m);
+    expect(await readFile(join(dir, 'restored/build/app.bin'))).to.deep.equal(Buffer.from([0, 1, 2, 255]));
+  });
+
+  it('predeploy: npm scripts snapshot dist before the deploy, and roll it back', async () => {
+    const { dir, env } = await project('predeploy');
+    await writeTree(dir, { 'dist/index.html': '<h1>good release</h1>\n' });
+    const deploy = await execa('npm', ['run', 'deploy', '--silent'], { cwd: dir, env, reject: false });
+    expect(deploy.exitCode, String(deploy.stderr)).to.equal(0);
+    expect(await readFile(join(dir, 'dist/index.html'), 'utf8')).to.equal('<h1>broken release</h1>\n');
+    const rollback = await execa('npm', ['run', 'rollback', '--silent'], { cwd: dir, env, reject: false });
+    expect(rollback.exitCode, String(rollback.stderr)).to.equal(0);
+    expect(await readFile(join(dir, 'dist/index.html'), 'utf8')).to.equal('<h1>good release</h1>\n');
+  });
+});
