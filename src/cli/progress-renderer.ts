@@ -42,8 +42,9 @@ function plainLines(stream: NodeJS.WritableStream): ProgressRenderer {
   return {
     update(progress) {
       const now = performance.now();
-      if (progress.phase === 'store' && now - last < PLAIN_LINE_INTERVAL_MS) return;
-      if (progress.phase !== 'store' && progress.phase !== 'done') return;
+      const working = progress.phase === 'store' || progress.phase === 'verify' || progress.phase === 'restore';
+      if (working && now - last < PLAIN_LINE_INTERVAL_MS) return;
+      if (!working && progress.phase !== 'done') return;
       last = now;
       stream.write(
         `${progress.percentage.toFixed(1)}% ${progress.filesDone}/${progress.filesTotal} files, ` +

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { restoreBackup, type RestoreResult } from '../engine/restore.js';
 import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
+import { chooseProgressMode, createProgressRenderer } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatBytes, formatDuration } from './format.js';
 
@@ -28,13 +29,15 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: RestoreFlags) => {
+      const renderer = createProgressRenderer(flags.json ? 'none' : chooseProgressMode(flags, context.stderr), context.stderr, context.stdout);
       const result = await restoreBackup(path, {
+        onProgress: (progress) => renderer.update(progress),
         to: flags.to,
         include: flags.include.length > 0 ? flags.include : undefined,
         overwrite: flags.overwrite,
         concurrency: integerOrRaw(flags.concurrency),
         signal: context.signal,
-      });
+      }).finally(() => renderer.stop());
       if (flags.json) context.stdout.write(`${JSON.stringify(result)}\n`);
       else context.stdout.write(formatRestoreResult(result, flags.quiet === true).map((line) => `${line}\n`).join(''));
       context.exitCode = result.ok ? EXIT_OK : EXIT_DAMAGE;

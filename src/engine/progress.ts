@@ -1,20 +1,21 @@
-/** Progress events of a backup, throttled so that renderers and callbacks stay cheap. */
+/** Progress events of a backup, a verify or a restore, throttled so that renderers and callbacks stay cheap. */
 
-export type BackupPhase = 'scan' | 'store' | 'finish' | 'done';
+/** `scan`, `store`, `finish` for a backup; `verify` or `restore` for those; `done` at the end. */
+export type BackupPhase = 'scan' | 'store' | 'finish' | 'verify' | 'restore' | 'done';
 
 export interface BackupProgress {
   phase: BackupPhase;
   /** Entries written to the archive so far, and in all (known once the scan is over). */
   filesDone: number;
   filesTotal: number;
-  /** File content bytes read so far, and in all. */
+  /** Bytes done so far, and in all: file content for backup and restore, archive bytes for verify. */
   bytesDone: number;
   bytesTotal: number;
   /** 0–100 once totals are known. */
   percentage: number;
   /** The entry being stored, if any. */
   currentFile: string | undefined;
-  /** Content bytes per second since the store phase began. */
+  /** Bytes per second since the main phase began. */
   bytesPerSecond: number;
   /** Estimated milliseconds left, when a rate is known. */
   etaMs: number | undefined;
@@ -42,7 +43,7 @@ export class ProgressTracker {
   /** Moves to a new phase and always reports it. */
   enter(phase: BackupPhase): void {
     this.phase = phase;
-    if (phase === 'store') this.storeStartedAt = performance.now();
+    if (phase === 'store' || phase === 'verify' || phase === 'restore') this.storeStartedAt = performance.now();
     if (phase === 'done') this.currentFile = undefined;
     this.emit();
   }

@@ -22,6 +22,7 @@ import { locateBackup, notFound } from './locate-backup.js';
 import { RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
 import { nanosecondsToMilliseconds } from './write-archive.js';
+import { ProgressTracker, type BackupProgress } from './progress.js';
 
 export interface RestoreOptions {
   /** Folder to restore into; created when missing. */
@@ -35,6 +36,8 @@ export interface RestoreOptions {
   /** Deepest entry path accepted. Default 256. */
   maxDepth?: number;
   signal?: AbortSignal;
+  /** Called with progress events: entries and file bytes restored (phase `restore`, then `done`). */
+  onProgress?: (progress: BackupProgress) => void;
 }
 
 export interface RestoreFailure {
@@ -77,6 +80,7 @@ export async function restoreBackup(path: string, options: RestoreOptions): Prom
     });
   });
   const context: RestoreContext = {
+    progress: new ProgressTracker(options.onProgress),
     writer,
     options,
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
@@ -100,12 +104,14 @@ export async function restoreBackup(path: string, options: RestoreOptions): Prom
     throw error;
   }
   await writer.finishFolders();
+  context.progress.enter('done');
   context.result.ok = context.result.failures.length === 0;
   context.result.elapsedMs = performance.now() - start;
   return context.result;
 }
 
 interface RestoreContext {
+  progress: ProgressTracker;
   writer: RestoreWriter;
   options: RestoreOptions;
   maxDepth: number;
@@ -138,6 +144,9 @@ function selectEntries(entries: readonly ManifestEntry[], include: string[] | un
 async function restoreWithManifest(manifest: Manifest, archivePath: string, concurrency: number, context: RestoreContext): Promise<void> {
   const { result } = context;
   const selected = selectEntries(manifest.entries, context.options.include);
+  context.progress.filesTotal = selected.length;
+  context.progress.bytesTotal = selected.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
+  context.progress.enter('restore');
   const blockSize = manifest.footer.blocks.blockSize;
   const needed = new Set<number>();
   for (const entry of selected) {
@@ -203,6 +212,18 @@ function parentPath(path: string): string {
 
 /** Restores one entry through the writer; a refusal or an error is recorded, not thrown. */
 async function restoreEntry(entry: ManifestEntry, context: RestoreContext, content: ContentWriter, checkHash = true): Promise<void> {
+  const { progress } = context;
+  progress.currentFile = String(entry.path);
+  try {
+    await restoreOneEntry(entry, context, content, checkHash);
+  } finally {
+    progress.filesDone++;
+    if (entry.type === 'file') progress.bytesDone += Number(entry.size) || 0;
+    progress.tick();
+  }
+}
+
+async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, content: ContentWriter, checkHash: boolean): Promise<void> {
   const { writer, result } = context;
   const malformed = malformedEntry(entry);
   if (malformed) {
@@ -299,6 +320,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
   });
   await handle.read(head, 0, 2, 0).finally(() => handle.close());
   const gzipped = head[0] === 0x1f && head[1] === 0x8b;
+  context.progress.enter('restore'); // totals unknown: a plain archive says nothing of its end
   const include = context.options.include ? picomatch(context.options.include, { dot: true }) : undefined;
 
   const queue: ReadEntry[] = [];

@@ -21,6 +21,7 @@ import { BlockCodecPool } from './block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
 import { locateBackup, notFound } from './locate-backup.js';
+import { ProgressTracker, type BackupProgress } from './progress.js';
 
 export interface VerifyOptions {
   /**
@@ -31,8 +32,8 @@ export interface VerifyOptions {
   /** Inflate workers. Default: the number of cores. */
   concurrency?: number;
   signal?: AbortSignal;
-  /** Called with the archive bytes read so far and in all. */
-  onProgress?: (progress: { bytesDone: number; bytesTotal: number; percentage: number }) => void;
+  /** Called with progress events: archive bytes read so far and in all (phase `verify`, then `done`). */
+  onProgress?: (progress: BackupProgress) => void;
 }
 
 export interface VerifyReport {
@@ -87,10 +88,13 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       pool,
       footer ? { blockSize: footer.blocks.blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes } : undefined,
     );
-    let bytesDone = 0;
+    const progress = new ProgressTracker(options.onProgress);
+    progress.bytesTotal = fileSize;
+    progress.filesTotal = manifest?.entries.length ?? 0;
+    progress.enter('verify');
     const onRead = (bytes: number) => {
-      bytesDone += bytes;
-      options.onProgress?.({ bytesDone, bytesTotal: fileSize, percentage: fileSize ? Math.min(100, (bytesDone * 100) / fileSize) : 100 });
+      progress.bytesDone += bytes;
+      progress.tick();
     };
     const foreign = !manifest && codec === 'gzip' && !(await isBlockedGzip(handle));
     const blocks = foreign
@@ -112,6 +116,8 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       check.block(block);
     }
     const entries = await check.finish();
+    progress.filesDone = entries.length;
+    progress.enter('done');
     if (!foreign) problems.push(...reader.end.problems);
     problems.push(...check.problems);
     if (footer) {

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { copyFile, lstat, readFile, readdir, readlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createBackup, restoreBackup, type BackupResult } from '../../src/index.js';
+import { createBackup, restoreBackup, type BackupProgress, type BackupResult } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -39,6 +39,13 @@ describe('engine/restoreBackup', () => {
     expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(root, 'site')));
     expect((await lstat(join(target, 'site/hard.html'))).ino).to.equal((await lstat(join(target, 'site/index.html'))).ino);
     expect(await readlink(join(target, 'site/link'))).to.equal('index.html');
+  });
+
+  it('reports progress: entries and bytes restored, with exact totals, ending at 100%', async () => {
+    const events: BackupProgress[] = [];
+    await restoreBackup(backup.manifestPath, { to: await tempDir(), onProgress: (p) => events.push(p) });
+    expect(events[0]).to.include({ phase: 'restore', filesTotal: 11 });
+    expect(events.at(-1)).to.include({ phase: 'done', percentage: 100, filesDone: 11, bytesDone: events[0]!.bytesTotal });
   });
 
   it('restores one file by reading only the blocks it spans, with its folders and their metadata', async () => {

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createBackup, verifyBackup, type BackupResult } from '../../src/index.js';
+import { createBackup, verifyBackup, type BackupProgress, type BackupResult } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { pseudoRandomBytes, run, tempDir, writeTree } from '../helpers/tree.js';
 import { encodeManifestRecord } from '../../src/format/manifest.js';
@@ -41,6 +41,14 @@ describe('engine/verifyBackup', () => {
       expect(report.counts).to.include({ entries: 7, ok: 7, damaged: 0, missing: 0, damagedBlocks: 0 });
       expect(report.counts.blocks).to.be.greaterThan(5);
     }
+  });
+
+  it('reports progress: archive bytes read, growing, ending at 100%', async () => {
+    const events: BackupProgress[] = [];
+    await verifyBackup(backup.manifestPath, { onProgress: (p) => events.push(p) });
+    expect(events[0]!.phase).to.equal('verify');
+    expect(events.at(-1)).to.include({ phase: 'done', percentage: 100, bytesTotal: (await loadManifest(backup.manifestPath)).footer.archiveFile.size, filesDone: 7 });
+    for (let i = 1; i < events.length; i++) expect(events[i]!.bytesDone).to.be.at.least(events[i - 1]!.bytesDone);
   });
 
   it('checks an archive alone (no manifest): CRCs and structure, and says hashes were not checked', async () => {
