@@ -3,7 +3,7 @@
  * once with its defaults, validated once, with messages that quote the value received.
  */
 import { getHashes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import bytes from 'bytes';
 import { OptionError } from '../errors.js';
@@ -33,7 +33,7 @@ export interface ArchiveOptions {
   signal?: AbortSignal;
   /** Called with progress events (throttled; the last one reports 100%). */
   onProgress?: (progress: BackupProgress) => void;
-  /** Bytes of blocks in flight between reading, compressing and writing (`'256MB'` or bytes). Default 256 MB. */
+  /** Bytes of blocks in flight between reading, compressing and writing (`'64MB'` or bytes). Default 256 MB, or 1/16 of the memory if less. */
   maxMemory?: number | string;
   /** Further tries of a read that met a transient error (EBUSY, EAGAIN, EMFILE, ENFILE, EIO, ETIMEDOUT). Default 3. */
   retries?: number;
@@ -93,7 +93,8 @@ export interface ResolvedBackupOptions extends ResolvedArchiveOptions {
 }
 
 export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
-export const DEFAULT_MAX_MEMORY = 256 * 1024 * 1024;
+/** 256 MB, or a sixteenth of the machine's memory on a small one. */
+export const DEFAULT_MAX_MEMORY = Math.min(256 * 1024 * 1024, Math.floor(totalmem() / 16));
 const MIN_BLOCK_SIZE = 64 * 1024;
 const MAX_BLOCK_SIZE = 64 * 1024 * 1024;
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;

@@ -198,6 +198,44 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
     expect(manifest.footer.skipped).to.deep.equal(r.skipped);
   });
 
+  it('a file appended to while it is read is stored at its scanned size and flagged', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'log.txt': pseudoRandomBytes(3 * 1024 * 1024, 8), 'small.txt': 'grows' });
+    const { appendFile } = await import('node:fs/promises');
+    const { appendFileSync } = await import('node:fs');
+    const r = await createBackup({
+      sources: ['.'],
+      cwd: tree,
+      out: join(root, 'out-append'),
+      fileSystem: {
+        openSync: (path, flags) => {
+          const fd = openSync(path, flags);
+          if (path.endsWith('small.txt')) appendFileSync(path, ' and grows'); // after the scan, before the read
+          return fd;
+        },
+        open: async (path, flags) => {
+          const handle = await open(path, flags);
+          let reads = 0;
+          return {
+            stat: () => handle.stat(),
+            close: () => handle.close(),
+            read: async (buffer, offset, length, position) => {
+              if (++reads === 2) await appendFile(path, 'more lines\n'); // a log written to while it is read
+              return handle.read(buffer, offset, length, position);
+            },
+          };
+        },
+      },
+    });
+    const manifest = await loadManifest(r.manifestPath);
+    const flagged = manifest.entries.filter((e) => e.changedDuringBackup).map((e) => [e.path, e.size]);
+    expect(flagged).to.deep.equal([
+      ['log.txt', 3 * 1024 * 1024],
+      ['small.txt', 5],
+    ]);
+    expect(r.statistics.changedDuringBackup).to.equal(2);
+  });
+
   it('a FIFO that takes the place of a file after the scan is skipped, never read', async () => {
     const tree = await tempDir();
     await writeTree(tree, { 'a.txt': 'a', 'b.txt': 'b' });
