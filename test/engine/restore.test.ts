@@ -85,6 +85,18 @@ describe('engine/restoreBackup', () => {
     expect((await allNames(target)).filter((name) => name.includes('partial'))).to.deep.equal([]);
   });
 
+  it('restores a plain .tar (codec none) through its manifest, and any archive without one', async () => {
+    const plain = await createBackup({ sources: ['site'], cwd: root, out: await tempDir(), name: 'p', codec: 'none' });
+    const target = await tempDir();
+    expect((await restoreBackup(plain.manifestPath, { to: target })).ok).to.equal(true);
+    expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(root, 'site')));
+    const alone = join(await tempDir(), 'alone.tar.gz');
+    await copyFile(backup.archivePath, alone);
+    const sequential = await restoreBackup(alone, { to: await tempDir() });
+    expect(sequential).to.deep.include({ ok: true, hashesChecked: false });
+    expect(sequential.restored.files).to.equal(4);
+  });
+
   it('restores a plain .tar.gz made by GNU tar, sequentially', async () => {
     const archive = join(await tempDir(), 'gnu.tar.gz');
     await run('tar', ['-czf', archive, '-C', root, 'site']);
