@@ -37,6 +37,11 @@ export function createProgressRenderer(mode: ProgressMode, stream: NodeJS.WriteS
   }
 }
 
+/** For commands whose `--json` prints one final document: progress goes to stderr, or nowhere with --json or --quiet. */
+export function stderrProgress(flags: { json?: boolean; quiet?: boolean }, stderr: NodeJS.WriteStream, stdout: NodeJS.WriteStream): ProgressRenderer {
+  return createProgressRenderer(flags.json ? 'none' : chooseProgressMode(flags, stderr), stderr, stdout);
+}
+
 function plainLines(stream: NodeJS.WritableStream): ProgressRenderer {
   let last = 0;
   return {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { restoreBackup, type RestoreResult } from '../engine/restore.js';
 import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
-import { chooseProgressMode, createProgressRenderer } from './progress-renderer.js';
+import { stderrProgress } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatBytes, formatDuration } from './format.js';
 
@@ -29,7 +29,7 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: RestoreFlags) => {
-      const renderer = createProgressRenderer(flags.json ? 'none' : chooseProgressMode(flags, context.stderr), context.stderr, context.stdout);
+      const renderer = stderrProgress(flags, context.stderr, context.stdout);
       const result = await restoreBackup(path, {
         onProgress: (progress) => renderer.update(progress),
         to: flags.to,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { verifyBackup, type VerifyReport } from '../engine/verify.js';
 import type { CliContext } from './context.js';
 import { integerOrRaw } from './parse.js';
-import { chooseProgressMode, createProgressRenderer } from './progress-renderer.js';
+import { stderrProgress } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatDuration } from './format.js';
 
@@ -24,8 +24,7 @@ export function registerVerify(program: Command, context: CliContext): void {
     .option('--json', 'print the report as JSON')
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: VerifyFlags) => {
-      // --json prints the report alone; progress goes to stderr otherwise.
-      const renderer = createProgressRenderer(flags.json ? 'none' : chooseProgressMode(flags, context.stderr), context.stderr, context.stdout);
+      const renderer = stderrProgress(flags, context.stderr, context.stdout);
       const report = await verifyBackup(path, {
         concurrency: integerOrRaw(flags.concurrency),
         signal: context.signal,

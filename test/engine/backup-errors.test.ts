@@ -4,15 +4,12 @@
  */
 import { expect } from 'chai';
 import { openSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AbortError, BackupError, backupWithProgress, createBackup, type BackupProgress } from '../../src/index.js';
 import { listFolder, loadManifest } from '../helpers/archive.js';
+import { openWithReadHook, systemError } from '../helpers/faults.js';
 import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
 
-function systemError(code: string, path: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${code}: injected, open '${path}'`), { code, path, syscall: 'open' });
-}
 
 describe('engine/createBackup: failures leave nothing that looks complete', () => {
   let root: string;
@@ -67,18 +64,9 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
       retries: 1,
       retryDelay: 1,
       fileSystem: {
-        open: async (path, flags) => {
-          const handle = await open(path, flags);
-          let reads = 0;
-          return {
-            stat: () => handle.stat(),
-            close: () => handle.close(),
-            read: async (buffer, offset, length, position) => {
-              if (++reads >= 2) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' }); // a failing disk
-              return handle.read(buffer, offset, length, position);
-            },
-          };
-        },
+        open: openWithReadHook((read) => {
+          if (read >= 2) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' }); // a failing disk
+        }),
       },
     });
     expect(error.code).to.equal('FILE_UNREADABLE');
@@ -126,18 +114,9 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
           if (path.endsWith('a.txt') && failures++ < 2) throw systemError(failures === 1 ? 'EBUSY' : 'EIO', path);
           return openSync(path, flags);
         },
-        open: async (path, flags) => {
-          const handle = await open(path, flags);
-          let reads = 0;
-          return {
-            stat: () => handle.stat(),
-            close: () => handle.close(),
-            read: async (buffer, offset, length, position) => {
-              if (++reads === 2) throw Object.assign(new Error('EAGAIN: injected'), { code: 'EAGAIN' });
-              return handle.read(buffer, offset, length, position);
-            },
-          };
-        },
+        open: openWithReadHook((read) => {
+          if (read === 2) throw Object.assign(new Error('EAGAIN: injected'), { code: 'EAGAIN' });
+        }),
       },
     });
     expect(r.statistics.retries).to.equal(3);
@@ -213,18 +192,9 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
           if (path.endsWith('small.txt')) appendFileSync(path, ' and grows'); // after the scan, before the read
           return fd;
         },
-        open: async (path, flags) => {
-          const handle = await open(path, flags);
-          let reads = 0;
-          return {
-            stat: () => handle.stat(),
-            close: () => handle.close(),
-            read: async (buffer, offset, length, position) => {
-              if (++reads === 2) await appendFile(path, 'more lines\n'); // a log written to while it is read
-              return handle.read(buffer, offset, length, position);
-            },
-          };
-        },
+        open: openWithReadHook(async (read, path) => {
+          if (read === 2) await appendFile(path, 'more lines\n'); // a log written to while it is read
+        }),
       },
     });
     const manifest = await loadManifest(r.manifestPath);

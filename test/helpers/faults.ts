@@ -1,0 +1,27 @@
+/** Faults injected at the file-system boundary (the engine's `fileSystem` option), not by mocking the engine. */
+import { open } from 'node:fs/promises';
+import type { ContentFileSystem } from '../../src/engine/file-system.js';
+
+/** A system error as Node raises it. */
+export function systemError(code: string, path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected, open '${path}'`), { code, path, syscall: 'open' });
+}
+
+/**
+ * The async `open` of large files, with a hook before each read (its 1-based number): the hook
+ * throws to inject a read error, or changes the file to simulate a writer.
+ */
+export function openWithReadHook(beforeRead: (read: number, path: string) => void | Promise<void>): ContentFileSystem['open'] {
+  return async (path, flags) => {
+    const handle = await open(path, flags);
+    let reads = 0;
+    return {
+      stat: () => handle.stat(),
+      close: () => handle.close(),
+      read: async (buffer, offset, length, position) => {
+        await beforeRead(++reads, path);
+        return handle.read(buffer, offset, length, position);
+      },
+    };
+  };
+}
