@@ -30,6 +30,8 @@ export class BlockWriter {
   private readonly spare: ArrayBuffer[] = [];
   private readonly archiveHash = createHash('sha256');
   private readonly maxInFlight: number;
+  /** Blocks cut so far: a mark can be rolled back to only while this has not moved. */
+  private cuts = 0;
 
   constructor(
     private readonly sink: ArchiveSink,
@@ -47,6 +49,22 @@ export class BlockWriter {
   /** Tar bytes written so far: the offset the next byte will have in the tar stream. */
   get position(): number {
     return this.tarBytes;
+  }
+
+  /** Where the stream is now, to come back to with `rollback`. */
+  mark(): { position: number; cuts: number } {
+    return { position: this.tarBytes, cuts: this.cuts };
+  }
+
+  /**
+   * Forgets everything written since `mark`, when it is all still in the block being filled (no
+   * block was cut since). Returns false, changing nothing, when it is too late.
+   */
+  rollback(mark: { position: number; cuts: number }): boolean {
+    if (mark.cuts !== this.cuts) return false;
+    this.filled -= this.tarBytes - mark.position;
+    this.tarBytes = mark.position;
+    return true;
   }
 
   /** Appends tar bytes; resolves once they are queued (waiting while too many blocks are in flight). */
@@ -109,6 +127,7 @@ export class BlockWriter {
   }
 
   private async cut(): Promise<void> {
+    this.cuts++;
     const block = this.block;
     const length = this.filled;
     this.filled = 0;

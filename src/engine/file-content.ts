@@ -108,7 +108,7 @@ async function openPath(
   expectedSize: number,
   smallFileLimit: number,
 ): Promise<OpenedContent | SkippedContent> {
-  if (expectedSize <= smallFileLimit) return openSmallFile(fs, policy, path, expectedSize);
+  if (expectedSize <= smallFileLimit) return openSmallFile(fs, policy, path);
   let handle: ContentFileHandle;
   try {
     handle = await retryAsync(policy.retry, () => fs.open(path, OPEN_FLAGS));
@@ -132,9 +132,10 @@ async function openPath(
  * Opens a small file for synchronous reads: for a cached file, `openSync`/`readSync`/`closeSync`
  * cost a few microseconds of this thread, where a trip through libuv's pool costs two to four times
  * the CPU in all, CPU that the compression workers need (docs/DESIGN-DECISIONS.md). The size in the
- * tar header is the scanned one; a file that shrank is padded, one that grew is cut, both flagged.
+ * tar header is the one at open; a file that then shrinks is padded, one that grows is cut, and a
+ * size or time that moved while it was read flags it (the writer may then read it again).
  */
-function openSmallFile(fs: ContentFileSystem, policy: ReadPolicy, path: string, size: number): DirectContent | SkippedContent {
+function openSmallFile(fs: ContentFileSystem, policy: ReadPolicy, path: string): DirectContent | SkippedContent {
   let fd: number;
   try {
     fd = retrySync(policy.retry, () => fs.openSync(path, OPEN_FLAGS));
@@ -151,11 +152,13 @@ function openSmallFile(fs: ContentFileSystem, policy: ReadPolicy, path: string, 
     }
   };
   // Something else may have taken the file's place since the scan: a FIFO opens (without
-  // blocking) but would not read; a folder opens too.
-  if (!fs.fstatSync(fd).isFile()) {
+  // blocking) but would not read; a folder opens too. The size is taken now, not from the scan.
+  const opened = fs.fstatSync(fd);
+  if (!opened.isFile()) {
     close();
     return { skipped: 'is no longer a regular file' };
   }
+  const size = opened.size;
   const read = (target: Buffer, at: number): number => {
     try {
       return retrySync(policy.retry, () => fs.readSync(fd, target, 0, target.length, at));
@@ -175,8 +178,9 @@ function openSmallFile(fs: ContentFileSystem, policy: ReadPolicy, path: string, 
       return bytesRead;
     },
     finish() {
-      // One more byte past the expected end tells a file that grew since the scan.
-      if (read(Buffer.allocUnsafe(1), size) > 0) changed = true;
+      // A size or time that moved while the file was read means a writer was at work.
+      const after = fs.fstatSync(fd);
+      if (after.size !== opened.size || after.mtimeMs !== opened.mtimeMs) changed = true;
       close();
     },
     changed: () => changed,

@@ -35,7 +35,10 @@ export interface ArchiveOptions {
   onProgress?: (progress: BackupProgress) => void;
   /** Bytes of blocks in flight between reading, compressing and writing (`'64MB'` or bytes). Default 256 MB, or 1/16 of the memory if less. */
   maxMemory?: number | string;
-  /** Further tries of a read that met a transient error (EBUSY, EAGAIN, EMFILE, ENFILE, EIO, ETIMEDOUT). Default 3. */
+  /**
+   * Further tries of a read that met a transient error (EBUSY, EAGAIN, EMFILE, ENFILE, EIO, ETIMEDOUT),
+   * and of a small file that changed while it was read. Default 3.
+   */
   retries?: number;
   /** Base delay before a retry, in milliseconds, doubled each time, with jitter. Default 100. */
   retryDelay?: number;

@@ -29,7 +29,7 @@ export interface BackupStatistics {
   ratio: number;
   /** Space saved by compression, in percent of the tar stream. */
   savedPercent: number;
-  /** Transient read errors that were retried. */
+  /** Reads tried again: after a transient error, or because the file changed while it was read. */
   retries: number;
   /** Content bytes per second over the whole run. */
   bytesPerSecond: number;

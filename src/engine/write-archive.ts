@@ -21,7 +21,7 @@ export interface WrittenArchive {
   contentBytes: number;
   blocks: BlockWriterResult;
   blockSize: number;
-  /** Transient read errors that were retried. */
+  /** Reads tried again: after a transient error, or because the file changed while it was read. */
   retries: number;
 }
 
@@ -74,29 +74,47 @@ export async function writeArchive(
       if (entry.type !== 'file') {
         await writer.push(encodeTarHeader({ ...header, size: 0 }));
       } else {
-        const content = await openContent(entry.content!, entry.size, SMALL_FILE_LIMIT, options.fileSystem, readPolicy);
-        if ('skipped' in content) {
-          skipped.push({ path: entry.path, reason: content.skipped });
+        let stored: number | undefined;
+        let skipReason: string | undefined;
+        // A file that changed while read is read again, up to `retries` times, while its bytes
+        // are still in the block being filled; after that it is stored as read and flagged.
+        for (let attempt = 0; stored === undefined; attempt++) {
+          const mark = writer.mark();
+          const content = await openContent(entry.content!, entry.size, SMALL_FILE_LIMIT, options.fileSystem, readPolicy);
+          if ('skipped' in content) {
+            skipReason = content.skipped;
+            break;
+          }
+          record.size = content.size;
+          await writer.push(encodeTarHeader({ ...header, size: content.size }));
+          record.dataOffset = writer.position;
+          const hashes: Hash[] = options.hashes.map((algorithm) => createHash(algorithm));
+          try {
+            await storeContent(content, writer, hashes, progress, options.signal);
+          } catch (error) {
+            await content.discard();
+            throw error;
+          }
+          await writer.pushZeros(tarPadding(content.size));
+          const changed = content.changed();
+          if (changed && attempt < options.retries && writer.rollback(mark)) {
+            retries++;
+            progress.bytesDone -= content.size;
+            continue;
+          }
+          record.hashes = Object.fromEntries(options.hashes.map((algorithm, i) => [algorithm, hashes[i]!.digest('hex')]));
+          if (changed) record.changedDuringBackup = true;
+          stored = content.size;
+        }
+        if (stored === undefined) {
+          skipped.push({ path: entry.path, reason: skipReason! });
           progress.bytesDone += entry.size;
           progress.filesDone++;
           continue;
         }
-        record.size = content.size;
-        await writer.push(encodeTarHeader({ ...header, size: content.size }));
-        record.dataOffset = writer.position;
-        const hashes: Hash[] = options.hashes.map((algorithm) => createHash(algorithm));
-        try {
-          await storeContent(content, writer, hashes, progress, options.signal);
-        } catch (error) {
-          await content.discard();
-          throw error;
-        }
-        await writer.pushZeros(tarPadding(content.size));
-        record.hashes = Object.fromEntries(options.hashes.map((algorithm, i) => [algorithm, hashes[i]!.digest('hex')]));
-        if (content.changed()) record.changedDuringBackup = true;
         // Progress counts what the scan expected, so that the total stays exact.
-        progress.bytesDone += entry.size - content.size;
-        contentBytes += content.size;
+        progress.bytesDone += entry.size - stored;
+        contentBytes += stored;
         storedFiles.add(entry.path);
       }
       stored.push(record);

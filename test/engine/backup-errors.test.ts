@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { AbortError, BackupError, backupWithProgress, createBackup, type BackupProgress } from '../../src/index.js';
 import { listFolder, loadManifest } from '../helpers/archive.js';
 import { openWithReadHook, systemError } from '../helpers/faults.js';
-import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
+import { pseudoRandomBytes, run, tempDir, writeTree } from '../helpers/tree.js';
+import { readFile } from 'node:fs/promises';
 
 
 describe('engine/createBackup: failures leave nothing that looks complete', () => {
@@ -177,20 +178,30 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
     expect(manifest.footer.skipped).to.deep.equal(r.skipped);
   });
 
-  it('a file appended to while it is read is stored at its scanned size and flagged', async () => {
+  it('files written to while read: small ones are read again, a large one is flagged', async () => {
     const tree = await tempDir();
-    await writeTree(tree, { 'log.txt': pseudoRandomBytes(3 * 1024 * 1024, 8), 'small.txt': 'grows' });
+    await writeTree(tree, { 'always.txt': 'a', 'busy.txt': 'b', 'log.txt': pseudoRandomBytes(3 * 1024 * 1024, 8), 'small.txt': 'grows' });
     const { appendFile } = await import('node:fs/promises');
-    const { appendFileSync } = await import('node:fs');
+    const { appendFileSync, readSync } = await import('node:fs');
+    const descriptors = new Map<number, string>();
+    let busyWrites = 0;
     const r = await createBackup({
       sources: ['.'],
       cwd: tree,
       out: join(root, 'out-append'),
+      retries: 2,
       fileSystem: {
         openSync: (path, flags) => {
           const fd = openSync(path, flags);
+          descriptors.set(fd, path);
           if (path.endsWith('small.txt')) appendFileSync(path, ' and grows'); // after the scan, before the read
           return fd;
+        },
+        readSync: (fd, buffer, offset, length, position) => {
+          const bytes = readSync(fd, buffer, offset, length, position);
+          const path = descriptors.get(fd)!;
+          if (path.endsWith('always.txt') || (path.endsWith('busy.txt') && busyWrites++ === 0)) appendFileSync(path, '+'); // a writer at work
+          return bytes;
         },
         open: openWithReadHook(async (read, path) => {
           if (read === 2) await appendFile(path, 'more lines\n'); // a log written to while it is read
@@ -198,12 +209,15 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
       },
     });
     const manifest = await loadManifest(r.manifestPath);
-    const flagged = manifest.entries.filter((e) => e.changedDuringBackup).map((e) => [e.path, e.size]);
-    expect(flagged).to.deep.equal([
-      ['log.txt', 3 * 1024 * 1024],
-      ['small.txt', 5],
-    ]);
-    expect(r.statistics.changedDuringBackup).to.equal(2);
+    const byPath = new Map(manifest.entries.map((e) => [e.path, e]));
+    expect(manifest.entries.filter((e) => e.changedDuringBackup).map((e) => e.path)).to.deep.equal(['always.txt', 'log.txt']);
+    expect(byPath.get('log.txt')!.size).to.equal(3 * 1024 * 1024); // cut at the size in its header
+    expect(byPath.get('small.txt')!.size).to.equal(15); // the size at open, consistent content
+    expect(byPath.get('busy.txt')!.size).to.equal(2); // read again once the writer was done
+    expect(r.statistics.retries).to.equal(3); // busy.txt once, always.txt twice
+    const restored = await tempDir();
+    await run('tar', ['-xzf', r.archivePath, '-C', restored]);
+    expect(await readFile(join(restored, 'busy.txt'), 'utf8')).to.equal('b+');
   });
 
   it('a FIFO that takes the place of a file after the scan is skipped, never read', async () => {
