@@ -14,7 +14,9 @@ export function formatBackupSummary(result: BackupResult): string[] {
     `  manifest ${result.manifestPath}`,
   ];
   if (s.extensions.length > 0) {
-    lines.push(`  most room: ${s.extensions.map((e) => `${e.extension} ${formatBytes(e.compressedBytes)} (ratio ${e.ratio.toFixed(2)})`).join(', ')}`);
+    // Shares of each block, by bytes: with few blocks the ratios blur together, so they show from 8 blocks on.
+    const detail = s.blocks >= 8;
+    lines.push(`  most room: ${s.extensions.map((e) => `${e.extension} ${formatBytes(e.compressedBytes)}${detail ? ` (ratio ${e.ratio.toFixed(2)})` : ''}`).join(', ')}`);
   }
   if (s.changedDuringBackup > 0) lines.push(`  warning: ${s.changedDuringBackup} files changed while they were read (flagged in the manifest)`);
   for (const item of result.skipped.slice(0, 10)) lines.push(`  skipped ${item.path}: ${item.reason}`);
