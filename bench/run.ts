@@ -30,6 +30,9 @@ const TOOLS: Tool[] = [
   // The same with libuv's pool cut to one thread: compression must not depend on it.
   { name: 'gulp-backup CLI, UV_THREADPOOL_SIZE=1', command: `UV_THREADPOOL_SIZE=1 ${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet` },
   { name: 'gulp-backup CLI -j1', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --concurrency 1` },
+  // Memory limits: peak RSS should stay under the limit plus a fixed overhead.
+  { name: 'gulp-backup CLI --max-memory 2MB', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --max-memory 2MB` },
+  { name: 'gulp-backup CLI --max-memory 64MB -j8', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --max-memory 64MB -j 8` },
   { name: 'gulp-backup plugin', command: `node ${join(BENCH, 'anchors/gulp-backup-plugin.mjs')} "$CWD" "$DIR" "$OUT"` },
 ];
 

@@ -145,7 +145,7 @@ async function storeContent(
       return count;
     });
     if (stored < content.size) {
-      // The file shrank since the scan: pad to the size in the tar header (flagged as changed).
+      // The file shrank since it was opened: pad to the size in the tar header (flagged as changed).
       const zeros = Buffer.alloc(content.size - stored);
       for (const hash of hashes) hash.update(zeros);
       await writer.push(zeros);
