@@ -10,7 +10,7 @@ export const backup = backupTask({
   sources: ['.'],
   out: 'backups',
   dot: true,
-  exclude: ['node_modules', '.git', 'backups', 'dist', '.many-cores', 'bench/.corpus', 'bench/.out'],
+  exclude: ['node_modules', '.git', 'backups', 'restored', 'dist', '.many-cores', 'bench/.corpus', 'bench/.out'],
 });
 
 export const verify = verifyTask('backups');
