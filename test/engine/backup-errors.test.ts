@@ -7,7 +7,7 @@ import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbortError, BackupError, backupWithProgress, createBackup, type BackupProgress } from '../../src/index.js';
 import { listFolder, loadManifest } from '../helpers/archive.js';
-import { openWithReadHook, systemError } from '../helpers/faults.js';
+import { openSyncFailing, openWithReadHook, systemError } from '../helpers/faults.js';
 import { pseudoRandomBytes, run, tempDir, writeTree } from '../helpers/tree.js';
 import { readFile } from 'node:fs/promises';
 
@@ -46,10 +46,7 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
       cwd: root,
       out: join(root, 'out2'),
       fileSystem: {
-        openSync: (path, flags) => {
-          if (path.endsWith('secret.key')) throw systemError('EACCES', path);
-          return openSync(path, flags);
-        },
+        openSync: openSyncFailing('secret.key', 'EACCES'),
       },
     });
     expect(error.code).to.equal('FILE_UNREADABLE');
@@ -133,10 +130,7 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
       retries: 2,
       retryDelay: 1,
       fileSystem: {
-        openSync: (path, flags) => {
-          if (path.endsWith('z.txt')) throw systemError('EIO', path);
-          return openSync(path, flags);
-        },
+        openSync: openSyncFailing('z.txt', 'EIO'),
       },
     });
     expect(error.code).to.equal('FILE_UNREADABLE');
@@ -150,10 +144,7 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
       out: join(root, 'out-skip'),
       onFileError: 'skip',
       fileSystem: {
-        openSync: (path, flags) => {
-          if (path.endsWith('secret.key')) throw systemError('EACCES', path);
-          return openSync(path, flags);
-        },
+        openSync: openSyncFailing('secret.key', 'EACCES'),
       },
     });
     expect(r.skipped).to.deep.equal([{ path: 'data/secret.key', reason: 'could not be read (EACCES)' }]);
@@ -166,10 +157,7 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
       cwd: root,
       out: join(root, 'out6'),
       fileSystem: {
-        openSync: (path, flags) => {
-          if (path.endsWith('z.txt')) throw systemError('ENOENT', path);
-          return openSync(path, flags);
-        },
+        openSync: openSyncFailing('z.txt', 'ENOENT'),
       },
     });
     expect(r.skipped).to.deep.equal([{ path: 'data/z.txt', reason: 'vanished after the scan' }]);
@@ -252,10 +240,7 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
       cwd: tree,
       out: join(root, 'out-hardlink'),
       fileSystem: {
-        openSync: (path, flags) => {
-          if (path.endsWith('a.txt')) throw systemError('ENOENT', path);
-          return openSync(path, flags);
-        },
+        openSync: openSyncFailing('a.txt', 'ENOENT'),
       },
     });
     expect(r.skipped).to.deep.equal([

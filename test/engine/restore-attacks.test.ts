@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { createBackup, restoreBackup, type RestoreResult } from '../../src/index.js';
 import { BlockCodecPool } from '../../src/engine/block-codec-pool.js';
 import { encodeMemberHeader, encodeMemberTrailer } from '../../src/format/blocked-gzip.js';
-import { encodeManifestRecord } from '../../src/format/manifest.js';
-import { loadManifest } from '../helpers/archive.js';
+import { editManifestEntry } from '../helpers/archive.js';
 import { craftTarGz, type CraftedEntry } from '../helpers/craft-tar.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
 import { crc32, deflateRawSync } from 'node:zlib';
@@ -177,9 +176,7 @@ describe('restore: hostile archives', () => {
 
     it('manifest edited to lie about a hash: the file is refused, no partial left', async () => {
       const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
-      const manifest = await loadManifest(made.manifestPath);
-      const lie = manifest.entries.map((e) => (e.path === 'data/a.txt' ? { ...e, hashes: { sha256: 'f'.repeat(64) } } : e));
-      await writeFile(made.manifestPath, [manifest.header, ...lie, manifest.footer].map(encodeManifestRecord).join(''));
+      await editManifestEntry(made.manifestPath, 'data/a.txt', (e) => ({ ...e, hashes: { sha256: 'f'.repeat(64) } }));
       const target = await tempDir();
       const result = await restoreBackup(made.manifestPath, { to: target });
       expect(failureOf(result, 'data/a.txt')).to.match(/SHA-256/);
@@ -188,18 +185,14 @@ describe('restore: hostile archives', () => {
 
     it('NUL byte in a name (manifest): refused, naming the entry', async () => {
       const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
-      const manifest = await loadManifest(made.manifestPath);
-      const lie = manifest.entries.map((e) => (e.path === 'data/a.txt' ? { ...e, path: 'data/a.txt\u0000/../../x' } : e));
-      await writeFile(made.manifestPath, [manifest.header, ...lie, manifest.footer].map(encodeManifestRecord).join(''));
+      await editManifestEntry(made.manifestPath, 'data/a.txt', (e) => ({ ...e, path: 'data/a.txt\u0000/../../x' }));
       const result = await restoreBackup(made.manifestPath, { to: await tempDir() });
       expect(failureOf(result, 'data/a.txt\u0000/../../x')).to.match(/NUL byte/);
     });
 
     it('manifest edited with malformed fields: refused, not a crash', async () => {
       const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
-      const manifest = await loadManifest(made.manifestPath);
-      const lie = manifest.entries.map((e) => (e.path === 'data/a.txt' ? { ...e, mtimeNs: 'soon', size: -1 } : e));
-      await writeFile(made.manifestPath, [manifest.header, ...lie, manifest.footer].map(encodeManifestRecord).join(''));
+      await editManifestEntry(made.manifestPath, 'data/a.txt', (e) => ({ ...e, mtimeNs: 'soon', size: -1 }));
       const result = await restoreBackup(made.manifestPath, { to: await tempDir() });
       expect(failureOf(result, 'data/a.txt')).to.match(/malformed \(size\)/);
       expect(result.restored.files).to.equal(1);
@@ -207,9 +200,7 @@ describe('restore: hostile archives', () => {
 
     it('manifest edited to plant a traversal path: refused', async () => {
       const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
-      const manifest = await loadManifest(made.manifestPath);
-      const lie = manifest.entries.map((e) => (e.path === 'data/a.txt' ? { ...e, path: '../../a.txt' } : e));
-      await writeFile(made.manifestPath, [manifest.header, ...lie, manifest.footer].map(encodeManifestRecord).join(''));
+      await editManifestEntry(made.manifestPath, 'data/a.txt', (e) => ({ ...e, path: '../../a.txt' }));
       const result = await restoreBackup(made.manifestPath, { to: await tempDir() });
       expect(failureOf(result, '../../a.txt')).to.match(/climbs out/);
     });

@@ -1,4 +1,5 @@
 /** Faults injected at the file-system boundary (the engine's `fileSystem` option), not by mocking the engine. */
+import { openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { ContentFileSystem } from '../../src/engine/file-system.js';
 
@@ -23,5 +24,13 @@ export function openWithReadHook(beforeRead: (read: number, path: string) => voi
         return handle.read(buffer, offset, length, position);
       },
     };
+  };
+}
+
+/** A synchronous `open` (the small-file path) that fails with `code` for paths ending in `suffix`. */
+export function openSyncFailing(suffix: string, code: string): ContentFileSystem['openSync'] {
+  return (path, flags) => {
+    if (path.endsWith(suffix)) throw systemError(code, path);
+    return openSync(path, flags);
   };
 }
