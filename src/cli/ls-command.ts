@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { list } from 'tar';
 import { locateBackup } from '../engine/locate-backup.js';
-import { nanosecondsToMilliseconds } from '../engine/write-archive.js';
+import { nanosecondsToMilliseconds } from '../engine/time.js';
 import type { CliContext } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
 

@@ -21,7 +21,7 @@ import { BlockCodecPool } from './block-codec-pool.js';
 import { locateBackup, notFound } from './locate-backup.js';
 import { RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
-import { nanosecondsToMilliseconds } from './write-archive.js';
+import { nanosecondsToMilliseconds } from './time.js';
 import { ProgressTracker, type BackupProgress } from './progress.js';
 
 export interface RestoreOptions {

@@ -13,6 +13,7 @@ import type { ResolvedArchiveOptions } from './options.js';
 import type { ProgressTracker } from './progress.js';
 import { openContent, type OpenedContent, type ReadPolicy } from './file-content.js';
 import type { ArchiveEntry } from './scan.js';
+import { nanosecondsToMilliseconds } from './time.js';
 
 export interface WrittenArchive {
   entries: ManifestEntry[];
@@ -166,9 +167,4 @@ async function storeContent(
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(signal.reason);
-}
-
-/** Milliseconds with the sub-millisecond part as a fraction, without losing the integer part. */
-export function nanosecondsToMilliseconds(ns: bigint): number {
-  return Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
 }
