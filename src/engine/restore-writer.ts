@@ -72,7 +72,7 @@ export class RestoreWriter {
     const temporary = temporaryName(join(this.root, path));
     await symlink(target, temporary);
     await lutimes(temporary, mtimeMs / 1000, mtimeMs / 1000);
-    await this.place(path, temporary);
+    this.place(path, temporary);
     this.plantedLinks.add(collisionKey(path));
   }
 
@@ -81,7 +81,7 @@ export class RestoreWriter {
     await this.ensureFolder(parentOf(path));
     const temporary = temporaryName(join(this.root, path));
     await link(join(this.root, target), temporary);
-    await this.place(path, temporary);
+    this.place(path, temporary);
   }
 
   /**
@@ -89,11 +89,7 @@ export class RestoreWriter {
    * following it. Without overwrite, a name that is taken is reported and left alone (checked
    * just before the rename, as GNU tar's --keep-old-files does).
    */
-  async place(path: string, temporary: string): Promise<void> {
-    this.placeSync(path, temporary);
-  }
-
-  placeSync(path: string, temporary: string): void {
+  place(path: string, temporary: string): void {
     const full = join(this.root, path);
     try {
       if (!this.overwrite && lstatSync(full, { throwIfNoEntry: false })) {
@@ -137,7 +133,7 @@ export class RestoreWriter {
       throw error;
     }
     closeSync(fd);
-    this.placeSync(path, temporary);
+    this.place(path, temporary);
     this.restoredFiles.add(path);
   }
 
@@ -184,7 +180,7 @@ export class PendingFile {
       await this.handle.chmod(metadata.mode);
       await this.handle.utimes(metadata.mtimeMs / 1000, metadata.mtimeMs / 1000);
       await this.close();
-      await this.writer.place(this.path, this.temporary);
+      this.writer.place(this.path, this.temporary);
       this.writer.restoredFiles.add(this.path);
     } catch (error) {
       await this.discard();
