@@ -12,6 +12,9 @@ export type BackupErrorCode =
   | 'GULP_CONTENTS_DECODED'
   | 'MANIFEST_INVALID'
   | 'ARCHIVE_DAMAGED'
+  | 'PARENT_MISSING'
+  | 'PARENT_CHANGED'
+  | 'PARENT_OTHER_TREE'
   | 'ABORTED';
 
 export interface BackupErrorDetails {
@@ -48,6 +51,13 @@ export class SourceError extends BackupError {}
 
 /** The archive or manifest could not be written where asked. */
 export class OutputError extends BackupError {}
+
+/**
+ * A backup chain cannot be followed: a parent backup is missing (`PARENT_MISSING`), its manifest
+ * is not the one the child was built on (`PARENT_CHANGED`), or it backs up another tree
+ * (`PARENT_OTHER_TREE`).
+ */
+export class ChainError extends BackupError {}
 
 /** The operation was cancelled through an `AbortSignal` (or Ctrl-C in the CLI). */
 export class AbortError extends BackupError {

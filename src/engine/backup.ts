@@ -5,7 +5,8 @@
 import { rm } from 'node:fs/promises';
 import { AbortError } from '../errors.js';
 import { formatChecksumLine } from '../format/checksum-file.js';
-import { encodeManifestRecord, type ManifestRecord, type SkippedEntry } from '../format/manifest.js';
+import { encodeManifestRecord, type BackupKind, type ManifestRecord, type Selection, type SkippedEntry } from '../format/manifest.js';
+import { changeDetectorFor, planBackup } from './backup-plan.js';
 import { buildHeader } from './manifest-header.js';
 import { resolveBackupOptions, type BackupOptions } from './options.js';
 import { PartialFile, prepareOutput, writeLinesAtomically, type OutputPaths } from './output-files.js';
@@ -17,6 +18,10 @@ import { throwIfAborted, writeArchive } from './write-archive.js';
 export interface BackupResult {
   /** The backup's identifier, as in its manifest. */
   id: string;
+  /** `full`, `incremental` or `differential` (what `kind: 'auto'` chose). */
+  kind: BackupKind;
+  /** Why this kind, and what it builds on, in words. */
+  kindReason: string;
   /** Absolute paths of the files written. */
   archivePath: string;
   manifestPath: string;
@@ -40,6 +45,15 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   const progress = new ProgressTracker(resolved.onProgress);
   progress.enter('scan');
   throwIfAborted(resolved.signal);
+  const selection: Selection = {
+    sources: resolved.sources,
+    include: resolved.include,
+    exclude: resolved.exclude,
+    dot: resolved.dot,
+    followSymlinks: resolved.followSymlinks,
+    ...(resolved.maxFileSize < Number.MAX_SAFE_INTEGER ? { maxFileSize: resolved.maxFileSize } : {}),
+  };
+  const plan = await planBackup(resolved, { root: resolved.cwd, selection }, resolved.out, startedAt);
   const scan = await scanSources({ ...resolved, leaveOut: [resolved.out] });
   const scanMs = performance.now() - start;
   progress.filesTotal = scan.entries.length;
@@ -51,7 +65,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   const created: string[] = [];
   try {
     progress.enter('store');
-    const written = await writeArchive(scan.entries, archiveFile, resolved, progress);
+    const written = await writeArchive(scan.entries, archiveFile, resolved, progress, changeDetectorFor(plan, resolved));
     const storeEnd = performance.now();
     progress.enter('finish');
     throwIfAborted(resolved.signal);
@@ -59,14 +73,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     created.push(paths.archive);
 
     const skipped = [...scan.skipped, ...written.skipped];
-    const header = buildHeader(resolved, paths.archiveName, startedAt, {
-      sources: resolved.sources,
-      include: resolved.include,
-      exclude: resolved.exclude,
-      dot: resolved.dot,
-      followSymlinks: resolved.followSymlinks,
-      ...(resolved.maxFileSize < Number.MAX_SAFE_INTEGER ? { maxFileSize: resolved.maxFileSize } : {}),
-    });
+    const header = buildHeader(resolved, paths.archiveName, startedAt, { plan, root: resolved.cwd, selection });
     await writeLinesAtomically(paths.checksum, [formatChecksumLine(written.blocks.archiveSha256, paths.archiveName)]);
     created.push(paths.checksum);
     const statistics = computeStatistics(written, skipped, {
@@ -80,11 +87,12 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       codec: resolved.codec,
       level: resolved.level,
       blockSize: resolved.blockSize,
+      chained: plan.parent !== undefined,
     });
     throwIfAborted(resolved.signal);
     await writeLinesAtomically(paths.manifest, manifestLines([header, ...written.entries, footer]));
     progress.enter('done');
-    return { id: header.id, ...resultPaths(paths), statistics, skipped };
+    return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics, skipped };
   } catch (error) {
     await archiveFile.discard();
     await Promise.all(created.map((path) => rm(path, { force: true })));

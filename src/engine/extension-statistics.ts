@@ -35,7 +35,7 @@ export function estimateByExtension(
   };
   const byExtension = new Map<string, ExtensionStatistics>();
   for (const entry of entries) {
-    if (entry.type !== 'file') continue;
+    if (entry.type !== 'file' || entry.heldBy !== undefined) continue; // held content is in another archive
     const extension = extname(entry.path).toLowerCase() || '(none)';
     const stats = byExtension.get(extension) ?? { extension, files: 0, bytes: 0, compressedBytes: 0, ratio: 0 };
     stats.files++;

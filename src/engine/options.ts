@@ -6,8 +6,9 @@ import { getHashes } from 'node:crypto';
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import bytes from 'bytes';
+import ms from 'ms';
 import { OptionError } from '../errors.js';
-import type { Codec } from '../format/manifest.js';
+import type { BackupKind, Codec } from '../format/manifest.js';
 import type { BackupProgress } from './progress.js';
 import { withFileSystem, type ContentFileSystem } from './file-system.js';
 
@@ -15,8 +16,47 @@ export type HashAlgorithm = 'sha256' | 'sha1' | 'sha512' | 'md5';
 export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'sha1', 'sha512', 'md5'];
 export const CODECS: readonly Codec[] = ['gzip', 'none'];
 
+export type KindOption = BackupKind | 'auto';
+export const KINDS: readonly KindOption[] = ['full', 'incremental', 'differential', 'auto'];
+
+/** Options of incremental and differential backups (docs/DESIGN-DECISIONS.md §Chains). */
+export interface ChainOptions {
+  /**
+   * `full` (default for the API and the CLI), `incremental` (parent: the newest backup),
+   * `differential` (parent: the newest full backup) or `auto` (default of `backupTask`): full when
+   * there is none yet, after `fullEvery` backups or when the last full one is `fullMaxAge` old;
+   * incremental otherwise.
+   */
+  kind?: KindOption;
+  /**
+   * The backup to build on: a manifest, or a folder whose newest backup is used. Default: the
+   * output folder (`createBackup`); the gulp plugin needs it for any kind but `full`.
+   */
+  since?: string;
+  /** With `kind: 'auto'`: make a full backup when the chain holds this many backups. Default 10. */
+  fullEvery?: number;
+  /** With `kind: 'auto'`: make a full backup when the last one is this old (`'7d'`, `'12h'` or ms). Default 7 days. */
+  fullMaxAge?: number | string;
+  /** Read every file and store only those whose content differs from the parent's (mtimes that cannot be trusted). Default false. */
+  checksum?: boolean;
+  /** Count a file as changed when its ctime differs. Default true; off for file systems where ctime churns. */
+  compareCtime?: boolean;
+  /** Count a file as changed when its inode number differs. Default true; off for network and FUSE file systems. */
+  compareInode?: boolean;
+}
+
+export interface ResolvedChainOptions {
+  kind: KindOption;
+  since: string | undefined;
+  fullEvery: number;
+  fullMaxAgeMs: number;
+  checksum: boolean;
+  compareCtime: boolean;
+  compareInode: boolean;
+}
+
 /** Options of the archive writer: what shapes the bytes, and how hard to work. */
-export interface ArchiveOptions {
+export interface ArchiveOptions extends ChainOptions {
   /** `gzip` (default) or `none` for a plain `.tar`, for data that is already compressed. */
   codec?: Codec;
   /** gzip level, 0 (store) to 9 (smallest). Default 6, as gzip's. */
@@ -68,7 +108,7 @@ export interface BackupOptions extends ArchiveOptions {
   maxFileSize?: number | string;
 }
 
-export interface ResolvedArchiveOptions {
+export interface ResolvedArchiveOptions extends ResolvedChainOptions {
   codec: Codec;
   level: number;
   blockSize: number;
@@ -116,6 +156,15 @@ function byteSize(option: string, value: unknown, fallback: number): number {
   const parsed = typeof value === 'string' ? bytes.parse(value) : value;
   if (typeof parsed !== 'number' || !Number.isSafeInteger(parsed) || parsed < 0) {
     throw new OptionError(option, value, "a size in bytes, or a string such as '512KB' or '10MB'");
+  }
+  return parsed;
+}
+
+function duration(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = typeof value === 'string' ? ms(value as ms.StringValue) : value;
+  if (typeof parsed !== 'number' || !Number.isSafeInteger(parsed) || parsed < 0) {
+    throw new OptionError(option, value, "a duration in milliseconds, or a string such as '7d' or '12h'");
   }
   return parsed;
 }
@@ -181,6 +230,24 @@ export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveO
     retryDelay: integerIn('retryDelay', options.retryDelay, 0, 60_000, 100),
     onFileError: oneOf('onFileError', options.onFileError, ['fail', 'skip'] as const, 'fail'),
     fileSystem: withFileSystem(options.fileSystem),
+    ...resolveChainOptions(options),
+  };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function resolveChainOptions(options: ChainOptions): ResolvedChainOptions {
+  if (options.since !== undefined && (typeof options.since !== 'string' || options.since === '')) {
+    throw new OptionError('since', options.since, 'the path of a manifest or of a folder of backups');
+  }
+  return {
+    kind: oneOf('kind', options.kind, KINDS, 'full'),
+    since: options.since === undefined ? undefined : resolve(options.since),
+    fullEvery: integerIn('fullEvery', options.fullEvery, 1, Number.MAX_SAFE_INTEGER, 10),
+    fullMaxAgeMs: duration('fullMaxAge', options.fullMaxAge, 7 * DAY_MS),
+    checksum: booleanOption('checksum', options.checksum, false),
+    compareCtime: booleanOption('compareCtime', options.compareCtime, true),
+    compareInode: booleanOption('compareInode', options.compareInode, true),
   };
 }
 

@@ -7,7 +7,7 @@
  * A file that cannot be restored (damaged block, refused path) is reported; the others still are.
  */
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -16,8 +16,9 @@ import { Parser, type ReadEntry } from 'tar';
 import { AbortError, BackupError, OptionError } from '../errors.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
 import { entryTypeOfTarName } from '../format/tar-header.js';
-import { ArchiveReader, type ReadBlock } from './archive-reader.js';
+import { contentHolders } from './backup-chain.js';
 import { BlockCodecPool } from './block-codec-pool.js';
+import { HeldContent } from './held-content.js';
 import { locateBackup, notFound } from './locate-backup.js';
 import { RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
@@ -97,7 +98,7 @@ export async function restoreBackup(path: string, options: RestoreOptions): Prom
     },
   };
   try {
-    if (located.manifest) await restoreWithManifest(located.manifest, located.archivePath, concurrency, context);
+    if (located.manifest) await restoreWithManifest(located.manifest, located.manifestPath, located.archivePath, concurrency, context);
     else await restoreSequentially(located.archivePath, context);
   } catch (error) {
     if (options.signal?.aborted) throw new AbortError(options.signal.reason);
@@ -141,63 +142,52 @@ function selectEntries(entries: readonly ManifestEntry[], include: string[] | un
   return entries.filter((entry) => wanted.has(entry.path));
 }
 
-async function restoreWithManifest(manifest: Manifest, archivePath: string, concurrency: number, context: RestoreContext): Promise<void> {
+async function restoreWithManifest(
+  manifest: Manifest,
+  manifestPath: string | undefined,
+  archivePath: string,
+  concurrency: number,
+  context: RestoreContext,
+): Promise<void> {
   const { result } = context;
   const selected = selectEntries(manifest.entries, context.options.include);
   context.progress.filesTotal = selected.length;
   context.progress.bytesTotal = selected.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
-  context.progress.enter('restore');
-  const blockSize = manifest.footer.blocks.blockSize;
-  const needed = new Set<number>();
+  // A point of a chain: each file's content comes from the backup that holds it, all read at once.
+  const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
+  if (broken) throw broken;
+  const ownId = manifest.header.id;
+  const byHolder = new Map<string, ManifestEntry[]>();
   for (const entry of selected) {
-    if (entry.type !== 'file' || entry.size === 0) continue;
-    for (let i = Math.floor(entry.dataOffset! / blockSize); i <= Math.floor((entry.dataOffset! + entry.size - 1) / blockSize); i++) needed.add(i);
+    if (entry.type !== 'file') continue;
+    const id = entry.heldBy ?? ownId;
+    const list = byHolder.get(id);
+    if (list) list.push(entry);
+    else byHolder.set(id, [entry]);
   }
-  const only = [...needed].sort((a, b) => a - b);
-  result.blocksTotal = manifest.footer.blocks.count;
-  result.blocksRead = only.length;
-
-  const fileSize = await stat(archivePath).then(
-    (s) => s.size,
-    (error: unknown) => {
-      throw notFound(archivePath, error, 'the archive that the manifest names is not beside it');
-    },
-  );
-  const handle = await open(archivePath, 'r');
+  if (byHolder.size === 0) byHolder.set(ownId, []);
+  context.progress.enter('restore');
   const pool = new BlockCodecPool(concurrency);
+  const sources = new Map<string, HeldContent>();
   try {
-    const index = { blockSize, offsets: manifest.footer.blocks.offsets, tarBytes: manifest.footer.totals.tarBytes };
-    const reader = new ArchiveReader(handle, fileSize, pool, manifest.header.options.codec === 'gzip' ? index : undefined);
-    const blocks =
-      manifest.header.options.codec === 'gzip'
-        ? reader.blocks({ maxInFlight: 2 * concurrency + 1, only, signal: context.options.signal })
-        : reader.plainBlocks(blockSize, index.tarBytes);
-    let current: ReadBlock | undefined;
-    const blockAt = async (i: number): Promise<ReadBlock> => {
-      while (!current || current.index < i) {
-        const next = await blocks.next();
-        if (next.done) throw new RestoreRefusal(`block ${i} is missing from the archive`);
-        current = next.value;
-      }
-      return current;
-    };
+    const maxInFlight = Math.max(2, Math.ceil((2 * concurrency + 1) / byHolder.size));
+    for (const [id, entries] of byHolder) {
+      const content = await HeldContent.open(holders.get(id)!, entries, pool, maxInFlight, context.options.signal);
+      sources.set(id, content);
+      result.blocksTotal += content.blocksTotal;
+      result.blocksRead += content.blocksNeeded;
+    }
     for (const entry of selected) {
       context.options.signal?.throwIfAborted();
-      await restoreEntry(entry, context, async (write) => {
-        for (let position = entry.dataOffset!; position < entry.dataOffset! + entry.size; ) {
-          const block = await blockAt(Math.floor(position / blockSize));
-          if (!block.data) throw new RestoreRefusal(`it is in damaged block ${block.index} (${block.error})`);
-          const from = position - block.tarOffset;
-          const to = Math.min(block.data.length, entry.dataOffset! + entry.size - block.tarOffset);
-          await write(block.data.subarray(from, to));
-          position = block.tarOffset + to;
-        }
+      await restoreEntry(entry, context, (write) => {
+        const source = sources.get(entry.heldBy ?? ownId);
+        if (!source) throw new RestoreRefusal(`refused: its manifest record is malformed (heldBy)`);
+        return source.read(entry, write);
       });
     }
-    await blocks.return(undefined);
   } finally {
+    for (const source of sources.values()) await source.close();
     await pool.close();
-    await handle.close();
   }
 }
 

@@ -19,6 +19,13 @@ export interface BackupStatistics {
   skipped: number;
   /** Files whose content changed while they were read. */
   changedDuringBackup: number;
+  /** Files whose content is in this archive (the others are unchanged: an earlier backup holds them). */
+  storedFiles: number;
+  /** Files whose content an earlier backup of the chain holds: not stored, and in stat mode not read. */
+  unchangedFiles: number;
+  unchangedBytes: number;
+  /** File content read from the sources: 0 when nothing changed (stat mode). */
+  bytesRead: number;
   /** Bytes of file content stored. */
   contentBytes: number;
   /** Length of the uncompressed tar stream. */
@@ -51,6 +58,10 @@ export function computeStatistics(written: WrittenArchive, skipped: SkippedEntry
     hardlinks: count('hardlink'),
     skipped: skipped.length,
     changedDuringBackup: written.entries.filter((entry) => entry.changedDuringBackup).length,
+    storedFiles: count('file') - written.unchangedFiles,
+    unchangedFiles: written.unchangedFiles,
+    unchangedBytes: written.unchangedBytes,
+    bytesRead: written.bytesRead,
     contentBytes: written.contentBytes,
     tarBytes,
     archiveBytes,
@@ -73,7 +84,7 @@ export function buildFooter(
   written: WrittenArchive,
   skipped: SkippedEntry[],
   statistics: BackupStatistics,
-  archive: { name: string; codec: ManifestFooter['compression']['codec']; level: number; blockSize: number },
+  archive: { name: string; codec: ManifestFooter['compression']['codec']; level: number; blockSize: number; chained: boolean },
 ): ManifestFooter {
   return {
     record: 'footer',
@@ -85,6 +96,7 @@ export function buildFooter(
       hardlinks: statistics.hardlinks,
       skipped: statistics.skipped,
       contentBytes: statistics.contentBytes,
+      ...(archive.chained ? { unchangedFiles: statistics.unchangedFiles, unchangedBytes: statistics.unchangedBytes } : {}),
       tarBytes: statistics.tarBytes,
       archiveBytes: statistics.archiveBytes,
     },

@@ -14,7 +14,8 @@ import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { AbortError, OptionError } from '../errors.js';
 import { MEMBER_HEADER_SIZE, decodeMemberHeader } from '../format/blocked-gzip.js';
-import type { Manifest } from '../format/manifest.js';
+import type { Manifest, ManifestEntry } from '../format/manifest.js';
+import { contentHolders } from './backup-chain.js';
 import { TAR_END_OF_ARCHIVE, entryTypeOfTarName } from '../format/tar-header.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import { BlockCodecPool } from './block-codec-pool.js';
@@ -71,14 +72,109 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   if (options.source !== undefined && !manifest) {
     throw new OptionError('source', options.source, 'used with a manifest (no NAME.manifest.jsonl was found beside the archive)');
   }
-  const fileSize = await stat(archivePath).then(
+  const progress = new ProgressTracker(options.onProgress);
+  progress.filesTotal = manifest?.entries.length ?? 0;
+  const pool = new BlockCodecPool(concurrency);
+  try {
+    const problems: string[] = [];
+    const counts = { blocks: 0, damagedBlocks: 0 };
+    let entries: EntryReport[];
+    if (!manifest) {
+      progress.bytesTotal = await archiveSize(archivePath, undefined);
+      progress.enter('verify');
+      const checked = await checkArchive({ archivePath, manifest: undefined }, pool, concurrency, options.signal, progress);
+      problems.push(...checked.problems);
+      entries = checked.entries;
+      counts.blocks += checked.blocks;
+      counts.damagedBlocks += checked.damagedBlocks;
+    } else {
+      // A point of a chain: every archive that holds some of its content is checked, for those entries.
+      const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
+      if (broken) problems.push(`broken chain: ${broken.message}`);
+      const ownId = manifest.header.id;
+      const byHolder = new Map<string, ManifestEntry[]>([[ownId, []]]);
+      for (const entry of manifest.entries) {
+        const id = entry.heldBy ?? ownId;
+        const list = byHolder.get(id);
+    if (list) list.push(entry);
+    else byHolder.set(id, [entry]);
+      }
+      const sizes = await Promise.all([...byHolder.keys()].map((id) => holders.get(id)).map((h) => (h ? archiveSize(h.archivePath, h.manifestPath) : 0)));
+      progress.bytesTotal = sizes.reduce((sum, size) => sum + size, 0);
+      progress.enter('verify');
+      const reports = new Map<ManifestEntry, EntryReport>();
+      for (const [id, held] of byHolder) {
+        const holder = holders.get(id);
+        if (!holder) {
+          for (const entry of held) reports.set(entry, { path: entry.path, type: entry.type, status: 'missing', reason: `held by backup ${id}, which could not be reached` });
+          continue;
+        }
+        const checked = await checkArchive({ archivePath: holder.archivePath, manifest: { ...holder, entries: held } }, pool, concurrency, options.signal, progress);
+        const prefix = id === ownId ? '' : `${basename(holder.archivePath)} (held content): `;
+        problems.push(...checked.problems.map((problem) => prefix + problem));
+        held.forEach((entry, i) => reports.set(entry, checked.entries[i]!));
+        counts.blocks += checked.blocks;
+        counts.damagedBlocks += checked.damagedBlocks;
+      }
+      entries = manifest.entries.map((entry) => reports.get(entry)!);
+    }
+    progress.filesDone = entries.length;
+    progress.enter('done');
+    const source = options.source !== undefined ? await compareWithTree(manifest!, resolve(options.source)) : undefined;
+    const sourceDiffers = source !== undefined && source.changed.length + source.missing.length + source.new.length > 0;
+    const count = (status: EntryReport['status']) => entries.filter((entry) => entry.status === status).length;
+    const allCounts = { entries: entries.length, ok: count('ok'), damaged: count('damaged'), missing: count('missing'), ...counts };
+    return {
+      ok: problems.length === 0 && allCounts.damaged === 0 && allCounts.missing === 0 && !sourceDiffers,
+      archivePath,
+      manifestPath,
+      hashesChecked: manifest !== undefined,
+      problems,
+      entries,
+      counts: allCounts,
+      ...(source ? { source } : {}),
+      elapsedMs: performance.now() - start,
+    };
+  } catch (error) {
+    if (options.signal?.aborted) throw new AbortError(options.signal.reason);
+    throw error;
+  } finally {
+    await pool.close();
+  }
+}
+
+async function archiveSize(archivePath: string, manifestPath: string | undefined): Promise<number> {
+  return stat(archivePath).then(
     (s) => s.size,
     (error: unknown) => {
       throw notFound(archivePath, error, manifestPath ? `the archive that ${basename(manifestPath)} names is not beside it` : undefined);
     },
   );
+}
+
+interface ArchiveToCheck {
+  archivePath: string;
+  /** The manifest's header and footer, and the entries whose content this archive holds. */
+  manifest: Pick<Manifest, 'header' | 'footer' | 'entries'> | undefined;
+}
+
+interface ArchiveCheck {
+  problems: string[];
+  entries: EntryReport[];
+  blocks: number;
+  damagedBlocks: number;
+}
+
+/** One archive: its size and SHA-256, every member, the end marker, and the given entries. */
+async function checkArchive(
+  { archivePath, manifest }: ArchiveToCheck,
+  pool: BlockCodecPool,
+  concurrency: number,
+  signal: AbortSignal | undefined,
+  progress: ProgressTracker,
+): Promise<ArchiveCheck> {
+  const fileSize = await archiveSize(archivePath, undefined);
   const handle = await open(archivePath, 'r');
-  const pool = new BlockCodecPool(concurrency);
   try {
     const codec = manifest?.header.options.codec ?? (archivePath.endsWith('.tar') ? 'none' : 'gzip');
     const footer = manifest?.footer;
@@ -88,10 +184,6 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       pool,
       footer ? { blockSize: footer.blocks.blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes } : undefined,
     );
-    const progress = new ProgressTracker(options.onProgress);
-    progress.bytesTotal = fileSize;
-    progress.filesTotal = manifest?.entries.length ?? 0;
-    progress.enter('verify');
     const onRead = (bytes: number) => {
       progress.bytesDone += bytes;
       progress.tick();
@@ -101,13 +193,13 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       ? gunzipBlocks(archivePath, onRead)
       : codec === 'none'
         ? reader.plainBlocks(footer?.blocks.blockSize ?? 1 << 20, footer?.totals.tarBytes)
-        : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal: options.signal, onRead });
+        : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal, onRead });
     const check = manifest ? checkAgainstManifest(manifest) : checkStructure();
     const problems: string[] = [];
     let blockCount = 0;
     let damagedBlocks = 0;
     for await (const block of blocks) {
-      options.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       blockCount++;
       if (block.error !== undefined) {
         damagedBlocks++;
@@ -116,8 +208,6 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       check.block(block);
     }
     const entries = await check.finish();
-    progress.filesDone = entries.length;
-    progress.enter('done');
     if (!foreign) problems.push(...reader.end.problems);
     problems.push(...check.problems);
     if (footer) {
@@ -126,26 +216,8 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
         problems.unshift('the archive does not match the SHA-256 in its manifest');
       }
     }
-    const source = options.source !== undefined ? await compareWithTree(manifest!, resolve(options.source)) : undefined;
-    const sourceDiffers = source !== undefined && source.changed.length + source.missing.length + source.new.length > 0;
-    const count = (status: EntryReport['status']) => entries.filter((entry) => entry.status === status).length;
-    const counts = { entries: entries.length, ok: count('ok'), damaged: count('damaged'), missing: count('missing'), blocks: blockCount, damagedBlocks };
-    return {
-      ok: problems.length === 0 && counts.damaged === 0 && counts.missing === 0 && !sourceDiffers,
-      archivePath,
-      manifestPath,
-      hashesChecked: manifest !== undefined,
-      problems,
-      entries,
-      counts,
-      ...(source ? { source } : {}),
-      elapsedMs: performance.now() - start,
-    };
-  } catch (error) {
-    if (options.signal?.aborted) throw new AbortError(options.signal.reason);
-    throw error;
+    return { problems, entries, blocks: blockCount, damagedBlocks };
   } finally {
-    await pool.close();
     await handle.close();
   }
 }
@@ -156,7 +228,7 @@ interface Check {
   problems: string[];
 }
 
-function checkAgainstManifest(manifest: Manifest): Check {
+function checkAgainstManifest(manifest: Pick<Manifest, 'header' | 'footer' | 'entries'>): Check {
   const tarEnd = manifest.footer.totals.tarBytes - TAR_END_OF_ARCHIVE.length;
   const checker = new EntryChecker(manifest.entries, tarEnd, manifest.header.options.hashes);
   const problems: string[] = [];

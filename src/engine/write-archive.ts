@@ -9,6 +9,7 @@ import type { ManifestEntry, SkippedEntry } from '../format/manifest.js';
 import { TAR_END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../format/tar-header.js';
 import { BlockWriter, type ArchiveSink, type BlockWriterResult } from './block-writer.js';
 import { BlockCodecPool } from './block-codec-pool.js';
+import type { ChangeDetector } from './change-detector.js';
 import type { ResolvedArchiveOptions } from './options.js';
 import type { ProgressTracker } from './progress.js';
 import { openContent, type OpenedContent, type ReadPolicy } from './file-content.js';
@@ -24,6 +25,11 @@ export interface WrittenArchive {
   blockSize: number;
   /** Reads tried again: after a transient error, or because the file changed while it was read. */
   retries: number;
+  /** Files whose content the chain already holds: not read (stat mode), not stored. */
+  unchangedFiles: number;
+  unchangedBytes: number;
+  /** File content read from the sources (stored, read again, or hashed to compare in checksum mode). */
+  bytesRead: number;
 }
 
 /** Files up to this size are read synchronously, straight into the block buffer. */
@@ -34,6 +40,7 @@ export async function writeArchive(
   sink: ArchiveSink,
   options: ResolvedArchiveOptions,
   progress: ProgressTracker,
+  changes?: ChangeDetector,
 ): Promise<WrittenArchive> {
   const pool = options.codec === 'gzip' ? new BlockCodecPool(options.concurrency, options.level) : undefined;
   try {
@@ -44,11 +51,15 @@ export async function writeArchive(
     const skipped: SkippedEntry[] = [];
     let contentBytes = 0;
     let retries = 0;
+    let unchangedFiles = 0;
+    let unchangedBytes = 0;
+    let bytesRead = 0;
     const readPolicy: ReadPolicy = {
       onFileError: options.onFileError,
       retry: { retries: options.retries, delayMs: options.retryDelay, onRetry: () => void retries++ },
     };
-    const storedFiles = new Set<string>();
+    // Files in the tree, stored here or held by the chain: what a hard link may point to.
+    const files = new Set<string>();
     for (const entry of entries) {
       throwIfAborted(options.signal);
       progress.currentFile = entry.path;
@@ -67,12 +78,19 @@ export async function writeArchive(
         offset: writer.position,
       };
       const header = { ...entry, mtimeMs: nanosecondsToMilliseconds(entry.mtimeNs) };
-      if (entry.type === 'hardlink' && !storedFiles.has(entry.linkTarget!)) {
+      if (entry.type === 'hardlink' && !files.has(entry.linkTarget!)) {
         skipped.push({ path: entry.path, reason: `its hard-link target ${entry.linkTarget} was not stored` });
         progress.filesDone++;
         continue;
       }
-      if (entry.type !== 'file') {
+      const held = entry.type === 'file' ? changes?.unchanged(entry) : undefined;
+      if (held) {
+        Object.assign(record, held);
+        unchangedFiles++;
+        unchangedBytes += held.size;
+        progress.bytesDone += entry.size;
+        files.add(entry.path);
+      } else if (entry.type !== 'file') {
         await writer.push(encodeTarHeader({ ...header, size: 0 }));
       } else {
         let stored: number | undefined;
@@ -87,6 +105,7 @@ export async function writeArchive(
             break;
           }
           record.size = content.size;
+          bytesRead += content.size;
           await writer.push(encodeTarHeader({ ...header, size: content.size }));
           record.dataOffset = writer.position;
           const hashes: Hash[] = options.hashes.map((algorithm) => createHash(algorithm));
@@ -116,7 +135,7 @@ export async function writeArchive(
         // Progress counts what the scan expected, so that the total stays exact.
         progress.bytesDone += entry.size - stored;
         contentBytes += stored;
-        storedFiles.add(entry.path);
+        files.add(entry.path);
       }
       stored.push(record);
       progress.filesDone++;
@@ -124,7 +143,8 @@ export async function writeArchive(
     }
     await writer.push(TAR_END_OF_ARCHIVE);
     const blocks = await writer.finish();
-    return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize, retries };
+    bytesRead += changes?.bytesRead ?? 0;
+    return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize, retries, unchangedFiles, unchangedBytes, bytesRead };
   } finally {
     await pool?.close();
   }

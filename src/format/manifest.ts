@@ -21,7 +21,7 @@ export interface ManifestHeader {
   id: string;
   kind: BackupKind;
   /** The backup this one builds on (incremental and differential kinds); null for a full one. */
-  parent: { id: string; manifestSha256: string } | null;
+  parent: ParentLink | null;
   /** ISO 8601 time at which the scan started. */
   createdAt: string;
   /** File name of the archive, beside the manifest. */
@@ -33,7 +33,29 @@ export interface ManifestHeader {
    * the same tree needs to compare like with like (`verify --source`, incremental backups).
    */
   selection?: Selection;
+  /**
+   * Absolute path of the folder that archive paths are relative to: a backup built on a parent from
+   * another folder would compare unrelated trees, so that is refused.
+   */
+  root?: string;
+  /** How unchanged files were recognised (incremental and differential kinds). */
+  changeDetection?: ChangeDetection;
   tool: { name: string; version: string };
+}
+
+export interface ParentLink {
+  id: string;
+  /** Path of the parent's manifest, relative to this manifest's folder (POSIX separators). */
+  manifest: string;
+  /** SHA-256 of the parent's manifest file as it was when this backup was made. */
+  manifestSha256: string;
+}
+
+export interface ChangeDetection {
+  /** `stat`: size, mtime and the fields listed; `checksum`: every file read and hashed. */
+  mode: 'stat' | 'checksum';
+  /** The stat fields compared besides size and mtime. */
+  fields: ('ctime' | 'ino')[];
 }
 
 export interface Selection {
@@ -67,6 +89,11 @@ export interface ManifestEntry {
   linkTarget?: string;
   /** Hex digests of the content by algorithm name; files only. */
   hashes?: Record<string, string>;
+  /**
+   * Files whose content an earlier backup of the chain holds (unchanged since): that backup's id.
+   * `offset` and `dataOffset` are then positions in that backup's archive, not this one's.
+   */
+  heldBy?: string;
   /** Offset in the uncompressed tar stream of the entry's first header block. */
   offset: number;
   /** Offset in the uncompressed tar stream of the content; files only. */
@@ -91,6 +118,10 @@ export interface ManifestFooter {
     skipped: number;
     /** Sum of stored file contents. */
     contentBytes: number;
+    /** Files whose content an earlier backup of the chain holds (absent in a full backup). */
+    unchangedFiles?: number;
+    /** Their content bytes. */
+    unchangedBytes?: number;
     /** Length of the uncompressed tar stream. */
     tarBytes: number;
     /** Length of the archive file. */
@@ -143,34 +174,72 @@ export function decodeManifestRecord(line: string, lineNumber: number): Manifest
   return value as ManifestRecord;
 }
 
-/** Reads a whole manifest from a stream, checking that it has a header, entries and a footer. */
-export async function readManifest(input: Readable): Promise<Manifest> {
-  let header: ManifestHeader | undefined;
-  let footer: ManifestFooter | undefined;
-  const entries: ManifestEntry[] = [];
-  let lineNumber = 0;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    lineNumber++;
-    if (line === '') continue;
-    const record = decodeManifestRecord(line, lineNumber);
-    if (footer) throw new ManifestFormatError(`Manifest line ${lineNumber} follows the footer; the manifest is damaged.`);
+/** Puts a manifest together line by line, checking that it has a header, entries and a footer. */
+class ManifestAssembler {
+  private header: ManifestHeader | undefined;
+  private footer: ManifestFooter | undefined;
+  private readonly entries: ManifestEntry[] = [];
+  private lineNumber = 0;
+
+  add(line: string): void {
+    this.lineNumber++;
+    if (line === '') return;
+    const record = decodeManifestRecord(line, this.lineNumber);
+    if (this.footer) throw new ManifestFormatError(`Manifest line ${this.lineNumber} follows the footer; the manifest is damaged.`);
     if (record.record === 'header') {
-      if (header) throw new ManifestFormatError(`Manifest line ${lineNumber} is a second header.`);
-      if (record.format !== MANIFEST_FORMAT || record.version !== MANIFEST_VERSION) {
-        throw new ManifestFormatError(
-          `Unsupported manifest format ${String(record.format)} version ${String(record.version)}; this gulp-backup reads version ${MANIFEST_VERSION}.`,
-        );
-      }
-      header = record;
-    } else if (!header) {
+      if (this.header) throw new ManifestFormatError(`Manifest line ${this.lineNumber} is a second header.`);
+      this.header = checkHeader(record);
+    } else if (!this.header) {
       throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
     } else if (record.record === 'entry') {
-      entries.push(record);
+      this.entries.push(record);
     } else {
-      footer = record;
+      this.footer = record;
     }
   }
-  if (!header) throw new ManifestFormatError('The manifest is empty.');
-  if (!footer) throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
-  return { header, entries, footer };
+
+  finish(): Manifest {
+    if (!this.header) throw new ManifestFormatError('The manifest is empty.');
+    if (!this.footer) throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
+    return { header: this.header, entries: this.entries, footer: this.footer };
+  }
+}
+
+function checkHeader(record: ManifestHeader): ManifestHeader {
+  if (record.format !== MANIFEST_FORMAT || record.version !== MANIFEST_VERSION) {
+    throw new ManifestFormatError(
+      `Unsupported manifest format ${String(record.format)} version ${String(record.version)}; this gulp-backup reads version ${MANIFEST_VERSION}.`,
+    );
+  }
+  return record;
+}
+
+/** Reads a whole manifest from a stream. */
+export async function readManifest(input: Readable): Promise<Manifest> {
+  const assembler = new ManifestAssembler();
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) assembler.add(line);
+  return assembler.finish();
+}
+
+/** Parses a whole manifest held in memory (a chain's manifests are read whole, to hash them). */
+export function parseManifest(text: string): Manifest {
+  const assembler = new ManifestAssembler();
+  let start = 0;
+  for (let end = text.indexOf('\n'); start < text.length; end = text.indexOf('\n', start)) {
+    const stop = end === -1 ? text.length : end;
+    assembler.add(text.charCodeAt(stop - 1) === 13 ? text.slice(start, stop - 1) : text.slice(start, stop));
+    start = stop + 1;
+  }
+  return assembler.finish();
+}
+
+/** The header and footer of a manifest held in memory, without parsing its entries. */
+export function parseManifestEnds(text: string): { header: ManifestHeader; footer: ManifestFooter } {
+  const firstEnd = text.indexOf('\n');
+  const first = decodeManifestRecord(firstEnd === -1 ? text : text.slice(0, firstEnd), 1);
+  if (first.record !== 'header') throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
+  const trimmed = text.trimEnd();
+  const last = decodeManifestRecord(trimmed.slice(trimmed.lastIndexOf('\n') + 1), (trimmed.match(/\n/g)?.length ?? 0) + 1);
+  if (last.record !== 'footer') throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
+  return { header: checkHeader(first), footer: last };
 }

@@ -13,6 +13,7 @@ import File from 'vinyl';
 import { formatChecksumLine } from '../format/checksum-file.js';
 import { encodeManifestRecord, type ManifestRecord } from '../format/manifest.js';
 import type { ArchiveSink } from '../engine/block-writer.js';
+import { changeDetectorFor, planBackup, type BackupPlan } from '../engine/backup-plan.js';
 import { buildHeader } from '../engine/manifest-header.js';
 import { resolveArchiveOptions, type ArchiveOptions } from '../engine/options.js';
 import { defaultBackupName, outputPaths } from '../engine/output-files.js';
@@ -36,6 +37,8 @@ export function backup(options: BackupPluginOptions = {}): Transform {
   }
   const entries: ArchiveEntry[] = [];
   let cwd = process.cwd();
+  // Before gulp.src reads or stats anything: the start of the racy window a later backup checks.
+  const startedAt = new Date();
 
   return new Transform({
     objectMode: true,
@@ -50,7 +53,6 @@ export function backup(options: BackupPluginOptions = {}): Transform {
       );
     },
     flush(callback: TransformCallback) {
-      const startedAt = new Date();
       const start = performance.now();
       entries.sort((a, b) => compareArchivePaths(a.path, b.path));
       const paths = outputPaths(cwd, resolved.name ?? defaultBackupName(startedAt), resolved.codec);
@@ -60,18 +62,24 @@ export function backup(options: BackupPluginOptions = {}): Transform {
       const progress = new ProgressTracker(resolved.onProgress);
       progress.filesTotal = entries.length;
       progress.bytesTotal = entries.reduce((sum, entry) => sum + entry.size, 0);
-      progress.enter('store');
-      writeArchive(entries, streamSink(archiveStream), resolved, progress)
+      let plan: BackupPlan;
+      planBackup(resolved, { root: cwd, selection: undefined }, undefined, startedAt)
+        .then((chosen) => {
+          plan = chosen;
+          progress.enter('store');
+          return writeArchive(entries, streamSink(archiveStream), resolved, progress, changeDetectorFor(plan, resolved));
+        })
         .then((written) => {
           archiveStream.end();
           const storeMs = performance.now() - start;
           const statistics = computeStatistics(written, written.skipped, { scanMs: 0, storeMs, finishMs: 0, totalMs: storeMs });
-          const header = buildHeader(resolved, paths.archiveName, startedAt);
+          const header = buildHeader(resolved, paths.archiveName, startedAt, { plan, root: cwd });
           const footer = buildFooter(written, written.skipped, statistics, {
             name: paths.archiveName,
             codec: resolved.codec,
             level: resolved.level,
             blockSize: resolved.blockSize,
+            chained: plan.parent !== undefined,
           });
           const checksum = formatChecksumLine(written.blocks.archiveSha256, paths.archiveName);
           this.push(new File({ cwd, base: cwd, path: `${join(cwd, paths.archiveName)}.sha256`, contents: Buffer.from(checksum) }));

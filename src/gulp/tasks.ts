@@ -44,7 +44,8 @@ export function backupTask(options: BackupOptions, displayName?: string): Backup
           `${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}, ${formatRate(progress.bytesPerSecond)}`,
       );
     };
-    const result = await createBackup({ ...options, onProgress });
+    // A task runs again and again: by default it builds chains (full, then incremental runs).
+    const result = await createBackup({ kind: 'auto', ...options, onProgress });
     for (const line of formatBackupSummary(result)) log.info(line);
     return result;
   };

@@ -1,0 +1,161 @@
+/**
+ * Backup chains: an incremental or differential backup names its parent's manifest and that
+ * manifest's SHA-256 (docs/FORMAT.md §Chains). Following the links proves that each ancestor is
+ * the one its child was built on, and finds the backups that hold the content of unchanged files.
+ * Ancestors are read whole (to hash them) but only their header and footer are parsed.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { BackupError, ChainError } from '../errors.js';
+import {
+  parseManifest,
+  parseManifestEnds,
+  type Manifest,
+  type ManifestFooter,
+  type ManifestHeader,
+  type ParentLink,
+} from '../format/manifest.js';
+
+/** One backup of a chain, as far as following the chain needs it. */
+export interface ChainLink {
+  header: ManifestHeader;
+  footer: ManifestFooter;
+  /** Absolute path of the manifest. */
+  manifestPath: string;
+  /** Absolute path of the archive, beside the manifest. */
+  archivePath: string;
+  /** SHA-256 of the manifest file. */
+  sha256: string;
+  /** The manifest file's text, for `parseLink` when the entries are needed. */
+  text: string;
+}
+
+/** Reads a manifest file as a chain link: hashed, header and footer parsed. */
+export async function readChainLink(manifestPath: string): Promise<ChainLink> {
+  const path = resolve(manifestPath);
+  const bytes = await readFile(path);
+  const text = bytes.toString('utf8');
+  let ends: ReturnType<typeof parseManifestEnds>;
+  try {
+    ends = parseManifestEnds(text);
+  } catch (error) {
+    throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
+  }
+  return {
+    ...ends,
+    manifestPath: path,
+    archivePath: join(dirname(path), basename(ends.header.archive)),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    text,
+  };
+}
+
+/** The whole manifest of a link, entries included. */
+export function parseLink(link: ChainLink): Manifest {
+  try {
+    return parseManifest(link.text);
+  } catch (error) {
+    throw new BackupError('MANIFEST_INVALID', `${link.manifestPath}: ${(error as Error).message}`, { path: link.manifestPath, cause: error });
+  }
+}
+
+/**
+ * The parent of the backup whose manifest is `childPath`: found at the recorded relative path and
+ * proven by its SHA-256 and id.
+ */
+export async function readParent(childPath: string, parent: ParentLink): Promise<ChainLink> {
+  const child = basename(childPath);
+  if (typeof parent.manifest !== 'string' || typeof parent.manifestSha256 !== 'string' || typeof parent.id !== 'string') {
+    throw new BackupError('MANIFEST_INVALID', `${childPath}: its parent record is malformed; the manifest is damaged.`, { path: childPath });
+  }
+  const path = resolve(dirname(childPath), parent.manifest);
+  let link: ChainLink;
+  try {
+    link = await readChainLink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new ChainError(
+      'PARENT_MISSING',
+      `${child} builds on backup ${parent.id}, whose manifest ${path} is missing. Restoring or verifying it needs every ` +
+        'backup of its chain: put the missing backup back where it was, or make a full backup.',
+      { path, cause: error },
+    );
+  }
+  if (link.sha256 !== parent.manifestSha256 || link.header.id !== parent.id) {
+    throw new ChainError(
+      'PARENT_CHANGED',
+      `${path} is not the manifest that ${child} was built on (its ${link.header.id !== parent.id ? 'id' : 'SHA-256'} differs): ` +
+        'it was edited or replaced. Put the original back, or make a full backup.',
+      { path },
+    );
+  }
+  return link;
+}
+
+/** The link itself, then each ancestor up to the full backup at the chain's root, each one proven. */
+export async function* ancestry(link: ChainLink): AsyncGenerator<ChainLink> {
+  const seen = new Set<string>();
+  for (let current: ChainLink | undefined = link; current; ) {
+    if (seen.has(current.header.id)) {
+      throw new BackupError('MANIFEST_INVALID', `${current.manifestPath}: the chain of backups loops back on itself.`, { path: current.manifestPath });
+    }
+    seen.add(current.header.id);
+    yield current;
+    current = current.header.parent ? await readParent(current.manifestPath, current.header.parent) : undefined;
+  }
+}
+
+/** What restore and verify need of a backup that holds content: its archive and block index. */
+export interface ContentHolder {
+  id: string;
+  header: ManifestHeader;
+  footer: ManifestFooter;
+  manifestPath: string | undefined;
+  archivePath: string;
+}
+
+export interface ContentHolders {
+  /** Found and proven, by id (the backup itself included). */
+  holders: Map<string, ContentHolder>;
+  /** Why some holders could not be reached: a missing or edited link of the chain. */
+  broken?: ChainError;
+}
+
+/**
+ * The backups that hold the content of `manifest`'s files, by id: the backup itself, and the
+ * ancestors that its entries' `heldBy` name. Only as much of the chain is followed as that needs.
+ */
+export async function contentHolders(manifest: Manifest, manifestPath: string | undefined, archivePath: string): Promise<ContentHolders> {
+  const holders = new Map<string, ContentHolder>([
+    [manifest.header.id, { id: manifest.header.id, header: manifest.header, footer: manifest.footer, manifestPath, archivePath }],
+  ]);
+  const needed = new Set<string>();
+  for (const entry of manifest.entries) if (entry.heldBy !== undefined && entry.heldBy !== manifest.header.id) needed.add(entry.heldBy);
+  if (needed.size === 0) return { holders };
+  const where = manifestPath ?? archivePath;
+  if (!manifest.header.parent || manifestPath === undefined) {
+    throw new BackupError('MANIFEST_INVALID', `${where}: entries are held by other backups, but it names no parent; the manifest is damaged.`, { path: where });
+  }
+  let child = manifestPath;
+  for (let parent: ParentLink | null = manifest.header.parent; parent && needed.size > 0; ) {
+    let link: ChainLink;
+    try {
+      link = await readParent(child, parent);
+    } catch (error) {
+      if (error instanceof ChainError) return { holders, broken: error };
+      throw error;
+    }
+    if (holders.has(link.header.id)) throw new BackupError('MANIFEST_INVALID', `${link.manifestPath}: the chain of backups loops back on itself.`);
+    holders.set(link.header.id, { id: link.header.id, header: link.header, footer: link.footer, manifestPath: link.manifestPath, archivePath: link.archivePath });
+    needed.delete(link.header.id);
+    child = link.manifestPath;
+    parent = link.header.parent;
+  }
+  if (needed.size > 0) {
+    throw new BackupError('MANIFEST_INVALID', `${where}: entries are held by backup ${[...needed][0]}, which is not in its chain; the manifest is damaged.`, {
+      path: where,
+    });
+  }
+  return { holders };
+}

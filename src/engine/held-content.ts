@@ -1,0 +1,91 @@
+/**
+ * The file contents that one archive of a chain holds for a restore: only the blocks the chosen
+ * files span are read and inflated (ahead, in parallel on the shared pool), in archive order.
+ * Restoring a point of a chain opens one of these per archive it needs, so each file is read once,
+ * from the archive that holds it, while the others inflate alongside.
+ */
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { ManifestEntry } from '../format/manifest.js';
+import { ArchiveReader, type ReadBlock } from './archive-reader.js';
+import type { ContentHolder } from './backup-chain.js';
+import type { BlockCodecPool } from './block-codec-pool.js';
+import { notFound } from './locate-backup.js';
+import { RestoreRefusal } from './restore-writer.js';
+
+export class HeldContent {
+  /** Blocks this archive has, and those the chosen files need. */
+  readonly blocksTotal: number;
+  readonly blocksNeeded: number;
+  private blocks: AsyncGenerator<ReadBlock> | undefined;
+  private current: ReadBlock | undefined;
+  private handle: FileHandle | undefined;
+
+  private constructor(
+    private readonly holder: ContentHolder,
+    private readonly only: number[],
+  ) {
+    this.blocksTotal = holder.footer.blocks.count;
+    this.blocksNeeded = only.length;
+  }
+
+  /** Opens `holder`'s archive to read the content of `entries` (its files, in archive order). */
+  static async open(
+    holder: ContentHolder,
+    entries: readonly ManifestEntry[],
+    pool: BlockCodecPool,
+    maxInFlight: number,
+    signal: AbortSignal | undefined,
+  ): Promise<HeldContent> {
+    const blockSize = holder.footer.blocks.blockSize;
+    const needed = new Set<number>();
+    for (const entry of entries) {
+      if (entry.type !== 'file' || entry.size === 0) continue;
+      const first = Math.floor(entry.dataOffset! / blockSize);
+      const last = Math.floor((entry.dataOffset! + entry.size - 1) / blockSize);
+      for (let i = first; i <= last; i++) needed.add(i);
+    }
+    const content = new HeldContent(holder, [...needed].sort((a, b) => a - b));
+    if (needed.size === 0) return content;
+    const where = holder.manifestPath ? `the archive that ${basename(holder.manifestPath)} names is not beside it` : undefined;
+    const fileSize = await stat(holder.archivePath).then(
+      (s) => s.size,
+      (error: unknown) => {
+        throw notFound(holder.archivePath, error, where);
+      },
+    );
+    content.handle = await open(holder.archivePath, 'r');
+    const { footer, header } = holder;
+    const index = { blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes };
+    const reader = new ArchiveReader(content.handle, fileSize, pool, header.options.codec === 'gzip' ? index : undefined);
+    content.blocks =
+      header.options.codec === 'gzip' ? reader.blocks({ maxInFlight, only: content.only, signal }) : reader.plainBlocks(blockSize, index.tarBytes);
+    return content;
+  }
+
+  /** Hands `entry`'s content to `write`, block by block; a damaged block refuses the file. */
+  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<void> {
+    const end = entry.dataOffset! + entry.size;
+    for (let position = entry.dataOffset!; position < end; ) {
+      const block = await this.blockAt(Math.floor(position / this.holder.footer.blocks.blockSize));
+      if (!block.data) throw new RestoreRefusal(`it is in damaged block ${block.index} of ${basename(this.holder.archivePath)} (${block.error})`);
+      const to = Math.min(block.data.length, end - block.tarOffset);
+      await write(block.data.subarray(position - block.tarOffset, to));
+      position = block.tarOffset + to;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.blocks?.return(undefined);
+    await this.handle?.close();
+  }
+
+  private async blockAt(i: number): Promise<ReadBlock> {
+    while (!this.current || this.current.index < i) {
+      const next = await this.blocks?.next();
+      if (!next || next.done) throw new RestoreRefusal(`block ${i} is missing from ${basename(this.holder.archivePath)}`);
+      this.current = next.value;
+    }
+    return this.current;
+  }
+}
