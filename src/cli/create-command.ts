@@ -1,7 +1,8 @@
 /** `gulp-backup create <path...>`: the engine's createBackup with progress and a summary. */
 import type { Command } from 'commander';
 import { createBackup } from '../engine/backup.js';
-import type { BackupOptions, HashAlgorithm } from '../engine/options.js';
+import type { BackupOptions, HashAlgorithm, KindOption } from '../engine/options.js';
+import { OptionError } from '../errors.js';
 import type { Codec } from '../format/manifest.js';
 import { EXIT_OK } from './exit-codes.js';
 import { chooseProgressMode, createProgressRenderer } from './progress-renderer.js';
@@ -29,6 +30,22 @@ interface CreateFlags {
   onFileError?: string;
   json?: boolean;
   quiet?: boolean;
+  incremental?: boolean;
+  differential?: boolean;
+  auto?: boolean;
+  since?: string;
+  fullEvery?: string;
+  fullMaxAge?: string;
+  checksum?: boolean;
+  ctime: boolean;
+  inode: boolean;
+}
+
+/** The kind the flags ask for; more than one is an error that names them. */
+function kindOf(flags: CreateFlags): KindOption | undefined {
+  const asked = (['incremental', 'differential', 'auto'] as const).filter((kind) => flags[kind]);
+  if (asked.length > 1) throw new OptionError('kind', asked.map((kind) => `--${kind}`).join(' '), 'one of --incremental, --differential and --auto');
+  return asked[0];
 }
 
 
@@ -54,6 +71,15 @@ export function registerCreate(program: Command, context: CliContext): void {
     .option('--retries <n>', 'further tries of a read that meets a transient error (EBUSY, EIO…) (default: 3)')
     .option('--retry-delay <ms>', 'base delay before a retry, doubled each time (default: 100)')
     .option('--on-file-error <fail|skip>', "a file that cannot be opened fails the backup, or is skipped and listed (default: fail)")
+    .option('--incremental', 'store only what changed since the newest backup in --out (or --since)')
+    .option('--differential', 'store only what changed since the newest full backup in --out (or --since)')
+    .option('--auto', 'full when there is none yet, after --full-every backups or --full-max-age; incremental otherwise')
+    .option('--since <path>', 'the backup to build on: a manifest, or a folder whose newest backup is used (default: --out)')
+    .option('--full-every <n>', 'with --auto: a full backup when the chain holds this many (default: 10)')
+    .option('--full-max-age <duration>', "with --auto: a full backup when the last one is this old, such as '7d' or '12h' (default: 7d)")
+    .option('--checksum', 'read every file and store only those whose content differs (for trees whose mtimes cannot be trusted)')
+    .option('--no-ctime', 'do not count a changed ctime as a change (file systems where it churns)')
+    .option('--no-inode', 'do not count a changed inode number as a change (network and FUSE file systems)')
     .option('--json', 'print progress and the result as JSON lines on stdout')
     .option('-q, --quiet', 'print nothing but errors')
     .action(async (paths: string[], flags: CreateFlags) => {
@@ -78,6 +104,13 @@ export function registerCreate(program: Command, context: CliContext): void {
         retries: integerOrRaw(flags.retries),
         retryDelay: integerOrRaw(flags.retryDelay),
         onFileError: flags.onFileError as 'fail' | 'skip' | undefined,
+        kind: kindOf(flags),
+        since: flags.since,
+        fullEvery: integerOrRaw(flags.fullEvery),
+        fullMaxAge: integerOrRaw(flags.fullMaxAge),
+        checksum: flags.checksum,
+        compareCtime: flags.ctime,
+        compareInode: flags.inode,
         signal: context.signal,
         onProgress: (progress) => renderer.update(progress),
       };

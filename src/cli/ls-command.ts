@@ -1,10 +1,18 @@
-/** `gulp-backup ls <manifest|archive>`: the entries of a backup, like `tar -tv`. */
+/**
+ * `gulp-backup ls <manifest|archive|folder>`: the entries of a backup, like `tar -tv`, after the
+ * chain it belongs to; for a folder, its backups and how they chain.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { list } from 'tar';
+import { ancestry, readChainLink, type ChainLink } from '../engine/backup-chain.js';
 import { locateBackup } from '../engine/locate-backup.js';
 import { nanosecondsToMilliseconds } from '../engine/time.js';
+import { ChainError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
+import { formatBytes } from './format.js';
 
 interface ListFlags {
   json?: boolean;
@@ -13,25 +21,86 @@ interface ListFlags {
 export function registerList(program: Command, context: CliContext): void {
   program
     .command('ls')
-    .description('list the entries of a backup')
-    .argument('<path>', 'NAME.manifest.jsonl, or an archive')
-    .option('--json', 'print the manifest records as JSON lines')
+    .description('list the entries of a backup and its chain, or the backups in a folder')
+    .argument('<path>', 'NAME.manifest.jsonl, an archive, or a folder of backups')
+    .option('--json', 'print the manifest records (or, for a folder, one record per backup) as JSON lines')
     .action(async (path: string, flags: ListFlags) => {
-      const { manifest, archivePath } = await locateBackup(path);
+      const write = (line: string) => context.stdout.write(`${line}\n`);
+      if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+        await listFolder(path, flags, write);
+        context.exitCode = EXIT_OK;
+        return;
+      }
+      const { manifest, manifestPath, archivePath } = await locateBackup(path);
       if (!manifest) {
-        await list({ file: archivePath, onReadEntry: (entry) => context.stdout.write(`${entry.path}\n`) });
+        await list({ file: archivePath, onReadEntry: (entry) => write(entry.path) });
       } else if (flags.json) {
-        for (const entry of manifest.entries) context.stdout.write(`${JSON.stringify(entry)}\n`);
+        for (const entry of manifest.entries) write(JSON.stringify(entry));
       } else {
         const h = manifest.header;
-        context.stdout.write(`# ${h.kind} backup ${h.id}, ${h.createdAt}, ${manifest.entries.length} entries, ${archivePath}\n`);
+        write(`# ${h.kind} backup ${h.id}, ${h.createdAt}, ${manifest.entries.length} entries, ${archivePath}`);
+        if (h.parent && manifestPath) {
+          write('# chain, oldest first:');
+          for (const line of await chainLines(manifestPath)) write(`#   ${line}`);
+        }
         for (const entry of manifest.entries) {
           const when = new Date(nanosecondsToMilliseconds(BigInt(entry.mtimeNs))).toISOString().replace('T', ' ').slice(0, 19);
           const kind = { file: '-', directory: 'd', symlink: 'l', hardlink: 'h' }[entry.type];
           const target = entry.linkTarget === undefined ? '' : ` -> ${entry.linkTarget}`;
-          context.stdout.write(`${kind}${entry.mode.toString(8).padStart(4, '0')} ${String(entry.size).padStart(12)} ${when} ${entry.path}${target}\n`);
+          write(`${kind}${entry.mode.toString(8).padStart(4, '0')} ${String(entry.size).padStart(12)} ${when} ${entry.path}${target}`);
         }
       }
       context.exitCode = EXIT_OK;
     });
+}
+
+/** One line per backup: kind, date, files stored of files in the tree, archive size, name. */
+function describe(link: ChainLink): string {
+  const { header, footer } = link;
+  const stored = footer.totals.files - (footer.totals.unchangedFiles ?? 0);
+  return (
+    `${header.kind.padEnd(12)} ${header.createdAt.replace('T', ' ').slice(0, 19)}  ` +
+    `${String(stored).padStart(7)} of ${String(footer.totals.files).padEnd(7)} files stored  ${formatBytes(footer.archiveFile.size).padStart(9)}  ${basename(link.manifestPath)}`
+  );
+}
+
+/** The chain from its full backup to this one; a broken link is said where it breaks. */
+async function chainLines(manifestPath: string): Promise<string[]> {
+  const links: ChainLink[] = [];
+  let broken: string | undefined;
+  try {
+    for await (const link of ancestry(await readChainLink(manifestPath))) links.push(link);
+  } catch (error) {
+    if (!(error instanceof ChainError)) throw error;
+    broken = `(broken: ${error.message})`;
+  }
+  return [...(broken ? [broken] : []), ...links.reverse().map(describe)];
+}
+
+async function listFolder(folder: string, flags: ListFlags, write: (line: string) => void): Promise<void> {
+  const names = (await readdir(folder)).filter((name) => name.endsWith('.manifest.jsonl'));
+  const links = await Promise.all(names.map((name) => readChainLink(join(folder, name))));
+  links.sort((a, b) => (a.header.createdAt < b.header.createdAt ? -1 : a.header.createdAt > b.header.createdAt ? 1 : 0));
+  const nameOf = new Map(links.map((link) => [link.header.id, basename(link.manifestPath)]));
+  for (const link of links) {
+    const parent = link.header.parent;
+    if (flags.json) {
+      const { header, footer } = link;
+      write(
+        JSON.stringify({
+          manifest: basename(link.manifestPath),
+          id: header.id,
+          kind: header.kind,
+          createdAt: header.createdAt,
+          parent: parent?.id ?? null,
+          files: footer.totals.files,
+          storedFiles: footer.totals.files - (footer.totals.unchangedFiles ?? 0),
+          archiveBytes: footer.archiveFile.size,
+        }),
+      );
+    } else {
+      write(`${describe(link)}${parent ? `  ← ${nameOf.get(parent.id) ?? `${parent.manifest} (missing)`}` : ''}`);
+    }
+  }
+  if (links.length === 0 && !flags.json) write(`# no backups in ${folder}`);
 }

@@ -5,7 +5,12 @@ import { formatBytes, formatDuration, formatRate } from './format.js';
 export function formatBackupSummary(result: BackupResult): string[] {
   const s = result.statistics;
   const lines = [
-    `Backup ${result.archivePath}`,
+    `Backup ${result.archivePath} (${result.kind})`,
+    ...(result.kind === 'full'
+      ? []
+      : [
+          `  ${result.kindReason}: ${s.storedFiles} files stored, ${s.unchangedFiles} unchanged (${formatBytes(s.unchangedBytes)} held by earlier backups), ${formatBytes(s.bytesRead)} read`,
+        ]),
     `  ${s.files} files, ${s.directories} folders, ${s.symlinks + s.hardlinks} links` +
       (s.skipped > 0 ? `, ${s.skipped} skipped` : ''),
     `  ${formatBytes(s.contentBytes)} of content → ${formatBytes(s.archiveBytes)} archive (${s.savedPercent}% smaller than the ${formatBytes(s.tarBytes)} tar stream) in ${formatDuration(s.timings.totalMs)}, ${formatRate(s.bytesPerSecond)}`,
