@@ -44,7 +44,12 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     if (kind === 'auto') return { kind: 'full', reason: 'no `since` folder to look for earlier backups in' };
     throw new OptionError('since', since, `the manifest or the folder of backups that a ${kind} backup builds on`);
   }
-  const newestPath = await newestBackupIn(since, kind === 'auto');
+  // The output folder, when it is where to look, may not exist yet: it then holds no backup.
+  const defaulted = options.since === undefined && !(await stat(since).catch(() => undefined));
+  const newestPath = defaulted ? undefined : await newestBackupIn(since);
+  if (newestPath === undefined && kind !== 'auto') {
+    throw new ChainError('PARENT_MISSING', `There is no backup in ${since} to build on. Make a full backup first, or use kind 'auto'.`, { path: since });
+  }
   if (newestPath === undefined) return { kind: 'full', reason: `no earlier backup in ${since}` };
 
   let chain: ChainLink[];
@@ -101,19 +106,9 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
 }
 
 /** `since` as a manifest path: itself, the manifest beside an archive, or a folder's newest. */
-async function newestBackupIn(since: string, emptyIsFine: boolean): Promise<string | undefined> {
+async function newestBackupIn(since: string): Promise<string | undefined> {
   const info = await stat(since).catch(() => undefined);
-  if (info?.isDirectory()) {
-    try {
-      return await newestManifest(since);
-    } catch (error) {
-      if (emptyIsFine) return undefined;
-      throw new ChainError('PARENT_MISSING', `There is no backup in ${since} to build on. Make a full backup first, or use kind 'auto'.`, {
-        path: since,
-        cause: error,
-      });
-    }
-  }
+  if (info?.isDirectory()) return newestManifest(since).catch(() => undefined);
   const path = since.replace(/\.tar(\.gz)?$/, '.manifest.jsonl');
   if (!path.endsWith('.manifest.jsonl')) {
     throw new OptionError('since', since, 'the path of a NAME.manifest.jsonl, of its archive, or of a folder of backups');

@@ -69,6 +69,10 @@ export class HeldContent {
     for (let position = entry.dataOffset!; position < end; ) {
       const block = await this.blockAt(Math.floor(position / this.holder.footer.blocks.blockSize));
       if (!block.data) throw new RestoreRefusal(`it is in damaged block ${block.index} of ${basename(this.holder.archivePath)} (${block.error})`);
+      // A hostile or mistaken manifest may point past the tar stream: refuse rather than loop.
+      if (position - block.tarOffset >= block.data.length) {
+        throw new RestoreRefusal(`its manifest record points past the end of ${basename(this.holder.archivePath)}'s tar stream`);
+      }
       const to = Math.min(block.data.length, end - block.tarOffset);
       await write(block.data.subarray(position - block.tarOffset, to));
       position = block.tarOffset + to;
@@ -86,6 +90,7 @@ export class HeldContent {
       if (!next || next.done) throw new RestoreRefusal(`block ${i} is missing from ${basename(this.holder.archivePath)}`);
       this.current = next.value;
     }
+    if (this.current.index !== i) throw new RestoreRefusal(`block ${i} of ${basename(this.holder.archivePath)} was not read (its manifest offsets are out of order)`);
     return this.current;
   }
 }

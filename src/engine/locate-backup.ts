@@ -1,9 +1,9 @@
 /** Finds a backup's manifest and archive from either path. */
 import { createReadStream } from 'node:fs';
-import { access, readdir, stat } from 'node:fs/promises';
+import { access, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BackupError, SourceError, sourceReadError } from '../errors.js';
-import { readManifest, type Manifest } from '../format/manifest.js';
+import { ManifestFormatError, decodeManifestRecord, readManifest, type Manifest } from '../format/manifest.js';
 
 export interface LocatedBackup {
   manifest: Manifest | undefined;
@@ -28,18 +28,39 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * The newest complete backup in a folder: the manifest written last (a manifest is written last,
- * so its presence means the backup is whole).
+ * The newest complete backup in a folder: the one whose header says it was made last (a manifest
+ * is written last, so its presence means the backup is whole). Header times, not file times, so
+ * that a copied folder keeps its order.
  */
 export async function newestManifest(folder: string): Promise<string> {
   const names = (await readdir(folder)).filter((name) => name.endsWith('.manifest.jsonl'));
-  const dated = await Promise.all(names.map(async (name) => ({ name, mtimeMs: (await stat(join(folder, name))).mtimeMs })));
-  dated.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.name < b.name ? 1 : -1));
+  const dated = await Promise.all(names.map(async (name) => ({ name, createdAt: await createdAtOf(join(folder, name)) })));
+  dated.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.name < b.name ? 1 : -1));
   if (dated.length === 0) {
     throw new SourceError('SOURCE_NOT_FOUND', `No backup in ${folder}: it holds no NAME.manifest.jsonl. Pass the path of a backup.`, { path: folder });
   }
   return join(folder, dated[0]!.name);
 }
+
+/** The `createdAt` of a manifest's header, reading no more than its first line. */
+async function createdAtOf(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const chunk = Buffer.alloc(HEADER_READ_LIMIT);
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, 0);
+    const end = chunk.subarray(0, bytesRead).indexOf(0x0a);
+    const header = decodeManifestRecord(chunk.subarray(0, end === -1 ? bytesRead : end).toString('utf8'), 1);
+    if (header.record !== 'header' || typeof header.createdAt !== 'string') throw new ManifestFormatError('The manifest does not start with a header record.');
+    return header.createdAt;
+  } catch (error) {
+    throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message} Remove or repair it.`, { path, cause: error });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A header line is well under this (its longest part is the selection's patterns). */
+const HEADER_READ_LIMIT = 256 * 1024;
 
 /**
  * `NAME.manifest.jsonl`, an archive whose manifest is beside it (or not: then only the archive), or

@@ -20,7 +20,7 @@ describe('cli: gulp-backup create', () => {
     expect(manifest.entries.map((e) => e.path)).to.deep.equal(['src', 'src/a.txt', 'src/b', 'src/b/c.bin']);
     expect(Object.keys(manifest.entries[1]!.hashes!)).to.deep.equal(['sha256', 'md5']);
     const summary = await runCli(['create', 'src', '--cwd', root, '--out', out, '--dot', '--level', '9']);
-    expect(summary.stdout).to.match(/^Backup .*\.tar\.gz\n\s+4 files, 2 folders/m);
+    expect(summary.stdout).to.match(/^Backup .*\.tar\.gz \(full\)\n\s+4 files, 2 folders/m);
     expect(summary.stdout).to.match(/% smaller than the .* tar stream/);
   });
 

@@ -198,6 +198,22 @@ describe('restore: hostile archives', () => {
       expect(result.restored.files).to.equal(1);
     });
 
+    it('manifest edited to point content past the end of the tar stream: refused, not a hang', async () => {
+      const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
+      await editManifestEntry(made.manifestPath, 'data/a.txt', (e) => ({ ...e, dataOffset: e.dataOffset! + 4000 }));
+      const result = await restoreBackup(made.manifestPath, { to: await tempDir() });
+      expect(failureOf(result, 'data/a.txt')).to.match(/points past the end/);
+    });
+
+    it('manifest edited to say an unknown backup holds a file: refused before anything is written', async () => {
+      const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
+      await editManifestEntry(made.manifestPath, 'data/a.txt', (e) => ({ ...e, heldBy: 'elsewhere' }));
+      const target = join(await tempDir(), 'target');
+      const error = await restoreBackup(made.manifestPath, { to: target }).catch((e: unknown) => e);
+      expect(error).to.have.property('code', 'MANIFEST_INVALID');
+      expect(await names(target).catch(() => [])).to.deep.equal([]);
+    });
+
     it('manifest edited to plant a traversal path: refused', async () => {
       const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
       await editManifestEntry(made.manifestPath, 'data/a.txt', (e) => ({ ...e, path: '../../a.txt' }));
