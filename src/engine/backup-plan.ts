@@ -44,9 +44,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     if (kind === 'auto') return { kind: 'full', reason: 'no `since` folder to look for earlier backups in' };
     throw new OptionError('since', since, `the manifest or the folder of backups that a ${kind} backup builds on`);
   }
-  // The output folder, when it is where to look, may not exist yet: it then holds no backup.
-  const defaulted = options.since === undefined && !(await stat(since).catch(() => undefined));
-  const newestPath = defaulted ? undefined : await newestBackupIn(since);
+  const newestPath = await newestBackupIn(since);
   if (newestPath === undefined && kind !== 'auto') {
     throw new ChainError('PARENT_MISSING', `There is no backup in ${since} to build on. Make a full backup first, or use kind 'auto'.`, { path: since });
   }
@@ -105,14 +103,15 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
   };
 }
 
-/** `since` as a manifest path: itself, the manifest beside an archive, or a folder's newest. */
+/**
+ * `since` as a manifest path: itself, the manifest beside an archive, or a folder's newest;
+ * undefined for a folder with no backup (or none yet: the output folder of a first run).
+ */
 async function newestBackupIn(since: string): Promise<string | undefined> {
+  const isBackupFile = /\.(manifest\.jsonl|tar|tar\.gz)$/.test(since);
   const info = await stat(since).catch(() => undefined);
-  if (info?.isDirectory()) return newestManifest(since).catch(() => undefined);
+  if (!isBackupFile) return info ? newestManifest(since).catch(() => undefined) : undefined;
   const path = since.replace(/\.tar(\.gz)?$/, '.manifest.jsonl');
-  if (!path.endsWith('.manifest.jsonl')) {
-    throw new OptionError('since', since, 'the path of a NAME.manifest.jsonl, of its archive, or of a folder of backups');
-  }
   if (!(await stat(path).catch(() => undefined))) {
     throw new ChainError('PARENT_MISSING', `The backup to build on, ${path}, does not exist. Check \`since\`, or make a full backup.`, { path });
   }

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import PluginError from 'plugin-error';
 import File from 'vinyl';
+import { OptionError } from '../errors.js';
 import { formatChecksumLine } from '../format/checksum-file.js';
 import { encodeManifestRecord, type ManifestRecord } from '../format/manifest.js';
 import type { ArchiveSink } from '../engine/block-writer.js';
-import { changeDetectorFor, planBackup, type BackupPlan } from '../engine/backup-plan.js';
+import { changeDetectorFor, planBackup } from '../engine/backup-plan.js';
 import { buildHeader } from '../engine/manifest-header.js';
 import { resolveArchiveOptions, type ArchiveOptions } from '../engine/options.js';
 import { defaultBackupName, outputPaths } from '../engine/output-files.js';
@@ -32,6 +33,10 @@ export function backup(options: BackupPluginOptions = {}): Transform {
   let resolved: ReturnType<typeof resolveArchiveOptions>;
   try {
     resolved = resolveArchiveOptions(options);
+    // gulp.dest decides where the backup goes, so the plugin cannot guess where earlier ones are.
+    if ((resolved.kind === 'incremental' || resolved.kind === 'differential') && resolved.since === undefined) {
+      throw new OptionError('since', undefined, `the folder of backups (or the manifest) that a ${resolved.kind} backup builds on, usually gulp.dest's folder`);
+    }
   } catch (error) {
     throw new PluginError(PLUGIN_NAME, error as Error);
   }
@@ -56,20 +61,17 @@ export function backup(options: BackupPluginOptions = {}): Transform {
       const start = performance.now();
       entries.sort((a, b) => compareArchivePaths(a.path, b.path));
       const paths = outputPaths(cwd, resolved.name ?? defaultBackupName(startedAt), resolved.codec);
-      const archiveStream = new PassThrough({ highWaterMark: resolved.blockSize });
-      this.push(new File({ cwd, base: cwd, path: join(cwd, paths.archiveName), contents: archiveStream }));
-
       const progress = new ProgressTracker(resolved.onProgress);
       progress.filesTotal = entries.length;
       progress.bytesTotal = entries.reduce((sum, entry) => sum + entry.size, 0);
-      let plan: BackupPlan;
+      let archiveStream: PassThrough | undefined;
+      // The chain is checked before any output exists: a broken one fails with nothing emitted.
       planBackup(resolved, { root: cwd, selection: undefined }, undefined, startedAt)
-        .then((chosen) => {
-          plan = chosen;
+        .then(async (plan) => {
+          archiveStream = new PassThrough({ highWaterMark: resolved.blockSize });
+          this.push(new File({ cwd, base: cwd, path: join(cwd, paths.archiveName), contents: archiveStream }));
           progress.enter('store');
-          return writeArchive(entries, streamSink(archiveStream), resolved, progress, changeDetectorFor(plan, resolved));
-        })
-        .then((written) => {
+          const written = await writeArchive(entries, streamSink(archiveStream), resolved, progress, changeDetectorFor(plan, resolved));
           archiveStream.end();
           const storeMs = performance.now() - start;
           const statistics = computeStatistics(written, written.skipped, { scanMs: 0, storeMs, finishMs: 0, totalMs: storeMs });
@@ -89,7 +91,7 @@ export function backup(options: BackupPluginOptions = {}): Transform {
           callback();
         })
         .catch((error: unknown) => {
-          archiveStream.destroy(error as Error);
+          archiveStream?.destroy(error as Error);
           callback(new PluginError(PLUGIN_NAME, error as Error));
         });
     },

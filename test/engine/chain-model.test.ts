@@ -5,11 +5,10 @@
  */
 import { closeSync, openSync, writeSync, appendFileSync, chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createBackup, restoreBackup, verifyBackup, type BackupOptions } from '../../src/index.js';
-import type { ContentFileSystem } from '../../src/engine/file-system.js';
+import { recordOpens } from '../helpers/faults.js';
 import { pseudoRandomBytes, snapshotTree, tempDir, type Snapshot } from '../helpers/tree.js';
 
 /** mulberry32: a small seeded generator, so that a failing seed replays exactly. */
@@ -195,21 +194,6 @@ class TreeModel {
   }
 }
 
-/** Records every path the backup opens for reading, at the file-system boundary. */
-function recordingFileSystem(opened: Set<string>): Partial<ContentFileSystem> {
-  return {
-    openSync: (path, flags) => {
-      opened.add(path);
-      return openSync(path, flags);
-    },
-    open: async (path, flags) => {
-      opened.add(path);
-      const handle = await open(path, flags);
-      return { stat: () => handle.stat(), read: (...args) => handle.read(...args), close: () => handle.close() };
-    },
-  };
-}
-
 async function runModel(seed: number, config: Config, steps: number): Promise<void> {
   const base = await tempDir();
   const data = join(base, 'data');
@@ -226,7 +210,7 @@ async function runModel(seed: number, config: Config, steps: number): Promise<vo
     log.push(`${step}: backup ${kind}`);
     const parent = kind === 'incremental' ? step - 1 : kind === 'differential' ? lastFull : undefined;
     const truth = await snapshotTree(data);
-    const opened = new Set<string>();
+    const opened: string[] = [];
     model.lastBackupStartMs = Date.now();
     const result = await createBackup({
       sources: ['data'],
@@ -236,7 +220,7 @@ async function runModel(seed: number, config: Config, steps: number): Promise<vo
       kind,
       blockSize: '64KB',
       concurrency: 2,
-      fileSystem: recordingFileSystem(opened),
+      fileSystem: recordOpens(opened),
       ...config.rules,
     });
     expect(result.kind, log.join('\n')).to.equal(kind);

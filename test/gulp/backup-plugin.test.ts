@@ -1,10 +1,11 @@
 /** The backup() plugin through the real gulp: gulp.src → backup() → gulp.dest. */
 import { expect } from 'chai';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
-import { backup, backupTask, type BackupPluginOptions } from '../../src/index.js';
+import { backup, backupTask, restoreBackup, type BackupPluginOptions } from '../../src/index.js';
+import { recordOpens } from '../helpers/faults.js';
 import { loadManifest, listFolder } from '../helpers/archive.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -72,6 +73,41 @@ describe('gulp/backup() plugin', () => {
 
   it('rejects bad options when the pipeline is built', () => {
     expect(() => backup({ level: 42 })).to.throw(/Expected `level` to be an integer from 0 to 9, got `42`/);
+  });
+});
+
+describe('gulp/backup() plugin, incremental', () => {
+  it('with read: false and since, opens only the files that changed, and the chain restores exactly', async () => {
+    const root = await tempDir();
+    await writeTree(root, {
+      'site/index.html': { content: '<h1>hi</h1>', mtime: 1_600_000_000 },
+      'site/img/logo.png': { content: pseudoRandomBytes(50_000, 9), mtime: 1_600_000_000 },
+    });
+    const out = join(root, 'backups');
+    const run = async (name: string, options: BackupPluginOptions, opened: string[]) =>
+      pipeline(
+        gulp.src('site/**', { cwd: root, read: false, resolveSymlinks: false }),
+        backup({ name, since: out, fileSystem: recordOpens(opened), ...options }),
+        gulp.dest(out),
+      );
+    const first: string[] = [];
+    await run('one', { kind: 'auto' }, first);
+    expect(first).to.have.length(2);
+    await writeFile(join(root, 'site/index.html'), '<h1>hello</h1>');
+    const second: string[] = [];
+    await run('two', { kind: 'incremental' }, second);
+    expect(second).to.deep.equal([join(root, 'site/index.html')]);
+    const manifest = await loadManifest(join(out, 'two.manifest.jsonl'));
+    expect(manifest.header).to.include({ kind: 'incremental' });
+    expect(manifest.header.parent).to.include({ manifest: 'one.manifest.jsonl' });
+    const target = await tempDir();
+    const restored = await restoreBackup(join(out, 'two.manifest.jsonl'), { to: target });
+    expect(restored.failures).to.deep.equal([]);
+    expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(join(root, 'site')));
+  });
+
+  it('refuses an incremental kind without since when the pipeline is built', () => {
+    expect(() => backup({ kind: 'incremental' })).to.throw(/since/);
   });
 });
 

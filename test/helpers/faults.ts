@@ -34,3 +34,18 @@ export function openSyncFailing(suffix: string, code: string): ContentFileSystem
     return openSync(path, flags);
   };
 }
+
+/** The real calls, recording every path opened to read: to prove what a backup did not read. */
+export function recordOpens(opened: string[]): Partial<ContentFileSystem> {
+  return {
+    openSync: (path, flags) => {
+      opened.push(path);
+      return openSync(path, flags);
+    },
+    open: async (path, flags) => {
+      opened.push(path);
+      const handle = await open(path, flags);
+      return { stat: () => handle.stat(), read: (...args) => handle.read(...args), close: () => handle.close() };
+    },
+  };
+}

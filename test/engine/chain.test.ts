@@ -1,0 +1,220 @@
+/** Incremental and differential backups: what is read, what is stored, and how chains fail. */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { createBackup, restoreBackup, verifyBackup, type BackupOptions } from '../../src/index.js';
+import { loadManifest } from '../helpers/archive.js';
+import { recordOpens } from '../helpers/faults.js';
+import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
+
+const OLD = 1_600_000_000; // seconds: mtimes far outside any racy window
+
+/** Rewrites a file in place with other bytes of the same length, then puts its timestamps back (ns exact). */
+function rewriteKeepingTimes(path: string, bytes: Buffer, scratch: string): void {
+  execFileSync('touch', ['-r', path, scratch]);
+  const fd = openSync(path, 'r+');
+  writeSync(fd, bytes, 0, bytes.length, 0);
+  closeSync(fd);
+  execFileSync('touch', ['-r', scratch, path]);
+}
+
+describe('engine: incremental and differential backups', () => {
+  let root: string;
+  let out: string;
+  let options: BackupOptions;
+
+  beforeEach(async () => {
+    root = await tempDir();
+    out = join(root, 'backups');
+    await writeTree(root, {
+      'data/a.txt': { content: 'alpha', mtime: OLD },
+      'data/b.bin': { content: pseudoRandomBytes(3_000_000, 3), mtime: OLD },
+      'data/sub/c.txt': { content: 'gamma', mtime: OLD },
+      'data/sub/link': { symlink: 'c.txt' },
+      'data/hard': { hardlinkTo: 'data/a.txt' },
+      scratch: '',
+    });
+    options = { sources: ['data'], cwd: root, out, concurrency: 2 };
+  });
+
+  it('a no-change incremental run opens no file and stores no content, yet lists the whole tree', async () => {
+    const full = await createBackup({ ...options, name: 'full' });
+    const opened: string[] = [];
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental', fileSystem: recordOpens(opened) });
+    expect(opened).to.deep.equal([]);
+    expect(inc.statistics).to.include({ storedFiles: 0, unchangedFiles: 3, bytesRead: 0, contentBytes: 0 });
+    const manifest = await loadManifest(inc.manifestPath);
+    expect(manifest.header).to.deep.include({ kind: 'incremental', parent: { id: full.id, manifest: 'full.manifest.jsonl', manifestSha256: sha256(await readFile(full.manifestPath)) } });
+    expect(manifest.entries.map((e) => e.path)).to.deep.equal(['data', 'data/a.txt', 'data/b.bin', 'data/hard', 'data/sub', 'data/sub/c.txt', 'data/sub/link']);
+    expect(manifest.entries.filter((e) => e.type === 'file').every((e) => e.heldBy === full.id)).to.equal(true);
+    // The archive holds the folders and links only; GNU tar reads it.
+    expect((await run('tar', ['-tzf', inc.archivePath])).split('\n').filter(Boolean)).to.deep.equal(['data/', 'data/hard', 'data/sub/', 'data/sub/link']);
+    expect(inc.statistics.archiveBytes).to.be.below(full.statistics.archiveBytes / 100);
+  });
+
+  it('stores what changed and records deletions, renames, type changes and mode-only changes exactly', async () => {
+    await createBackup({ ...options, name: 'full' });
+    const before = await snapshotTree(join(root, 'data'));
+    await writeFile(join(root, 'data/a.txt'), 'alpha, longer'); // size change (the hard link sees it too)
+    await rename(join(root, 'data/sub/c.txt'), join(root, 'data/c-moved.txt'));
+    await rm(join(root, 'data/sub/link'));
+    await writeTree(root, { 'data/sub/link': { dir: true }, 'data/sub/link/inside.txt': 'now a folder' });
+    await run('chmod', ['700', join(root, 'data/b.bin')]);
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+    const manifest = await loadManifest(inc.manifestPath);
+    const byPath = new Map(manifest.entries.map((e) => [e.path, e]));
+    expect(byPath.has('data/sub/c.txt')).to.equal(false);
+    expect(byPath.get('data/b.bin')).to.include({ mode: 0o700 }); // chmod moves the ctime: read again
+    expect(byPath.get('data/c-moved.txt')!.heldBy).to.equal(undefined); // a new path is stored
+    expect(byPath.get('data/sub/link')).to.include({ type: 'directory' });
+    const target = await tempDir();
+    const restored = await restoreBackup(inc.manifestPath, { to: target });
+    expect(restored.failures).to.deep.equal([]);
+    expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(root, 'data')));
+    // The full backup still restores the tree as it was.
+    const older = await tempDir();
+    await restoreBackup(join(out, 'full.manifest.jsonl'), { to: older });
+    expect(await snapshotTree(join(older, 'data'))).to.deep.equal(before);
+  });
+
+  it('restore of a point reads each file once, from the archive that holds it', async () => {
+    const full = await createBackup({ ...options, name: 'full' });
+    await writeFile(join(root, 'data/sub/c.txt'), 'gamma 2');
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+    const restored = await restoreBackup(inc.manifestPath, { to: await tempDir(), include: ['data/b.bin'] });
+    // b.bin spans the three 1 MiB blocks of the full archive; the incremental one is not opened.
+    expect(restored.blocksRead).to.equal(3);
+    expect(restored.blocksTotal).to.equal(full.statistics.blocks);
+    expect(inc.statistics.storedFiles).to.equal(1);
+  });
+
+  it('a differential backup builds on the full one, whatever came after it', async () => {
+    const full = await createBackup({ ...options, name: 'full' });
+    await writeFile(join(root, 'data/a.txt'), 'alpha 2');
+    await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+    await writeFile(join(root, 'data/sub/c.txt'), 'gamma 2');
+    const diff = await createBackup({ ...options, name: 'diff', kind: 'differential' });
+    const manifest = await loadManifest(diff.manifestPath);
+    expect(manifest.header.parent!.id).to.equal(full.id);
+    expect(diff.statistics.storedFiles).to.equal(2); // both changes since the full backup
+  });
+
+  it('auto: full when there is none, incremental until fullEvery, then full again; fullMaxAge too', async () => {
+    const kinds: string[] = [];
+    for (let i = 0; i < 4; i++) kinds.push((await createBackup({ ...options, name: `auto-${i}`, kind: 'auto', fullEvery: 3 })).kind);
+    expect(kinds).to.deep.equal(['full', 'incremental', 'incremental', 'full']);
+    const aged = await createBackup({ ...options, name: 'aged', kind: 'auto', fullMaxAge: 0 });
+    expect(aged.kind).to.equal('full');
+    expect(aged.kindReason).to.match(/fullMaxAge/);
+  });
+
+  it('a content-only change that keeps size and mtime is missed by the stat rule without ctime; checksum mode catches it', async () => {
+    await createBackup({ ...options, name: 'full' });
+    rewriteKeepingTimes(join(root, 'data/sub/c.txt'), Buffer.from('GAMMA'), join(root, 'scratch'));
+    const statOnly = await createBackup({ ...options, name: 'stat', kind: 'incremental', compareCtime: false });
+    expect(statOnly.statistics.storedFiles).to.equal(0); // the documented limitation
+    const withCtime = await createBackup({ ...options, name: 'ctime', kind: 'incremental', since: join(out, 'full.manifest.jsonl') });
+    expect(withCtime.statistics.storedFiles).to.equal(1); // the default rule sees the ctime move
+    const checksum = await createBackup({ ...options, name: 'sum', kind: 'incremental', checksum: true, compareCtime: false, since: join(out, 'full.manifest.jsonl') });
+    expect(checksum.statistics.storedFiles).to.equal(1);
+    expect(checksum.statistics.bytesRead).to.equal(3_000_000 + 5 + 5 + 5); // all read to compare, the changed one read again
+    const target = await tempDir();
+    await restoreBackup(checksum.manifestPath, { to: target });
+    expect(await readFile(join(target, 'data/sub/c.txt'), 'utf8')).to.equal('GAMMA');
+  });
+
+  it('reads a file again when the parent recorded it inside its racy window', async () => {
+    await writeFile(join(root, 'data/sub/c.txt'), 'gamma'); // mtime: now, as the full backup starts
+    await createBackup({ ...options, name: 'full' });
+    rewriteKeepingTimes(join(root, 'data/sub/c.txt'), Buffer.from('GAMMA'), join(root, 'scratch'));
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental', compareCtime: false, compareInode: false });
+    expect(inc.statistics.storedFiles).to.equal(1);
+    const target = await tempDir();
+    await restoreBackup(inc.manifestPath, { to: target });
+    expect(await readFile(join(target, 'data/sub/c.txt'), 'utf8')).to.equal('GAMMA');
+  });
+
+  it('a mode-only change without ctime comparison keeps the content in the chain and restores the new mode', async () => {
+    await createBackup({ ...options, name: 'full' });
+    await run('chmod', ['700', join(root, 'data/b.bin')]);
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental', compareCtime: false });
+    expect(inc.statistics.storedFiles).to.equal(0);
+    const target = await tempDir();
+    await restoreBackup(inc.manifestPath, { to: target });
+    expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(root, 'data')));
+  });
+
+  it('reads files again when the parent lacks a hash the new backup records', async () => {
+    await createBackup({ ...options, name: 'full' });
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental', hashes: ['sha256', 'md5'] });
+    expect(inc.statistics.storedFiles).to.equal(3);
+  });
+
+  describe('broken chains', () => {
+    it('a missing parent: restore fails with PARENT_MISSING, verify names the missing link', async () => {
+      await createBackup({ ...options, name: 'full' });
+      await createBackup({ ...options, name: 'inc1', kind: 'incremental' });
+      await writeFile(join(root, 'data/a.txt'), 'alpha 2');
+      const inc2 = await createBackup({ ...options, name: 'inc2', kind: 'incremental' });
+      await rm(join(out, 'inc1.manifest.jsonl'));
+      const error = await restoreBackup(inc2.manifestPath, { to: await tempDir() }).catch((e: unknown) => e);
+      expect(error).to.include({ code: 'PARENT_MISSING' });
+      expect((error as Error).message).to.match(/inc1\.manifest\.jsonl is missing/);
+      const report = await verifyBackup(inc2.manifestPath);
+      expect(report.ok).to.equal(false);
+      expect(report.problems[0]).to.match(/^broken chain: .*inc1\.manifest\.jsonl is missing/);
+      expect(report.counts.missing).to.equal(2); // b.bin and c.txt, held by the full backup beyond the gap
+      expect(report.entries.find((e) => e.path === 'data/a.txt')).to.include({ status: 'ok' });
+    });
+
+    it('an edited parent: PARENT_CHANGED, at restore and when building on it', async () => {
+      await createBackup({ ...options, name: 'full' });
+      const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+      const fullManifest = join(out, 'full.manifest.jsonl');
+      await writeFile(fullManifest, (await readFile(fullManifest, 'utf8')).replace('"mode":420', '"mode":511'));
+      const error = await restoreBackup(inc.manifestPath, { to: await tempDir() }).catch((e: unknown) => e);
+      expect(error).to.include({ code: 'PARENT_CHANGED' });
+      const building = await createBackup({ ...options, name: 'inc2', kind: 'incremental' }).catch((e: unknown) => e);
+      expect(building).to.include({ code: 'PARENT_CHANGED' });
+      // auto does not build on a broken chain: it starts a new one, and says why.
+      const auto = await createBackup({ ...options, name: 'auto', kind: 'auto' });
+      expect(auto.kind).to.equal('full');
+      expect(auto.kindReason).to.match(/not the manifest that inc\.manifest\.jsonl was built on/);
+    });
+
+    it('a parent of another tree: PARENT_OTHER_TREE', async () => {
+      await createBackup({ ...options, name: 'full' });
+      await writeTree(root, { 'other/x.txt': 'x' });
+      const error = await createBackup({ ...options, sources: ['other'], name: 'inc', kind: 'incremental' }).catch((e: unknown) => e);
+      expect(error).to.include({ code: 'PARENT_OTHER_TREE' });
+      expect((error as Error).message).to.match(/sources \["data"\], not \["other"\]/);
+    });
+
+    it('nothing to build on: PARENT_MISSING, for an empty folder and a missing since', async () => {
+      const empty = await createBackup({ ...options, kind: 'incremental' }).catch((e: unknown) => e);
+      expect(empty).to.include({ code: 'PARENT_MISSING' });
+      const missing = await createBackup({ ...options, kind: 'incremental', since: join(root, 'nope.manifest.jsonl') }).catch((e: unknown) => e);
+      expect(missing).to.include({ code: 'PARENT_MISSING' });
+    });
+
+    it('a damaged block of the full archive shows in the verify of an incremental that needs it', async () => {
+      const full = await createBackup({ ...options, name: 'full' });
+      const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+      const bytes = await readFile(full.archivePath);
+      bytes[1_500_000] = bytes[1_500_000]! ^ 0xff; // inside b.bin's blocks
+      await writeFile(full.archivePath, bytes);
+      const report = await verifyBackup(inc.manifestPath);
+      expect(report.ok).to.equal(false);
+      expect(report.entries.find((e) => e.path === 'data/b.bin')).to.include({ status: 'damaged' });
+      expect(report.entries.find((e) => e.path === 'data/a.txt')).to.include({ status: 'ok' });
+      expect(report.problems.some((p) => p.startsWith('full.tar.gz (held content): '))).to.equal(true);
+    });
+  });
+});
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
