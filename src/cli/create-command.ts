@@ -1,6 +1,5 @@
 /** `gulp-backup create <path...>`: the engine's createBackup with progress and a summary. */
 import type { Command } from 'commander';
-import { createBackup } from '../engine/backup.js';
 import type { BackupOptions, HashAlgorithm, KindOption } from '../engine/options.js';
 import { OptionError } from '../errors.js';
 import type { Codec } from '../format/manifest.js';
@@ -115,6 +114,8 @@ export function registerCreate(program: Command, context: CliContext): void {
         onProgress: (progress) => renderer.update(progress),
       };
       try {
+        // Loaded when used: a command's start-up is part of every run's time.
+        const { createBackup } = await import('../engine/backup.js');
         const result = await createBackup(options);
         renderer.stop();
         if (flags.json) context.stdout.write(`${JSON.stringify({ event: 'result', ...result })}\n`);

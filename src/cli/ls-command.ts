@@ -5,7 +5,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { list } from 'tar';
 import { ancestry, readChainLink, type ChainLink } from '../engine/backup-chain.js';
 import { locateBackup } from '../engine/locate-backup.js';
 import { nanosecondsToMilliseconds } from '../engine/time.js';
@@ -33,6 +32,7 @@ export function registerList(program: Command, context: CliContext): void {
       }
       const { manifest, manifestPath, archivePath } = await locateBackup(path);
       if (!manifest) {
+        const { list } = await import('tar');
         await list({ file: archivePath, onReadEntry: (entry) => write(entry.path) });
       } else if (flags.json) {
         for (const entry of manifest.entries) write(JSON.stringify(entry));

@@ -2,7 +2,8 @@
  * Shows backup progress: a live bar on a TTY (cli-progress), a plain line every few seconds in CI or
  * when output is piped, JSON lines with --json, nothing with --quiet.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 import type { BackupProgress } from '../engine/progress.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
 
@@ -63,6 +64,8 @@ function plainLines(stream: NodeJS.WritableStream): ProgressRenderer {
 }
 
 function bar(stream: NodeJS.WriteStream): ProgressRenderer {
+  // Loaded only for a live bar on a terminal.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
   const progressBar = new cliProgress.SingleBar(
     {
       stream,

@@ -1,6 +1,6 @@
 /** `gulp-backup restore <manifest|archive> --to DIR`: exit 0 when everything was restored, 1 when some entry was not. */
 import type { Command } from 'commander';
-import { restoreBackup, type RestoreResult } from '../engine/restore.js';
+import type { RestoreResult } from '../engine/restore.js';
 import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
 import { stderrProgress } from './progress-renderer.js';
@@ -30,6 +30,7 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: RestoreFlags) => {
       const renderer = stderrProgress(flags, context.stderr, context.stdout);
+      const { restoreBackup } = await import('../engine/restore.js');
       const result = await restoreBackup(path, {
         onProgress: (progress) => renderer.update(progress),
         to: flags.to,

@@ -1,6 +1,6 @@
 /** `gulp-backup verify <manifest|archive>`: exit 0 when intact, 1 when damage is found. */
 import type { Command } from 'commander';
-import { verifyBackup, type VerifyReport } from '../engine/verify.js';
+import type { VerifyReport } from '../engine/verify.js';
 import type { CliContext } from './context.js';
 import { integerOrRaw } from './parse.js';
 import { stderrProgress } from './progress-renderer.js';
@@ -25,6 +25,7 @@ export function registerVerify(program: Command, context: CliContext): void {
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: VerifyFlags) => {
       const renderer = stderrProgress(flags, context.stderr, context.stdout);
+      const { verifyBackup } = await import('../engine/verify.js');
       const report = await verifyBackup(path, {
         concurrency: integerOrRaw(flags.concurrency),
         signal: context.signal,

@@ -77,22 +77,25 @@ export class BlockCodecPool {
   private failure: Error | undefined;
   private closed = false;
 
-  /** `level` is the deflate level; pools that only inflate pass 0. */
+  /**
+   * `level` is the deflate level; pools that only inflate pass 0. Workers start when jobs wait
+   * for them, up to `size`: a run that compresses one small block starts one worker, not all.
+   */
   constructor(
-    size: number,
+    private readonly size: number,
     private readonly level = 0,
-  ) {
-    for (let i = 0; i < size; i++) {
-      // execArgv: [] keeps loaders such as tsx out of the workers; they run plain JavaScript.
-      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
-      worker.on('message', (reply: WorkerReply) => this.settle(worker, reply));
-      worker.on('error', (error) => this.fail(error));
-      worker.on('exit', (code) => {
-        if (code !== 0 && !this.closed) this.fail(new Error(`compression worker exited with code ${code}`));
-      });
-      this.all.push(worker);
-      this.idle.push(worker);
-    }
+  ) {}
+
+  private spawn(): void {
+    // execArgv: [] keeps loaders such as tsx out of the workers; they run plain JavaScript.
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+    worker.on('message', (reply: WorkerReply) => this.settle(worker, reply));
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', (code) => {
+      if (code !== 0 && !this.closed) this.fail(new Error(`compression worker exited with code ${code}`));
+    });
+    this.all.push(worker);
+    this.idle.push(worker);
   }
 
   /** Deflates the first `length` bytes of `block`; `block` is transferred and returned with the result. */
@@ -139,6 +142,7 @@ export class BlockCodecPool {
   }
 
   private dispatch(): void {
+    while (this.queue.length > this.idle.length && this.all.length < this.size) this.spawn();
     while (this.idle.length > 0 && this.queue.length > 0) {
       const worker = this.idle.pop()!;
       const job = this.queue.shift()!;

@@ -53,11 +53,12 @@ export class ChangeDetector {
   }
 
   /**
-   * The chain's content for `entry` when it is unchanged, else undefined. In checksum mode this
+   * The chain's content for `entry` (whose manifest `record` holds its stat fields as strings)
+   * when it is unchanged, else undefined. In checksum mode this
    * reads the file (or hashes the buffer) it is given; a source that cannot be read twice (a
    * stream) counts as changed.
    */
-  unchanged(entry: ArchiveEntry): HeldContent | undefined {
+  unchanged(entry: ArchiveEntry, record: Pick<ManifestEntry, 'mtimeNs' | 'ctimeNs' | 'ino'>): HeldContent | undefined {
     const before = this.byPath.get(entry.path);
     if (!before || entry.type !== 'file' || before.type !== 'file' || before.size !== entry.size || before.changedDuringBackup) return undefined;
     if (before.dataOffset === undefined || !this.hashes.every((algorithm) => typeof before.hashes?.[algorithm] === 'string')) return undefined;
@@ -66,22 +67,28 @@ export class ChangeDetector {
       if (entry.content?.kind === 'path') this.bytesRead += entry.size;
       if (entry.content === undefined || digestOf(entry.content, algorithm, this.fs) !== before.hashes![algorithm]) return undefined;
     } else {
-      if (before.mtimeNs !== entry.mtimeNs.toString()) return undefined;
-      if (this.rules.ctime && before.ctimeNs !== entry.ctimeNs.toString()) return undefined;
-      if (this.rules.inode && before.ino !== entry.ino.toString()) return undefined;
-      if (BigInt(before.mtimeNs) >= this.racyFromNs) return undefined;
+      if (before.mtimeNs !== record.mtimeNs) return undefined;
+      if (this.rules.ctime && before.ctimeNs !== record.ctimeNs) return undefined;
+      if (this.rules.inode && before.ino !== record.ino) return undefined;
+      if (entry.mtimeNs >= this.racyFromNs) return undefined;
     }
     return {
       heldBy: before.heldBy ?? this.parentId,
       size: before.size,
-      hashes: Object.fromEntries(this.hashes.map((algorithm) => [algorithm, before.hashes![algorithm]!])),
+      hashes: this.sameHashes(before.hashes!) ? before.hashes! : Object.fromEntries(this.hashes.map((algorithm) => [algorithm, before.hashes![algorithm]!])),
       offset: before.offset,
       dataOffset: before.dataOffset,
     };
   }
+
+  /** Whether a parent's digests are exactly the ones recorded now (then they are shared, not copied). */
+  private sameHashes(hashes: Record<string, string>): boolean {
+    return Object.keys(hashes).length === this.hashes.length;
+  }
 }
 
 const HASH_CHUNK = 1024 * 1024;
+
 let hashBuffer: Buffer | undefined;
 
 /** Hex digest of a content source, or undefined when it cannot be read without consuming it. */

@@ -1,14 +1,15 @@
 /**
- * The engine's own scan: fast-glob walks each source folder with the include and exclude patterns;
+ * The engine's own scan: a readdir walk of each source folder, with picomatch applying the include
+ * and exclude patterns (an excluded folder is not entered);
  * every match is lstat'ed with nanosecond times (the fields change detection keys on). The result
  * is sorted by path, so the archive is deterministic. Symlinks are stored as links unless asked to
  * follow them; FIFOs, sockets and devices are never opened, only listed as skipped.
  * The stat calls are synchronous on purpose: nothing else runs during the scan, and a cached lstat
  * costs microseconds where a trip through libuv's thread pool costs tens (GNU tar does the same).
  */
-import { lstatSync, readlinkSync, statSync, type BigIntStats } from 'node:fs';
-import { isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
-import fg from 'fast-glob';
+import { lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { isAbsolute, parse, relative, resolve, sep } from 'node:path';
+import picomatch from 'picomatch';
 import { sourceReadError } from '../errors.js';
 import type { EntryType, SkippedEntry } from '../format/manifest.js';
 import type { ContentSource } from './file-content.js';
@@ -68,30 +69,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
       continue;
     }
     if (rootPath !== '') found.set(rootPath, root);
-    // The output folder, when it lies inside a source, would otherwise back up earlier backups.
-    const own = (options.leaveOut ?? [])
-      .map((folder) => relative(root, folder))
-      .filter((inside) => inside !== '' && !inside.startsWith('..') && !isAbsolute(inside))
-      .flatMap((inside) => {
-        const pattern = fg.escapePath(inside.split(sep).join('/'));
-        return [pattern, `${pattern}/**`];
-      });
-    const matches = await fg(options.include, {
-      cwd: root,
-      ignore: [...options.exclude, ...own],
-      dot: options.dot,
-      onlyFiles: false,
-      followSymbolicLinks: options.followSymlinks,
-      baseNameMatch: true,
-      unique: true,
-      suppressErrors: false,
-    }).catch((error: unknown) => {
-      throw sourceReadError((error as NodeJS.ErrnoException).path ?? root, error);
-    });
-    for (const match of matches) {
-      const absolute = join(root, match);
-      found.set(archivePathOf(options.cwd, absolute), absolute);
-    }
+    for (const [match, absolute] of walk(root, options)) found.set(rootPath === '' ? match : `${rootPath}/${match}`, absolute);
   }
 
   const paths = [...found.keys()].sort(compareArchivePaths);
@@ -113,7 +91,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     const common = {
       path,
       size: 0,
-      mode: Number(stats.mode & 0o7777n),
+      mode: Number(stats.mode) & 0o7777,
       uid: Number(stats.uid),
       gid: Number(stats.gid),
       mtimeNs: stats.mtimeNs,
@@ -162,4 +140,45 @@ function statOrLstat(path: string): BigIntStats {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return lstatSync(path, { bigint: true });
     throw error;
   }
+}
+
+/**
+ * The paths under `root` (relative, POSIX, folders without a trailing slash, with their absolute
+ * path) that the include
+ * patterns match and the exclude patterns do not. A pattern without a slash matches a name at any
+ * depth. Excluded folders, the output folder and (without `dot`) dot folders are not entered.
+ * A plain readdir walk: it sees FIFOs and sockets (to list them as skipped) and fails loudly on a
+ * folder it cannot read, where glob libraries skip both in silence.
+ */
+function walk(root: string, options: ScanOptions): [string, string][] {
+  const included = picomatch(options.include, { dot: options.dot, basename: true });
+  const excluded = options.exclude.length > 0 ? picomatch(options.exclude, { dot: true, basename: true }) : () => false;
+  const leaveOut = new Set(options.leaveOut ?? []);
+  // Without `dot`, nothing inside a dot folder can match unless a pattern names one.
+  const entersDotFolders = options.dot || options.include.some((pattern) => /(^|\/)\./.test(pattern));
+  const matches: [string, string][] = [];
+  const entered = new Set<string>(); // dev:ino of followed folders, against symlink loops
+  const visit = (folder: string, relative: string): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch (error) {
+      throw sourceReadError(folder, error);
+    }
+    for (const entry of entries) {
+      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      const absolute = `${folder}${sep}${entry.name}`;
+      if (excluded(path) || leaveOut.has(absolute)) continue;
+      let isFolder = entry.isDirectory();
+      if (!isFolder && entry.isSymbolicLink() && options.followSymlinks) {
+        const target = statSync(absolute, { throwIfNoEntry: false });
+        isFolder = target?.isDirectory() === true && !entered.has(`${target.dev}:${target.ino}`);
+        if (isFolder) entered.add(`${target!.dev}:${target!.ino}`);
+      }
+      if (included(path)) matches.push([path, absolute]);
+      if (isFolder && (entersDotFolders || !entry.name.startsWith('.'))) visit(absolute, path);
+    }
+  };
+  visit(root.endsWith(sep) ? root.slice(0, -1) : root, '');
+  return matches;
 }

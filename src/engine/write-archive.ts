@@ -63,6 +63,22 @@ export async function writeArchive(
     for (const entry of entries) {
       throwIfAborted(options.signal);
       progress.currentFile = entry.path;
+      const mtimeNs = entry.mtimeNs.toString();
+      const ctimeNs = entry.ctimeNs.toString();
+      const ino = entry.ino.toString();
+      const held = entry.type === 'file' ? changes?.unchanged(entry, { mtimeNs, ctimeNs, ino }) : undefined;
+      if (held) {
+        // Unchanged: the record points into the archive that holds the content; nothing is read.
+        const { heldBy, size, hashes, offset, dataOffset } = held;
+        stored.push({ record: 'entry', path: entry.path, type: 'file', size, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs, ctimeNs, ino, heldBy, hashes, offset, dataOffset });
+        unchangedFiles++;
+        unchangedBytes += size;
+        files.add(entry.path);
+        progress.bytesDone += entry.size;
+        progress.filesDone++;
+        progress.tick();
+        continue;
+      }
       const record: ManifestEntry = {
         record: 'entry',
         path: entry.path,
@@ -71,26 +87,19 @@ export async function writeArchive(
         mode: entry.mode,
         uid: entry.uid,
         gid: entry.gid,
-        mtimeNs: entry.mtimeNs.toString(),
-        ctimeNs: entry.ctimeNs.toString(),
-        ino: entry.ino.toString(),
+        mtimeNs,
+        ctimeNs,
+        ino,
         ...(entry.linkTarget === undefined ? {} : { linkTarget: entry.linkTarget }),
         offset: writer.position,
       };
-      const header = { ...entry, mtimeMs: nanosecondsToMilliseconds(entry.mtimeNs) };
       if (entry.type === 'hardlink' && !files.has(entry.linkTarget!)) {
         skipped.push({ path: entry.path, reason: `its hard-link target ${entry.linkTarget} was not stored` });
         progress.filesDone++;
         continue;
       }
-      const held = entry.type === 'file' ? changes?.unchanged(entry) : undefined;
-      if (held) {
-        Object.assign(record, held);
-        unchangedFiles++;
-        unchangedBytes += held.size;
-        progress.bytesDone += entry.size;
-        files.add(entry.path);
-      } else if (entry.type !== 'file') {
+      const header = { ...entry, mtimeMs: nanosecondsToMilliseconds(entry.mtimeNs) };
+      if (entry.type !== 'file') {
         await writer.push(encodeTarHeader({ ...header, size: 0 }));
       } else {
         let stored: number | undefined;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackup } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -42,5 +42,28 @@ describe('cli: gulp-backup restore and ls', () => {
     expect(r.stdout).to.match(/^-0644 +1 .* app\/sub\/b\.txt$/m);
     const json = await runCli(['ls', manifestPath, '--json']);
     expect(json.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { path: string }).path)).to.deep.equal(['app', 'app/a.txt', 'app/link', 'app/sub', 'app/sub/b.txt']);
+  });
+
+  it('create --incremental builds a chain that ls shows, and restore brings back its point', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'app/a.txt': { content: 'a', mtime: 1_600_000_000 }, 'app/b.txt': { content: 'b', mtime: 1_600_000_000 } });
+    const out = join(root, 'out');
+    const create = (...extra: string[]) => runCli(['create', 'app', '--cwd', root, '--out', out, '-q', ...extra]);
+    expect((await create('--name', 'one')).code).to.equal(0);
+    await writeFile(join(root, 'app/b.txt'), 'b, changed');
+    const second = await runCli(['create', 'app', '--cwd', root, '--out', out, '--name', 'two', '--incremental']);
+    expect(second.code, second.stderr).to.equal(0);
+    expect(second.stdout).to.match(/^Backup .*two\.tar\.gz \(incremental\)\n\s+incremental backup asked for: 1 files stored, 1 unchanged/);
+    const folder = await runCli(['ls', out]);
+    expect(folder.stdout).to.match(/^full +\S+ \S+ +2 of 2 +files stored .* one\.manifest\.jsonl\nincremental +\S+ \S+ +1 of 2 +files stored .* two\.manifest\.jsonl {2}← one\.manifest\.jsonl\n$/);
+    const chain = await runCli(['ls', join(out, 'two.manifest.jsonl')]);
+    expect(chain.stdout).to.match(/^# chain, oldest first:\n# {3}full .* one\.manifest\.jsonl\n# {3}incremental .* two\.manifest\.jsonl$/m);
+    const target = await tempDir();
+    expect((await runCli(['restore', join(out, 'two.manifest.jsonl'), '--to', target])).code).to.equal(0);
+    expect(await readFile(join(target, 'app/b.txt'), 'utf8')).to.equal('b, changed');
+    expect(await readFile(join(target, 'app/a.txt'), 'utf8')).to.equal('a');
+    const both = await create('--incremental', '--differential');
+    expect(both.code).to.equal(2);
+    expect(both.stderr).to.match(/one of --incremental, --differential and --auto/);
   });
 });
