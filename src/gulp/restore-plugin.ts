@@ -4,6 +4,8 @@
  * rules (refused entries end in a PluginError that names them), devices and FIFOs are skipped, and
  * with a manifest each file's SHA-256 is checked before it is emitted. Each file is held in memory
  * while it passes; for large archives, `restoreBackup` or `restoreTask` write straight to disk.
+ * A point of a chain (an incremental or differential backup) needs those too: its unchanged
+ * files are in other archives.
  *
  * @example
  * gulp.src('backups/site.tar.gz', { read: false }).pipe(restore()).pipe(gulp.dest('site'))
@@ -18,6 +20,7 @@ import PluginError from 'plugin-error';
 import { Parser, type ReadEntry } from 'tar';
 import File from 'vinyl';
 import { locateBackup } from '../engine/locate-backup.js';
+import { BackupError } from '../errors.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../engine/safe-paths.js';
 import { PLUGIN_NAME } from './backup-plugin.js';
 
@@ -44,6 +47,14 @@ export function restore(options: RestorePluginOptions = {}): Transform {
 
 async function emitEntries(file: File, include: ((path: string) => boolean) | undefined, push: (file: File) => void): Promise<string[]> {
   const located = file.isNull() ? await locateBackup(file.path) : undefined;
+  if (located?.manifest?.entries.some((entry) => entry.heldBy !== undefined)) {
+    throw new BackupError(
+      'INVALID_OPTION',
+      `${file.relative} is a point of a backup chain: its unchanged files are in earlier backups. ` +
+        'Restore it with restoreTask() or `gulp-backup restore`, which read every archive of the chain.',
+      { path: file.path },
+    );
+  }
   const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, entry.hashes?.sha256]));
   const source: Readable = file.isNull() ? createReadStream(located!.archivePath) : file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable);
   const base = join(file.cwd, '.gulp-backup-restore');

@@ -60,6 +60,15 @@ describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () =
     expect((error as Error).message).to.match(/\.\.\/\.\.\/evil\.txt: .*climbs out/);
   });
 
+  it('restore() refuses a point of a chain, whose unchanged files are in other archives, and says what to use', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'site/a.txt': { content: 'a', mtime: 1_600_000_000 } }); // old: outside the racy window
+    await createBackup({ sources: ['site'], cwd: tree, out: join(tree, 'chain'), name: 'full' });
+    await createBackup({ sources: ['site'], cwd: tree, out: join(tree, 'chain'), name: 'inc', kind: 'incremental' });
+    const error = await pipeline(gulp.src('chain/inc.tar.gz', { cwd: tree, read: false }), restore(), gulp.dest(await tempDir())).catch((e: unknown) => e);
+    expect((error as Error).message).to.match(/point of a backup chain.*restoreTask\(\)/s);
+  });
+
   it('verifyTask and restoreTask run as gulp tasks and fail on damage', async () => {
     const verifyIt = verifyTask(made.manifestPath);
     expect(verifyIt.displayName).to.equal(undefined); // gulp names it after its export
