@@ -22,19 +22,27 @@ async function project(example: string): Promise<{ dir: string; env: NodeJS.Proc
 }
 
 describe('examples', () => {
-  it('project-build: gulp snapshots dist before build overwrites it, gulp rollback restores it', async function () {
+  it('project-build: gulp snapshots dist before build overwrites it (full, then incremental), gulp rollback restores it', async function () {
     this.timeout(120_000);
     const { dir, env } = await project('project-build');
     await writeTree(dir, { 'dist/app.js': 'the release that works\n' });
     // The gulpfile imports gulp-backup as a user's would: the compiled package (`npm ci` builds it).
     const gulp = (...args: string[]) => execa('node', [join(ROOT, 'node_modules/gulp/bin/gulp.js'), ...args], { cwd: dir, env, reject: false });
+    await writeTree(dir, { 'dist/logo.bin': { content: Buffer.alloc(4096, 7), mtime: 1_600_000_000 } });
     const first = await gulp();
     expect(first.exitCode, String(first.stderr) + String(first.stdout)).to.equal(0);
-    expect(await readFile(join(dir, 'dist/app.js'), 'utf8')).to.not.equal('the release that works\n');
+    expect(String(first.stdout)).to.match(/\(full\)/);
+    const firstBuild = await readFile(join(dir, 'dist/app.js'), 'utf8');
+    expect(firstBuild).to.not.equal('the release that works\n');
+    // The second run backs up the first build incrementally: only app.js changed.
+    const second = await gulp();
+    expect(second.exitCode, String(second.stderr) + String(second.stdout)).to.equal(0);
+    expect(String(second.stdout)).to.match(/\(incremental\)[\s\S]*1 files stored, 1 unchanged/);
     expect((await gulp('verify')).exitCode).to.equal(0);
     const rollback = await gulp('rollback');
     expect(rollback.exitCode, String(rollback.stdout)).to.equal(0);
-    expect(await readFile(join(dir, 'dist/app.js'), 'utf8')).to.equal('the release that works\n');
+    expect(await readFile(join(dir, 'dist/app.js'), 'utf8')).to.equal(firstBuild);
+    expect(await readFile(join(dir, 'dist/logo.bin'))).to.deep.equal(Buffer.alloc(4096, 7));
   });
 
   it('ci-snapshot: create, upload, check with sha256sum and verify, restore', async () => {

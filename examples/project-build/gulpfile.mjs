@@ -1,10 +1,11 @@
 // A project build that snapshots dist/ before `build` overwrites it: `gulp` = backup, then build.
-// `gulp rollback` puts the last snapshot back. (Incremental runs come with the incremental mode.)
+// The first run makes a full backup, the next ones incremental backups that store only the files
+// the last build changed (a new full one every 7 runs). `gulp rollback` puts the last snapshot back.
 import gulp from 'gulp';
 import { backupTask, restoreTask, verifyTask } from 'gulp-backup';
 import { mkdir, writeFile } from 'node:fs/promises';
 
-export const backup = backupTask({ sources: ['dist'], out: 'backups', dot: true });
+export const backup = backupTask({ sources: ['dist'], out: 'backups', dot: true, kind: 'auto', fullEvery: 7 });
 
 export async function build() {
   await mkdir('dist', { recursive: true });

@@ -51,7 +51,8 @@ export function formatVerifyReport(report: VerifyReport, quiet: boolean): string
     : [];
   if (report.ok) {
     if (!quiet) {
-      lines.push(`OK ${report.archivePath}: ${counts.entries} entries in ${counts.blocks} blocks, in ${formatDuration(report.elapsedMs)}`);
+      const chain = report.archives.length > 1 ? ` of ${report.archives.length} archives of its chain` : '';
+      lines.push(`OK ${report.archivePath}: ${counts.entries} entries in ${counts.blocks} blocks${chain}, in ${formatDuration(report.elapsedMs)}`);
       if (!report.hashesChecked) lines.push('  no manifest: CRCs, lengths and tar structure were checked; file hashes were not');
       if (source) lines.push(`  ${source.root} matches the manifest`);
     }

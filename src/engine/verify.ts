@@ -44,6 +44,8 @@ export interface VerifyReport {
   manifestPath: string | undefined;
   /** False when there was no manifest: file hashes could not be checked. */
   hashesChecked: boolean;
+  /** Every archive checked: this backup's, and those of its chain that hold some of its content. */
+  archives: string[];
   /** What is wrong with the archive as a whole: checksum, size, truncation, damaged blocks. */
   problems: string[];
   /** Every entry: `ok`, `damaged` (and why) or `missing`. */
@@ -77,12 +79,14 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   const pool = new BlockCodecPool(concurrency);
   try {
     const problems: string[] = [];
+    const archives: string[] = [];
     const counts = { blocks: 0, damagedBlocks: 0 };
     let entries: EntryReport[];
     if (!manifest) {
       progress.bytesTotal = await archiveSize(archivePath, undefined);
       progress.enter('verify');
       const checked = await checkArchive({ archivePath, manifest: undefined }, pool, concurrency, options.signal, progress);
+      archives.push(archivePath);
       problems.push(...checked.problems);
       entries = checked.entries;
       counts.blocks += checked.blocks;
@@ -110,6 +114,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
           continue;
         }
         const checked = await checkArchive({ archivePath: holder.archivePath, manifest: { ...holder, entries: held } }, pool, concurrency, options.signal, progress);
+        archives.push(holder.archivePath);
         const prefix = id === ownId ? '' : `${basename(holder.archivePath)} (held content): `;
         problems.push(...checked.problems.map((problem) => prefix + problem));
         held.forEach((entry, i) => reports.set(entry, checked.entries[i]!));
@@ -129,6 +134,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       archivePath,
       manifestPath,
       hashesChecked: manifest !== undefined,
+      archives,
       problems,
       entries,
       counts: allCounts,

@@ -80,6 +80,17 @@ describe('engine: incremental and differential backups', () => {
     expect(await snapshotTree(join(older, 'data'))).to.deep.equal(before);
   });
 
+  it('GNU tar extracting the full archive and then the incremental one gets the changed tree (less deletions)', async () => {
+    const full = await createBackup({ ...options, name: 'full' });
+    await writeFile(join(root, 'data/sub/c.txt'), 'gamma 2');
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+    const target = await tempDir();
+    await run('tar', ['-xzf', full.archivePath, '-C', target]);
+    await run('tar', ['-xzf', inc.archivePath, '-C', target]);
+    const contents = async (folder: string) => Object.fromEntries(Object.entries(await snapshotTree(folder)).map(([path, s]) => [path, s.content ?? s.target ?? s.type]));
+    expect(await contents(join(target, 'data'))).to.deep.equal(await contents(join(root, 'data')));
+  });
+
   it('restore of a point reads each file once, from the archive that holds it', async () => {
     const full = await createBackup({ ...options, name: 'full' });
     await writeFile(join(root, 'data/sub/c.txt'), 'gamma 2');
@@ -211,6 +222,7 @@ describe('engine: incremental and differential backups', () => {
       expect(report.entries.find((e) => e.path === 'data/b.bin')).to.include({ status: 'damaged' });
       expect(report.entries.find((e) => e.path === 'data/a.txt')).to.include({ status: 'ok' });
       expect(report.problems.some((p) => p.startsWith('full.tar.gz (held content): '))).to.equal(true);
+      expect(report.archives).to.deep.equal([inc.archivePath, full.archivePath]);
     });
   });
 });
