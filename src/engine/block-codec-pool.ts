@@ -6,6 +6,7 @@
  * threads, and the input buffer comes back with the result for reuse.
  */
 import { Worker } from 'node:worker_threads';
+import { crc32, deflateRawSync } from 'node:zlib';
 
 /**
  * The worker's code, evaluated as a script so that it runs the same from TypeScript sources,
@@ -107,6 +108,14 @@ export class BlockCodecPool {
         resolve({ deflated: Buffer.from(reply.output, 0, reply.length), crc32: reply.crc, block: reply.block });
       }
     });
+  }
+
+  /**
+   * Deflates on this thread, as a worker would (the same bytes): for an archive of one block, where
+   * starting a worker costs more than the work (a run that changed nothing writes one small block).
+   */
+  deflateHere(bytes: Buffer): { deflated: Buffer; crc32: number } {
+    return { deflated: deflateRawSync(bytes, { level: this.level }), crc32: crc32(bytes) };
   }
 
   /**

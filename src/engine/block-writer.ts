@@ -12,6 +12,9 @@ export interface ArchiveSink {
   write(buffers: Buffer[]): Promise<void>;
 }
 
+/** Up to this many bytes, an archive of a single block is compressed on the main thread. */
+const SINGLE_BLOCK_HERE = 512 * 1024;
+
 export interface BlockWriterResult {
   /** Archive offset of every block, then of the end marker (gzip) or the archive's end (none). */
   offsets: number[];
@@ -105,6 +108,15 @@ export class BlockWriter {
 
   /** Flushes the last partial block, writes the end marker and returns the block index. */
   async finish(): Promise<BlockWriterResult> {
+    if (this.codec === 'gzip' && this.cuts === 0 && this.filled > 0 && this.filled <= SINGLE_BLOCK_HERE) {
+      // The whole archive is one small block: compressed here, no worker started.
+      const bytes = this.block.subarray(0, this.filled);
+      const { deflated, crc32 } = this.pool!.deflateHere(bytes);
+      this.cuts++;
+      this.filled = 0;
+      this.offsets.push(this.archiveBytes);
+      await this.write([encodeMemberHeader(deflated.length, bytes.length), deflated, encodeMemberTrailer(crc32, bytes.length)]);
+    }
     if (this.filled > 0) await this.cut();
     while (this.pending.length > 0) await this.writeHead();
     if (this.codec === 'gzip') {

@@ -88,20 +88,10 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
       }
       throw sourceReadError(absolute, error);
     }
-    const common = {
-      path,
-      size: 0,
-      mode: Number(stats.mode) & 0o7777,
-      uid: Number(stats.uid),
-      gid: Number(stats.gid),
-      mtimeNs: stats.mtimeNs,
-      ctimeNs: stats.ctimeNs,
-      ino: stats.ino,
-    };
     if (stats.isDirectory()) {
-      entries.push({ ...common, type: 'directory' });
+      entries.push(entryOf(path, stats, 'directory'));
     } else if (stats.isSymbolicLink()) {
-      entries.push({ ...common, type: 'symlink', linkTarget: readlinkSync(absolute) });
+      entries.push(entryOf(path, stats, 'symlink', { linkTarget: readlinkSync(absolute) }));
     } else if (stats.isFile()) {
       const size = Number(stats.size);
       if (size > options.maxFileSize) {
@@ -109,19 +99,36 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
         continue;
       }
       // A file with several names is stored once; later names become hard links to the first.
-      const inode = `${stats.dev}:${stats.ino}`;
-      const first = stats.nlink > 1n ? firstPathOfInode.get(inode) : undefined;
-      if (first !== undefined) {
-        entries.push({ ...common, type: 'hardlink', linkTarget: first });
-        continue;
+      if (stats.nlink > 1n) {
+        const inode = `${stats.dev}:${stats.ino}`;
+        const first = firstPathOfInode.get(inode);
+        if (first !== undefined) {
+          entries.push(entryOf(path, stats, 'hardlink', { linkTarget: first }));
+          continue;
+        }
+        firstPathOfInode.set(inode, path);
       }
-      if (stats.nlink > 1n) firstPathOfInode.set(inode, path);
-      entries.push({ ...common, type: 'file', size, content: { kind: 'path', path: absolute } });
+      entries.push(entryOf(path, stats, 'file', { size, content: { kind: 'path', path: absolute } }));
     } else {
       skipped.push({ path, reason: 'not a regular file, folder or symlink (FIFO, socket or device)' });
     }
   }
   return { entries, skipped };
+}
+
+function entryOf(path: string, stats: BigIntStats, type: EntryType, extra?: Pick<ArchiveEntry, 'size' | 'content'> | { linkTarget: string }): ArchiveEntry {
+  return {
+    path,
+    type,
+    size: 0,
+    mode: Number(stats.mode) & 0o7777,
+    uid: Number(stats.uid),
+    gid: Number(stats.gid),
+    mtimeNs: stats.mtimeNs,
+    ctimeNs: stats.ctimeNs,
+    ino: stats.ino,
+    ...extra,
+  };
 }
 
 function lstatOrThrow(path: string): BigIntStats {
