@@ -7,6 +7,8 @@ export interface Tool {
   name: string;
   /** Shell command; the environment holds the variables the benchmark sets ($CWD, $DIR, $OUT…). */
   command: string;
+  /** Shell command run before each timed run, not timed (dropping the page cache, say). */
+  prepare?: string;
 }
 
 export interface Sample {
@@ -30,6 +32,10 @@ export async function measure(tool: Tool, work: string, env: Record<string, stri
   await mkdir(work, { recursive: true });
   // Flush the previous run's dirty pages first, so that their writeback is not charged to this run.
   spawnSync('sync');
+  if (tool.prepare) {
+    const prepared = spawnSync('sh', ['-c', tool.prepare], { env: { ...process.env, ...env, OUT: work } });
+    if (prepared.status !== 0) throw new Error(`${tool.name}: preparing failed: ${prepared.stderr.toString()}`);
+  }
   const timing = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', 'sh', '-c', tool.command], {
     env: { ...process.env, ...env, OUT: work },
     stdio: ['ignore', 'ignore', 'pipe'],

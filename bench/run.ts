@@ -3,7 +3,10 @@
  * time, CPU time, peak RSS and output size, medians of --runs runs, with ratios to `tar | pigz`
  * taken in the same run (the machines are shared and noisy: compare ratios, not seconds).
  *
- *   npm run build && npx tsx bench/run.ts [--corpus small|large|all] [--runs 3] [--only name,name] [--scale 1]
+ *   npm run build && npx tsx bench/run.ts [--corpus small|large|all] [--runs 3] [--only name,name] [--scale 1] [--cold]
+ *
+ * --cold drops the page cache before every run (as root): reads come from the disk, which is where
+ * `--read-concurrency` (files read at once) matters.
  *
  * Needs tar, gzip, pigz and GNU time (/usr/bin/time). Writes bench/.out/results-<corpus>.md.
  */
@@ -33,6 +36,8 @@ const TOOLS: Tool[] = [
   // Memory limits: peak RSS should stay under the limit plus a fixed overhead.
   { name: 'gulp-backup CLI --max-memory 2MB', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --max-memory 2MB` },
   { name: 'gulp-backup CLI --max-memory 64MB -j8', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --max-memory 64MB -j 8` },
+  { name: 'gulp-backup CLI --read-concurrency 8', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --read-concurrency 8` },
+  { name: 'gulp-backup CLI --read-concurrency 32', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --read-concurrency 32` },
   { name: 'gulp-backup plugin', command: `node ${join(BENCH, 'anchors/gulp-backup-plugin.mjs')} "$CWD" "$DIR" "$OUT"` },
 ];
 
@@ -40,16 +45,19 @@ const which = option('corpus') ?? 'all';
 const runs = Number(option('runs') ?? 3);
 const scale = Number(option('scale') ?? 1);
 const only = option('only')?.split(',');
+const cold = process.argv.includes('--cold');
+const DROP_CACHES = 'sync && echo 3 > /proc/sys/vm/drop_caches';
 await mkdir(OUT, { recursive: true });
 for (const corpus of ['small', 'large'] as const) {
   if (which !== 'all' && which !== corpus) continue;
   const path = corpus === 'small' ? await buildSmall(scale) : await buildLarge(scale);
-  const tools = only ? TOOLS.filter((tool) => only.some((name) => tool.name.includes(name))) : TOOLS;
+  const chosen = only ? TOOLS.filter((tool) => only.some((name) => tool.name.includes(name))) : TOOLS;
+  const tools = cold ? chosen.map((tool) => ({ ...tool, prepare: DROP_CACHES })) : chosen;
   const medians = await compare(`backup ${corpus}`, tools, runs, join(OUT, 'work'), { CWD: dirname(path), DIR: basename(path) });
-  const text = table(`### Backup, ${corpus} corpus (${basename(path)}), ${cores} cores, median of ${runs}`, medians, PIGZ, true);
+  const text = table(`### Backup, ${corpus} corpus (${basename(path)}), ${cores} cores, ${cold ? 'cold page cache, ' : ''}median of ${runs}`, medians, PIGZ, true);
   const gzip = medians.get('tar | gzip -6');
   const sizes = gzip ? `\n\nOutput size relative to \`gzip -6\`: ${[...medians].map(([name, m]) => `${name} ${(m.bytes / gzip.bytes).toFixed(4)}`).join(', ')}.` : '';
-  await writeFile(join(OUT, `results-${corpus}.md`), `${text}${sizes}\n`);
+  await writeFile(join(OUT, `results-${corpus}${cold ? '-cold' : ''}.md`), `${text}${sizes}\n`);
   console.log(`${text}${sizes}\n`);
 }
 await rm(join(OUT, 'work'), { recursive: true, force: true });

@@ -23,6 +23,7 @@ interface CreateFlags {
   maxFileSize?: string;
   blockSize?: string;
   concurrency?: string;
+  readConcurrency?: string;
   maxMemory?: string;
   retries?: string;
   retryDelay?: string;
@@ -66,6 +67,7 @@ export function registerCreate(program: Command, context: CliContext): void {
     .option('--max-file-size <size>', "skip files larger than this, such as '100MB' (listed in the manifest)")
     .option('--block-size <size>', "uncompressed bytes per compressed block (default: '1MB')")
     .option('-j, --concurrency <n>', 'compression workers (default: the number of cores)')
+    .option('--read-concurrency <n>', 'files read at once, ahead of the writer: more helps cold disks and network file systems (default: 1)')
     .option('--max-memory <size>', "bytes of blocks in flight (default: '256MB')")
     .option('--retries <n>', 'further tries of a read that meets a transient error (EBUSY, EIO…) (default: 3)')
     .option('--retry-delay <ms>', 'base delay before a retry, doubled each time (default: 100)')
@@ -99,6 +101,7 @@ export function registerCreate(program: Command, context: CliContext): void {
         maxFileSize: flags.maxFileSize,
         blockSize: flags.blockSize,
         concurrency: integerOrRaw(flags.concurrency),
+        readConcurrency: integerOrRaw(flags.readConcurrency),
         maxMemory: flags.maxMemory,
         retries: integerOrRaw(flags.retries),
         retryDelay: integerOrRaw(flags.retryDelay),

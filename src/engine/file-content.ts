@@ -90,13 +90,14 @@ export async function openContent(
   }
 }
 
-function wholeContent(buffer: Buffer): ChunkedContent {
+/** Content already in memory: a vinyl buffer, or a file read ahead (flagged when it changed as it was read). */
+export function wholeContent(buffer: Buffer, changed = false): ChunkedContent {
   return {
     size: buffer.length,
     async *chunks() {
       if (buffer.length > 0) yield buffer;
     },
-    changed: () => false,
+    changed: () => changed,
     discard: async () => {},
   };
 }

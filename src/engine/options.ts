@@ -67,6 +67,11 @@ export interface ArchiveOptions extends ChainOptions {
   hashes?: HashAlgorithm[];
   /** Compression workers. Default: the number of cores. */
   concurrency?: number;
+  /**
+   * Files read at once (open at once), ahead of the writer. Default 1: one synchronous read at a
+   * time, the fastest with a warm cache; more helps cold disks and network file systems.
+   */
+  readConcurrency?: number;
   /** Base name of the output files (`NAME.tar.gz`, `NAME.manifest.jsonl`). Default `backup-<UTC time>`. */
   name?: string;
   /** Cancels the backup; nothing complete-looking is left behind. */
@@ -114,6 +119,7 @@ export interface ResolvedArchiveOptions extends ResolvedChainOptions {
   blockSize: number;
   hashes: HashAlgorithm[];
   concurrency: number;
+  readConcurrency: number;
   name: string | undefined;
   signal: AbortSignal | undefined;
   onProgress: ((progress: BackupProgress) => void) | undefined;
@@ -222,6 +228,7 @@ export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveO
     blockSize,
     hashes: hashList(options.hashes),
     concurrency: integerIn('concurrency', options.concurrency, 1, 1024, availableParallelism()),
+    readConcurrency: integerIn('readConcurrency', options.readConcurrency, 1, 256, 1),
     name: options.name,
     signal: options.signal,
     onProgress: options.onProgress,

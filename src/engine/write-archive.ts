@@ -9,10 +9,11 @@ import type { ManifestEntry, SkippedEntry } from '../format/manifest.js';
 import { TAR_END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../format/tar-header.js';
 import { BlockWriter, type ArchiveSink, type BlockWriterResult } from './block-writer.js';
 import { BlockCodecPool } from './block-codec-pool.js';
-import type { ChangeDetector } from './change-detector.js';
+import type { ChangeDetector, HeldContent } from './change-detector.js';
 import type { ResolvedArchiveOptions } from './options.js';
 import type { ProgressTracker } from './progress.js';
-import { openContent, type OpenedContent, type ReadPolicy } from './file-content.js';
+import { openContent, wholeContent, type OpenedContent, type ReadPolicy } from './file-content.js';
+import { ReadAhead } from './read-ahead.js';
 import type { ArchiveEntry } from './scan.js';
 import { nanosecondsToMilliseconds } from './time.js';
 
@@ -60,13 +61,27 @@ export async function writeArchive(
     };
     // Files in the tree, stored here or held by the chain: what a hard link may point to.
     const files = new Set<string>();
-    for (const entry of entries) {
+    // Whether the chain holds a file's content, decided once per entry (the read-ahead asks first).
+    const heldAt: (HeldContent | undefined)[] = [];
+    const heldFor = (i: number): HeldContent | undefined => {
+      if (i in heldAt) return heldAt[i];
+      const entry = entries[i]!;
+      const stat = { mtimeNs: entry.mtimeNs.toString(), ctimeNs: entry.ctimeNs.toString(), ino: entry.ino.toString() };
+      return (heldAt[i] = entry.type === 'file' ? changes?.unchanged(entry, stat) : undefined);
+    };
+    // Checksum mode reads every file to decide; read-ahead would read them twice.
+    const readAhead =
+      options.readConcurrency > 1 && !options.checksum
+        ? new ReadAhead(entries, options.readConcurrency, SMALL_FILE_LIMIT, options.fileSystem, (i) => heldFor(i) === undefined)
+        : undefined;
+    for (const [i, entry] of entries.entries()) {
       throwIfAborted(options.signal);
       progress.currentFile = entry.path;
+      const ahead = readAhead?.take(i);
       const mtimeNs = entry.mtimeNs.toString();
       const ctimeNs = entry.ctimeNs.toString();
       const ino = entry.ino.toString();
-      const held = entry.type === 'file' ? changes?.unchanged(entry, { mtimeNs, ctimeNs, ino }) : undefined;
+      const held = heldFor(i);
       if (held) {
         // Unchanged: the record points into the archive that holds the content; nothing is read.
         const { heldBy, size, hashes, offset, dataOffset } = held;
@@ -108,7 +123,11 @@ export async function writeArchive(
         // are still in the block being filled; after that it is stored as read and flagged.
         for (let attempt = 0; stored === undefined; attempt++) {
           const mark = writer.mark();
-          const content = await openContent(entry.content!, entry.size, SMALL_FILE_LIMIT, options.fileSystem, readPolicy);
+          // The first try takes what was read ahead, if anything; a second one reads the file itself.
+          const early = attempt === 0 ? await ahead : undefined;
+          const content = early
+            ? wholeContent(early.bytes, early.changed)
+            : await openContent(entry.content!, entry.size, SMALL_FILE_LIMIT, options.fileSystem, readPolicy);
           if ('skipped' in content) {
             skipReason = content.skipped;
             break;

@@ -25,6 +25,7 @@ describe('engine/options', () => {
   it('quotes the bad value and says what is expected', () => {
     expect(rejects({ level: 12 }).message).to.equal('Expected `level` to be an integer from 0 to 9, got `12`');
     expect(rejects({ concurrency: 0 }).message).to.equal('Expected `concurrency` to be an integer from 1 to 1024, got `0`');
+    expect(rejects({ readConcurrency: 0 }).message).to.equal('Expected `readConcurrency` to be an integer from 1 to 256, got `0`');
     expect(rejects({ hashes: ['sha256', 'crc99' as never] }).message).to.match(/`hashes`.*got `crc99`/);
     expect(rejects({ codec: 'zip' as never }).message).to.match(/one of 'gzip', 'none', got `zip`/);
     expect(rejects({ maxFileSize: 'lots' }).message).to.match(/`maxFileSize`.*got `lots`/);
