@@ -25,6 +25,9 @@ export function registerStats(program: Command, context: CliContext): void {
         const lines = [
           `${header.kind} backup ${header.id} of ${header.createdAt}: ${manifestPath}`,
           `  ${t.files} files, ${t.directories} folders, ${t.symlinks + t.hardlinks} links, ${t.skipped} skipped`,
+          ...(t.unchangedFiles === undefined
+            ? []
+            : [`  ${t.files - t.unchangedFiles} files stored, ${t.unchangedFiles} unchanged (${formatBytes(t.unchangedBytes ?? 0)} held by earlier backups of its chain)`]),
           `  ${formatBytes(t.contentBytes)} → ${formatBytes(t.archiveBytes)} (${footer.compression.savedPercent}% saved, ${footer.compression.codec} level ${footer.compression.level}, ${footer.blocks.count} blocks)`,
           `  took ${formatDuration(footer.timings.totalMs)}: scan ${formatDuration(footer.timings.scanMs)}, store ${formatDuration(footer.timings.storeMs)}, finish ${formatDuration(footer.timings.finishMs)}`,
           '  extension       files         size   in archive  ratio',

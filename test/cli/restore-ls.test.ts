@@ -58,6 +58,8 @@ describe('cli: gulp-backup restore and ls', () => {
     expect(folder.stdout).to.match(/^full +\S+ \S+ +2 of 2 +files stored .* one\.manifest\.jsonl\nincremental +\S+ \S+ +1 of 2 +files stored .* two\.manifest\.jsonl {2}← one\.manifest\.jsonl\n$/);
     const chain = await runCli(['ls', join(out, 'two.manifest.jsonl')]);
     expect(chain.stdout).to.match(/^# chain, oldest first:\n# {3}full .* one\.manifest\.jsonl\n# {3}incremental .* two\.manifest\.jsonl$/m);
+    const stats = await runCli(['stats', join(out, 'two.manifest.jsonl')]);
+    expect(stats.stdout).to.match(/^ {2}1 files stored, 1 unchanged \(1 B held by earlier backups of its chain\)$/m);
     const target = await tempDir();
     expect((await runCli(['restore', join(out, 'two.manifest.jsonl'), '--to', target])).code).to.equal(0);
     expect(await readFile(join(target, 'app/b.txt'), 'utf8')).to.equal('b, changed');
