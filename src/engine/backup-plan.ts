@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
-import { ChainError, OptionError } from '../errors.js';
+import { BackupError, ChainError, OptionError } from '../errors.js';
 import type { BackupKind, Manifest, ManifestHeader, ParentLink, Selection } from '../format/manifest.js';
 import { ancestry, parseLink, readChainLink, type ChainLink } from './backup-chain.js';
 import { newestManifest } from './locate-backup.js';
@@ -110,7 +110,12 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
 async function newestBackupIn(since: string): Promise<string | undefined> {
   const isBackupFile = /\.(manifest\.jsonl|tar|tar\.gz)$/.test(since);
   const info = await stat(since).catch(() => undefined);
-  if (!isBackupFile) return info ? newestManifest(since).catch(() => undefined) : undefined;
+  if (!isBackupFile) {
+    // A folder without backups (or not there yet) has nothing to build on; an unreadable one is an error.
+    if (!info) return undefined;
+    if (!info.isDirectory()) throw new OptionError('since', since, 'the path of a NAME.manifest.jsonl, of its archive, or of a folder of backups');
+    return newestManifest(since).catch((error: unknown) => (error instanceof BackupError && error.code === 'SOURCE_NOT_FOUND' ? undefined : Promise.reject(error)));
+  }
   const path = since.replace(/\.tar(\.gz)?$/, '.manifest.jsonl');
   if (!(await stat(path).catch(() => undefined))) {
     throw new ChainError('PARENT_MISSING', `The backup to build on, ${path}, does not exist. Check \`since\`, or make a full backup.`, { path });

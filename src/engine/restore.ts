@@ -18,7 +18,7 @@ import type { Manifest, ManifestEntry } from '../format/manifest.js';
 import { entryTypeOfTarName } from '../format/tar-header.js';
 import { contentHolders } from './backup-chain.js';
 import { BlockCodecPool } from './block-codec-pool.js';
-import { HeldContent } from './held-content.js';
+import { ArchiveContentReader } from './archive-content-reader.js';
 import { locateBackup, notFound } from './locate-backup.js';
 import { RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
@@ -168,11 +168,11 @@ async function restoreWithManifest(
   if (byHolder.size === 0) byHolder.set(ownId, []);
   context.progress.enter('restore');
   const pool = new BlockCodecPool(concurrency);
-  const sources = new Map<string, HeldContent>();
+  const sources = new Map<string, ArchiveContentReader>();
   try {
     const maxInFlight = Math.max(2, Math.ceil((2 * concurrency + 1) / byHolder.size));
     for (const [id, entries] of byHolder) {
-      const content = await HeldContent.open(holders.get(id)!, entries, pool, maxInFlight, context.options.signal);
+      const content = await ArchiveContentReader.open(holders.get(id)!, entries, pool, maxInFlight, context.options.signal);
       sources.set(id, content);
       result.blocksTotal += content.blocksTotal;
       result.blocksRead += content.blocksNeeded;

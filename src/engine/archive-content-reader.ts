@@ -13,7 +13,7 @@ import type { BlockCodecPool } from './block-codec-pool.js';
 import { notFound } from './locate-backup.js';
 import { RestoreRefusal } from './restore-writer.js';
 
-export class HeldContent {
+export class ArchiveContentReader {
   /** Blocks this archive has, and those the chosen files need. */
   readonly blocksTotal: number;
   readonly blocksNeeded: number;
@@ -36,7 +36,7 @@ export class HeldContent {
     pool: BlockCodecPool,
     maxInFlight: number,
     signal: AbortSignal | undefined,
-  ): Promise<HeldContent> {
+  ): Promise<ArchiveContentReader> {
     const blockSize = holder.footer.blocks.blockSize;
     const needed = new Set<number>();
     for (const entry of entries) {
@@ -45,7 +45,7 @@ export class HeldContent {
       const last = Math.floor((entry.dataOffset! + entry.size - 1) / blockSize);
       for (let i = first; i <= last; i++) needed.add(i);
     }
-    const content = new HeldContent(holder, [...needed].sort((a, b) => a - b));
+    const content = new ArchiveContentReader(holder, [...needed].sort((a, b) => a - b));
     if (needed.size === 0) return content;
     const where = holder.manifestPath ? `the archive that ${basename(holder.manifestPath)} names is not beside it` : undefined;
     const fileSize = await stat(holder.archivePath).then(
