@@ -1,5 +1,6 @@
 /** The closing summary of a backup, shared by the CLI and the gulp task. */
 import type { BackupResult } from '../engine/backup.js';
+import { FULL_ASKED_FOR } from '../engine/backup-plan.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
 
 export function formatBackupSummary(result: BackupResult): string[] {
@@ -7,9 +8,12 @@ export function formatBackupSummary(result: BackupResult): string[] {
   const lines = [
     `Backup ${result.archivePath} (${result.kind})`,
     ...(result.kind === 'full'
-      ? []
+      ? result.kindReason === FULL_ASKED_FOR
+        ? []
+        : [`  full: ${result.kindReason}`]
       : [
-          `  ${result.kindReason}: ${s.storedFiles} files stored, ${s.unchangedFiles} unchanged (${formatBytes(s.unchangedBytes)} held by earlier backups), ${formatBytes(s.bytesRead)} read`,
+          `  ${result.kindReason}: ${s.storedFiles} files stored, ${s.unchangedFiles} unchanged (${formatBytes(s.unchangedBytes)} held by earlier backups), ${formatBytes(s.bytesRead)} read` +
+            (s.racyFiles > 0 ? `; ${s.racyFiles} read again as they were modified within 2 s before the last backup` : ''),
         ]),
     `  ${s.files} files, ${s.directories} folders, ${s.symlinks + s.hardlinks} links` +
       (s.skipped > 0 ? `, ${s.skipped} skipped` : ''),

@@ -12,6 +12,9 @@ import { newestManifest } from './locate-backup.js';
 import { ChangeDetector } from './change-detector.js';
 import type { ResolvedArchiveOptions, ResolvedChainOptions } from './options.js';
 
+/** The reason of a full backup made because one was asked for (the summary says nothing more). */
+export const FULL_ASKED_FOR = 'a full backup was asked for';
+
 export interface BackupPlan {
   kind: BackupKind;
   /** Why this kind was chosen, in words (shown in the summary). */
@@ -38,7 +41,7 @@ export interface TreeIdentity {
  */
 export async function planBackup(options: ResolvedChainOptions, tree: TreeIdentity, outFolder: string | undefined, now: Date): Promise<BackupPlan> {
   const { kind } = options;
-  if (kind === 'full') return { kind: 'full', reason: 'a full backup was asked for' };
+  if (kind === 'full') return { kind: 'full', reason: FULL_ASKED_FOR };
   const since = options.since ?? outFolder;
   if (since === undefined) {
     if (kind === 'auto') return { kind: 'full', reason: 'no `since` folder to look for earlier backups in' };

@@ -39,6 +39,8 @@ export class ChangeDetector {
   private readonly racyFromNs: bigint;
   /** Content bytes read to decide (checksum mode). */
   bytesRead = 0;
+  /** Files equal to the parent's record but read again: modified inside its racy window. */
+  racy = 0;
 
   constructor(
     private readonly parentId: string,
@@ -70,7 +72,10 @@ export class ChangeDetector {
       if (before.mtimeNs !== record.mtimeNs) return undefined;
       if (this.rules.ctime && before.ctimeNs !== record.ctimeNs) return undefined;
       if (this.rules.inode && before.ino !== record.ino) return undefined;
-      if (entry.mtimeNs >= this.racyFromNs) return undefined;
+      if (entry.mtimeNs >= this.racyFromNs) {
+        this.racy++;
+        return undefined;
+      }
     }
     return {
       heldBy: before.heldBy ?? this.parentId,

@@ -26,6 +26,8 @@ export interface BackupStatistics {
   unchangedBytes: number;
   /** File content read from the sources: 0 when nothing changed (stat mode). */
   bytesRead: number;
+  /** Files equal to the parent's record, read again because they were modified within 2 s before its scan. */
+  racyFiles: number;
   /** Bytes of file content stored. */
   contentBytes: number;
   /** Length of the uncompressed tar stream. */
@@ -62,6 +64,7 @@ export function computeStatistics(written: WrittenArchive, skipped: SkippedEntry
     unchangedFiles: written.unchangedFiles,
     unchangedBytes: written.unchangedBytes,
     bytesRead: written.bytesRead,
+    racyFiles: written.racyFiles,
     contentBytes: written.contentBytes,
     tarBytes,
     archiveBytes,

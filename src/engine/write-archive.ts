@@ -31,6 +31,8 @@ export interface WrittenArchive {
   unchangedBytes: number;
   /** File content read from the sources (stored, read again, or hashed to compare in checksum mode). */
   bytesRead: number;
+  /** Files that matched the parent's record but were read again: modified just before its scan. */
+  racyFiles: number;
 }
 
 /** Files up to this size are read synchronously, straight into the block buffer. */
@@ -172,7 +174,8 @@ export async function writeArchive(
     await writer.push(TAR_END_OF_ARCHIVE);
     const blocks = await writer.finish();
     bytesRead += changes?.bytesRead ?? 0;
-    return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize, retries, unchangedFiles, unchangedBytes, bytesRead };
+    const racyFiles = changes?.racy ?? 0;
+    return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize, retries, unchangedFiles, unchangedBytes, bytesRead, racyFiles };
   } finally {
     await pool?.close();
   }
