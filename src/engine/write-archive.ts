@@ -63,27 +63,30 @@ export async function writeArchive(
     };
     // Files in the tree, stored here or held by the chain: what a hard link may point to.
     const files = new Set<string>();
-    // Whether the chain holds a file's content, decided once per entry (the read-ahead asks first).
-    const heldAt: (HeldContent | undefined)[] = [];
-    const heldFor = (i: number): HeldContent | undefined => {
-      if (i in heldAt) return heldAt[i];
+    // An entry's stat fields as the manifest writes them, and whether the chain holds its content:
+    // decided once per entry (the read-ahead may ask first).
+    const decided: ({ stat: Pick<ManifestEntry, 'mtimeNs' | 'ctimeNs' | 'ino'>; held: HeldContent | undefined } | undefined)[] = [];
+    const decide = (i: number) => {
+      const known = decided[i];
+      if (known) return known;
       const entry = entries[i]!;
       const stat = { mtimeNs: entry.mtimeNs.toString(), ctimeNs: entry.ctimeNs.toString(), ino: entry.ino.toString() };
-      return (heldAt[i] = entry.type === 'file' ? changes?.unchanged(entry, stat) : undefined);
+      return (decided[i] = { stat, held: entry.type === 'file' ? changes?.unchanged(entry, stat) : undefined });
     };
     // Checksum mode reads every file to decide; read-ahead would read them twice.
     const readAhead =
       options.readConcurrency > 1 && !options.checksum
-        ? new ReadAhead(entries, options.readConcurrency, SMALL_FILE_LIMIT, options.fileSystem, (i) => heldFor(i) === undefined)
+        ? new ReadAhead(entries, options.readConcurrency, SMALL_FILE_LIMIT, options.fileSystem, (i) => decide(i).held === undefined)
         : undefined;
     for (const [i, entry] of entries.entries()) {
       throwIfAborted(options.signal);
       progress.currentFile = entry.path;
       const ahead = readAhead?.take(i);
-      const mtimeNs = entry.mtimeNs.toString();
-      const ctimeNs = entry.ctimeNs.toString();
-      const ino = entry.ino.toString();
-      const held = heldFor(i);
+      const {
+        stat: { mtimeNs, ctimeNs, ino },
+        held,
+      } = decide(i);
+      decided[i] = undefined; // a million entries should not keep a million of these
       if (held) {
         // Unchanged: the record points into the archive that holds the content; nothing is read.
         const { heldBy, size, hashes, offset, dataOffset } = held;
