@@ -5,12 +5,14 @@
  * Ancestors are read whole (to hash them) but only their header and footer are parsed.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BackupError, ChainError } from '../errors.js';
 import {
-  parseManifest,
+  MANIFEST_CHUNK,
   parseManifestEnds,
+  readManifest,
   type Manifest,
   type ManifestFooter,
   type ManifestHeader,
@@ -27,18 +29,15 @@ export interface ChainLink {
   archivePath: string;
   /** SHA-256 of the manifest file. */
   sha256: string;
-  /** The manifest file's text, for `parseLink` when the entries are needed. */
-  text: string;
 }
 
 /** Reads a manifest file as a chain link: hashed, header and footer parsed. */
 export async function readChainLink(manifestPath: string): Promise<ChainLink> {
   const path = resolve(manifestPath);
   const bytes = await readFile(path);
-  const text = bytes.toString('utf8');
   let ends: ReturnType<typeof parseManifestEnds>;
   try {
-    ends = parseManifestEnds(text);
+    ends = parseManifestEnds(bytes);
   } catch (error) {
     throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
   }
@@ -47,17 +46,27 @@ export async function readChainLink(manifestPath: string): Promise<ChainLink> {
     manifestPath: path,
     archivePath: join(dirname(path), basename(ends.header.archive)),
     sha256: createHash('sha256').update(bytes).digest('hex'),
-    text,
   };
 }
 
-/** The whole manifest of a link, entries included. */
-export function parseLink(link: ChainLink): Manifest {
+/**
+ * The whole manifest of a link, entries included, streamed (it may be large) and hashed on the
+ * way: bytes that differ from the ones the link was proven with are refused.
+ */
+export async function readLinkManifest(link: ChainLink): Promise<Manifest> {
+  const hash = createHash('sha256');
+  const input = createReadStream(link.manifestPath, { highWaterMark: MANIFEST_CHUNK });
+  input.on('data', (chunk) => hash.update(chunk));
+  let manifest: Manifest;
   try {
-    return parseManifest(link.text);
+    manifest = await readManifest(input);
   } catch (error) {
     throw new BackupError('MANIFEST_INVALID', `${link.manifestPath}: ${(error as Error).message}`, { path: link.manifestPath, cause: error });
   }
+  if (hash.digest('hex') !== link.sha256) {
+    throw new ChainError('PARENT_CHANGED', `${link.manifestPath} changed while it was read. Run the backup again.`, { path: link.manifestPath });
+  }
+  return manifest;
 }
 
 /**

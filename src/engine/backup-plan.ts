@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
 import { BackupError, ChainError, OptionError } from '../errors.js';
 import type { BackupKind, Manifest, ManifestHeader, ParentLink, Selection } from '../format/manifest.js';
-import { ancestry, parseLink, readChainLink, type ChainLink } from './backup-chain.js';
+import { ancestry, readChainLink, readLinkManifest, type ChainLink } from './backup-chain.js';
 import { newestManifest } from './locate-backup.js';
 import { ChangeDetector } from './change-detector.js';
 import type { ResolvedArchiveOptions, ResolvedChainOptions } from './options.js';
@@ -95,7 +95,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     kind: chosen,
     reason,
     parent: {
-      manifest: parseLink(parent),
+      manifest: await readLinkManifest(parent),
       link: {
         id: parent.header.id,
         manifest: outFolder === undefined ? basename(parent.manifestPath) : relative(outFolder, parent.manifestPath).split(sep).join('/'),

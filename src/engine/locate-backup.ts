@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { access, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BackupError, SourceError, sourceReadError } from '../errors.js';
-import { ManifestFormatError, decodeManifestRecord, readManifest, type Manifest } from '../format/manifest.js';
+import { MANIFEST_CHUNK, ManifestFormatError, decodeManifestRecord, readManifest, type Manifest } from '../format/manifest.js';
 
 export interface LocatedBackup {
   manifest: Manifest | undefined;
@@ -71,7 +71,7 @@ export async function locateBackup(path: string): Promise<LocatedBackup> {
   if (path.endsWith('.manifest.jsonl')) {
     let manifest: Manifest;
     try {
-      manifest = await readManifest(createReadStream(path));
+      manifest = await readManifest(createReadStream(path, { highWaterMark: MANIFEST_CHUNK }));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(path, error);
       throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });

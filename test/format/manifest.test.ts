@@ -27,6 +27,15 @@ describe('format/manifest', () => {
     expect(manifest.footer).to.deep.equal(footer);
   });
 
+  it('reads lines split anywhere across chunks, multi-byte characters and CRLF included', async () => {
+    const named = { ...entry, path: 'ünïcødé/名前' } as ManifestRecord;
+    const bytes = Buffer.from([header, named, footer].map(encodeManifestRecord).join('').replaceAll('\n', '\r\n'));
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 3) }, (_, i) => bytes.subarray(i * 3, i * 3 + 3));
+    const manifest = await readManifest(Readable.from(chunks));
+    expect(manifest.entries).to.deep.equal([named]);
+    expect(manifest.footer).to.deep.equal(footer);
+  });
+
   it('rejects a manifest cut short before its footer', async () => {
     const error = await readManifest(stream([header, entry].map(encodeManifestRecord))).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(ManifestFormatError);
