@@ -1,6 +1,8 @@
 /**
  * `npx gulp backup` backs up this repository (sources, tests, docs; not node_modules, build output
- * or earlier backups) into backups/, with progress and a summary; `npx gulp verify` checks the
+ * or earlier backups) into backups/, with progress and a summary: a full backup first, then
+ * incremental ones that read only what changed (backupTask's `kind: 'auto'`, a new full backup
+ * every 10 runs or 7 days); `npx gulp verify` checks the
  * newest backup there, and `npx gulp restore` restores it into restored/. Copy the pattern into
  * your own gulpfile: `import { backupTask, verifyTask, restoreTask } from 'gulp-backup'`.
  */
