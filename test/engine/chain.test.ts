@@ -113,6 +113,17 @@ describe('engine: incremental and differential backups', () => {
     expect(diff.statistics.storedFiles).to.equal(2); // both changes since the full backup
   });
 
+  it('a parent in another folder is linked by its relative path, and the chain restores from there', async () => {
+    await createBackup({ ...options, name: 'full' });
+    await writeFile(join(root, 'data/a.txt'), 'alpha 2');
+    const elsewhere = join(root, 'elsewhere');
+    const inc = await createBackup({ ...options, out: elsewhere, name: 'inc', kind: 'incremental', since: out });
+    expect((await loadManifest(inc.manifestPath)).header.parent).to.include({ manifest: '../backups/full.manifest.jsonl' });
+    const target = await tempDir();
+    expect((await restoreBackup(inc.manifestPath, { to: target })).failures).to.deep.equal([]);
+    expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(root, 'data')));
+  });
+
   it('auto: full when there is none, incremental until fullEvery, then full again; fullMaxAge too', async () => {
     const kinds: string[] = [];
     for (let i = 0; i < 4; i++) kinds.push((await createBackup({ ...options, name: `auto-${i}`, kind: 'auto', fullEvery: 3 })).kind);
