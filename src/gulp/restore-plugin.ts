@@ -4,8 +4,8 @@
  * rules (refused entries end in a PluginError that names them), devices and FIFOs are skipped, and
  * with a manifest each file's SHA-256 is checked before it is emitted. Each file is held in memory
  * while it passes; for large archives, `restoreBackup` or `restoreTask` write straight to disk.
- * A point of a chain (an incremental or differential backup) needs those too: its unchanged
- * files are in other archives.
+ * A point of a chain (an incremental or differential backup, named by its manifest or its archive
+ * with `read: false`) comes out whole: each file is read from the archive of the chain that holds it.
  *
  * @example
  * gulp.src('backups/site.tar.gz', { read: false }).pipe(restore()).pipe(gulp.dest('site'))
@@ -19,8 +19,14 @@ import picomatch from 'picomatch';
 import PluginError from 'plugin-error';
 import { Parser, type ReadEntry } from 'tar';
 import File from 'vinyl';
+import { availableParallelism } from 'node:os';
+import type { Manifest, ManifestEntry } from '../format/manifest.js';
+import { entryTypeOfTarName } from '../format/tar-header.js';
+import { ArchiveContentReader } from '../engine/archive-content-reader.js';
+import { contentHolders } from '../engine/backup-chain.js';
+import { BlockCodecPool } from '../engine/block-codec-pool.js';
 import { locateBackup } from '../engine/locate-backup.js';
-import { BackupError } from '../errors.js';
+import { nanosecondsToMilliseconds } from '../engine/time.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../engine/safe-paths.js';
 import { PLUGIN_NAME } from './backup-plugin.js';
 
@@ -47,17 +53,12 @@ export function restore(options: RestorePluginOptions = {}): Transform {
 
 async function emitEntries(file: File, include: ((path: string) => boolean) | undefined, push: (file: File) => void): Promise<string[]> {
   const located = file.isNull() ? await locateBackup(file.path) : undefined;
+  const base = join(file.cwd, '.gulp-backup-restore');
   if (located?.manifest?.entries.some((entry) => entry.heldBy !== undefined)) {
-    throw new BackupError(
-      'INVALID_OPTION',
-      `${file.relative} is a point of a backup chain: its unchanged files are in earlier backups. ` +
-        'Restore it with restoreTask() or `gulp-backup restore`, which read every archive of the chain.',
-      { path: file.path },
-    );
+    return emitChainPoint(located.manifest, located.manifestPath, located.archivePath, base, include, push);
   }
   const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, entry.hashes?.sha256]));
   const source: Readable = file.isNull() ? createReadStream(located!.archivePath) : file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable);
-  const base = join(file.cwd, '.gulp-backup-restore');
   const refused: string[] = [];
   const parser = new Parser({ strict: true });
   const done = new Promise<void>((resolve, reject) => {
@@ -92,33 +93,103 @@ async function toVinyl(
   const chunks: Buffer[] = [];
   for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
   if (include && !include(raw)) return undefined;
-  const safe = safeEntryPath(raw, { maxDepth: DEFAULT_MAX_DEPTH });
+  const type = entryTypeOfTarName(entry.type);
+  if (type !== 'file' && type !== 'directory' && type !== 'symlink') return undefined; // links, devices, FIFOs: not emitted
+  return vinylOf(
+    { path: raw, type, mode: entry.mode ?? 0o644, mtime: entry.mtime ?? new Date(0), linkTarget: entry.linkpath, contents: Buffer.concat(chunks) },
+    base,
+    hashes.get(raw),
+    refused,
+  );
+}
+
+interface EntryToEmit {
+  path: string;
+  type: 'file' | 'directory' | 'symlink';
+  mode: number;
+  mtime: Date;
+  linkTarget: string | undefined;
+  contents: Buffer;
+}
+
+/** A vinyl file for an entry, under restore's path rules; a refusal is recorded and nothing emitted. */
+function vinylOf(entry: EntryToEmit, base: string, sha256: string | undefined, refused: string[]): File | undefined {
+  const safe = safeEntryPath(entry.path, { maxDepth: DEFAULT_MAX_DEPTH });
   if ('refused' in safe) {
-    refused.push(`${raw}: ${safe.refused}`);
+    refused.push(`${entry.path}: ${safe.refused}`);
     return undefined;
   }
-  const mtime = entry.mtime ?? new Date(0);
-  const stat = { mode: entry.mode ?? 0o644, mtime, atime: mtime, isDirectory: () => entry.type === 'Directory', isSymbolicLink: () => entry.type === 'SymbolicLink', isFile: () => entry.type === 'File' || entry.type === 'OldFile' };
+  const { mtime, type } = entry;
+  const stat = { mode: entry.mode, mtime, atime: mtime, isDirectory: () => type === 'directory', isSymbolicLink: () => type === 'symlink', isFile: () => type === 'file' };
   const path = join(base, safe.path);
-  if (entry.type === 'Directory') return new File({ base, path, contents: null, stat: stat as never });
-  if (entry.type === 'SymbolicLink') {
-    const refusal = symlinkTargetRefusal(safe.path, entry.linkpath ?? '');
+  if (type === 'directory') return new File({ base, path, contents: null, stat: stat as never });
+  if (type === 'symlink') {
+    const refusal = symlinkTargetRefusal(safe.path, entry.linkTarget ?? '');
     if (refusal) {
-      refused.push(`${raw}: ${refusal}`);
+      refused.push(`${entry.path}: ${refusal}`);
       return undefined;
     }
     const link = new File({ base, path, contents: null, stat: stat as never });
-    link.symlink = entry.linkpath!;
+    link.symlink = entry.linkTarget!;
     return link;
   }
-  if (entry.type !== 'File' && entry.type !== 'OldFile') return undefined; // links, devices, FIFOs: not emitted
-  const contents = Buffer.concat(chunks);
-  const expected = hashes.get(raw);
-  if (expected !== undefined && createHash('sha256').update(contents).digest('hex') !== expected) {
-    refused.push(`${raw}: its content does not match its SHA-256 in the manifest`);
+  if (sha256 !== undefined && createHash('sha256').update(entry.contents).digest('hex') !== sha256) {
+    refused.push(`${entry.path}: its content does not match its SHA-256 in the manifest`);
     return undefined;
   }
-  return new File({ base, path, contents, stat: stat as never });
+  return new File({ base, path, contents: entry.contents, stat: stat as never });
+}
+
+/**
+ * A point of a backup chain: its entries from its manifest, each file's content read from the
+ * archive of the chain that holds it (only the blocks needed, one reader per archive).
+ */
+async function emitChainPoint(
+  manifest: Manifest,
+  manifestPath: string | undefined,
+  archivePath: string,
+  base: string,
+  include: ((path: string) => boolean) | undefined,
+  push: (file: File) => void,
+): Promise<string[]> {
+  const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
+  if (broken) throw broken;
+  const chosen = manifest.entries.filter((entry) => (!include || include(entry.path)) && entry.type !== 'hardlink');
+  const byHolder = new Map<string, ManifestEntry[]>();
+  for (const entry of chosen) {
+    if (entry.type !== 'file') continue;
+    const id = entry.heldBy ?? manifest.header.id;
+    const list = byHolder.get(id);
+    if (list) list.push(entry);
+    else byHolder.set(id, [entry]);
+  }
+  const refused: string[] = [];
+  const pool = new BlockCodecPool(availableParallelism());
+  const readers = new Map<string, ArchiveContentReader>();
+  try {
+    for (const [id, entries] of byHolder) readers.set(id, await ArchiveContentReader.open(holders.get(id)!, entries, pool, 4, undefined));
+    for (const entry of chosen) {
+      const chunks: Buffer[] = [];
+      try {
+        if (entry.type === 'file') await readers.get(entry.heldBy ?? manifest.header.id)!.read(entry, async (bytes) => void chunks.push(Buffer.from(bytes)));
+      } catch (error) {
+        refused.push(`${entry.path}: ${(error as Error).message}`);
+        continue;
+      }
+      const mtime = new Date(nanosecondsToMilliseconds(BigInt(entry.mtimeNs)));
+      const vinyl = vinylOf(
+        { path: entry.path, type: entry.type as EntryToEmit['type'], mode: entry.mode, mtime, linkTarget: entry.linkTarget, contents: Buffer.concat(chunks) },
+        base,
+        entry.hashes?.sha256,
+        refused,
+      );
+      if (vinyl) push(vinyl);
+    }
+  } finally {
+    for (const reader of readers.values()) await reader.close();
+    await pool.close();
+  }
+  return refused;
 }
 
 /** Reads the first two bytes (gzip magic) and gives back a stream that still starts with them. */
