@@ -52,7 +52,8 @@ export function restore(options: RestorePluginOptions = {}): Transform {
 }
 
 async function emitEntries(file: File, include: ((path: string) => boolean) | undefined, push: (file: File) => void): Promise<string[]> {
-  const located = file.isNull() ? await locateBackup(file.path) : undefined;
+  // The manifest beside the archive, when there is one: hashes to check, or a chain to follow.
+  const located = file.isNull() ? await locateBackup(file.path) : await locateBackup(file.path).catch(() => undefined);
   const base = join(file.cwd, '.gulp-backup-restore');
   if (located?.manifest?.entries.some((entry) => entry.heldBy !== undefined)) {
     return emitChainPoint(located.manifest, located.manifestPath, located.archivePath, base, include, push);

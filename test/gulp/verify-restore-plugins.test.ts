@@ -68,13 +68,16 @@ describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () =
     await writeFile(join(tree, 'site/a.txt'), 'a, changed');
     const inc = await createBackup({ sources: ['site'], cwd: tree, out: join(tree, 'chain'), name: 'inc', kind: 'incremental' });
     expect(inc.statistics.unchangedFiles).to.equal(1);
-    const out = await tempDir();
-    await pipeline(gulp.src('chain/inc.tar.gz', { cwd: tree, read: false }), restore(), gulp.dest(out));
-    const restored = await snapshotTree(join(out, 'site'));
     const original = await snapshotTree(join(tree, 'site'));
-    expect(Object.keys(restored)).to.deep.equal(Object.keys(original));
-    expect(restored['a.txt']!.content).to.equal(original['a.txt']!.content);
-    expect(restored['img/b.bin']!.content).to.equal(original['img/b.bin']!.content);
+    // By path (read: false), and with the archive's bytes piped in (encoding: false): the manifest beside it leads to the chain.
+    for (const options of [{ read: false }, { encoding: false as const }]) {
+      const out = await tempDir();
+      await pipeline(gulp.src('chain/inc.tar.gz', { cwd: tree, ...options }), restore(), gulp.dest(out));
+      const restored = await snapshotTree(join(out, 'site'));
+      expect(Object.keys(restored)).to.deep.equal(Object.keys(original));
+      expect(restored['a.txt']!.content).to.equal(original['a.txt']!.content);
+      expect(restored['img/b.bin']!.content).to.equal(original['img/b.bin']!.content);
+    }
   });
 
   it('verifyTask and restoreTask run as gulp tasks and fail on damage', async () => {
