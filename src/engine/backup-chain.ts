@@ -15,6 +15,7 @@ import {
   readManifest,
   type Manifest,
   type ManifestFooter,
+  type ManifestEntry,
   type ManifestHeader,
   type ParentLink,
 } from '../format/manifest.js';
@@ -167,4 +168,22 @@ export async function contentHolders(manifest: Manifest, manifestPath: string | 
     });
   }
   return { holders };
+}
+
+/**
+ * `entries` by the backup whose archive holds them: `heldBy`, or `ownId` for those stored in the
+ * backup itself. `groups` may start with groups that must exist even when empty.
+ */
+export function groupByHolder(
+  entries: Iterable<ManifestEntry>,
+  ownId: string,
+  groups = new Map<string, ManifestEntry[]>(),
+): Map<string, ManifestEntry[]> {
+  for (const entry of entries) {
+    const id = entry.heldBy ?? ownId;
+    const group = groups.get(id);
+    if (group) group.push(entry);
+    else groups.set(id, [entry]);
+  }
+  return groups;
 }

@@ -16,7 +16,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { AbortError, BackupError, OptionError } from '../errors.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
 import { entryTypeOfTarName } from '../format/tar-header.js';
-import { contentHolders } from './backup-chain.js';
+import { contentHolders, groupByHolder } from './backup-chain.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { ArchiveContentReader } from './archive-content-reader.js';
 import { locateBackup, notFound } from './locate-backup.js';
@@ -157,14 +157,10 @@ async function restoreWithManifest(
   const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
   if (broken) throw broken;
   const ownId = manifest.header.id;
-  const byHolder = new Map<string, ManifestEntry[]>();
-  for (const entry of selected) {
-    if (entry.type !== 'file') continue;
-    const id = entry.heldBy ?? ownId;
-    const list = byHolder.get(id);
-    if (list) list.push(entry);
-    else byHolder.set(id, [entry]);
-  }
+  const byHolder = groupByHolder(
+    selected.filter((entry) => entry.type === 'file'),
+    ownId,
+  );
   if (byHolder.size === 0) byHolder.set(ownId, []);
   context.progress.enter('restore');
   const pool = new BlockCodecPool(concurrency);

@@ -15,7 +15,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { AbortError, OptionError } from '../errors.js';
 import { MEMBER_HEADER_SIZE, decodeMemberHeader } from '../format/blocked-gzip.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
-import { contentHolders } from './backup-chain.js';
+import { contentHolders, groupByHolder } from './backup-chain.js';
 import { TAR_END_OF_ARCHIVE, entryTypeOfTarName } from '../format/tar-header.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import { BlockCodecPool } from './block-codec-pool.js';
@@ -96,13 +96,8 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
       if (broken) problems.push(`broken chain: ${broken.message}`);
       const ownId = manifest.header.id;
-      const byHolder = new Map<string, ManifestEntry[]>([[ownId, []]]);
-      for (const entry of manifest.entries) {
-        const id = entry.heldBy ?? ownId;
-        const list = byHolder.get(id);
-    if (list) list.push(entry);
-    else byHolder.set(id, [entry]);
-      }
+      // This backup's own archive is always checked, even when it holds no file.
+      const byHolder = groupByHolder(manifest.entries, ownId, new Map([[ownId, []]]));
       const sizes = await Promise.all([...byHolder.keys()].map((id) => holders.get(id)).map((h) => (h ? archiveSize(h.archivePath, h.manifestPath) : 0)));
       progress.bytesTotal = sizes.reduce((sum, size) => sum + size, 0);
       progress.enter('verify');

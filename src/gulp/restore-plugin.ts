@@ -20,10 +20,10 @@ import PluginError from 'plugin-error';
 import { Parser, type ReadEntry } from 'tar';
 import File from 'vinyl';
 import { availableParallelism } from 'node:os';
-import type { Manifest, ManifestEntry } from '../format/manifest.js';
+import type { Manifest } from '../format/manifest.js';
 import { entryTypeOfTarName } from '../format/tar-header.js';
 import { ArchiveContentReader } from '../engine/archive-content-reader.js';
-import { contentHolders } from '../engine/backup-chain.js';
+import { contentHolders, groupByHolder } from '../engine/backup-chain.js';
 import { BlockCodecPool } from '../engine/block-codec-pool.js';
 import { locateBackup } from '../engine/locate-backup.js';
 import { nanosecondsToMilliseconds } from '../engine/time.js';
@@ -156,14 +156,10 @@ async function emitChainPoint(
   const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
   if (broken) throw broken;
   const chosen = manifest.entries.filter((entry) => (!include || include(entry.path)) && entry.type !== 'hardlink');
-  const byHolder = new Map<string, ManifestEntry[]>();
-  for (const entry of chosen) {
-    if (entry.type !== 'file') continue;
-    const id = entry.heldBy ?? manifest.header.id;
-    const list = byHolder.get(id);
-    if (list) list.push(entry);
-    else byHolder.set(id, [entry]);
-  }
+  const byHolder = groupByHolder(
+    chosen.filter((entry) => entry.type === 'file'),
+    manifest.header.id,
+  );
   const refused: string[] = [];
   const pool = new BlockCodecPool(availableParallelism());
   const readers = new Map<string, ArchiveContentReader>();
