@@ -3,13 +3,12 @@
  * (full, incremental or differential) after each step, then a restore of every point compared with
  * the tree as it was, byte for byte and mode for mode, and a verify of every point.
  */
-import { closeSync, openSync, writeSync, appendFileSync, chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { appendFileSync, chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createBackup, restoreBackup, verifyBackup, type BackupOptions } from '../../src/index.js';
 import { recordOpens } from '../helpers/faults.js';
-import { pseudoRandomBytes, snapshotTree, tempDir, type Snapshot } from '../helpers/tree.js';
+import { pseudoRandomBytes, rewriteInPlace, snapshotTree, tempDir, type Snapshot } from '../helpers/tree.js';
 
 /** mulberry32: a small seeded generator, so that a failing seed replays exactly. */
 function generator(seed: number): () => number {
@@ -125,15 +124,8 @@ class TreeModel {
         const racy = before.mtimeMs >= BigInt(this.lastBackupStartMs - 1000);
         if (size === 0) return `skip ${choice} of empty ${file}`;
         if (choice === 'sameTick' && this.config.rules.compareCtime === false && !this.config.rules.checksum && !racy) return `skip sameTick of old ${file}`;
-        // touch -r keeps the nanoseconds, which utimes (a double of seconds) would round.
-        const reference = join(this.root, '..', 'reference');
-        writeFileSync(reference, '');
-        execFileSync('touch', ['-r', at(file!), reference]);
-        const fd = openSync(at(file!), 'r+');
-        writeSync(fd, pseudoRandomBytes(size, this.counter++ + 7), 0, size, 0);
-        closeSync(fd);
-        if (choice === 'sameTick') execFileSync('touch', ['-r', reference, at(file!)]);
-        else this.stamp(file!);
+        rewriteInPlace(at(file!), pseudoRandomBytes(size, this.counter++ + 7), choice === 'sameTick');
+        if (choice === 'rewrite') this.stamp(file!);
         this.touch(file!);
         return `${choice} ${file}`;
       }

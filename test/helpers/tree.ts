@@ -2,6 +2,8 @@
 import { mkdtemp, mkdir, rm, symlink, utimes, writeFile, chmod, link, readdir, lstat, readFile, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { execa } from 'execa';
 
 const created: string[] = [];
@@ -88,4 +90,24 @@ export async function snapshotTree(root: string, prefix = ''): Promise<Record<st
 export async function run(command: string, args: string[], cwd?: string): Promise<string> {
   const result = await execa(command, args, { cwd, stripFinalNewline: false });
   return result.stdout;
+}
+
+/**
+ * Overwrites a file in place with `bytes` (same length: the size does not change). With
+ * `keepTimes`, its timestamps are put back afterwards, nanosecond-exact (`touch -r`; utimes takes
+ * a double of seconds and would round): a second write in the same timestamp tick.
+ */
+export function rewriteInPlace(path: string, bytes: Buffer, keepTimes: boolean): void {
+  const reference = `${path}.times`;
+  if (keepTimes) {
+    writeFileSync(reference, '');
+    execFileSync('touch', ['-r', path, reference]);
+  }
+  const fd = openSync(path, 'r+');
+  writeSync(fd, bytes, 0, bytes.length, 0);
+  closeSync(fd);
+  if (keepTimes) {
+    execFileSync('touch', ['-r', reference, path]);
+    execFileSync('rm', [reference]);
+  }
 }
