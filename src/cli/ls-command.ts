@@ -32,8 +32,8 @@ export function registerList(program: Command, context: CliContext): void {
       }
       const { manifest, manifestPath, archivePath } = await locateBackup(path);
       if (!manifest) {
-        const { list } = await import('tar');
-        await list({ file: archivePath, onReadEntry: (entry) => write(entry.path) });
+        const { archiveEntries } = await import('../engine/archive-format.js');
+        for await (const entry of archiveEntries(archivePath)) write(entry.path);
       } else if (flags.json) {
         for (const entry of manifest.entries) write(JSON.stringify(entry));
       } else {

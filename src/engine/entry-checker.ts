@@ -6,7 +6,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { EntryType, ManifestEntry } from '../format/manifest.js';
-import { decodeTarHeader } from '../format/tar-header.js';
+import { decodeTarHeader } from '../format/tar-entry-header.js';
 
 export type EntryStatus = 'ok' | 'damaged' | 'missing';
 

@@ -6,20 +6,18 @@
  * (a plain .tar.gz, GNU tar's too), it extracts sequentially under the same path rules.
  * A file that cannot be restored (damaged block, refused path) is reported; the others still are.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { createGunzip } from 'node:zlib';
 import picomatch from 'picomatch';
-import { Parser, type ReadEntry } from 'tar';
 import { AbortError, BackupError, OptionError } from '../errors.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
-import { entryTypeOfTarName } from '../format/tar-header.js';
+import { TarFormatError } from '../format/tar-entry-stream.js';
+import { archiveEntries, isDecompressionError } from './archive-format.js';
+import { expandSparse } from './sparse.js';
 import { contentHolders, groupByHolder } from './backup-chain.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { ArchiveContentReader } from './archive-content-reader.js';
-import { locateBackup, notFound } from './locate-backup.js';
+import { locateBackup } from './locate-backup.js';
 import { RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
 import { nanosecondsToMilliseconds } from './time.js';
@@ -283,7 +281,7 @@ function malformedEntry(entry: ManifestEntry): string | undefined {
   if (!['file', 'directory', 'symlink', 'hardlink'].includes(entry.type)) return 'type';
   if (!natural(entry.size)) return 'size';
   if (!natural(entry.mode) || entry.mode > 0o7777) return 'mode';
-  if (typeof entry.mtimeNs !== 'string' || !/^\d{1,30}$/.test(entry.mtimeNs)) return 'mtimeNs';
+  if (typeof entry.mtimeNs !== 'string' || !/^-?\d{1,30}$/.test(entry.mtimeNs)) return 'mtimeNs';
   if (entry.type === 'file' && !natural(entry.dataOffset)) return 'dataOffset';
   if ((entry.type === 'symlink' || entry.type === 'hardlink') && typeof entry.linkTarget !== 'string') return 'linkTarget';
   return undefined;
@@ -294,97 +292,52 @@ function isSystemError(error: unknown): boolean {
 }
 
 /**
- * Any .tar.gz or .tar, GNU tar's too: one sequential pass through node-tar's parser, entries
- * restored one at a time under the same rules. Sizes are checked against the tar headers; there
- * are no hashes to check.
+ * Any .tar.gz, .tar.zst or .tar, GNU tar's too: one sequential pass through the tar entry reader,
+ * entries restored one at a time under the same rules. Sizes are checked against the tar headers;
+ * there are no hashes to check. A damaged or truncated archive keeps what came before the damage.
  */
 async function restoreSequentially(archivePath: string, context: RestoreContext): Promise<void> {
   const { result } = context;
-  const head = Buffer.alloc(2);
-  const handle = await open(archivePath, 'r').catch((error: unknown) => {
-    throw notFound(archivePath, error);
-  });
-  await handle.read(head, 0, 2, 0).finally(() => handle.close());
-  const gzipped = head[0] === 0x1f && head[1] === 0x8b;
   context.progress.enter('restore'); // totals unknown: a plain archive says nothing of its end
   const include = context.options.include ? picomatch(context.options.include, { dot: true }) : undefined;
-
-  const queue: ReadEntry[] = [];
-  let wake: (() => void) | undefined;
-  let ended = false;
-  let failure: Error | undefined;
-  const parser = new Parser({ strict: true });
-  parser.on('entry', (entry: ReadEntry) => {
-    entry.pause();
-    queue.push(entry);
-    wake?.();
-  });
-  parser.on('end', () => {
-    ended = true;
-    wake?.();
-  });
-  parser.on('error', (error: Error) => {
-    failure ??= error;
-    wake?.();
-  });
-  const input = createReadStream(archivePath);
-  const source = gzipped ? input.pipe(createGunzip()) : input;
-  source.on('error', (error: Error) => {
-    failure ??= error;
-    wake?.();
-  });
-  source.pipe(parser as unknown as NodeJS.WritableStream);
   try {
-    for (;;) {
-      const entry = queue.shift();
-      if (!entry) {
-        if (failure) {
-          result.failures.push({ path: archivePath, reason: `damaged archive (${failure.message}): the entries after this point were not restored` });
-          return;
-        }
-        if (ended) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        continue;
-      }
+    for await (const entry of archiveEntries(archivePath)) {
       context.options.signal?.throwIfAborted();
-      const type = entryTypeOfTarName(entry.type);
-      const entryPath = entry.path.replace(/\/+$/, '');
-      if (!type) {
-        result.skipped.push({ path: entryPath, reason: `a ${entry.type} entry is never created` });
-        entry.resume();
+      if (!isOurType(entry.type)) {
+        result.skipped.push({ path: entry.path, reason: `a ${entry.type} entry is never created` });
         continue;
       }
-      if (include && !include(entryPath)) {
-        entry.resume();
-        continue;
-      }
+      if (include && !include(entry.path)) continue;
       const manifestLike: ManifestEntry = {
         record: 'entry',
-        path: entryPath,
-        type,
-        size: type === 'file' ? (entry.size ?? 0) : 0,
-        mode: (entry.mode ?? (type === 'directory' ? 0o755 : 0o644)) & 0o7777,
-        uid: 0,
-        gid: 0,
-        mtimeNs: (BigInt(entry.mtime?.getTime() ?? 0) * 1_000_000n).toString(),
+        path: entry.path,
+        type: entry.type,
+        size: entry.type === 'file' ? (entry.sparse?.realSize ?? entry.size) : 0,
+        mode: entry.mode,
+        uid: entry.uid,
+        gid: entry.gid,
+        mtimeNs: entry.mtimeNs.toString(),
         ctimeNs: '0',
         ino: '0',
-        ...(entry.linkpath ? { linkTarget: entry.linkpath } : {}),
-        offset: 0,
-        dataOffset: 0, // unused: the content comes from the parser
+        ...(entry.type === 'symlink' || entry.type === 'hardlink' ? { linkTarget: entry.linkTarget } : {}),
+        offset: entry.offset,
+        dataOffset: entry.dataOffset,
       };
       await restoreEntry(
         manifestLike,
         context,
         async (write) => {
-          for await (const chunk of entry as AsyncIterable<Buffer>) await write(chunk);
+          for await (const chunk of entry.sparse ? expandSparse(entry.content(), entry.sparse) : entry.content()) await write(chunk);
         },
         false,
       );
-      entry.resume();
     }
-  } finally {
-    input.destroy();
+  } catch (error) {
+    if (!(error instanceof TarFormatError) && !isDecompressionError(error)) throw error;
+    result.failures.push({ path: archivePath, reason: `damaged archive (${(error as Error).message}): the entries after this point were not restored` });
   }
+}
+
+function isOurType(type: string): type is ManifestEntry['type'] {
+  return type === 'file' || type === 'directory' || type === 'symlink' || type === 'hardlink';
 }

@@ -7,17 +7,17 @@
  * With only an archive: CRCs, lengths, end marker and tar structure; file hashes are not checked.
  */
 import { createReadStream } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { createGunzip } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
 import { AbortError, OptionError } from '../errors.js';
 import { MEMBER_HEADER_SIZE, decodeMemberHeader } from '../format/blocked-gzip.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
 import { contentHolders, groupByHolder } from './backup-chain.js';
-import { TAR_END_OF_ARCHIVE, entryTypeOfTarName } from '../format/tar-header.js';
+import { TAR_END_OF_ARCHIVE } from '../format/tar-header.js';
+import { TarFormatError, readTarEntries, type TarStreamEnd } from '../format/tar-entry-stream.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
+import { compressionOf, isDecompressionError, readHead, tarBytesOf } from './archive-format.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
@@ -177,7 +177,10 @@ async function checkArchive(
   const fileSize = await archiveSize(archivePath, undefined);
   const handle = await open(archivePath, 'r');
   try {
-    const codec = manifest?.header.options.codec ?? (archivePath.endsWith('.tar') ? 'none' : 'gzip');
+    // Without a manifest the bytes say what the archive is: ours (blocked gzip), another gzip or zstd, or plain tar.
+    const head = manifest ? undefined : await readHead(archivePath, MEMBER_HEADER_SIZE);
+    const compression = head === undefined || decodeMemberHeader(head) !== undefined ? undefined : compressionOf(head, archivePath);
+    const codec = manifest?.header.options.codec ?? (compression === 'none' ? 'none' : 'gzip');
     const footer = manifest?.footer;
     const reader = new ArchiveReader(
       handle,
@@ -189,26 +192,30 @@ async function checkArchive(
       progress.bytesDone += bytes;
       progress.tick();
     };
-    const foreign = !manifest && codec === 'gzip' && !(await isBlockedGzip(handle));
+    const foreign = compression === 'gzip' || compression === 'zstd';
     const blocks = foreign
-      ? gunzipBlocks(archivePath, onRead)
+      ? decompressedBlocks(archivePath, onRead)
       : codec === 'none'
         ? reader.plainBlocks(footer?.blocks.blockSize ?? 1 << 20, footer?.totals.tarBytes)
         : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal, onRead });
-    const check = manifest ? checkAgainstManifest(manifest) : checkStructure();
     const problems: string[] = [];
     let blockCount = 0;
     let damagedBlocks = 0;
-    for await (const block of blocks) {
-      signal?.throwIfAborted();
-      blockCount++;
-      if (block.error !== undefined) {
-        damagedBlocks++;
-        problems.push(`block ${block.index}: ${block.error}`);
+    // Every block is counted, and a damaged one named, whoever reads it.
+    const counted = (async function* () {
+      for await (const block of blocks) {
+        signal?.throwIfAborted();
+        blockCount++;
+        if (block.error !== undefined) {
+          damagedBlocks++;
+          problems.push(`block ${block.index}: ${block.error}`);
+        }
+        yield block;
       }
-      check.block(block);
-    }
-    const entries = await check.finish();
+    })();
+    const check = manifest ? checkAgainstManifest(manifest) : checkStructure();
+    const entries = await check.run(counted);
+    for await (const block of counted) void block; // the rest of the archive: CRCs, lengths, end marker
     if (!foreign) problems.push(...reader.end.problems);
     problems.push(...check.problems);
     if (footer) {
@@ -224,8 +231,8 @@ async function checkArchive(
 }
 
 interface Check {
-  block(block: ReadBlock): void;
-  finish(): Promise<EntryReport[]>;
+  /** Reads the blocks it needs (all of them, or up to the end of the tar stream) and reports the entries. */
+  run(blocks: AsyncIterable<ReadBlock>): Promise<EntryReport[]>;
   problems: string[];
 }
 
@@ -235,11 +242,11 @@ function checkAgainstManifest(manifest: Pick<Manifest, 'header' | 'footer' | 'en
   const problems: string[] = [];
   return {
     problems,
-    block(block) {
-      if (block.data) checker.feed(block.tarOffset, block.data);
-      else checker.gap(block.tarOffset, block.rawLength, `in damaged block ${block.index}`);
-    },
-    async finish() {
+    async run(blocks) {
+      for await (const block of blocks) {
+        if (block.data) checker.feed(block.tarOffset, block.data);
+        else checker.gap(block.tarOffset, block.rawLength, `in damaged block ${block.index}`);
+      }
       checker.finish();
       if (checker.trailingGarbage) problems.push('unexpected data after the last entry of the tar stream');
       return checker.reports;
@@ -247,65 +254,65 @@ function checkAgainstManifest(manifest: Pick<Manifest, 'header' | 'footer' | 'en
   };
 }
 
-/** Without a manifest: parse the tar stream (node-tar's parser) to check its structure. */
+/** Without a manifest: walk the tar stream with the tar entry reader to check its structure. */
 function checkStructure(): Check {
-  const entries: EntryReport[] = [];
   const problems: string[] = [];
-  let stopped = false;
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (entry: ReadEntry) => {
-      entries.push({ path: entry.path.replace(/\/+$/, ''), type: entryTypeOfTarName(entry.type) ?? 'file', status: 'ok' });
-      entry.resume();
-    },
-  });
-  parser.on('error', (error: Error) => {
-    if (!stopped) problems.push(`tar structure: ${error.message}`);
-    stopped = true;
-  });
   return {
     problems,
-    block(block) {
-      if (stopped) return;
-      if (!block.data) {
-        problems.push(`tar structure not checked after block ${block.index}: without the manifest, entries past a damaged block cannot be located`);
-        stopped = true;
-        return;
+    async run(blocks) {
+      const entries: EntryReport[] = [];
+      const iterator = blocks[Symbol.asyncIterator]();
+      const tar = (async function* () {
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+          if (!next.value.data) {
+            problems.push(`tar structure not checked after block ${next.value.index}: without the manifest, entries past a damaged block cannot be located`);
+            return;
+          }
+          yield next.value.data;
+        }
+      })();
+      const end: TarStreamEnd = { endMarker: false, bytes: 0 };
+      try {
+        // The tar reader stops at the end marker without closing the blocks: the caller reads the rest.
+        for await (const entry of readTarEntries({ [Symbol.asyncIterator]: () => ({ next: () => tar.next() }) }, end)) {
+          entries.push({ path: entry.path, type: isEntryType(entry.type) ? entry.type : 'file', status: 'ok' });
+          for await (const chunk of entry.content()) void chunk;
+        }
+        if (!end.endMarker && problems.length === 0) problems.push('the tar stream has no end-of-archive blocks (it may have been cut short)');
+      } catch (error) {
+        if (!(error instanceof TarFormatError)) throw error;
+        problems.push(`tar structure: ${error.message}`);
       }
-      parser.write(block.data);
-    },
-    async finish() {
-      if (!stopped) await new Promise<void>((resolve) => parser.end(resolve));
       return entries;
     },
   };
 }
 
-async function isBlockedGzip(handle: FileHandle): Promise<boolean> {
-  const head = Buffer.alloc(MEMBER_HEADER_SIZE);
-  const { bytesRead } = await handle.read(head, 0, head.length, 0);
-  return decodeMemberHeader(head.subarray(0, bytesRead)) !== undefined;
+function isEntryType(type: string): type is EntryReport['type'] {
+  return type === 'file' || type === 'directory' || type === 'symlink' || type === 'hardlink';
 }
 
 /**
- * Any other .tar.gz (GNU tar, pigz): one sequential gunzip, as `gzip -t` does, feeding the tar
- * parser. A gzip error ends the walk: without member boundaries nothing after it can be found.
+ * Any other .tar.gz (GNU tar, pigz) or .tar.zst: one sequential decompression, as `gzip -t` does,
+ * feeding the tar reader. A decompression error ends the walk: without member boundaries nothing
+ * after it can be found.
  */
-async function* gunzipBlocks(path: string, onRead: (bytes: number) => void): AsyncGenerator<ReadBlock> {
+async function* decompressedBlocks(path: string, onRead: (bytes: number) => void): AsyncGenerator<ReadBlock> {
   const input = createReadStream(path);
   input.on('data', (chunk) => onRead(chunk.length));
-  const gunzip = input.pipe(createGunzip());
+  const { compression, tar } = await tarBytesOf(input, path);
   let index = 0;
   let tarOffset = 0;
   try {
-    for await (const data of gunzip as AsyncIterable<Buffer>) {
+    for await (const data of tar as AsyncIterable<Buffer>) {
       yield { index, tarOffset, rawLength: data.length, archiveOffset: -1, data };
       index++;
       tarOffset += data.length;
     }
   } catch (error) {
-    yield { index, tarOffset, rawLength: 0, archiveOffset: -1, error: `gzip: ${(error as Error).message}` };
+    if (!isDecompressionError(error)) throw error;
+    yield { index, tarOffset, rawLength: 0, archiveOffset: -1, error: `${compression}: ${(error as Error).message}` };
   } finally {
-    input.destroy();
+    tar.destroy();
   }
 }

@@ -15,7 +15,6 @@ import type { ProgressTracker } from './progress.js';
 import { openContent, wholeContent, type OpenedContent, type ReadPolicy } from './file-content.js';
 import { ReadAhead } from './read-ahead.js';
 import type { ArchiveEntry } from './scan.js';
-import { nanosecondsToMilliseconds } from './time.js';
 
 export interface WrittenArchive {
   entries: ManifestEntry[];
@@ -118,9 +117,8 @@ export async function writeArchive(
         progress.filesDone++;
         continue;
       }
-      const header = { ...entry, mtimeMs: nanosecondsToMilliseconds(entry.mtimeNs) };
       if (entry.type !== 'file') {
-        await writer.push(encodeTarHeader({ ...header, size: 0 }));
+        await writer.push(encodeTarHeader({ ...entry, size: 0 }));
       } else {
         let stored: number | undefined;
         let skipReason: string | undefined;
@@ -139,7 +137,7 @@ export async function writeArchive(
           }
           record.size = content.size;
           bytesRead += content.size;
-          await writer.push(encodeTarHeader({ ...header, size: content.size }));
+          await writer.push(encodeTarHeader({ ...entry, size: content.size }));
           record.dataOffset = writer.position;
           const hashes: Hash[] = options.hashes.map((algorithm) => createHash(algorithm));
           try {

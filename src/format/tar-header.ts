@@ -1,9 +1,14 @@
 /**
- * Tar entry headers: POSIX ustar, preceded by a pax extended header when a field does not fit
- * (long or non-ASCII names, sizes of 8 GiB and more) or the mtime has a sub-second part.
- * The field encoding is node-tar's (`Header`, `Pax`): the implementation npm itself relies on.
+ * Tar entry headers as gulp-backup writes them: POSIX ustar, preceded by a pax extended header
+ * when a field does not fit (long or non-ASCII names, names that are not UTF-8, sizes of 8 GiB and
+ * more) or the mtime is not a whole, positive number of seconds. The ustar block is node-tar's
+ * `Header` encoding (the implementation npm relies on); the pax body is ours, because it must
+ * carry names as raw bytes (`hdrcharset=BINARY`, as GNU tar writes them) and nanosecond times.
+ * Decoding lives in tar-entry-header.ts.
  */
-import { Header, Pax } from 'tar';
+import { Header } from 'tar';
+import { encodeNameBytes, hasEscapedBytes } from './path-bytes.js';
+import { encodePaxRecords, formatPaxTime } from './pax.js';
 
 export const TAR_BLOCK_SIZE = 512;
 /** Two zero blocks end a tar stream. */
@@ -12,7 +17,7 @@ export const TAR_END_OF_ARCHIVE: Buffer = Buffer.alloc(2 * TAR_BLOCK_SIZE);
 export type TarEntryType = 'file' | 'directory' | 'symlink' | 'hardlink';
 
 export interface TarEntryHeader {
-  /** Relative POSIX path, without a trailing slash. */
+  /** Relative POSIX path, without a trailing slash (names that are not UTF-8 escaped: path-bytes.ts). */
   path: string;
   type: TarEntryType;
   /** Content length; 0 for everything but files. */
@@ -21,8 +26,8 @@ export interface TarEntryHeader {
   mode: number;
   uid: number;
   gid: number;
-  /** Modification time in milliseconds since the epoch; fractions are kept through pax. */
-  mtimeMs: number;
+  /** Modification time in nanoseconds since the epoch; kept whole through pax. */
+  mtimeNs: bigint;
   /** Target of a symlink, or the archive path a hard link points to. */
   linkTarget?: string;
 }
@@ -34,12 +39,14 @@ const TAR_TYPE_NAMES = {
   hardlink: 'Link',
 } as const;
 
+const NS_PER_SECOND = 1_000_000_000n;
+
 /** Encodes the header block(s) for one entry: `[pax header + body] + ustar header`. */
 export function encodeTarHeader(entry: TarEntryHeader): Buffer {
   const path = entry.type === 'directory' ? `${entry.path}/` : entry.path;
-  // The ustar field holds whole seconds; a pax record carries milliseconds when there are some.
-  const wholeMs = Math.floor(entry.mtimeMs);
-  const mtime = new Date(wholeMs);
+  // The ustar field holds whole, positive seconds; pax carries the exact time otherwise.
+  const seconds = entry.mtimeNs > 0n ? entry.mtimeNs / NS_PER_SECOND : 0n;
+  const mtime = new Date(Number(seconds) * 1000);
   const fields = {
     path,
     mode: entry.mode,
@@ -53,73 +60,27 @@ export function encodeTarHeader(entry: TarEntryHeader): Buffer {
     gname: '',
   };
   const ustar = Buffer.alloc(TAR_BLOCK_SIZE);
-  const needPax = new Header(fields).encode(ustar) || wholeMs % 1000 !== 0;
+  const binary = hasEscapedBytes(path) || (entry.linkTarget !== undefined && hasEscapedBytes(entry.linkTarget));
+  const needPax = new Header(fields).encode(ustar) || entry.mtimeNs !== seconds * NS_PER_SECOND || binary;
   if (!needPax) return ustar;
-  const pax = new Pax({
-    path,
-    mtime,
-    ...(entry.linkTarget === undefined ? {} : { linkpath: entry.linkTarget }),
-    ...(fields.size >= 0o77777777777 ? { size: fields.size } : {}),
-  }).encode();
-  return Buffer.concat([pax, ustar]);
+  const records: Array<[string, string | Buffer]> = [];
+  if (binary) records.push(['hdrcharset', 'BINARY']);
+  records.push(['path', encodeNameBytes(path)]);
+  if (entry.linkTarget !== undefined) records.push(['linkpath', encodeNameBytes(entry.linkTarget)]);
+  records.push(['mtime', formatPaxTime(entry.mtimeNs)]);
+  if (fields.size >= 0o77777777777) records.push(['size', String(fields.size)]);
+  return Buffer.concat([paxHeader(encodePaxRecords(records), mtime), ustar]);
+}
+
+/** A pax extended header block and its body, padded to whole blocks. */
+function paxHeader(body: Buffer, mtime: Date): Buffer {
+  const block = Buffer.alloc(TAR_BLOCK_SIZE);
+  new Header({ path: 'PaxHeader', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime, type: 'ExtendedHeader', linkpath: '', uname: '', gname: '' }).encode(block);
+  return Buffer.concat([block, body, Buffer.alloc(tarPadding(body.length))]);
 }
 
 /** Zero bytes that follow `size` bytes of content to reach the next 512-byte boundary. */
 export function tarPadding(size: number): number {
   const rest = size % TAR_BLOCK_SIZE;
   return rest === 0 ? 0 : TAR_BLOCK_SIZE - rest;
-}
-
-export interface DecodedTarHeader {
-  /** Path without a trailing slash, with any pax `path` applied. */
-  path: string;
-  /** Our four entry types, or the tar type name of anything else. */
-  type: TarEntryType | string;
-  size: number;
-  linkTarget: string;
-  mode: number;
-  mtimeMs: number;
-}
-
-const TYPE_OF_TAR_NAME: Readonly<Record<string, TarEntryType>> = {
-  File: 'file',
-  OldFile: 'file',
-  ContiguousFile: 'file',
-  Directory: 'directory',
-  SymbolicLink: 'symlink',
-  Link: 'hardlink',
-};
-
-/** Our entry type for a node-tar type name (`File`, `Directory`…); undefined for devices, FIFOs and the like. */
-export function entryTypeOfTarName(name: string): TarEntryType | undefined {
-  return TYPE_OF_TAR_NAME[name];
-}
-
-/**
- * Decodes the header block(s) of one entry: a ustar header, or a pax extended header followed by
- * one. Returns a reason string when the bytes are not a valid header (bad checksum, cut short).
- */
-export function decodeTarHeader(bytes: Buffer): DecodedTarHeader | string {
-  if (bytes.length < TAR_BLOCK_SIZE) return 'header cut short';
-  let header = new Header(bytes, 0);
-  if (!header.cksumValid) return 'header checksum mismatch';
-  let offset = 0;
-  let pax: Pax | undefined;
-  if (header.type === 'ExtendedHeader') {
-    const bodyLength = header.size ?? 0;
-    offset = TAR_BLOCK_SIZE + bodyLength + tarPadding(bodyLength);
-    if (bytes.length < offset + TAR_BLOCK_SIZE) return 'header cut short after its pax record';
-    pax = Pax.parse(bytes.subarray(TAR_BLOCK_SIZE, TAR_BLOCK_SIZE + bodyLength).toString('utf8'));
-    header = new Header(bytes, offset, pax);
-    if (!header.cksumValid) return 'header checksum mismatch';
-  }
-  const path = (header.path ?? '').replace(/\/+$/, '');
-  return {
-    path,
-    type: TYPE_OF_TAR_NAME[header.type] ?? header.type,
-    size: header.size ?? 0,
-    linkTarget: header.linkpath ?? '',
-    mode: header.mode ?? 0,
-    mtimeMs: header.mtime?.getTime() ?? 0,
-  };
 }

@@ -14,14 +14,14 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import picomatch from 'picomatch';
 import PluginError from 'plugin-error';
-import { Parser, type ReadEntry } from 'tar';
 import File from 'vinyl';
 import { availableParallelism } from 'node:os';
 import type { Manifest } from '../format/manifest.js';
-import { entryTypeOfTarName } from '../format/tar-header.js';
+import { readTarEntries, type TarEntry } from '../format/tar-entry-stream.js';
+import { tarBytesOf } from '../engine/archive-format.js';
+import { expandSparse } from '../engine/sparse.js';
 import { ArchiveContentReader } from '../engine/archive-content-reader.js';
 import { contentHolders, groupByHolder } from '../engine/backup-chain.js';
 import { BlockCodecPool } from '../engine/block-codec-pool.js';
@@ -61,47 +61,32 @@ async function emitEntries(file: File, include: ((path: string) => boolean) | un
   const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, entry.hashes?.sha256]));
   const source: Readable = file.isNull() ? createReadStream(located!.archivePath) : file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable);
   const refused: string[] = [];
-  const parser = new Parser({ strict: true });
-  const done = new Promise<void>((resolve, reject) => {
-    parser.on('end', resolve);
-    parser.on('error', reject);
-  });
-  const pending: Array<Promise<void>> = [];
-  parser.on('entry', (entry: ReadEntry) => {
-    pending.push(
-      toVinyl(entry, base, include, hashes, refused).then((vinyl) => {
-        if (vinyl) push(vinyl);
-      }),
-    );
-  });
-  const magic = await peek(source);
-  const input = magic[0] === 0x1f && magic[1] === 0x8b ? magic.stream.pipe(createGunzip()) : magic.stream;
-  input.on('error', (error) => parser.emit('error', error));
-  input.pipe(parser as unknown as NodeJS.WritableStream);
-  await done;
-  await Promise.all(pending);
+  const { tar } = await tarBytesOf(source, file.path);
+  try {
+    for await (const entry of readTarEntries(tar)) {
+      const vinyl = await toVinyl(entry, base, include, hashes, refused);
+      if (vinyl) push(vinyl);
+    }
+  } finally {
+    tar.destroy();
+  }
   return refused;
 }
 
 async function toVinyl(
-  entry: ReadEntry,
+  entry: TarEntry,
   base: string,
   include: ((path: string) => boolean) | undefined,
   hashes: Map<string, string | undefined>,
   refused: string[],
 ): Promise<File | undefined> {
-  const raw = entry.path.replace(/\/+$/, '');
-  const chunks: Buffer[] = [];
-  for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
-  if (include && !include(raw)) return undefined;
-  const type = entryTypeOfTarName(entry.type);
+  if (include && !include(entry.path)) return undefined;
+  const { type } = entry;
   if (type !== 'file' && type !== 'directory' && type !== 'symlink') return undefined; // links, devices, FIFOs: not emitted
-  return vinylOf(
-    { path: raw, type, mode: entry.mode ?? 0o644, mtime: entry.mtime ?? new Date(0), linkTarget: entry.linkpath, contents: Buffer.concat(chunks) },
-    base,
-    hashes.get(raw),
-    refused,
-  );
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry.sparse ? expandSparse(entry.content(), entry.sparse) : entry.content()) chunks.push(Buffer.from(chunk));
+  const mtime = new Date(nanosecondsToMilliseconds(entry.mtimeNs));
+  return vinylOf({ path: entry.path, type, mode: entry.mode, mtime, linkTarget: entry.linkTarget, contents: Buffer.concat(chunks) }, base, hashes.get(entry.path), refused);
 }
 
 interface EntryToEmit {
@@ -187,20 +172,4 @@ async function emitChainPoint(
     await pool.close();
   }
   return refused;
-}
-
-/** Reads the first two bytes (gzip magic) and gives back a stream that still starts with them. */
-async function peek(stream: Readable): Promise<{ 0: number | undefined; 1: number | undefined; stream: Readable }> {
-  const iterator = stream[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  const head: Buffer = first.done ? Buffer.alloc(0) : Buffer.from(first.value as Buffer);
-  async function* rest() {
-    if (head.length > 0) yield head;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value as Buffer;
-    }
-  }
-  return { 0: head[0], 1: head[1], stream: Readable.from(rest()) };
 }

@@ -32,6 +32,18 @@ describe('engine/verifyBackup', () => {
     return { archive, manifest };
   }
 
+  it('passes a path split into ustar prefix and name that also has a sub-second mtime (a pax record): no false alarm', async () => {
+    const dir = await tempDir();
+    const path = `tree/${'a'.repeat(60)}/${'b'.repeat(60)}/file.txt`;
+    await writeTree(dir, { [path]: { content: 'hi', mtime: 1_700_000_000.5 } });
+    const made = await createBackup({ sources: ['tree'], cwd: dir, out: join(dir, 'out') });
+    for (const target of [made.manifestPath, made.archivePath]) {
+      const report = await verifyBackup(target);
+      expect(report.entries.filter((e) => e.status !== 'ok')).to.deep.equal([]);
+      expect(report.ok).to.equal(true);
+    }
+  });
+
   it('passes an intact backup, from its manifest or its archive, checking every hash', async () => {
     for (const path of [backup.manifestPath, backup.archivePath]) {
       const report = await verifyBackup(path);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Header, Pax } from 'tar';
 import { TAR_BLOCK_SIZE, encodeTarHeader, tarPadding } from '../../src/format/tar-header.js';
 
-const base = { type: 'file' as const, size: 5, mode: 0o644, uid: 1000, gid: 1000, mtimeMs: 1_700_000_000_000 };
+const base = { type: 'file' as const, size: 5, mode: 0o644, uid: 1000, gid: 1000, mtimeNs: 1_700_000_000_000_000_000n };
 
 describe('format/tar-header', () => {
   it('writes one ustar block for a short ASCII name and whole seconds', () => {
@@ -12,7 +12,7 @@ describe('format/tar-header', () => {
     const header = new Header(block);
     expect(header.cksumValid).to.equal(true);
     expect(header).to.include({ path: 'src/a.txt', size: 5, mode: 0o644, uid: 1000, type: 'File' });
-    expect(header.mtime?.getTime()).to.equal(base.mtimeMs);
+    expect(header.mtime?.getTime()).to.equal(Number(base.mtimeNs / 1_000_000n));
   });
 
   it('matches the golden bytes of a known header (format stability)', () => {
@@ -28,7 +28,7 @@ describe('format/tar-header', () => {
     for (const entry of [
       { ...base, path: longPath },
       { ...base, path: 'héllo-wörld.txt' },
-      { ...base, path: 'a.txt', mtimeMs: base.mtimeMs + 123 },
+      { ...base, path: 'a.txt', mtimeNs: base.mtimeNs + 123_000_000n },
     ]) {
       const bytes = encodeTarHeader(entry);
       expect(bytes.length).to.be.greaterThan(TAR_BLOCK_SIZE);
@@ -37,7 +37,7 @@ describe('format/tar-header', () => {
       const body = bytes.subarray(TAR_BLOCK_SIZE, TAR_BLOCK_SIZE + paxHeader.size!).toString('utf8');
       const pax = Pax.parse(body);
       expect(pax.path).to.equal(entry.path);
-      expect(pax.mtime?.getTime()).to.equal(entry.mtimeMs);
+      expect(pax.mtime?.getTime()).to.equal(Number(entry.mtimeNs / 1_000_000n));
       expect(bytes.length % TAR_BLOCK_SIZE).to.equal(0);
     }
   });

@@ -1,0 +1,112 @@
+/**
+ * An archive read without a manifest (a foreign .tar.gz, GNU tar's or Python's, or one of ours
+ * whose manifest is gone): the compression is told by magic bytes, never by file name, and the
+ * bytes become one tar stream for `readTarEntries`. Compressions we cannot read are named.
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { BackupError } from '../errors.js';
+import { readTarEntries, type TarEntry, type TarStreamEnd } from '../format/tar-entry-stream.js';
+import { notFound } from './locate-backup.js';
+
+export type ArchiveCompression = 'gzip' | 'zstd' | 'none';
+
+const UNSUPPORTED: ReadonlyArray<[string, Buffer]> = [
+  ['bzip2', Buffer.from('BZh')],
+  ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])],
+  ['lzip', Buffer.from('LZIP')],
+  ['compress (.Z)', Buffer.from([0x1f, 0x9d])],
+  ['lz4', Buffer.from([0x04, 0x22, 0x4d, 0x18])],
+];
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+/** The compression of an archive from its first bytes; an error that names it when we cannot read it. */
+export function compressionOf(head: Buffer, path: string): ArchiveCompression {
+  if (head.subarray(0, 2).equals(GZIP_MAGIC)) return 'gzip';
+  if (head.subarray(0, 4).equals(ZSTD_MAGIC)) return 'zstd';
+  for (const [name, magic] of UNSUPPORTED) {
+    if (head.subarray(0, magic.length).equals(magic)) {
+      throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} is ${name}-compressed, which gulp-backup does not read. Decompress it first (it reads tar, gzip and zstd).`, {
+        path,
+      });
+    }
+  }
+  return 'none';
+}
+
+/** The decompressor for a compression, or an error naming what it needs. */
+function decompressor(compression: ArchiveCompression, path: string): NodeJS.ReadWriteStream | undefined {
+  if (compression === 'gzip') return zlib.createGunzip();
+  if (compression === 'zstd') {
+    const create = (zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream }).createZstdDecompress;
+    if (!create) {
+      throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} is zstd-compressed; reading it needs Node.js 22.15 or later (this is ${process.version}).`, { path });
+    }
+    return create();
+  }
+  return undefined;
+}
+
+/** Reads the first bytes of a file (for magic numbers). */
+export async function readHead(path: string, length = 8): Promise<Buffer> {
+  const handle = await open(path, 'r').catch((error: unknown) => {
+    throw notFound(path, error);
+  });
+  try {
+    const head = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(head, 0, length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The tar bytes of a stream of archive bytes, decompressed as its magic bytes say. */
+export async function tarBytesOf(source: Readable, name: string): Promise<{ compression: ArchiveCompression; tar: Readable }> {
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let head = Buffer.alloc(0);
+  const held: Buffer[] = [];
+  while (head.length < 8) {
+    const next = await iterator.next();
+    if (next.done) break;
+    held.push(next.value);
+    head = Buffer.concat(held);
+  }
+  const compression = compressionOf(head, name);
+  const bytes = Readable.from(
+    (async function* () {
+      yield* held;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    })(),
+    { objectMode: false },
+  );
+  bytes.on('close', () => source.destroy());
+  const inflate = decompressor(compression, name);
+  if (!inflate) return { compression, tar: bytes };
+  // Errors of the input reach the decompressor's output, where the reader sees them.
+  bytes.on('error', (error) => (inflate as unknown as Readable).destroy(error));
+  const tar = bytes.pipe(inflate) as unknown as Readable;
+  tar.on('close', () => bytes.destroy());
+  return { compression, tar };
+}
+
+/** The entries of an archive file without a manifest. */
+export async function* archiveEntries(path: string, end?: TarStreamEnd): AsyncGenerator<TarEntry> {
+  await readHead(path, 1); // a missing file is named before anything else
+  const { tar } = await tarBytesOf(createReadStream(path), path);
+  try {
+    yield* readTarEntries(tar, end);
+  } finally {
+    tar.destroy();
+  }
+}
+
+/** Whether an error came from a decompressor (gzip/zstd data damaged or cut short). */
+export function isDecompressionError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  return code.startsWith('Z_') || code.startsWith('ERR_ZSTD') || code === 'ERR_ZLIB_INITIALIZATION_FAILED';
+}
