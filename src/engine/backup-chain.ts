@@ -32,10 +32,15 @@ export interface ChainLink {
   sha256: string;
 }
 
-/** Reads a manifest file as a chain link: hashed, header and footer parsed. */
-export async function readChainLink(manifestPath: string): Promise<ChainLink> {
+/**
+ * Reads a manifest file as a chain link: hashed, header and footer parsed. `proven`, when given,
+ * sees the file's SHA-256 before anything is parsed (a parent edited since is named as such).
+ */
+export async function readChainLink(manifestPath: string, proven?: (sha256: string) => void): Promise<ChainLink> {
   const path = resolve(manifestPath);
   const bytes = await readFile(path);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  proven?.(sha256);
   let ends: ReturnType<typeof parseManifestEnds>;
   try {
     ends = parseManifestEnds(bytes);
@@ -46,7 +51,7 @@ export async function readChainLink(manifestPath: string): Promise<ChainLink> {
     ...ends,
     manifestPath: path,
     archivePath: join(dirname(path), basename(ends.header.archive)),
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256,
   };
 }
 
@@ -80,9 +85,15 @@ export async function readParent(childPath: string, parent: ParentLink): Promise
     throw new BackupError('MANIFEST_INVALID', `${childPath}: its parent record is malformed; the manifest is damaged.`, { path: childPath });
   }
   const path = resolve(dirname(childPath), parent.manifest);
+  const changed = (why: string) =>
+    new ChainError('PARENT_CHANGED', `${path} is not the manifest that ${child} was built on (its ${why} differs): it was edited or replaced. Put the original back, or make a full backup.`, {
+      path,
+    });
   let link: ChainLink;
   try {
-    link = await readChainLink(path);
+    link = await readChainLink(path, (sha256) => {
+      if (sha256 !== parent.manifestSha256) throw changed('SHA-256');
+    });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     throw new ChainError(
@@ -92,14 +103,7 @@ export async function readParent(childPath: string, parent: ParentLink): Promise
       { path, cause: error },
     );
   }
-  if (link.sha256 !== parent.manifestSha256 || link.header.id !== parent.id) {
-    throw new ChainError(
-      'PARENT_CHANGED',
-      `${path} is not the manifest that ${child} was built on (its ${link.header.id !== parent.id ? 'id' : 'SHA-256'} differs): ` +
-        'it was edited or replaced. Put the original back, or make a full backup.',
-      { path },
-    );
-  }
+  if (link.header.id !== parent.id) throw changed('id');
   return link;
 }
 

@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { AbortError } from '../errors.js';
 import { formatChecksumLine } from '../format/checksum-file.js';
-import { encodeManifestRecord, type BackupKind, type ManifestRecord, type Selection, type SkippedEntry } from '../format/manifest.js';
+import { encodeManifest, type BackupKind, type Selection, type SkippedEntry } from '../format/manifest.js';
 import { changeDetectorFor, planBackup } from './backup-plan.js';
 import { buildHeader } from './manifest-header.js';
 import { resolveBackupOptions, type BackupOptions } from './options.js';
@@ -90,7 +90,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       chained: plan.parent !== undefined,
     });
     throwIfAborted(resolved.signal);
-    await writeLinesAtomically(paths.manifest, manifestLines([header, ...written.entries, footer]));
+    await writeLinesAtomically(paths.manifest, encodeManifest(header, written.entries, footer));
     progress.enter('done');
     return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics, skipped };
   } catch (error) {
@@ -100,9 +100,6 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   }
 }
 
-function* manifestLines(records: Iterable<ManifestRecord>): Generator<string> {
-  for (const record of records) yield encodeManifestRecord(record);
-}
 
 function resultPaths(paths: OutputPaths) {
   return { archivePath: paths.archive, manifestPath: paths.manifest, checksumPath: paths.checksum };

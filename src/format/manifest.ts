@@ -3,10 +3,13 @@
  * archive entry in archive order, one footer record. It streams both ways and `jq` reads it.
  * Integers that can pass 2^53 (nanosecond times, inode numbers) are decimal strings.
  */
+import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 export const MANIFEST_FORMAT = 'gulp-backup-manifest';
-export const MANIFEST_VERSION = 1;
+/** Version 2 added the footer's `linesSha256`; version 1 manifests are still read (without that check). */
+export const MANIFEST_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 /** Chunk size for reading manifests: a few large reads rather than many 64 KiB ones. */
 export const MANIFEST_CHUNK = 1024 * 1024;
 
@@ -17,7 +20,7 @@ export type Codec = 'gzip' | 'none';
 export interface ManifestHeader {
   record: 'header';
   format: typeof MANIFEST_FORMAT;
-  version: typeof MANIFEST_VERSION;
+  version: 1 | typeof MANIFEST_VERSION;
   /** Random identifier of this backup. */
   id: string;
   kind: BackupKind;
@@ -137,6 +140,12 @@ export interface ManifestFooter {
   blocks: { blockSize: number; count: number; offsets: number[] };
   archiveFile: { name: string; size: number; sha256: string };
   skipped: SkippedEntry[];
+  /**
+   * SHA-256 of every byte of the manifest before the footer line: a line removed, added or edited
+   * is found by every reader (version 2). It proves integrity, not authorship: whoever can write
+   * the manifest can compute it again, so keep backups where only you can write.
+   */
+  linesSha256?: string;
 }
 
 export type ManifestRecord = ManifestHeader | ManifestEntry | ManifestFooter;
@@ -150,6 +159,17 @@ export interface Manifest {
 /** Serialises one record as one line. */
 export function encodeManifestRecord(record: ManifestRecord): string {
   return `${JSON.stringify(record)}\n`;
+}
+
+/** The lines of a manifest: header, entries, then the footer with the digest of every line before it. */
+export function* encodeManifest(header: ManifestHeader, entries: Iterable<ManifestEntry>, footer: ManifestFooter): Generator<string> {
+  const hash = createHash('sha256');
+  for (const record of [header, ...entries]) {
+    const line = encodeManifestRecord(record);
+    hash.update(line);
+    yield line;
+  }
+  yield encodeManifestRecord({ ...footer, linesSha256: hash.digest('hex') });
 }
 
 export class ManifestFormatError extends Error {
@@ -181,11 +201,20 @@ class ManifestAssembler {
   private footer: ManifestFooter | undefined;
   private readonly entries: ManifestEntry[] = [];
   private lineNumber = 0;
+  /** Digest of the lines before the footer, as they were read. */
+  private readonly hash: Hash = createHash('sha256');
+  private linesSha256: string | undefined;
 
-  add(line: string): void {
+  /** `raw`: the line's bytes with their newline, for the digest. */
+  add(line: string, raw: Buffer): void {
     this.lineNumber++;
-    if (line === '') return;
+    if (line === '') {
+      this.hash.update(raw);
+      return;
+    }
     const record = decodeManifestRecord(line, this.lineNumber);
+    if (record.record === 'footer' && !this.footer) this.linesSha256 = this.hash.digest('hex');
+    else if (!this.footer) this.hash.update(raw);
     if (this.footer) throw new ManifestFormatError(`Manifest line ${this.lineNumber} follows the footer; the manifest is damaged.`);
     if (record.record === 'header') {
       if (this.header) throw new ManifestFormatError(`Manifest line ${this.lineNumber} is a second header.`);
@@ -202,14 +231,43 @@ class ManifestAssembler {
   finish(): Manifest {
     if (!this.header) throw new ManifestFormatError('The manifest is empty.');
     if (!this.footer) throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
+    checkDigest(this.header, this.footer, this.linesSha256!);
+    checkTotals(this.entries, this.footer);
     return { header: this.header, entries: this.entries, footer: this.footer };
   }
 }
 
+const TAMPERED = 'lines were removed, added or edited since it was written; the manifest is damaged. Verify the archive without it (pass the .tar.gz), or restore the manifest from a copy.';
+
+function checkDigest(header: ManifestHeader, footer: ManifestFooter, linesSha256: string): void {
+  if (header.version === 1 && footer.linesSha256 === undefined) return; // written before the digest existed
+  if (footer.linesSha256 !== linesSha256) throw new ManifestFormatError(`The manifest does not match the digest in its footer: ${TAMPERED}`);
+}
+
+/** The footer's totals must describe the entries above it. */
+function checkTotals(entries: readonly ManifestEntry[], footer: ManifestFooter): void {
+  const totals = footer.totals as Partial<ManifestFooter['totals']> | undefined;
+  const counted = { entries: entries.length, files: 0, directories: 0, symlinks: 0, hardlinks: 0, contentBytes: 0, unchangedFiles: 0 };
+  const plural = { file: 'files', directory: 'directories', symlink: 'symlinks', hardlink: 'hardlinks' } as const;
+  for (const entry of entries) {
+    const key = plural[entry.type];
+    if (key) counted[key]++;
+    if (entry.type === 'file' && entry.heldBy === undefined) counted.contentBytes += entry.size;
+    if (entry.heldBy !== undefined) counted.unchangedFiles++;
+  }
+  for (const [key, value] of Object.entries(counted)) {
+    const recorded = totals?.[key as keyof typeof counted];
+    if (key === 'unchangedFiles' && recorded === undefined && value === 0) continue;
+    if (recorded !== value) {
+      throw new ManifestFormatError(`The manifest's footer counts ${String(recorded)} ${key}, but its entries hold ${value}: ${TAMPERED}`);
+    }
+  }
+}
+
 function checkHeader(record: ManifestHeader): ManifestHeader {
-  if (record.format !== MANIFEST_FORMAT || record.version !== MANIFEST_VERSION) {
+  if (record.format !== MANIFEST_FORMAT || !READABLE_VERSIONS.includes(record.version)) {
     throw new ManifestFormatError(
-      `Unsupported manifest format ${String(record.format)} version ${String(record.version)}; this gulp-backup reads version ${MANIFEST_VERSION}.`,
+      `Unsupported manifest format ${String(record.format)} version ${String(record.version)}; this gulp-backup reads versions ${READABLE_VERSIONS.join(' and ')}.`,
     );
   }
   return record;
@@ -227,12 +285,12 @@ export async function readManifest(input: Readable): Promise<Manifest> {
     const bytes = rest ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
     for (let end = bytes.indexOf(0x0a); end !== -1; end = bytes.indexOf(0x0a, start)) {
-      assembler.add(lineAt(bytes, start, end));
+      assembler.add(lineAt(bytes, start, end), bytes.subarray(start, end + 1));
       start = end + 1;
     }
     rest = start < bytes.length ? bytes.subarray(start) : undefined;
   }
-  if (rest) assembler.add(lineAt(rest, 0, rest.length));
+  if (rest) assembler.add(lineAt(rest, 0, rest.length), rest);
   return assembler.finish();
 }
 
@@ -254,5 +312,13 @@ export function parseManifestEnds(bytes: Buffer): { header: ManifestHeader; foot
   const lastStart = bytes.lastIndexOf(0x0a, end - 1) + 1;
   const last = decodeManifestRecord(bytes.subarray(lastStart, end).toString('utf8'), 0);
   if (last.record !== 'footer') throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
-  return { header: checkHeader(first), footer: last };
+  const header = checkHeader(first);
+  checkDigest(header, last, createHash('sha256').update(bytes.subarray(0, lastStart)).digest('hex'));
+  // Entries are not decoded here, but they are counted: one line each between header and footer.
+  let lines = 0;
+  for (let at = bytes.indexOf(0x0a, firstEnd + 1); at !== -1 && at < lastStart; at = bytes.indexOf(0x0a, at + 1)) lines++;
+  if (last.totals?.entries !== lines) {
+    throw new ManifestFormatError(`The manifest's footer counts ${String(last.totals?.entries)} entries, but it holds ${lines} lines of entries: ${TAMPERED}`);
+  }
+  return { header, footer: last };
 }

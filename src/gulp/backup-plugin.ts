@@ -12,7 +12,7 @@ import PluginError from 'plugin-error';
 import File from 'vinyl';
 import { OptionError } from '../errors.js';
 import { formatChecksumLine } from '../format/checksum-file.js';
-import { encodeManifestRecord, type ManifestRecord } from '../format/manifest.js';
+import { encodeManifest } from '../format/manifest.js';
 import type { ArchiveSink } from '../engine/block-writer.js';
 import { changeDetectorFor, planBackup } from '../engine/backup-plan.js';
 import { buildHeader } from '../engine/manifest-header.js';
@@ -85,7 +85,7 @@ export function backup(options: BackupPluginOptions = {}): Transform {
           });
           const checksum = formatChecksumLine(written.blocks.archiveSha256, paths.archiveName);
           this.push(new File({ cwd, base: cwd, path: `${join(cwd, paths.archiveName)}.sha256`, contents: Buffer.from(checksum) }));
-          const manifest = Readable.from(manifestLines([header, ...written.entries, footer]), { objectMode: false });
+          const manifest = Readable.from(encodeManifest(header, written.entries, footer), { objectMode: false });
           this.push(new File({ cwd, base: cwd, path: join(cwd, `${paths.name}.manifest.jsonl`), contents: manifest }));
           progress.enter('done');
           callback();
@@ -98,9 +98,6 @@ export function backup(options: BackupPluginOptions = {}): Transform {
   });
 }
 
-function* manifestLines(records: Iterable<ManifestRecord>): Generator<Buffer> {
-  for (const record of records) yield Buffer.from(encodeManifestRecord(record));
-}
 
 /** Writes to a stream, waiting for 'drain' when it is full: the plugin keeps the engine's bounded memory. */
 function streamSink(stream: PassThrough): ArchiveSink {

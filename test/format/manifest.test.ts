@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
-import { ManifestFormatError, encodeManifestRecord, readManifest, type ManifestRecord } from '../../src/format/manifest.js';
+import { ManifestFormatError, encodeManifest, encodeManifestRecord, readManifest, type ManifestEntry, type ManifestFooter, type ManifestHeader, type ManifestRecord } from '../../src/format/manifest.js';
 
 const header = {
   record: 'header',
   format: 'gulp-backup-manifest',
-  version: 1,
+  version: 2,
   id: 'x',
   kind: 'full',
   parent: null,
@@ -15,25 +15,33 @@ const header = {
   tool: { name: 'gulp-backup', version: '0' },
 } as ManifestRecord;
 const entry = { record: 'entry', path: 'a', type: 'directory', size: 0, mode: 493, uid: 0, gid: 0, mtimeNs: '1', ctimeNs: '1', ino: '1', offset: 0 } as ManifestRecord;
-const footer = { record: 'footer', totals: {}, skipped: [] } as unknown as ManifestRecord;
+const totals = { entries: 1, files: 0, directories: 1, symlinks: 0, hardlinks: 0, contentBytes: 0 };
+const footer = { record: 'footer', totals, skipped: [] } as unknown as ManifestRecord;
+/** A whole manifest as the engine writes it (the footer with its digest). */
+const written = (entries: ManifestRecord[] = [entry], foot = footer) =>
+  [...encodeManifest(header as ManifestHeader, entries as ManifestEntry[], foot as ManifestFooter)];
 
 const stream = (lines: string[]) => Readable.from([lines.join('')]);
 
 describe('format/manifest', () => {
   it('reads back what it writes, one record per line', async () => {
-    const manifest = await readManifest(stream([header, entry, footer].map(encodeManifestRecord)));
+    const manifest = await readManifest(stream(written()));
     expect(manifest.header).to.deep.equal(header);
     expect(manifest.entries).to.deep.equal([entry]);
-    expect(manifest.footer).to.deep.equal(footer);
+    expect(manifest.footer).to.deep.include(footer);
+    expect(manifest.footer.linesSha256).to.match(/^[0-9a-f]{64}$/);
   });
 
   it('reads lines split anywhere across chunks, multi-byte characters and CRLF included', async () => {
     const named = { ...entry, path: 'ünïcødé/名前' } as ManifestRecord;
-    const bytes = Buffer.from([header, named, footer].map(encodeManifestRecord).join('').replaceAll('\n', '\r\n'));
+    const v1 = { ...header, version: 1 } as ManifestRecord; // CRLF changes the digest: a version 1 manifest has none
+    const bytes = Buffer.from([v1, named, footer].map(encodeManifestRecord).join('').replaceAll('\n', '\r\n'));
     const chunks = Array.from({ length: Math.ceil(bytes.length / 3) }, (_, i) => bytes.subarray(i * 3, i * 3 + 3));
     const manifest = await readManifest(Readable.from(chunks));
     expect(manifest.entries).to.deep.equal([named]);
     expect(manifest.footer).to.deep.equal(footer);
+    const multiByte = written([named]).join('');
+    expect((await readManifest(Readable.from(Array.from(Buffer.from(multiByte)).map((b) => Buffer.of(b))))).entries).to.deep.equal([named]);
   });
 
   it('rejects a manifest cut short before its footer', async () => {
@@ -51,5 +59,30 @@ describe('format/manifest', () => {
     const future = { ...header, version: 99 } as unknown as ManifestRecord;
     const error = await readManifest(stream([future, footer].map(encodeManifestRecord))).catch((e: unknown) => e);
     expect((error as Error).message).to.match(/version 99/);
+  });
+
+  it('is tamper-evident: a line removed, added or edited, or a missing digest, is refused', async () => {
+    const second = { ...entry, path: 'b' } as ManifestRecord;
+    const lines = written([entry, second], { ...footer, totals: { ...totals, entries: 2, directories: 2 } } as ManifestRecord);
+    expect((await readManifest(stream(lines))).entries).to.have.length(2);
+    const injected = { ...entry, path: 'planted' } as ManifestRecord;
+    const footerLine = lines.at(-1)!;
+    const unsigned = footerLine.replace(/,"linesSha256":"[0-9a-f]+"/, '');
+    for (const tampered of [
+      [lines[0]!, lines[1]!, footerLine], // a line deleted
+      [lines[0]!, lines[1]!, lines[2]!, encodeManifestRecord(injected), footerLine], // a line injected
+      [lines[0]!, lines[1]!.replace('"mode":493', '"mode":511'), lines[2]!, footerLine], // a field edited
+      [lines[0]!, lines[1]!, lines[2]!, unsigned], // the digest removed
+    ]) {
+      const error = await readManifest(stream(tampered)).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(ManifestFormatError);
+      expect((error as Error).message).to.match(/removed, added or edited/);
+    }
+  });
+
+  it('checks the footer totals against the entries, even when the digest was computed again', async () => {
+    const lying = written([entry], { ...footer, totals: { ...totals, entries: 2 } } as ManifestRecord);
+    const error = await readManifest(stream(lying)).catch((e: unknown) => e);
+    expect((error as Error).message).to.match(/footer counts 2 entries, but its entries hold 1/);
   });
 });
