@@ -26,7 +26,7 @@ export function registerList(program: Command, context: CliContext): void {
     .action(async (path: string, flags: ListFlags) => {
       const write = (line: string) => context.stdout.write(`${line}\n`);
       if ((await stat(path).catch(() => undefined))?.isDirectory()) {
-        await listFolder(path, flags, write);
+        await listFolder(path, flags, write, (line) => context.stderr.write(`gulp-backup: warning: ${line}\n`));
         context.exitCode = EXIT_OK;
         return;
       }
@@ -77,9 +77,16 @@ async function chainLines(manifestPath: string): Promise<string[]> {
   return [...(broken ? [broken] : []), ...links.reverse().map(describe)];
 }
 
-async function listFolder(folder: string, flags: ListFlags, write: (line: string) => void): Promise<void> {
+async function listFolder(folder: string, flags: ListFlags, write: (line: string) => void, warn: (line: string) => void): Promise<void> {
   const names = (await readdir(folder)).filter((name) => name.endsWith('.manifest.jsonl'));
-  const links = await Promise.all(names.map((name) => readChainLink(join(folder, name))));
+  const links: ChainLink[] = [];
+  // One damaged manifest must not hide the others: it is named and skipped.
+  for (const name of names) {
+    await readChainLink(join(folder, name)).then(
+      (link) => links.push(link),
+      (error: unknown) => warn(`skipped ${name}: ${(error as Error).message}`),
+    );
+  }
   links.sort((a, b) => (a.header.createdAt < b.header.createdAt ? -1 : a.header.createdAt > b.header.createdAt ? 1 : 0));
   const nameOf = new Map(links.map((link) => [link.header.id, basename(link.manifestPath)]));
   for (const link of links) {

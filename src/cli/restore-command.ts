@@ -56,6 +56,7 @@ export function formatRestoreResult(result: RestoreResult, quiet: boolean): stri
     );
     if (!result.hashesChecked) lines.push('  no manifest: sizes were checked against the tar headers; there were no hashes to check');
   }
+  for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   for (const failure of result.failures) lines.push(`  not restored ${failure.path}: ${failure.reason}`);
   for (const skipped of result.skipped) lines.push(`  skipped ${skipped.path}: ${skipped.reason}`);
   return lines;

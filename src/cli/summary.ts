@@ -27,6 +27,7 @@ export function formatBackupSummary(result: BackupResult): string[] {
     const detail = s.blocks >= 8;
     lines.push(`  most room: ${s.extensions.map((e) => `${e.extension} ${formatBytes(e.compressedBytes)}${detail ? ` (ratio ${e.ratio.toFixed(2)})` : ''}`).join(', ')}`);
   }
+  for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   if (s.changedDuringBackup > 0) lines.push(`  warning: ${s.changedDuringBackup} files changed while they were read (flagged in the manifest)`);
   for (const item of result.skipped.slice(0, 10)) lines.push(`  skipped ${item.path}: ${item.reason}`);
   if (result.skipped.length > 10) lines.push(`  … and ${result.skipped.length - 10} more skipped (listed in the manifest's footer)`);

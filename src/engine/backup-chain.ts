@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BackupError, ChainError } from '../errors.js';
 import {
@@ -157,8 +157,11 @@ export async function contentHolders(manifest: Manifest, manifestPath: string | 
     try {
       link = await readParent(child, parent);
     } catch (error) {
-      if (error instanceof ChainError) return { holders, broken: error };
-      throw error;
+      if (!(error instanceof ChainError)) throw error;
+      // Past a missing or edited link, the backups further up may still be there: found by id in
+      // the folder. Their files are proven by the hashes in this manifest, not by the chain.
+      await findHoldersById(dirname(manifestPath), needed, holders);
+      return { holders, broken: error };
     }
     if (holders.has(link.header.id)) throw new BackupError('MANIFEST_INVALID', `${link.manifestPath}: the chain of backups loops back on itself.`);
     holders.set(link.header.id, { id: link.header.id, header: link.header, footer: link.footer, manifestPath: link.manifestPath, archivePath: link.archivePath });
@@ -172,6 +175,16 @@ export async function contentHolders(manifest: Manifest, manifestPath: string | 
     });
   }
   return { holders };
+}
+
+async function findHoldersById(folder: string, needed: Set<string>, holders: Map<string, ContentHolder>): Promise<void> {
+  const names = (await readdir(folder).catch(() => [] as string[])).filter((name) => name.endsWith('.manifest.jsonl'));
+  for (const name of names) {
+    const link = await readChainLink(join(folder, name)).catch(() => undefined);
+    if (!link || !needed.has(link.header.id) || holders.has(link.header.id)) continue;
+    holders.set(link.header.id, { id: link.header.id, header: link.header, footer: link.footer, manifestPath: link.manifestPath, archivePath: link.archivePath });
+    needed.delete(link.header.id);
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { basename, relative, sep } from 'node:path';
 import { BackupError, ChainError, OptionError } from '../errors.js';
 import type { BackupKind, Manifest, ManifestHeader, ParentLink, Selection } from '../format/manifest.js';
 import { ancestry, readChainLink, readLinkManifest, type ChainLink } from './backup-chain.js';
-import { newestManifest } from './locate-backup.js';
+import { newestManifest, type UnreadableManifest } from './locate-backup.js';
 import { ChangeDetector } from './change-detector.js';
 import type { ResolvedArchiveOptions, ResolvedChainOptions } from './options.js';
 
@@ -19,6 +19,8 @@ export interface BackupPlan {
   kind: BackupKind;
   /** Why this kind was chosen, in words (shown in the summary). */
   reason: string;
+  /** What the user should know: manifests skipped as unreadable. */
+  warnings: string[];
   parent?: {
     manifest: Manifest;
     /** The header's link to it. */
@@ -41,17 +43,22 @@ export interface TreeIdentity {
  */
 export async function planBackup(options: ResolvedChainOptions, tree: TreeIdentity, outFolder: string | undefined, now: Date): Promise<BackupPlan> {
   const { kind } = options;
-  if (kind === 'full') return { kind: 'full', reason: FULL_ASKED_FOR };
+  const warnings: string[] = [];
+  if (kind === 'full') return { kind: 'full', reason: FULL_ASKED_FOR, warnings };
   const since = options.since ?? outFolder;
   if (since === undefined) {
-    if (kind === 'auto') return { kind: 'full', reason: 'no `since` folder to look for earlier backups in' };
+    if (kind === 'auto') return { kind: 'full', reason: 'no `since` folder to look for earlier backups in', warnings };
     throw new OptionError('since', since, `the manifest or the folder of backups that a ${kind} backup builds on`);
   }
-  const newestPath = await newestBackupIn(since);
+  const unreadable: UnreadableManifest[] = [];
+  const newestPath = await newestBackupIn(since, unreadable);
+  warnings.push(...unreadable.map((u) => `skipped ${u.path}: ${u.reason}`));
   if (newestPath === undefined && kind !== 'auto') {
-    throw new ChainError('PARENT_MISSING', `There is no backup in ${since} to build on. Make a full backup first, or use kind 'auto'.`, { path: since });
+    throw new ChainError('PARENT_MISSING', `There is no backup in ${since} to build on. Make a full backup first, or use --auto.`, { path: since });
   }
-  if (newestPath === undefined) return { kind: 'full', reason: `no earlier backup in ${since}` };
+  if (newestPath === undefined) return { kind: 'full', reason: `no earlier backup in ${since}`, warnings };
+  // An unreadable manifest may be the newest backup: auto does not guess what to build on.
+  if (kind === 'auto' && unreadable.length > 0) return { kind: 'full', reason: `${unreadable.length} manifest(s) in ${since} cannot be read, so a new chain starts`, warnings };
 
   let chain: ChainLink[];
   try {
@@ -66,9 +73,10 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     }
     chain = [];
     for await (const link of ancestry(newest)) chain.push(link);
+    await checkArchivesPresent(chain);
   } catch (error) {
     // `auto` starts a new chain rather than build on one that cannot be restored.
-    if (kind === 'auto' && error instanceof ChainError) return { kind: 'full', reason: error.message };
+    if (kind === 'auto' && error instanceof ChainError) return { kind: 'full', reason: error.message, warnings };
     throw error;
   }
   const root = chain.at(-1)!;
@@ -89,11 +97,12 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
       reason = `the last full backup is ${Math.floor(ageMs / 3_600_000)} hours old (fullMaxAge)`;
     }
   }
-  if (chosen === 'full') return { kind: 'full', reason };
+  if (chosen === 'full') return { kind: 'full', reason, warnings };
   const parent = chosen === 'incremental' ? chain[0]! : root;
   return {
     kind: chosen,
     reason,
+    warnings,
     parent: {
       manifest: await readLinkManifest(parent),
       link: {
@@ -110,20 +119,38 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
  * `since` as a manifest path: itself, the manifest beside an archive, or a folder's newest;
  * undefined for a folder with no backup (or none yet: the output folder of a first run).
  */
-async function newestBackupIn(since: string): Promise<string | undefined> {
+async function newestBackupIn(since: string, unreadable: UnreadableManifest[]): Promise<string | undefined> {
   const isBackupFile = /\.(manifest\.jsonl|tar|tar\.gz)$/.test(since);
   const info = await stat(since).catch(() => undefined);
   if (!isBackupFile) {
     // A folder without backups (or not there yet) has nothing to build on; an unreadable one is an error.
     if (!info) return undefined;
     if (!info.isDirectory()) throw new OptionError('since', since, 'the path of a NAME.manifest.jsonl, of its archive, or of a folder of backups');
-    return newestManifest(since).catch((error: unknown) => (error instanceof BackupError && error.code === 'SOURCE_NOT_FOUND' ? undefined : Promise.reject(error)));
+    return newestManifest(since, unreadable).catch((error: unknown) => (error instanceof BackupError && error.code === 'SOURCE_NOT_FOUND' ? undefined : Promise.reject(error)));
   }
   const path = since.replace(/\.tar(\.gz)?$/, '.manifest.jsonl');
   if (!(await stat(path).catch(() => undefined))) {
     throw new ChainError('PARENT_MISSING', `The backup to build on, ${path}, does not exist. Check \`since\`, or make a full backup.`, { path });
   }
   return path;
+}
+
+/**
+ * Every archive of the chain must be there, whole: a new backup would leave the content of its
+ * unchanged files to them. (Manifests are proven by `ancestry`; archives only by their size here,
+ * since hashing them all would read the whole chain on every run. `verify` reads them.)
+ */
+async function checkArchivesPresent(chain: readonly ChainLink[]): Promise<void> {
+  for (const link of chain) {
+    const size = (await stat(link.archivePath).catch(() => undefined))?.size;
+    if (size === link.footer.archiveFile.size) continue;
+    throw new ChainError(
+      'PARENT_MISSING',
+      `${link.archivePath}, an archive of the chain that ${basename(chain[0]!.manifestPath)} belongs to, is ${size === undefined ? 'missing' : `${size} bytes, not ${link.footer.archiveFile.size}`}: ` +
+        'a backup built on it could not be restored. Put it back, or make a full backup (--auto does so by itself).',
+      { path: link.archivePath },
+    );
+  }
 }
 
 /** Why a parent's header shows it backed up another tree, or undefined when it is the same one. */

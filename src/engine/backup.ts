@@ -29,6 +29,8 @@ export interface BackupResult {
   statistics: BackupStatistics;
   /** Entries left out, with the reason (too large, vanished, not a regular file…). */
   skipped: SkippedEntry[];
+  /** What the user should know that did not stop the backup (unreadable manifests skipped…). */
+  warnings: string[];
 }
 
 /**
@@ -92,7 +94,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     throwIfAborted(resolved.signal);
     await writeLinesAtomically(paths.manifest, encodeManifest(header, written.entries, footer));
     progress.enter('done');
-    return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics, skipped };
+    return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics, skipped, warnings: plan.warnings };
   } catch (error) {
     await archiveFile.discard();
     await Promise.all(created.map((path) => rm(path, { force: true })));

@@ -27,17 +27,34 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** Manifests of a folder that could not be read, and why: skipped with a warning, never fatal. */
+export interface UnreadableManifest {
+  path: string;
+  reason: string;
+}
+
 /**
  * The newest complete backup in a folder: the one whose header says it was made last (a manifest
  * is written last, so its presence means the backup is whole). Header times, not file times, so
- * that a copied folder keeps its order.
+ * that a copied folder keeps its order. A manifest that cannot be read (empty, damaged) is skipped
+ * and reported through `unreadable`: one bad file must not stop every later backup.
  */
-export async function newestManifest(folder: string): Promise<string> {
+export async function newestManifest(folder: string, unreadable: UnreadableManifest[] = []): Promise<string> {
   const names = (await readdir(folder)).filter((name) => name.endsWith('.manifest.jsonl'));
-  const dated = await Promise.all(names.map(async (name) => ({ name, createdAt: await createdAtOf(join(folder, name)) })));
+  const dated: { name: string; createdAt: string }[] = [];
+  await Promise.all(
+    names.map(async (name) => {
+      try {
+        dated.push({ name, createdAt: await createdAtOf(join(folder, name)) });
+      } catch (error) {
+        unreadable.push({ path: join(folder, name), reason: (error as Error).message });
+      }
+    }),
+  );
   dated.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.name < b.name ? 1 : -1));
   if (dated.length === 0) {
-    throw new SourceError('SOURCE_NOT_FOUND', `No backup in ${folder}: it holds no NAME.manifest.jsonl. Pass the path of a backup.`, { path: folder });
+    const why = unreadable.length > 0 ? `its only manifests cannot be read (${unreadable.map((u) => u.reason).join('; ')})` : 'it holds no NAME.manifest.jsonl';
+    throw new SourceError('SOURCE_NOT_FOUND', `No backup in ${folder}: ${why}. Pass the path of a backup.`, { path: folder });
   }
   return join(folder, dated[0]!.name);
 }
@@ -49,11 +66,12 @@ async function createdAtOf(path: string): Promise<string> {
     const chunk = Buffer.alloc(HEADER_READ_LIMIT);
     const { bytesRead } = await handle.read(chunk, 0, chunk.length, 0);
     const end = chunk.subarray(0, bytesRead).indexOf(0x0a);
+    if (bytesRead === 0) throw new ManifestFormatError('The manifest is empty.');
     const header = decodeManifestRecord(chunk.subarray(0, end === -1 ? bytesRead : end).toString('utf8'), 1);
     if (header.record !== 'header' || typeof header.createdAt !== 'string') throw new ManifestFormatError('The manifest does not start with a header record.');
     return header.createdAt;
   } catch (error) {
-    throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message} Remove or repair it.`, { path, cause: error });
+    throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message} It was skipped; remove or repair it.`, { path, cause: error });
   } finally {
     await handle.close();
   }

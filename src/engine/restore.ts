@@ -53,6 +53,8 @@ export interface RestoreResult {
   restored: { files: number; directories: number; symlinks: number; hardlinks: number; bytes: number };
   /** Entries left out on purpose (devices, FIFOs and other special entries). */
   skipped: RestoreFailure[];
+  /** What the user should know although every file was restored (a broken chain bridged by id…). */
+  warnings: string[];
   failures: RestoreFailure[];
   /** Blocks inflated, and in the archive: a restore of one file reads a few blocks of many. */
   blocksRead: number;
@@ -89,6 +91,7 @@ export async function restoreBackup(path: string, options: RestoreOptions): Prom
       hashesChecked: located.manifest !== undefined,
       restored: { files: 0, directories: 0, symlinks: 0, hardlinks: 0, bytes: 0 },
       skipped: [],
+      warnings: [],
       failures: [],
       blocksRead: 0,
       blocksTotal: 0,
@@ -152,8 +155,9 @@ async function restoreWithManifest(
   context.progress.filesTotal = selected.length;
   context.progress.bytesTotal = selected.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
   // A point of a chain: each file's content comes from the backup that holds it, all read at once.
+  // A backup of the chain that is gone fails only the files it holds; the others are restored.
   const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
-  if (broken) throw broken;
+  if (broken) result.warnings.push(`broken chain: ${broken.message} Backups beyond it were looked up by id in the same folder; their files are proven by their SHA-256.`);
   const ownId = manifest.header.id;
   const byHolder = groupByHolder(
     selected.filter((entry) => entry.type === 'file'),
@@ -163,19 +167,31 @@ async function restoreWithManifest(
   context.progress.enter('restore');
   const pool = new BlockCodecPool(concurrency);
   const sources = new Map<string, ArchiveContentReader>();
+  const unavailable = new Map<string, string>();
   try {
     const maxInFlight = Math.max(2, Math.ceil((2 * concurrency + 1) / byHolder.size));
     for (const [id, entries] of byHolder) {
-      const content = await ArchiveContentReader.open(holders.get(id)!, entries, pool, maxInFlight, context.options.signal);
-      sources.set(id, content);
-      result.blocksTotal += content.blocksTotal;
-      result.blocksRead += content.blocksNeeded;
+      const holder = holders.get(id);
+      if (!holder) {
+        unavailable.set(id, `not restored: it is held by backup ${id}, which cannot be reached (${broken?.message ?? 'not in the chain'})`);
+        continue;
+      }
+      try {
+        const content = await ArchiveContentReader.open(holder, entries, pool, maxInFlight, context.options.signal);
+        sources.set(id, content);
+        result.blocksTotal += content.blocksTotal;
+        result.blocksRead += content.blocksNeeded;
+      } catch (error) {
+        if (!(error instanceof BackupError) || error.code !== 'SOURCE_NOT_FOUND') throw error;
+        unavailable.set(id, `not restored: ${error.message}`);
+      }
     }
     for (const entry of selected) {
       context.options.signal?.throwIfAborted();
       await restoreEntry(entry, context, (write) => {
-        const source = sources.get(entry.heldBy ?? ownId);
-        if (!source) throw new RestoreRefusal(`refused: its manifest record is malformed (heldBy)`);
+        const id = entry.heldBy ?? ownId;
+        const source = sources.get(id);
+        if (!source) throw new RestoreRefusal(unavailable.get(id) ?? 'refused: its manifest record is malformed (heldBy)');
         return source.read(entry, write);
       });
     }

@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { AbortError, OptionError } from '../errors.js';
+import { AbortError, BackupError, OptionError } from '../errors.js';
 import { MEMBER_HEADER_SIZE, decodeMemberHeader } from '../format/blocked-gzip.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
 import { contentHolders, groupByHolder } from './backup-chain.js';
@@ -98,7 +98,8 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       const ownId = manifest.header.id;
       // This backup's own archive is always checked, even when it holds no file.
       const byHolder = groupByHolder(manifest.entries, ownId, new Map([[ownId, []]]));
-      const sizes = await Promise.all([...byHolder.keys()].map((id) => holders.get(id)).map((h) => (h ? archiveSize(h.archivePath, h.manifestPath) : 0)));
+      // For the progress total only: a missing archive is reported where it is checked.
+      const sizes = await Promise.all([...byHolder.keys()].map((id) => holders.get(id)).map((h) => (h ? archiveSize(h.archivePath, h.manifestPath).catch(() => 0) : 0)));
       progress.bytesTotal = sizes.reduce((sum, size) => sum + size, 0);
       progress.enter('verify');
       const reports = new Map<ManifestEntry, EntryReport>();
@@ -108,9 +109,18 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
           for (const entry of held) reports.set(entry, { path: entry.path, type: entry.type, status: 'missing', reason: `held by backup ${id}, which could not be reached` });
           continue;
         }
-        const checked = await checkArchive({ archivePath: holder.archivePath, manifest: { ...holder, entries: held } }, pool, concurrency, options.signal, progress);
-        archives.push(holder.archivePath);
         const prefix = id === ownId ? '' : `${basename(holder.archivePath)} (held content): `;
+        let checked: ArchiveCheck;
+        try {
+          checked = await checkArchive({ archivePath: holder.archivePath, manifest: { ...holder, entries: held } }, pool, concurrency, options.signal, progress);
+        } catch (error) {
+          // A missing archive of the chain: its entries are missing, the other archives are still checked.
+          if (!(error instanceof BackupError) || error.code !== 'SOURCE_NOT_FOUND') throw error;
+          problems.push(prefix + error.message);
+          for (const entry of held) reports.set(entry, { path: entry.path, type: entry.type, status: 'missing', reason: `its archive ${holder.archivePath} is missing` });
+          continue;
+        }
+        archives.push(holder.archivePath);
         problems.push(...checked.problems.map((problem) => prefix + problem));
         held.forEach((entry, i) => reports.set(entry, checked.entries[i]!));
         counts.blocks += checked.blocks;

@@ -139,7 +139,6 @@ async function emitChainPoint(
   push: (file: File) => void,
 ): Promise<string[]> {
   const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
-  if (broken) throw broken;
   const chosen = manifest.entries.filter((entry) => (!include || include(entry.path)) && entry.type !== 'hardlink');
   const byHolder = groupByHolder(
     chosen.filter((entry) => entry.type === 'file'),
@@ -149,11 +148,23 @@ async function emitChainPoint(
   const pool = new BlockCodecPool(availableParallelism());
   const readers = new Map<string, ArchiveContentReader>();
   try {
-    for (const [id, entries] of byHolder) readers.set(id, await ArchiveContentReader.open(holders.get(id)!, entries, pool, 4, undefined));
+    const unavailable = new Map<string, string>();
+    for (const [id, entries] of byHolder) {
+      const holder = holders.get(id);
+      if (!holder) unavailable.set(id, `held by backup ${id}, which cannot be reached (${broken?.message ?? 'not in the chain'})`);
+      else {
+        await ArchiveContentReader.open(holder, entries, pool, 4, undefined).then(
+          (reader) => readers.set(id, reader),
+          (error: unknown) => unavailable.set(id, (error as Error).message),
+        );
+      }
+    }
     for (const entry of chosen) {
       const chunks: Buffer[] = [];
       try {
-        if (entry.type === 'file') await readers.get(entry.heldBy ?? manifest.header.id)!.read(entry, async (bytes) => void chunks.push(Buffer.from(bytes)));
+        const id = entry.heldBy ?? manifest.header.id;
+        if (entry.type === 'file' && !readers.has(id)) throw new Error(unavailable.get(id) ?? 'its manifest record is malformed (heldBy)');
+        if (entry.type === 'file') await readers.get(id)!.read(entry, async (bytes) => void chunks.push(Buffer.from(bytes)));
       } catch (error) {
         refused.push(`${entry.path}: ${(error as Error).message}`);
         continue;

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { runCli } from '../helpers/cli.js';
 import { createBackup, restoreBackup, verifyBackup, type BackupOptions } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { recordOpens } from '../helpers/faults.js';
@@ -164,29 +165,76 @@ describe('engine: incremental and differential backups', () => {
   });
 
   describe('broken chains', () => {
-    it('a missing parent: restore fails with PARENT_MISSING, verify names the missing link', async () => {
+    it('a missing middle manifest: restore and verify bridge it by id, proven by hashes, and say so', async () => {
       await createBackup({ ...options, name: 'full' });
       await createBackup({ ...options, name: 'inc1', kind: 'incremental' });
       await writeFile(join(root, 'data/a.txt'), 'alpha 2');
       const inc2 = await createBackup({ ...options, name: 'inc2', kind: 'incremental' });
       await rm(join(out, 'inc1.manifest.jsonl'));
-      const error = await restoreBackup(inc2.manifestPath, { to: await tempDir() }).catch((e: unknown) => e);
-      expect(error).to.include({ code: 'PARENT_MISSING' });
-      expect((error as Error).message).to.match(/inc1\.manifest\.jsonl is missing/);
+      const target = await tempDir();
+      const result = await restoreBackup(inc2.manifestPath, { to: target });
+      expect(result.failures).to.deep.equal([]);
+      expect(result.warnings[0]).to.match(/^broken chain: .*inc1\.manifest\.jsonl is missing/);
+      expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(root, 'data')));
       const report = await verifyBackup(inc2.manifestPath);
-      expect(report.ok).to.equal(false);
+      expect(report.ok).to.equal(false); // the chain is broken, though every file is there
       expect(report.problems[0]).to.match(/^broken chain: .*inc1\.manifest\.jsonl is missing/);
-      expect(report.counts.missing).to.equal(2); // b.bin and c.txt, held by the full backup beyond the gap
-      expect(report.entries.find((e) => e.path === 'data/a.txt')).to.include({ status: 'ok' });
+      expect(report.counts).to.include({ missing: 0, damaged: 0 });
     });
 
-    it('an edited parent: PARENT_CHANGED, at restore and when building on it', async () => {
+    it('a missing middle archive: restore and verify keep going, name each missing file, and new backups do not build on it', async () => {
+      await createBackup({ ...options, name: 'full' });
+      await writeTree(root, { 'data/a.txt': { content: 'alpha 2', mtime: OLD + 10 } }); // old: outside the racy window
+      await createBackup({ ...options, name: 'inc1', kind: 'incremental' });
+      await writeFile(join(root, 'data/c.txt'), 'gamma 2');
+      const inc2 = await createBackup({ ...options, name: 'inc2', kind: 'incremental' });
+      await rm(join(out, 'inc1.tar.gz'));
+      const target = await tempDir();
+      const result = await restoreBackup(inc2.manifestPath, { to: target });
+      expect(result.ok).to.equal(false);
+      expect(result.failures.map((f) => f.path)).to.deep.equal(['data/a.txt', 'data/hard']); // and the hard link to it
+      expect(result.failures[0]!.reason).to.match(/inc1\.tar\.gz not found/);
+      expect(await readFile(join(target, 'data/c.txt'), 'utf8')).to.equal('gamma 2'); // its own archive
+      expect(await readFile(join(target, 'data/b.bin'))).to.deep.equal(await readFile(join(root, 'data/b.bin'))); // the full one
+      const report = await verifyBackup(inc2.manifestPath);
+      expect(report.ok).to.equal(false);
+      expect(report.entries.filter((e) => e.status !== 'ok').map((e) => [e.path, e.status])).to.deep.equal([['data/a.txt', 'missing']]);
+      const cli = await runCli(['restore', inc2.manifestPath, '--to', await tempDir()]);
+      expect(cli.code).to.equal(1);
+      expect(cli.stdout + cli.stderr).to.match(/data\/a\.txt/);
+      const incremental = await createBackup({ ...options, name: 'inc3', kind: 'incremental' }).catch((e: unknown) => e);
+      expect(incremental).to.include({ code: 'PARENT_MISSING' });
+      expect((incremental as Error).message).to.match(/inc1\.tar\.gz.*is missing/);
+      const auto = await createBackup({ ...options, name: 'auto', kind: 'auto' });
+      expect(auto.kind).to.equal('full');
+      expect(auto.kindReason).to.match(/inc1\.tar\.gz.*is missing/);
+    });
+
+    it('an unreadable or empty manifest in the folder is skipped with a warning; auto starts a new chain', async () => {
+      await createBackup({ ...options, name: 'full' });
+      await writeFile(join(out, 'empty.manifest.jsonl'), '');
+      await writeFile(join(out, 'junk.manifest.jsonl'), 'not json\n');
+      const incremental = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+      expect(incremental.kind).to.equal('incremental');
+      expect(incremental.warnings.join('\n')).to.match(/empty\.manifest\.jsonl: .*empty/).and.match(/junk\.manifest\.jsonl/);
+      const auto = await createBackup({ ...options, name: 'auto', kind: 'auto' });
+      expect(auto.kind).to.equal('full');
+      expect(auto.kindReason).to.match(/2 manifest\(s\) .* cannot be read/);
+      const listed = await runCli(['ls', out]);
+      expect(listed.code).to.equal(0);
+      expect(listed.stdout).to.match(/full\.manifest\.jsonl/);
+      expect(listed.stdout + listed.stderr).to.match(/junk\.manifest\.jsonl/);
+    });
+
+    it('an edited parent: PARENT_CHANGED when building on it; restore names the files it held', async () => {
       await createBackup({ ...options, name: 'full' });
       const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
       const fullManifest = join(out, 'full.manifest.jsonl');
       await writeFile(fullManifest, (await readFile(fullManifest, 'utf8')).replace('"mode":420', '"mode":511'));
-      const error = await restoreBackup(inc.manifestPath, { to: await tempDir() }).catch((e: unknown) => e);
-      expect(error).to.include({ code: 'PARENT_CHANGED' });
+      const result = await restoreBackup(inc.manifestPath, { to: await tempDir() });
+      expect(result.ok).to.equal(false);
+      expect(result.failures.length).to.be.greaterThan(0);
+      expect(result.failures[0]!.reason).to.match(/not the manifest that inc\.manifest\.jsonl was built on/);
       const building = await createBackup({ ...options, name: 'inc2', kind: 'incremental' }).catch((e: unknown) => e);
       expect(building).to.include({ code: 'PARENT_CHANGED' });
       // auto does not build on a broken chain: it starts a new one, and says why.
