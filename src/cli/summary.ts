@@ -22,6 +22,15 @@ export function formatBackupSummary(result: BackupResult): string[] {
       (s.retries > 0 ? `; ${s.retries} reads retried` : ''),
     `  manifest ${result.manifestPath}`,
   ];
+  const left = s.leftOut;
+  if (left && left.excluded + left.notIncluded + left.dot > 0) {
+    const parts = [
+      left.excluded > 0 ? `${left.excluded} by exclude patterns` : '',
+      left.notIncluded > 0 ? `${left.notIncluded} not matching the include patterns` : '',
+      left.dot > 0 ? `${left.dot} dot names (dot: false)` : '',
+    ].filter(Boolean);
+    lines.push(`  left out by the selection: ${parts.join(', ')}`);
+  }
   if (s.extensions.length > 0) {
     // Shares of each block, by bytes: with few blocks the ratios blur together, so they show from 8 blocks on.
     const detail = s.blocks >= 8;

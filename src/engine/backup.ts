@@ -84,7 +84,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       finishMs: performance.now() - storeEnd,
       totalMs: performance.now() - start,
     });
-    const footer = buildFooter(written, skipped, statistics, {
+    const footer = buildFooter(written, skipped, { ...statistics, leftOut: scan.leftOut }, {
       name: paths.archiveName,
       codec: resolved.codec,
       level: resolved.level,
@@ -94,7 +94,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     throwIfAborted(resolved.signal);
     await writeLinesAtomically(paths.manifest, encodeManifest(header, written.entries, footer));
     progress.enter('done');
-    return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics, skipped, warnings: plan.warnings };
+    return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics: { ...statistics, leftOut: scan.leftOut }, skipped, warnings: plan.warnings };
   } catch (error) {
     await archiveFile.discard();
     await Promise.all(created.map((path) => rm(path, { force: true })));

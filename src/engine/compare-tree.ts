@@ -3,6 +3,7 @@
  * changed (type, size, mode, link target, content hash), which are missing, and which files are
  * new. The tree is scanned with the selection the backup recorded, so excluded files are not "new".
  */
+import { decodeNameBytes, fsPath } from '../format/path-bytes.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,13 +25,13 @@ async function sha256Of(path: string): Promise<string> {
 
 async function difference(entry: ManifestEntry, root: string): Promise<string | 'missing' | undefined> {
   const path = join(root, entry.path);
-  const stats = lstatSync(path, { throwIfNoEntry: false });
+  const stats = lstatSync(fsPath(path), { throwIfNoEntry: false });
   if (!stats) return 'missing';
   const type = stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : stats.isFile() ? 'file' : 'special file';
   const expectedType = entry.type === 'hardlink' ? 'file' : entry.type;
   if (type !== expectedType) return `is a ${type}, was a ${expectedType}`;
   if (type === 'symlink') {
-    const target = readlinkSync(path);
+    const target = decodeNameBytes(readlinkSync(fsPath(path), { encoding: 'buffer' }));
     return target === entry.linkTarget ? undefined : `links to ${JSON.stringify(target)}, linked to ${JSON.stringify(entry.linkTarget)}`;
   }
   if ((stats.mode & 0o7777) !== entry.mode) return `mode ${(stats.mode & 0o7777).toString(8)}, was ${entry.mode.toString(8)}`;

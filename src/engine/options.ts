@@ -105,7 +105,7 @@ export interface BackupOptions extends ArchiveOptions {
   include?: string[];
   /** Glob patterns to leave out. A pattern without a slash matches a name at any depth. */
   exclude?: string[];
-  /** Include names that start with a dot. Default false. */
+  /** Include names that start with a dot. Default true, as GNU tar, restic and borg do; false leaves them out (and counts them). */
   dot?: boolean;
   /** Store what symlinks point to instead of the links. Default false. */
   followSymlinks?: boolean;
@@ -273,7 +273,7 @@ export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOpti
     cwd,
     include: stringList('include', options.include, ['**']),
     exclude: stringList('exclude', options.exclude, []),
-    dot: booleanOption('dot', options.dot, false),
+    dot: booleanOption('dot', options.dot, true),
     followSymlinks: booleanOption('followSymlinks', options.followSymlinks, false),
     maxFileSize: byteSize('maxFileSize', options.maxFileSize, Number.MAX_SAFE_INTEGER),
   };

@@ -9,6 +9,7 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { closeSync, constants, fchmodSync, futimesSync, lstatSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, open, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fsPath } from '../format/path-bytes.js';
 import { ensureFolder } from './output-files.js';
 import { collisionKey } from './safe-paths.js';
 
@@ -46,10 +47,10 @@ export class RestoreWriter {
     await this.ensureFolder(parent);
     if (this.plantedLinks.has(collisionKey(path))) throw new RestoreRefusal(`${path} is a symlink restored earlier; nothing is written through it`);
     const full = join(this.root, path);
-    const existing = await lstat(full).catch(() => undefined);
+    const existing = await lstat(fsPath(full)).catch(() => undefined);
     if (existing?.isSymbolicLink()) throw new RestoreRefusal(`${path} is a symlink in the target; nothing is written through it`);
     if (existing && !existing.isDirectory()) throw new RestoreRefusal(`${path} is in the way: it exists and is not a folder`);
-    if (!existing) await mkdir(full, { mode: 0o700 });
+    if (!existing) await mkdir(fsPath(full), { mode: 0o700 });
     this.verifiedFolders.add(path);
   }
 
@@ -63,15 +64,15 @@ export class RestoreWriter {
   async createFile(path: string): Promise<PendingFile> {
     await this.ensureFolder(parentOf(path));
     const temporary = temporaryName(join(this.root, path));
-    const handle = await open(temporary, CREATE_FLAGS, 0o600);
+    const handle = await open(fsPath(temporary), CREATE_FLAGS, 0o600);
     return new PendingFile(this, path, temporary, handle);
   }
 
   async symlink(path: string, target: string, mtimeMs: number): Promise<void> {
     await this.ensureFolder(parentOf(path));
     const temporary = temporaryName(join(this.root, path));
-    await symlink(target, temporary);
-    await lutimes(temporary, mtimeMs / 1000, mtimeMs / 1000);
+    await symlink(fsPath(target), fsPath(temporary));
+    await lutimes(fsPath(temporary), mtimeMs / 1000, mtimeMs / 1000);
     this.place(path, temporary);
     this.plantedLinks.add(collisionKey(path));
   }
@@ -80,7 +81,7 @@ export class RestoreWriter {
     if (!this.restoredFiles.has(target)) throw new RestoreRefusal(`its hard-link target ${target} was not restored by this run`);
     await this.ensureFolder(parentOf(path));
     const temporary = temporaryName(join(this.root, path));
-    await link(join(this.root, target), temporary);
+    await link(fsPath(join(this.root, target)), fsPath(temporary));
     this.place(path, temporary);
   }
 
@@ -92,10 +93,10 @@ export class RestoreWriter {
   place(path: string, temporary: string): void {
     const full = join(this.root, path);
     try {
-      if (!this.overwrite && lstatSync(full, { throwIfNoEntry: false })) {
+      if (!this.overwrite && lstatSync(fsPath(full), { throwIfNoEntry: false })) {
         throw new RestoreRefusal(`${path} exists; pass --overwrite (overwrite: true) to replace it`);
       }
-      renameSync(temporary, full);
+      renameSync(fsPath(temporary), fsPath(full));
     } catch (error) {
       rmQuietly(temporary);
       throw error;
@@ -117,7 +118,7 @@ export class RestoreWriter {
       if (hash.digest('hex') !== expected.sha256) throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
     }
     const temporary = temporaryName(join(this.root, path));
-    const fd = openSync(temporary, CREATE_FLAGS, 0o600);
+    const fd = openSync(fsPath(temporary), CREATE_FLAGS, 0o600);
     try {
       const pending = chunks.filter((chunk) => chunk.length > 0);
       while (pending.length > 0) {
@@ -142,8 +143,8 @@ export class RestoreWriter {
     const folders = [...this.folderMetadata].sort(([a], [b]) => b.split('/').length - a.split('/').length);
     for (const [path, { mode, mtimeMs }] of folders) {
       const full = join(this.root, path);
-      await chmod(full, mode);
-      await utimes(full, mtimeMs / 1000, mtimeMs / 1000);
+      await chmod(fsPath(full), mode);
+      await utimes(fsPath(full), mtimeMs / 1000, mtimeMs / 1000);
     }
   }
 }
@@ -191,7 +192,7 @@ export class PendingFile {
   /** Removes the temporary file: a failed restore leaves no half-written file. */
   async discard(): Promise<void> {
     await this.close().catch(() => {});
-    await rm(this.temporary, { force: true });
+    await rm(fsPath(this.temporary), { force: true });
   }
 
   private async close(): Promise<void> {
@@ -204,7 +205,7 @@ export class PendingFile {
 
 function rmQuietly(path: string): void {
   try {
-    unlinkSync(path);
+    unlinkSync(fsPath(path));
   } catch {
     // already gone
   }

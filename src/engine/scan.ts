@@ -7,7 +7,8 @@
  * The stat calls are synchronous on purpose: nothing else runs during the scan, and a cached lstat
  * costs microseconds where a trip through libuv's thread pool costs tens (GNU tar does the same).
  */
-import { lstatSync, readdirSync, readlinkSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { decodeNameBytes, fsPath } from '../format/path-bytes.js';
 import { isAbsolute, parse, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { sourceReadError } from '../errors.js';
@@ -39,11 +40,24 @@ export interface ScanOptions {
   maxFileSize: number;
   /** Absolute folders never to descend into (the backup's own output folder). */
   leaveOut?: string[];
+  /** `skip`: a folder that cannot be read is listed as skipped instead of failing the backup. */
+  onFileError?: 'fail' | 'skip';
+}
+
+/** Names the selection rules left out (a folder left out counts once, not its contents). */
+export interface LeftOut {
+  /** Matched an exclude pattern. */
+  excluded: number;
+  /** Matched no include pattern (folders are still entered). */
+  notIncluded: number;
+  /** Dot names, with `dot: false`. */
+  dot: number;
 }
 
 export interface ScanResult {
   entries: ArchiveEntry[];
   skipped: SkippedEntry[];
+  leftOut: LeftOut;
 }
 
 /** Archive path of an absolute path: relative to `cwd` inside it; else its path from the root, as GNU tar stores it. */
@@ -59,6 +73,8 @@ export function compareArchivePaths(a: string, b: string): number {
 
 export async function scanSources(options: ScanOptions): Promise<ScanResult> {
   const found = new Map<string, string>(); // archive path → absolute path
+  const leftOut: LeftOut = { excluded: 0, notIncluded: 0, dot: 0 };
+  const skipped: SkippedEntry[] = [];
   for (const source of options.sources) {
     const root = resolve(options.cwd, source);
     const rootStat = lstatOrThrow(root);
@@ -69,21 +85,32 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
       continue;
     }
     if (rootPath !== '') found.set(rootPath, root);
-    for (const [match, absolute] of walk(root, options)) found.set(rootPath === '' ? match : `${rootPath}/${match}`, absolute);
+    const prefix = rootPath === '' ? '' : `${rootPath}/`;
+    const walked = walk(root, options, leftOut);
+    for (const [match, absolute] of walked.matches) found.set(prefix + match, absolute);
+    for (const item of walked.skipped) skipped.push({ ...item, path: prefix + item.path });
   }
 
   const paths = [...found.keys()].sort(compareArchivePaths);
   const entries: ArchiveEntry[] = [];
-  const skipped: SkippedEntry[] = [];
   const firstPathOfInode = new Map<string, string>();
   for (const path of paths) {
     const absolute = found.get(path)!;
     let stats: BigIntStats;
     try {
-      stats = options.followSymlinks ? statOrLstat(absolute) : lstatSync(absolute, { bigint: true });
+      stats = options.followSymlinks ? statOrLstat(absolute) : lstatSync(fsPath(absolute), { bigint: true });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
         skipped.push({ path, reason: 'vanished during the scan' });
+        continue;
+      }
+      if (code === 'ELOOP') {
+        skipped.push({ path, reason: 'a symlink loop (too many levels of symbolic links): not followed, as tar -h does' });
+        continue;
+      }
+      if (options.onFileError === 'skip') {
+        skipped.push({ path, reason: `cannot be read (${code ?? (error as Error).message})` });
         continue;
       }
       throw sourceReadError(absolute, error);
@@ -91,7 +118,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     if (stats.isDirectory()) {
       entries.push(entryOf(path, stats, 'directory'));
     } else if (stats.isSymbolicLink()) {
-      entries.push(entryOf(path, stats, 'symlink', { linkTarget: readlinkSync(absolute) }));
+      entries.push(entryOf(path, stats, 'symlink', { linkTarget: decodeNameBytes(readlinkSync(fsPath(absolute), { encoding: 'buffer' })) }));
     } else if (stats.isFile()) {
       const size = Number(stats.size);
       if (size > options.maxFileSize) {
@@ -108,12 +135,14 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
         }
         firstPathOfInode.set(inode, path);
       }
-      entries.push(entryOf(path, stats, 'file', { size, content: { kind: 'path', path: absolute } }));
+      // Content is opened with O_NOFOLLOW: a followed link is read through its resolved path.
+      const contentPath = options.followSymlinks ? decodeNameBytes(realpathSync(fsPath(absolute), { encoding: 'buffer' })) : absolute;
+      entries.push(entryOf(path, stats, 'file', { size, content: { kind: 'path', path: contentPath } }));
     } else {
       skipped.push({ path, reason: 'not a regular file, folder or symlink (FIFO, socket or device)' });
     }
   }
-  return { entries, skipped };
+  return { entries, skipped, leftOut };
 }
 
 function entryOf(path: string, stats: BigIntStats, type: EntryType, extra?: Pick<ArchiveEntry, 'size' | 'content'> | { linkTarget: string }): ArchiveEntry {
@@ -142,50 +171,73 @@ function lstatOrThrow(path: string): BigIntStats {
 /** With followSymlinks, a dangling link is kept as a link. */
 function statOrLstat(path: string): BigIntStats {
   try {
-    return statSync(path, { bigint: true });
+    return statSync(fsPath(path), { bigint: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return lstatSync(path, { bigint: true });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return lstatSync(fsPath(path), { bigint: true });
     throw error;
   }
 }
 
 /**
  * The paths under `root` (relative, POSIX, folders without a trailing slash, with their absolute
- * path) that the include
- * patterns match and the exclude patterns do not. A pattern without a slash matches a name at any
- * depth. Excluded folders, the output folder and (without `dot`) dot folders are not entered.
- * A plain readdir walk: it sees FIFOs and sockets (to list them as skipped) and fails loudly on a
- * folder it cannot read, where glob libraries skip both in silence.
+ * path) that the include patterns match and the exclude patterns do not. A pattern without a slash
+ * matches a name at any depth. Excluded folders, the output folder and (without `dot`) dot folders
+ * are not entered. Names are read as bytes, so that a name that is not UTF-8 is kept exactly
+ * (path-bytes.ts); names with newlines are matched too (picomatch's `*` stops at a line break).
+ * A plain readdir walk: it sees FIFOs and sockets (to list them as skipped) and, unless
+ * `onFileError` is `skip`, fails loudly on a folder it cannot read, where glob libraries skip both
+ * in silence.
  */
-function walk(root: string, options: ScanOptions): [string, string][] {
-  const included = picomatch(options.include, { dot: options.dot, basename: true });
-  const excluded = options.exclude.length > 0 ? picomatch(options.exclude, { dot: true, basename: true }) : () => false;
+function walk(root: string, options: ScanOptions, leftOut: LeftOut): { matches: [string, string][]; skipped: SkippedEntry[] } {
+  const includePattern = picomatch(options.include, { dot: options.dot, basename: true });
+  const excludePattern = options.exclude.length > 0 ? picomatch(options.exclude, { dot: true, basename: true }) : () => false;
+  const matchable = (path: string) => (/[\n\r]/.test(path) ? path.replace(/[\n\r]/g, '?') : path);
+  const included = (path: string) => includePattern(matchable(path));
+  const excluded = (path: string) => excludePattern(matchable(path));
   const leaveOut = new Set(options.leaveOut ?? []);
   // Without `dot`, nothing inside a dot folder can match unless a pattern names one.
   const entersDotFolders = options.dot || options.include.some((pattern) => /(^|\/)\./.test(pattern));
   const matches: [string, string][] = [];
+  const skipped: SkippedEntry[] = [];
   const entered = new Set<string>(); // dev:ino of followed folders, against symlink loops
   const visit = (folder: string, relative: string): void => {
-    let entries: Dirent[];
+    let entries: Dirent<Buffer>[];
     try {
-      entries = readdirSync(folder, { withFileTypes: true });
+      entries = readdirSync(fsPath(folder), { withFileTypes: true, encoding: 'buffer' });
     } catch (error) {
+      if (options.onFileError === 'skip' && relative !== '') {
+        skipped.push({ path: relative, reason: `folder cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): its contents are not in the backup` });
+        return;
+      }
       throw sourceReadError(folder, error);
     }
     for (const entry of entries) {
-      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
-      const absolute = `${folder}${sep}${entry.name}`;
-      if (excluded(path) || leaveOut.has(absolute)) continue;
+      const name = decodeNameBytes(entry.name);
+      const path = relative === '' ? name : `${relative}/${name}`;
+      const absolute = `${folder}${sep}${name}`;
+      if (leaveOut.has(absolute)) continue;
+      if (excluded(path)) {
+        leftOut.excluded++;
+        continue;
+      }
       let isFolder = entry.isDirectory();
       if (!isFolder && entry.isSymbolicLink() && options.followSymlinks) {
-        const target = statSync(absolute, { throwIfNoEntry: false });
+        let target: ReturnType<typeof statSync> | undefined;
+        try {
+          target = statSync(fsPath(absolute), { throwIfNoEntry: false });
+        } catch {
+          target = undefined; // a loop (ELOOP) or an unreadable target: listed when it is stat'ed
+        }
         isFolder = target?.isDirectory() === true && !entered.has(`${target.dev}:${target.ino}`);
         if (isFolder) entered.add(`${target!.dev}:${target!.ino}`);
       }
+      const dotName = name.startsWith('.');
       if (included(path)) matches.push([path, absolute]);
-      if (isFolder && (entersDotFolders || !entry.name.startsWith('.'))) visit(absolute, path);
+      else if (dotName && !options.dot) leftOut.dot++;
+      else if (!isFolder) leftOut.notIncluded++;
+      if (isFolder && (entersDotFolders || !dotName)) visit(absolute, path);
     }
   };
   visit(root.endsWith(sep) ? root.slice(0, -1) : root, '');
-  return matches;
+  return { matches, skipped };
 }

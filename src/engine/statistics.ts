@@ -44,6 +44,8 @@ export interface BackupStatistics {
   bytesPerSecond: number;
   blocks: number;
   timings: PhaseTimings;
+  /** Names the selection rules left out (the engine's own scan only). */
+  leftOut?: { excluded: number; notIncluded: number; dot: number };
   /** The five extensions that take the most room in the archive (estimated per block). */
   extensions: ExtensionStatistics[];
 }
@@ -108,6 +110,7 @@ export function buildFooter(
     blocks: { blockSize: archive.blockSize, count: statistics.blocks, offsets: written.blocks.offsets },
     archiveFile: { name: archive.name, size: written.blocks.archiveBytes, sha256: written.blocks.archiveSha256 },
     skipped,
+    ...(statistics.leftOut ? { leftOut: statistics.leftOut } : {}),
   };
 }
 

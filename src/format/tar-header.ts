@@ -3,7 +3,8 @@
  * when a field does not fit (long or non-ASCII names, names that are not UTF-8, sizes of 8 GiB and
  * more) or the mtime is not a whole, positive number of seconds. The ustar block is node-tar's
  * `Header` encoding (the implementation npm relies on); the pax body is ours, because it must
- * carry names as raw bytes (`hdrcharset=BINARY`, as GNU tar writes them) and nanosecond times.
+ * carry names as raw bytes (as GNU tar 1.34 writes names that are not UTF-8: the bytes, with no
+ * `hdrcharset` record, which that version warns about) and nanosecond times.
  * Decoding lives in tar-entry-header.ts.
  */
 import { Header } from 'tar';
@@ -64,7 +65,6 @@ export function encodeTarHeader(entry: TarEntryHeader): Buffer {
   const needPax = new Header(fields).encode(ustar) || entry.mtimeNs !== seconds * NS_PER_SECOND || binary;
   if (!needPax) return ustar;
   const records: Array<[string, string | Buffer]> = [];
-  if (binary) records.push(['hdrcharset', 'BINARY']);
   records.push(['path', encodeNameBytes(path)]);
   if (entry.linkTarget !== undefined) records.push(['linkpath', encodeNameBytes(entry.linkTarget)]);
   records.push(['mtime', formatPaxTime(entry.mtimeNs)]);

@@ -17,7 +17,7 @@ describe('cli: gulp-backup create', () => {
     expect(r.code, r.stderr).to.equal(0);
     expect(await listFolder(out)).to.deep.equal(['snap.manifest.jsonl', 'snap.tar.gz', 'snap.tar.gz.sha256']);
     const manifest = await loadManifest(join(out, 'snap.manifest.jsonl'));
-    expect(manifest.entries.map((e) => e.path)).to.deep.equal(['src', 'src/a.txt', 'src/b', 'src/b/c.bin']);
+    expect(manifest.entries.map((e) => e.path)).to.deep.equal(['src', 'src/.hidden', 'src/a.txt', 'src/b', 'src/b/c.bin']);
     expect(Object.keys(manifest.entries[1]!.hashes!)).to.deep.equal(['sha256', 'md5']);
     const summary = await runCli(['create', 'src', '--cwd', root, '--out', out, '--dot', '--level', '9']);
     expect(summary.stdout).to.match(/^Backup .*\.tar\.gz \(full\)\n\s+4 files, 2 folders/m);

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createBackup } from '../../src/index.js';
+import { formatBackupSummary } from '../../src/cli/summary.js';
 import { loadManifest } from '../helpers/archive.js';
 import { run, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -26,12 +27,15 @@ describe('engine/createBackup: what gets stored', () => {
     });
   });
 
-  it('leaves out dot files unless asked, and keeps them with dot', async () => {
+  it('keeps dot files by default, as GNU tar does; dot: false leaves them out and counts them', async () => {
     const out = join(root, 'out-dot');
-    const without = await createBackup({ sources: ['app'], cwd: root, out, name: 'a' });
-    expect(await listed(without.archivePath)).to.not.include('app/.env');
-    const withDot = await createBackup({ sources: ['app'], cwd: root, out, name: 'b', dot: true });
-    expect(await listed(withDot.archivePath)).to.include.members(['app/.env', 'app/.cache/', 'app/.cache/x']);
+    const kept = await createBackup({ sources: ['app'], cwd: root, out, name: 'a' });
+    expect(await listed(kept.archivePath)).to.include.members(['app/.env', 'app/.cache/', 'app/.cache/x']);
+    const without = await createBackup({ sources: ['app'], cwd: root, out, name: 'b', dot: false });
+    expect((await listed(without.archivePath)).filter((name) => name.includes('/.'))).to.deep.equal([]);
+    expect(without.statistics.leftOut).to.deep.include({ dot: 2 }); // .env and the .cache folder
+    expect((await loadManifest(without.manifestPath)).footer.leftOut).to.deep.include({ dot: 2 });
+    expect(formatBackupSummary(without).join('\n')).to.match(/left out by the selection: 2 dot names/);
   });
 
   it('applies exclude patterns at any depth and include patterns', async () => {

@@ -16,7 +16,7 @@ function rejects(options: Partial<BackupOptions>): OptionError {
 describe('engine/options', () => {
   it('fills in the defaults', () => {
     const resolved = resolveBackupOptions({ out: 'backups' });
-    expect(resolved).to.include({ codec: 'gzip', level: 6, blockSize: 1024 * 1024, dot: false, followSymlinks: false });
+    expect(resolved).to.include({ codec: 'gzip', level: 6, blockSize: 1024 * 1024, dot: true, followSymlinks: false });
     expect(resolved.hashes).to.deep.equal(['sha256']);
     expect(resolved.sources).to.deep.equal(['.']);
     expect(resolved.concurrency).to.equal(availableParallelism());

@@ -1,0 +1,110 @@
+/**
+ * Nothing is left out without a word: dot files, names with line breaks, names that are not UTF-8,
+ * symlink loops and unreadable folders are stored, or skipped and named. Names come back byte-exact.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { createBackup, restoreBackup, verifyBackup } from '../../src/index.js';
+import { loadManifest } from '../helpers/archive.js';
+import { tempDir } from '../helpers/tree.js';
+
+/** Every name under `root` as bytes (hex), with its type and content: what must come back exactly. */
+function treeBytes(root: string): string[] {
+  const script = `
+import os, sys
+out = []
+for folder, dirs, files in os.walk(sys.argv[1].encode()):
+    dirs.sort()
+    for name in sorted(dirs + files):
+        full = os.path.join(folder, name)
+        rel = os.path.relpath(full, sys.argv[1].encode())
+        if os.path.islink(full): what = b'link:' + os.readlink(full)
+        elif os.path.isdir(full): what = b'dir'
+        else: what = b'file:' + open(full, 'rb').read()
+        out.append(rel.hex() + ' ' + what.hex())
+print('\\n'.join(sorted(out)))
+`;
+  return execFileSync('python3', ['-c', script, root]).toString().trim().split('\n');
+}
+
+/** Makes a tree with names that only bytes can spell. */
+function writeAwkwardTree(root: string): void {
+  const script = `
+import os, sys
+os.chdir(sys.argv[1])
+os.makedirs(b'src/dir\\xff', exist_ok=True)
+open(b'src/dir\\xff/caf\\xe9', 'wb').write(b'latin-1 e-acute')
+open(b'src/dir\\xff/caf\\xe8', 'wb').write(b'latin-1 e-grave')
+open(b'src/new\\nline.txt', 'wb').write(b'newline')
+open(b'src/carriage\\r', 'wb').write(b'cr')
+open(b'src/.env', 'wb').write(b'SECRET=1')
+os.makedirs(b'src/.github', exist_ok=True)
+open(b'src/.github/ci.yml', 'wb').write(b'on: push')
+os.symlink(b'dir\\xff/caf\\xe9', b'src/link\\xfe')
+`;
+  execFileSync('python3', ['-c', script, root]);
+}
+
+describe('engine: nothing left out (names, dot files, loops, unreadable folders)', () => {
+  it('stores dot files, line breaks and names that are not UTF-8 byte-exact; verify, restore and GNU tar agree', async () => {
+    const root = await tempDir();
+    writeAwkwardTree(root);
+    const made = await createBackup({ sources: ['src'], cwd: root, out: join(root, 'out') });
+    expect(made.skipped).to.deep.equal([]);
+    const manifest = await loadManifest(made.manifestPath);
+    expect(manifest.entries).to.have.length(10);
+    // Two names that differ only in bytes that are not UTF-8 stay two (U+FFFD would merge them).
+    expect(new Set(manifest.entries.map((e) => e.path)).size).to.equal(10);
+    const report = await verifyBackup(made.manifestPath);
+    expect(report.ok, report.problems.join('; ')).to.equal(true);
+    const restored = await tempDir();
+    const result = await restoreBackup(made.manifestPath, { to: restored });
+    expect(result.failures).to.deep.equal([]);
+    expect(treeBytes(join(restored, 'src'))).to.deep.equal(treeBytes(join(root, 'src')));
+    const byGnuTar = await tempDir();
+    execFileSync('tar', ['-xzf', made.archivePath, '-C', byGnuTar]);
+    expect(treeBytes(join(byGnuTar, 'src'))).to.deep.equal(treeBytes(join(root, 'src')));
+    // And an archive GNU tar made of the same tree restores byte-exact without a manifest.
+    const foreign = join(await tempDir(), 'gnu.tar');
+    execFileSync('tar', ['--format', 'posix', '-C', root, '-cf', foreign, 'src']);
+    const fromGnu = await tempDir();
+    expect((await restoreBackup(foreign, { to: fromGnu })).failures).to.deep.equal([]);
+    expect(treeBytes(join(fromGnu, 'src'))).to.deep.equal(treeBytes(join(root, 'src')));
+  });
+
+  it('follows symlinks to files, and lists symlink loops as skipped instead of failing (as tar -h does)', async () => {
+    const root = await tempDir();
+    await mkdir(join(root, 'src/loop'), { recursive: true });
+    execFileSync('sh', ['-c', 'echo x > src/f && ln -s f src/to-f && ln -s ../loop src/loop/self && ln -s a src/b && ln -s b src/a'], { cwd: root });
+    const made = await createBackup({ sources: ['src'], cwd: root, out: join(root, 'out'), followSymlinks: true });
+    expect(made.skipped.map((s) => s.path).sort()).to.deep.equal(['src/a', 'src/b']);
+    expect(made.skipped[0]!.reason).to.match(/symlink loop/);
+    const manifest = await loadManifest(made.manifestPath);
+    expect(manifest.entries.find((e) => e.path === 'src/to-f')).to.include({ type: 'file', size: 2 });
+  });
+
+  it('with onFileError: skip, an unreadable folder is skipped and named, not fatal', async () => {
+    const root = await tempDir();
+    await chmod(root, 0o755); // the unprivileged child must reach it
+    await mkdir(join(root, 'src/locked'), { recursive: true });
+    await mkdir(join(root, 'out'));
+    execFileSync('sh', ['-c', 'echo a > src/a.txt && echo s > src/locked/secret && chmod 000 src/locked && chmod 777 out'], { cwd: root });
+    // Tests run as root, whom permission bits do not stop: the backup runs as `nobody`.
+    const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+    const args = ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', '--import', import.meta.resolve('tsx'), bin, 'create', 'src', '-o', 'out', '--json'];
+    const failing = await execa('setpriv', [...args, '--name', 'fails'], { cwd: root, reject: false, env: { HOME: '/tmp' } });
+    expect(failing.exitCode, failing.stderr).to.equal(2);
+    expect(failing.stderr).to.match(/Cannot read .*locked/);
+    const skipping = await execa('setpriv', [...args, '--name', 'skips', '--on-file-error', 'skip'], { cwd: root, reject: false, env: { HOME: '/tmp' } });
+    expect(skipping.exitCode, skipping.stderr).to.equal(0);
+    const manifest = await loadManifest(join(root, 'out/skips.manifest.jsonl'));
+    expect(manifest.footer.skipped.map((s) => s.path)).to.deep.equal(['src/locked']);
+    expect(manifest.footer.skipped[0]!.reason).to.match(/folder cannot be read \(EACCES\)/);
+    expect(manifest.entries.map((e) => e.path)).to.include('src/a.txt');
+    expect(await readFile(join(root, 'src/a.txt'), 'utf8')).to.equal('a\n');
+  });
+});
