@@ -62,8 +62,15 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   progress.bytesTotal = scan.entries.reduce((sum, entry) => sum + entry.size, 0);
   throwIfAborted(resolved.signal);
 
-  const paths = await prepareOutput(resolved.out, resolved.name, resolved.codec, startedAt);
-  const archiveFile = await PartialFile.create(paths.archive);
+  const { paths, lock, cleaned } = await prepareOutput(resolved.out, resolved.name, resolved.codec, startedAt);
+  const warnings = [...plan.warnings, ...(cleaned.length > 0 ? [`removed what an interrupted run left in ${resolved.out}: ${cleaned.join(', ')}`] : [])];
+  let archiveFile: PartialFile;
+  try {
+    archiveFile = await PartialFile.create(paths.archive);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   const created: string[] = [];
   try {
     progress.enter('store');
@@ -93,11 +100,13 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     });
     throwIfAborted(resolved.signal);
     await writeLinesAtomically(paths.manifest, encodeManifest(header, written.entries, footer));
+    await lock.release(); // after the manifest: a run killed before this point is a dead run's
     progress.enter('done');
-    return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics: { ...statistics, leftOut: scan.leftOut }, skipped, warnings: plan.warnings };
+    return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics: { ...statistics, leftOut: scan.leftOut }, skipped, warnings };
   } catch (error) {
     await archiveFile.discard();
     await Promise.all(created.map((path) => rm(path, { force: true })));
+    await lock.release();
     throw resolved.signal?.aborted && !(error instanceof AbortError) ? new AbortError(resolved.signal.reason) : error;
   }
 }

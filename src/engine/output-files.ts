@@ -4,10 +4,11 @@
  * the manifest comes last, so its presence means the backup is complete. On failure, everything
  * this run created is removed.
  */
-import { access, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { OutputError, outputWriteError } from '../errors.js';
 import type { Codec } from '../format/manifest.js';
+import { RunLock, isDeadLock } from './run-lock.js';
 
 export interface OutputPaths {
   folder: string;
@@ -45,29 +46,80 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** The lock that marks a run's files as its own: `NAME.gulp-backup.lock` beside them. */
+export const LOCK_SUFFIX = '.gulp-backup.lock';
+
+export interface PreparedOutput {
+  paths: OutputPaths;
+  lock: RunLock;
+  /** Files of dead runs removed before this one started, for the summary. */
+  cleaned: string[];
+}
+
 /**
- * Creates the output folder and picks the paths. A name given by the user must be free; a default
- * name gets a `-2`, `-3`… suffix when a backup was already made in the same second.
+ * Creates the output folder, removes what dead runs left there, and claims a name with a lock
+ * (O_EXCL, so two runs never get the same one). A name given by the user must be free; a default
+ * name gets a `-2`, `-3`… suffix when a backup was already made (or is being made) in that second.
  */
-export async function prepareOutput(folder: string, name: string | undefined, codec: Codec, now: Date): Promise<OutputPaths> {
+export async function prepareOutput(folder: string, name: string | undefined, codec: Codec, now: Date): Promise<PreparedOutput> {
   try {
     await ensureFolder(folder);
   } catch (error) {
     throw outputWriteError(folder, error);
   }
+  const cleaned = await removeDeadRuns(folder);
   const base = name ?? defaultBackupName(now);
   for (let attempt = 1; ; attempt++) {
     const paths = outputPaths(folder, attempt === 1 ? base : `${base}-${attempt}`, codec);
-    const taken = (await Promise.all([paths.archive, paths.manifest, paths.archive + PARTIAL_SUFFIX].map(exists))).some(Boolean);
-    if (!taken) return paths;
+    const lock = await RunLock.claim(join(folder, paths.name + LOCK_SUFFIX)).catch((error: unknown) => {
+      throw outputWriteError(folder, error);
+    });
+    const taken = lock === undefined || (await Promise.all([paths.archive, paths.manifest].map(exists))).some(Boolean);
+    if (!taken) return { paths, lock, cleaned };
+    if (lock) await lock.release();
     if (name !== undefined) {
       throw new OutputError(
         'OUTPUT_EXISTS',
-        `A backup named ${name} already exists in ${folder}. Choose another --name, or move the old backup away.`,
+        lock
+          ? `A backup named ${name} already exists in ${folder}. Choose another --name, or move the old backup away.`
+          : `Another gulp-backup run is writing a backup named ${name} in ${folder} right now (${paths.name + LOCK_SUFFIX}). Wait for it, or choose another --name.`,
         { path: paths.archive },
       );
     }
   }
+}
+
+/**
+ * Removes what killed runs left in `folder`: the files of each dead run's lock (partial files, and
+ * an archive and checksum that never got their manifest), and `.partial` files that no live run
+ * claims. A backup whose manifest exists is complete and kept; only its stale lock goes.
+ */
+export async function removeDeadRuns(folder: string): Promise<string[]> {
+  const names = await readdir(folder).catch(() => [] as string[]);
+  const removed: string[] = [];
+  const liveNames = new Set<string>();
+  for (const lockName of names.filter((n) => n.endsWith(LOCK_SUFFIX))) {
+    const name = lockName.slice(0, -LOCK_SUFFIX.length);
+    if (!(await isDeadLock(join(folder, lockName)))) {
+      liveNames.add(name);
+      continue;
+    }
+    const complete = names.includes(`${name}.manifest.jsonl`);
+    const own = [`${name}.tar.gz`, `${name}.tar`, `${name}.tar.gz.sha256`, `${name}.tar.sha256`, `${name}.manifest.jsonl`];
+    const ownFiles = new Set([...own, ...own.map((n) => n + PARTIAL_SUFFIX)]);
+    const leftovers = complete ? [] : names.filter((n) => ownFiles.has(n));
+    for (const file of [...leftovers, lockName]) {
+      await rm(join(folder, file), { force: true });
+      removed.push(file);
+    }
+  }
+  for (const partial of names.filter((n) => n.endsWith(PARTIAL_SUFFIX))) {
+    const owner = partial.replace(/\.(tar(\.gz)?(\.sha256)?|manifest\.jsonl)\.partial$/, '');
+    if (liveNames.has(owner) || removed.includes(partial)) continue;
+    await rm(join(folder, partial), { force: true });
+    removed.push(partial);
+  }
+  return removed;
 }
 
 /**

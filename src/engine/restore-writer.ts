@@ -7,10 +7,11 @@
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { closeSync, constants, fchmodSync, futimesSync, lstatSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, open, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
+import { chmod, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsPath } from '../format/path-bytes.js';
 import { ensureFolder } from './output-files.js';
+import { RunLock, isDeadLock } from './run-lock.js';
 import { collisionKey } from './safe-paths.js';
 
 export class RestoreRefusal extends Error {}
@@ -29,6 +30,7 @@ export class RestoreWriter {
   private readonly folderMetadata = new Map<string, FileMetadata>();
   /** Regular files restored by this run, for hard links. */
   readonly restoredFiles = new Set<string>();
+  private lock: RunLock | undefined;
 
   constructor(
     readonly root: string,
@@ -52,6 +54,32 @@ export class RestoreWriter {
     if (existing && !existing.isDirectory()) throw new RestoreRefusal(`${path} is in the way: it exists and is not a folder`);
     if (!existing) await mkdir(fsPath(full), { mode: 0o700 });
     this.verifiedFolders.add(path);
+  }
+
+  /**
+   * Marks the target as being restored into (a lock naming this process). Where a restore was
+   * killed before, its temporary files are found and removed first; their names are returned.
+   */
+  async claim(): Promise<string[]> {
+    const lockPath = join(this.root, RESTORE_LOCK);
+    const removed: string[] = [];
+    this.lock = await RunLock.claim(lockPath);
+    if (!this.lock && (await isDeadLock(lockPath))) {
+      for (const entry of await readdir(this.root, { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile() || !TEMPORARY_NAME.test(entry.name)) continue;
+        const full = join(entry.parentPath, entry.name);
+        await rm(full, { force: true });
+        removed.push(full.slice(this.root.length + 1));
+      }
+      await rm(lockPath, { force: true });
+      this.lock = await RunLock.claim(lockPath);
+    }
+    if (!this.lock) throw new RestoreRefusal(`another gulp-backup restore is writing into ${this.root} right now (${RESTORE_LOCK}); wait for it to finish`);
+    return removed;
+  }
+
+  async release(): Promise<void> {
+    await this.lock?.release();
   }
 
   /** Records a folder's mode and time, applied by `finishFolders` after its children. */
@@ -214,6 +242,10 @@ function rmQuietly(path: string): void {
 function parentOf(path: string): string {
   return path.includes('/') ? dirname(path) : '';
 }
+
+/** Marks a folder being restored into; removed when the restore ends. */
+export const RESTORE_LOCK = '.gulp-backup-restore.lock';
+const TEMPORARY_NAME = /^\.[0-9a-f]{12}\.gulp-backup\.partial$/;
 
 function temporaryName(fullPath: string): string {
   return join(dirname(fullPath), `.${randomBytes(6).toString('hex')}.gulp-backup.partial`);

@@ -98,14 +98,20 @@ export async function restoreBackup(path: string, options: RestoreOptions): Prom
       elapsedMs: 0,
     },
   };
+  const cleaned = await writer.claim().catch((error: unknown) => {
+    throw error instanceof RestoreRefusal ? new BackupError('OUTPUT_EXISTS', `Cannot restore: ${error.message}.`, { path: writer.root }) : error;
+  });
+  if (cleaned.length > 0) context.result.warnings.push(`removed ${cleaned.length} temporary file(s) that an interrupted restore left in ${writer.root}`);
   try {
     if (located.manifest) await restoreWithManifest(located.manifest, located.manifestPath, located.archivePath, concurrency, context);
     else await restoreSequentially(located.archivePath, context);
+    await writer.finishFolders();
   } catch (error) {
     if (options.signal?.aborted) throw new AbortError(options.signal.reason);
     throw error;
+  } finally {
+    await writer.release();
   }
-  await writer.finishFolders();
   context.progress.enter('done');
   context.result.ok = context.result.failures.length === 0;
   context.result.elapsedMs = performance.now() - start;

@@ -1,0 +1,63 @@
+/**
+ * A run marks the files it is writing as its own with a lock file that names its process
+ * (`{ pid, host, startedAt }`), created with O_EXCL: the atomic claim on a backup name. A lock whose
+ * process is gone (same host, no such pid) belongs to a dead run — killed, or its machine
+ * restarted — and the next run removes that run's leftovers. A lock from another host is never
+ * taken for dead: its process cannot be checked from here.
+ */
+import { hostname } from 'node:os';
+import { open, readFile, rm } from 'node:fs/promises';
+
+export interface RunLockRecord {
+  pid: number;
+  host: string;
+  startedAt: string;
+}
+
+export class RunLock {
+  private constructor(readonly path: string) {}
+
+  /** Claims `path`; undefined when another run holds it (alive, or dead: see `isDeadLock`). */
+  static async claim(path: string): Promise<RunLock | undefined> {
+    let handle;
+    try {
+      handle = await open(path, 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+      throw error;
+    }
+    try {
+      const record: RunLockRecord = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+      await handle.writeFile(`${JSON.stringify(record)}\n`);
+    } finally {
+      await handle.close();
+    }
+    return new RunLock(path);
+  }
+
+  async release(): Promise<void> {
+    await rm(this.path, { force: true });
+  }
+}
+
+/** Whether the run that wrote the lock at `path` is gone. An unreadable or empty lock is a dead run's too (killed while writing it). */
+export async function isDeadLock(path: string): Promise<boolean> {
+  let record: Partial<RunLockRecord>;
+  try {
+    record = JSON.parse(await readFile(path, 'utf8')) as Partial<RunLockRecord>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false; // released meanwhile
+    return true;
+  }
+  if (record.host !== hostname() || !Number.isInteger(record.pid)) return record.host === hostname();
+  return !processAlive(record.pid!);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, but not ours to signal
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Runs that die (kill -9, a machine restart) leave nothing that looks like a backup, and the next
+ * run cleans up after them and says so. Runs side by side never take the same name.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { readdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { createBackup, restoreBackup, verifyBackup } from '../../src/index.js';
+import { listFolder } from '../helpers/archive.js';
+import { runCli } from '../helpers/cli.js';
+import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
+
+const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+
+/** A pid that no process has now: a child that has already exited. */
+function deadPid(): number {
+  return Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"']).toString().trim());
+}
+
+/** Starts the CLI and kills it with SIGKILL after `ms`; resolves once it is gone. */
+async function killAfter(args: string[], cwd: string, ms: number): Promise<void> {
+  const child = execa('node', ['--import', import.meta.resolve('tsx'), BIN, ...args], { cwd, reject: false });
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  await child;
+  clearTimeout(timer);
+}
+
+/** Every manifest in `folder` has its archive and checksum; nothing else is there. */
+async function onlyCompleteBackups(folder: string): Promise<string[]> {
+  const names = await listFolder(folder);
+  const backups = names.filter((n) => n.endsWith('.manifest.jsonl')).map((n) => n.slice(0, -'.manifest.jsonl'.length));
+  const expected = backups.flatMap((b) => [`${b}.manifest.jsonl`, `${b}.tar.gz`, `${b}.tar.gz.sha256`]).sort();
+  expect(names).to.deep.equal(expected);
+  return backups;
+}
+
+describe('engine: interrupted runs', () => {
+  let root: string;
+
+  beforeEach(async () => {
+    root = await tempDir();
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 48; i++) files[`data/f${String(i).padStart(2, '0')}.bin`] = pseudoRandomBytes(512 * 1024, i + 1);
+    await writeTree(root, files);
+  });
+
+  it("a dead run's leftovers (a kill in the finish step: archive and .sha256, no manifest) are removed by the next run, which says so", async () => {
+    const out = join(root, 'out');
+    await createBackup({ sources: ['data'], cwd: root, out, name: 'good' });
+    const lock = JSON.stringify({ pid: deadPid(), host: hostname(), startedAt: new Date().toISOString() });
+    await writeFile(join(out, 'snap.gulp-backup.lock'), lock);
+    await writeFile(join(out, 'snap.tar.gz'), 'half an archive');
+    await writeFile(join(out, 'snap.tar.gz.sha256'), 'x  snap.tar.gz\n');
+    await writeFile(join(out, 'old.tar.gz.partial'), 'from a version without locks');
+    // Not a backup: the newest is still "good".
+    expect((await verifyBackup(out)).archivePath).to.equal(join(out, 'good.tar.gz'));
+    const again = await createBackup({ sources: ['data'], cwd: root, out, name: 'snap' }); // the same name is free again
+    expect(again.warnings.join('\n')).to.match(/interrupted run .*snap\.tar\.gz.*snap\.gulp-backup\.lock/);
+    expect(again.warnings.join('\n')).to.match(/old\.tar\.gz\.partial/);
+    expect(await onlyCompleteBackups(out)).to.deep.equal(['good', 'snap']);
+  });
+
+  it('kill -9 at any moment of a backup leaves no complete-looking backup; the next run cleans up and verifies', async () => {
+    const out = join(root, 'out');
+    for (const ms of [300, 900, 1500, 2200]) {
+      await killAfter(['create', 'data', '-o', 'out', '--quiet'], root, ms);
+      const left = await listFolder(out);
+      for (const name of left.filter((n) => n.endsWith('.manifest.jsonl'))) {
+        expect((await verifyBackup(join(out, name))).ok, `${name} after a kill at ${ms} ms`).to.equal(true);
+      }
+      const next = await runCli(['create', 'data', '--cwd', root, '-o', out, '--quiet']);
+      expect(next.code, next.stderr).to.equal(0);
+      for (const backup of await onlyCompleteBackups(out)) expect((await verifyBackup(join(out, `${backup}.manifest.jsonl`))).ok).to.equal(true);
+    }
+  });
+
+  it('two runs with default names in the same second take different names', async () => {
+    const out = join(root, 'out');
+    const [a, b] = await Promise.all([createBackup({ sources: ['data'], cwd: root, out }), createBackup({ sources: ['data'], cwd: root, out })]);
+    expect(a.archivePath).to.not.equal(b.archivePath);
+    expect((await onlyCompleteBackups(out)).length).to.equal(2);
+  });
+
+  it("kill -9 during a restore: the next restore removes the dead run's temporary files and says so", async () => {
+    const made = await createBackup({ sources: ['data'], cwd: root, out: join(root, 'out'), name: 'b' });
+    const target = join(root, 'target');
+    await killAfter(['restore', made.manifestPath, '--to', target, '--quiet', '-j', '1'], root, 900);
+    // Whatever the kill left, and what a kill in the middle of a file leaves for certain:
+    await writeTree(target, { 'data/.0123456789ab.gulp-backup.partial': 'half a file' });
+    const lock = JSON.stringify({ pid: deadPid(), host: hostname(), startedAt: new Date().toISOString() });
+    await writeFile(join(target, '.gulp-backup-restore.lock'), lock);
+    const result = await restoreBackup(made.manifestPath, { to: target, overwrite: true });
+    expect(result.ok).to.equal(true);
+    expect(result.warnings.join('\n')).to.match(/removed \d+ temporary file\(s\) that an interrupted restore left/);
+    expect((await readdir(target, { recursive: true })).filter((n) => String(n).includes('.gulp-backup'))).to.deep.equal([]);
+  });
+});
