@@ -5,6 +5,7 @@
  * then yields exactly that many bytes: a file that shrinks while read is padded with zeros, one that
  * grows is cut at the stated size, and both are flagged as changed during the backup.
  */
+import { waitOutRacyWindow, waitOutRacyWindowSync } from './racy-window.js';
 import { constants } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { sourceReadError } from '../errors.js';
@@ -122,6 +123,7 @@ async function openPath(
       await handle.close();
       return { skipped: 'is no longer a regular file' };
     }
+    await waitOutRacyWindow(stat.mtimeMs);
     return fileStreamContent(path, handle, stat.size, stat.mtimeMs, policy.retry);
   } catch (error) {
     await handle.close().catch(() => {});
@@ -160,6 +162,7 @@ function openSmallFile(fs: ContentFileSystem, policy: ReadPolicy, path: string):
     return { skipped: 'is no longer a regular file' };
   }
   const size = opened.size;
+  waitOutRacyWindowSync(opened.mtimeMs);
   const read = (target: Buffer, at: number): number => {
     try {
       return retrySync(policy.retry, () => fs.readSync(fd, target, 0, target.length, at));

@@ -8,6 +8,7 @@
  * FIFO) it is dropped, and the writer's own read of that file meets the error under the normal
  * rules (retries, onFileError, skipped list).
  */
+import { waitOutRacyWindow } from './racy-window.js';
 import { constants } from 'node:fs';
 import type { ContentFileSystem } from './file-system.js';
 import type { ArchiveEntry } from './scan.js';
@@ -71,6 +72,7 @@ export class ReadAhead {
     try {
       const before = await handle.stat();
       if (!before.isFile() || before.size > this.smallFileLimit) return undefined;
+      await waitOutRacyWindow(before.mtimeMs);
       const bytes = Buffer.allocUnsafe(before.size);
       let filled = 0;
       while (filled < bytes.length) {
