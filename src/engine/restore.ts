@@ -20,7 +20,7 @@ import { ArchiveContentReader } from './archive-content-reader.js';
 import { locateBackup } from './locate-backup.js';
 import { RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
-import { nanosecondsToMilliseconds } from './time.js';
+import { millisecondsForUtimes } from './time.js';
 import { ProgressTracker, type BackupProgress } from './progress.js';
 
 export interface RestoreOptions {
@@ -242,7 +242,7 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
     return;
   }
   const path = safe.path;
-  const metadata = { mode: entry.mode & 0o7777, mtimeMs: nanosecondsToMilliseconds(BigInt(entry.mtimeNs)) };
+  const metadata = { mode: entry.mode & 0o7777, mtimeMs: millisecondsForUtimes(BigInt(entry.mtimeNs)) };
   try {
     switch (entry.type) {
       case 'directory':
