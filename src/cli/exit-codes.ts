@@ -6,3 +6,5 @@ export const EXIT_DAMAGE = 1;
 export const EXIT_USAGE = 2;
 /** Interrupted by Ctrl-C (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
+/** Ended by SIGTERM (128 + SIGTERM), after the same clean-up as Ctrl-C. */
+export const EXIT_TERMINATED = 143;

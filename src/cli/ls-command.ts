@@ -10,7 +10,7 @@ import { locateBackup } from '../engine/locate-backup.js';
 import { nanosecondsToMilliseconds } from '../engine/time.js';
 import { ChainError } from '../errors.js';
 import type { CliContext } from './context.js';
-import { EXIT_OK } from './exit-codes.js';
+import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatBytes } from './format.js';
 
 interface ListFlags {
@@ -32,8 +32,8 @@ export function registerList(program: Command, context: CliContext): void {
       }
       const { manifest, manifestPath, archivePath } = await locateBackup(path);
       if (!manifest) {
-        const { archiveEntries } = await import('../engine/archive-format.js');
-        for await (const entry of archiveEntries(archivePath)) write(entry.path);
+        context.exitCode = await listArchive(archivePath, flags, write, (line) => context.stderr.write(`gulp-backup: ${line}\n`));
+        return;
       } else if (flags.json) {
         for (const entry of manifest.entries) write(JSON.stringify(entry));
       } else {
@@ -43,15 +43,43 @@ export function registerList(program: Command, context: CliContext): void {
           write('# chain, oldest first:');
           for (const line of await chainLines(manifestPath)) write(`#   ${line}`);
         }
-        for (const entry of manifest.entries) {
-          const when = new Date(nanosecondsToMilliseconds(BigInt(entry.mtimeNs))).toISOString().replace('T', ' ').slice(0, 19);
-          const kind = { file: '-', directory: 'd', symlink: 'l', hardlink: 'h' }[entry.type];
-          const target = entry.linkTarget === undefined ? '' : ` -> ${entry.linkTarget}`;
-          write(`${kind}${entry.mode.toString(8).padStart(4, '0')} ${String(entry.size).padStart(12)} ${when} ${entry.path}${target}`);
-        }
+        for (const entry of manifest.entries) write(entryLine(entry.type, entry.mode, entry.size, BigInt(entry.mtimeNs), entry.path, entry.linkTarget));
       }
       context.exitCode = EXIT_OK;
     });
+}
+
+const KIND_LETTER: Record<string, string> = { file: '-', directory: 'd', symlink: 'l', hardlink: 'h', 'character device': 'c', 'block device': 'b', fifo: 'p' };
+
+/** One entry as `tar -tv` shows it: kind and mode, size, time (UTC), path and link target. */
+function entryLine(type: string, mode: number, size: number, mtimeNs: bigint, path: string, linkTarget: string | undefined): string {
+  const when = new Date(nanosecondsToMilliseconds(mtimeNs)).toISOString().replace('T', ' ').slice(0, 19);
+  const target = linkTarget === undefined ? '' : ` ${type === 'hardlink' ? 'link to' : '->'} ${linkTarget}`;
+  return `${KIND_LETTER[type] ?? '?'}${mode.toString(8).padStart(4, '0')} ${String(size).padStart(12)} ${when} ${path}${target}`;
+}
+
+/**
+ * An archive without a manifest (GNU tar's, Python's…), read through: the entries before any
+ * damage are listed, the damage is said on stderr and the exit code is 1.
+ */
+async function listArchive(archivePath: string, flags: ListFlags, write: (line: string) => void, say: (line: string) => void): Promise<number> {
+  const { archiveEntries, isDecompressionError } = await import('../engine/archive-format.js');
+  const { TarFormatError } = await import('../format/tar-entry-stream.js');
+  const warnings: string[] = [];
+  try {
+    for await (const entry of archiveEntries(archivePath, undefined, warnings)) {
+      const size = entry.type === 'file' ? (entry.sparse?.realSize ?? entry.size) : 0;
+      const linkTarget = entry.type === 'symlink' || entry.type === 'hardlink' ? entry.linkTarget : undefined;
+      if (flags.json) write(JSON.stringify({ path: entry.path, type: entry.type, size, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtimeNs.toString(), ...(linkTarget === undefined ? {} : { linkTarget }) }));
+      else write(entryLine(entry.type, entry.mode, size, entry.mtimeNs, entry.path, linkTarget));
+    }
+  } catch (error) {
+    if (!(error instanceof TarFormatError) && !isDecompressionError(error)) throw error;
+    say(`${archivePath} is damaged (${(error as Error).message}); the entries before the damage are listed`);
+    return EXIT_DAMAGE;
+  }
+  for (const warning of warnings) say(`warning: ${warning}`);
+  return EXIT_OK;
 }
 
 /** One line per backup: kind, date, files stored of files in the tree, archive size, name. */

@@ -1,6 +1,6 @@
 /**
  * The `gulp-backup` command. Errors that are the user's to fix (BackupError) print their message
- * alone, without a stack, and exit 2; Ctrl-C cancels the run, cleans up and exits 130.
+ * alone, without a stack, and exit 2; Ctrl-C cancels the run, cleans up and exits 130 (SIGTERM: 143).
  */
 import { Command, CommanderError } from 'commander';
 import { AbortError, BackupError } from '../errors.js';
@@ -11,7 +11,7 @@ import { registerVerify } from './verify-command.js';
 import { registerRestore } from './restore-command.js';
 import { registerList } from './ls-command.js';
 import { registerStats } from './stats-command.js';
-import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from './exit-codes.js';
 
 export interface MainOptions {
   stdout?: NodeJS.WriteStream;
@@ -24,7 +24,11 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
   const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => controller.abort(new Error(`received ${signal}`));
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received ??= signal;
+    controller.abort(new Error(`received ${signal}`));
+  };
   if (!options.signal) {
     // `on`, not `once`: a second Ctrl-C during the clean-up must not kill the process half-way.
     process.on('SIGINT', onSignal);
@@ -55,7 +59,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     }
     if (error instanceof AbortError || signal.aborted) {
       stderr.write(`gulp-backup: interrupted; nothing was left behind. Run the command again to make the backup.\n`);
-      return EXIT_INTERRUPTED;
+      return received === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
     }
     if (error instanceof BackupError) {
       stderr.write(`gulp-backup: ${error.message}\n`);

@@ -54,7 +54,7 @@ export function formatRestoreResult(result: RestoreResult, quiet: boolean): stri
         `${r.directories} folders, ${r.symlinks + r.hardlinks} links in ${formatDuration(result.elapsedMs)}` +
         (result.blocksTotal > 0 ? `; read ${result.blocksRead} of ${result.blocksTotal} blocks` : ''),
     );
-    if (!result.hashesChecked) lines.push('  no manifest: sizes were checked against the tar headers; there were no hashes to check');
+    if (!result.hashesChecked) lines.push('  sizes were checked against the tar headers; a plain tar archive holds no hashes to check');
   }
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   for (const failure of result.failures) lines.push(`  not restored ${failure.path}: ${failure.reason}`);

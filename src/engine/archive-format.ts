@@ -8,7 +8,8 @@ import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { BackupError } from '../errors.js';
-import { readTarEntries, type TarEntry, type TarStreamEnd } from '../format/tar-entry-stream.js';
+import { GzipFormatError, gunzipMembers, type GzipEnd } from '../format/gzip-members.js';
+import { TarFormatError, readTarEntries, type TarEntry, type TarStreamEnd } from '../format/tar-entry-stream.js';
 import { notFound } from './locate-backup.js';
 
 export type ArchiveCompression = 'gzip' | 'zstd' | 'none';
@@ -26,6 +27,7 @@ const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
 /** The compression of an archive from its first bytes; an error that names it when we cannot read it. */
 export function compressionOf(head: Buffer, path: string): ArchiveCompression {
+  if (head.length === 0) throw new BackupError('ARCHIVE_UNRECOGNIZED', `${path} is empty (0 bytes): it is not an archive.`, { path });
   if (head.subarray(0, 2).equals(GZIP_MAGIC)) return 'gzip';
   if (head.subarray(0, 4).equals(ZSTD_MAGIC)) return 'zstd';
   for (const [name, magic] of UNSUPPORTED) {
@@ -38,17 +40,13 @@ export function compressionOf(head: Buffer, path: string): ArchiveCompression {
   return 'none';
 }
 
-/** The decompressor for a compression, or an error naming what it needs. */
-function decompressor(compression: ArchiveCompression, path: string): NodeJS.ReadWriteStream | undefined {
-  if (compression === 'gzip') return zlib.createGunzip();
-  if (compression === 'zstd') {
-    const create = (zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream }).createZstdDecompress;
-    if (!create) {
-      throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} is zstd-compressed; reading it needs Node.js 22.15 or later (this is ${process.version}).`, { path });
-    }
-    return create();
+/** The zstd decompressor, or an error naming what it needs. */
+function zstdDecompressor(path: string): NodeJS.ReadWriteStream {
+  const create = (zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream }).createZstdDecompress;
+  if (!create) {
+    throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} is zstd-compressed; reading it needs Node.js 22.15 or later (this is ${process.version}).`, { path });
   }
-  return undefined;
+  return create();
 }
 
 /** Reads the first bytes of a file (for magic numbers). */
@@ -66,7 +64,7 @@ export async function readHead(path: string, length = 8): Promise<Buffer> {
 }
 
 /** The tar bytes of a stream of archive bytes, decompressed as its magic bytes say. */
-export async function tarBytesOf(source: Readable, name: string): Promise<{ compression: ArchiveCompression; tar: Readable }> {
+export async function tarBytesOf(source: Readable, name: string): Promise<{ compression: ArchiveCompression; tar: Readable; gzip?: GzipEnd }> {
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let head = Buffer.alloc(0);
   const held: Buffer[] = [];
@@ -85,8 +83,14 @@ export async function tarBytesOf(source: Readable, name: string): Promise<{ comp
     { objectMode: false },
   );
   bytes.on('close', () => source.destroy());
-  const inflate = decompressor(compression, name);
-  if (!inflate) return { compression, tar: bytes };
+  if (compression === 'none') return { compression, tar: bytes };
+  if (compression === 'gzip') {
+    const gzip: GzipEnd = { members: 0, trailingGarbage: false };
+    const tar = Readable.from(gunzipMembers(bytes, gzip), { objectMode: false });
+    tar.on('close', () => bytes.destroy());
+    return { compression, tar, gzip };
+  }
+  const inflate = zstdDecompressor(name);
   // Errors of the input reach the decompressor's output, where the reader sees them.
   bytes.on('error', (error) => (inflate as unknown as Readable).destroy(error));
   const tar = bytes.pipe(inflate) as unknown as Readable;
@@ -94,19 +98,52 @@ export async function tarBytesOf(source: Readable, name: string): Promise<{ comp
   return { compression, tar };
 }
 
-/** The entries of an archive file without a manifest. */
-export async function* archiveEntries(path: string, end?: TarStreamEnd): AsyncGenerator<TarEntry> {
+/** Decompressed bytes read past the tar end marker, to prove the compressed stream whole. */
+const TAIL_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * The entries of an archive file without a manifest. After the end marker, the rest of the
+ * compressed stream is read (up to 64 MiB) so that a cut-short or damaged end is found, as
+ * `tar -xz` finds it through gzip; what is odd but harmless goes to `warnings`.
+ */
+export async function* archiveEntries(path: string, end: TarStreamEnd = { endMarker: false, bytes: 0 }, warnings: string[] = []): AsyncGenerator<TarEntry> {
   await readHead(path, 1); // a missing file is named before anything else
-  const { tar } = await tarBytesOf(createReadStream(path), path);
+  const { compression, tar, gzip } = await tarBytesOf(createReadStream(path), path);
+  const iterator = tar[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   try {
-    yield* readTarEntries(tar, end);
+    // The reader stops at the end marker without closing the stream: the tail is read here.
+    try {
+      yield* readTarEntries({ [Symbol.asyncIterator]: () => ({ next: () => iterator.next() }) }, end);
+    } catch (error) {
+      throw notTarAtAll(error, path, compression) ?? error;
+    }
+    let tail = 0;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      tail += next.value.length;
+      if (tail > TAIL_LIMIT) {
+        warnings.push(`more than ${TAIL_LIMIT / 1024 / 1024} MiB of data follow the end of the tar archive in ${path}; they were not read`);
+        break;
+      }
+    }
+    if (gzip?.trailingGarbage) warnings.push(`bytes that are not gzip data follow the last gzip member of ${path}; they were ignored, as gzip does`);
   } finally {
     tar.destroy();
   }
 }
 
+/**
+ * A bad header at byte 0 means the bytes are not tar at all (as GNU tar says, "This does not look
+ * like a tar archive"): a usage error, not a damaged archive.
+ */
+export function notTarAtAll(error: unknown, path: string, compression: ArchiveCompression): BackupError | undefined {
+  if (!(error instanceof TarFormatError) || error.code !== 'TAR_DAMAGED' || error.offset !== 0) return undefined;
+  const inside = compression === 'none' ? '' : ` (it is ${compression}-compressed, but what is inside is not tar)`;
+  return new BackupError('ARCHIVE_UNRECOGNIZED', `${path} is not a tar archive${inside}: gulp-backup reads tar, .tar.gz and .tar.zst archives.`, { path });
+}
+
 /** Whether an error came from a decompressor (gzip/zstd data damaged or cut short). */
 export function isDecompressionError(error: unknown): boolean {
+  if (error instanceof GzipFormatError) return true;
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   return code.startsWith('Z_') || code.startsWith('ERR_ZSTD') || code === 'ERR_ZLIB_INITIALIZATION_FAILED';
 }

@@ -2,14 +2,17 @@
  * The file-system side of restore, where the safety rules meet the disk: folders are made one
  * component at a time and never through a symlink; every file is written to a temporary name in
  * its folder (O_EXCL | O_NOFOLLOW), hashed while written, and renamed into place only when its
- * size and hash match; links are made under a temporary name and renamed too. Folder modes and
- * times are applied last, deepest first, after their children.
+ * size and hash match; links are made under a temporary name and renamed too, a symlink only
+ * when it leads inside once resolved through the links already made. Folder modes and times are
+ * applied last, deepest first, after their children. As root, owners are restored as GNU tar
+ * does (by number; docs/DESIGN-DECISIONS.md).
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, constants, fchmodSync, futimesSync, lstatSync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, readlinkSync, renameSync, unlinkSync, writevSync } from 'node:fs';
+import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fsPath } from '../format/path-bytes.js';
+import { decodeNameBytes, fsPath } from '../format/path-bytes.js';
+import { linkEscape } from './link-resolution.js';
 import { ensureFolder } from './output-files.js';
 import { RunLock, isDeadLock } from './run-lock.js';
 import { collisionKey } from './safe-paths.js';
@@ -20,21 +23,39 @@ const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
 
 export interface FileMetadata {
   mode: number;
-  mtimeMs: number;
+  /** Seconds, as `secondsForUtimes` gives them. */
+  mtime: string;
+  uid: number;
+  gid: number;
 }
+
+/** What a file's bytes must come to, and which record says so (named in the refusal). */
+export interface ExpectedContent {
+  size: number;
+  sha256: string | undefined;
+  record: 'the manifest' | 'its tar header';
+}
+
+type PlacedKind = 'file' | 'symlink' | 'directory';
 
 export class RestoreWriter {
   private readonly verifiedFolders = new Set<string>();
   /** Collision keys of the symlinks this restore made: nothing may be written beneath them. */
   private readonly plantedLinks = new Set<string>();
+  /** The symlinks this restore made (hard links to them too), checked again once all are made. */
+  private readonly plantedLinkPaths = new Set<string>();
   private readonly folderMetadata = new Map<string, FileMetadata>();
-  /** Regular files restored by this run, for hard links. */
-  readonly restoredFiles = new Set<string>();
+  /** Names this run gave, and what is there: hard links may point to them, later entries replace them. */
+  private readonly placed = new Map<string, PlacedKind>();
+  /** Entries whose owner could not be set (the restore goes on, as GNU tar's does). */
+  readonly ownerFailures: { path: string; reason: string }[] = [];
   private lock: RunLock | undefined;
 
   constructor(
     readonly root: string,
     private readonly overwrite: boolean,
+    /** Give entries their owners from the archive: GNU tar's default when run as root. */
+    private readonly restoreOwners = process.getuid?.() === 0,
   ) {}
 
   /** Makes `path` (relative) and its parents as folders, refusing to pass through anything else. */
@@ -52,7 +73,8 @@ export class RestoreWriter {
     const existing = await lstat(fsPath(full)).catch(() => undefined);
     if (existing?.isSymbolicLink()) throw new RestoreRefusal(`${path} is a symlink in the target; nothing is written through it`);
     if (existing && !existing.isDirectory()) throw new RestoreRefusal(`${path} is in the way: it exists and is not a folder`);
-    if (!existing) await mkdir(fsPath(full), { mode: 0o700 });
+    // Folders without an entry of their own keep this mode: GNU tar's (0777 less the umask).
+    if (!existing) await mkdir(fsPath(full), { mode: 0o777 });
     this.verifiedFolders.add(path);
   }
 
@@ -79,55 +101,127 @@ export class RestoreWriter {
   }
 
   async release(): Promise<void> {
-    await this.lock?.release();
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
   }
 
-  /** Records a folder's mode and time, applied by `finishFolders` after its children. */
+  /**
+   * Records a folder's mode, time and owner, applied by `finishFolders` after its children.
+   * `''` is the target itself: the `./` entry of `tar -C dir -cf x.tar .` gives it dir's.
+   */
   async folder(path: string, metadata: FileMetadata): Promise<void> {
     await this.ensureFolder(path);
     this.folderMetadata.set(path, metadata);
+    if (path !== '') this.placed.set(path, 'directory');
   }
 
   /** Opens a temporary file beside `path`; `commit` renames it into place once its bytes are proven. */
-  async createFile(path: string): Promise<PendingFile> {
+  async createFile(path: string, hashing: boolean): Promise<PendingFile> {
     await this.ensureFolder(parentOf(path));
     const temporary = temporaryName(join(this.root, path));
     const handle = await open(fsPath(temporary), CREATE_FLAGS, 0o600);
-    return new PendingFile(this, path, temporary, handle);
+    return new PendingFile(this, path, temporary, handle, hashing);
   }
 
-  async symlink(path: string, target: string, mtimeMs: number): Promise<void> {
+  /** Makes a symlink, refused when it leads outside the target through the links already made. */
+  async symlink(path: string, target: string, metadata: FileMetadata): Promise<void> {
     await this.ensureFolder(parentOf(path));
+    const escape = linkEscape(this.root, path, target);
+    if (escape) throw new RestoreRefusal(`refused: ${escape}`);
     const temporary = temporaryName(join(this.root, path));
     await symlink(fsPath(target), fsPath(temporary));
-    await lutimes(fsPath(temporary), mtimeMs / 1000, mtimeMs / 1000);
-    this.place(path, temporary);
-    this.plantedLinks.add(collisionKey(path));
+    try {
+      await this.setOwner(path, () => lchown(fsPath(temporary), metadata.uid, metadata.gid), metadata);
+      await lutimes(fsPath(temporary), metadata.mtime, metadata.mtime);
+    } catch (error) {
+      rmQuietly(temporary);
+      throw error;
+    }
+    this.place(path, temporary, 'symlink');
   }
 
+  /**
+   * A second name for a file or symlink this run restored (hard links to hard links too). A
+   * hard link to a symlink is a symlink read from another folder: it must lead inside from there.
+   */
   async hardlink(path: string, target: string): Promise<void> {
-    if (!this.restoredFiles.has(target)) throw new RestoreRefusal(`its hard-link target ${target} was not restored by this run`);
+    const kind = this.placed.get(target);
+    if (kind === undefined) throw new RestoreRefusal(`its hard-link target ${target} was not restored by this run`);
+    if (kind === 'directory') throw new RestoreRefusal(`its hard-link target ${target} is a folder`);
     await this.ensureFolder(parentOf(path));
+    if (kind === 'symlink') {
+      const linkTarget = decodeNameBytes(readlinkSync(fsPath(join(this.root, target)), { encoding: 'buffer' }));
+      const escape = linkEscape(this.root, path, linkTarget);
+      if (escape) throw new RestoreRefusal(`refused: it is a hard link to the symlink ${target}, and from ${path} ${escape.replace(/^its /, 'the ')}`);
+    }
     const temporary = temporaryName(join(this.root, path));
     await link(fsPath(join(this.root, target)), fsPath(temporary));
-    this.place(path, temporary);
+    this.place(path, temporary, kind);
   }
 
   /**
    * Gives a finished temporary file its name: a rename, which replaces a link rather than
-   * following it. Without overwrite, a name that is taken is reported and left alone (checked
-   * just before the rename, as GNU tar's --keep-old-files does).
+   * following it. A name that this run gave is replaced (a later entry of the same name wins, as
+   * in GNU tar); without overwrite, any other name that is taken is reported and left alone
+   * (checked just before the rename, as GNU tar's --keep-old-files does).
    */
-  place(path: string, temporary: string): void {
+  place(path: string, temporary: string, kind: PlacedKind): void {
     const full = join(this.root, path);
     try {
-      if (!this.overwrite && lstatSync(fsPath(full), { throwIfNoEntry: false })) {
+      if (!this.overwrite && !this.placed.has(path) && lstatSync(fsPath(full), { throwIfNoEntry: false })) {
         throw new RestoreRefusal(`${path} exists; pass --overwrite (overwrite: true) to replace it`);
       }
       renameSync(fsPath(temporary), fsPath(full));
     } catch (error) {
       rmQuietly(temporary);
       throw error;
+    }
+    this.placed.set(path, kind);
+    if (kind === 'symlink') {
+      this.plantedLinks.add(collisionKey(path));
+      this.plantedLinkPaths.add(path);
+    } else this.plantedLinkPaths.delete(path);
+  }
+
+  /**
+   * Checks every symlink this run made once more, now that all are made (a later link can change
+   * where an earlier one leads), and removes those that lead outside. Returns what it removed.
+   */
+  removeEscapedLinks(): { path: string; reason: string }[] {
+    const removed: { path: string; reason: string }[] = [];
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const path of this.plantedLinkPaths) {
+        const full = fsPath(join(this.root, path));
+        if (!lstatSync(full, { throwIfNoEntry: false })?.isSymbolicLink()) continue;
+        const escape = linkEscape(this.root, path, decodeNameBytes(readlinkSync(full, { encoding: 'buffer' })));
+        if (!escape) continue;
+        unlinkSync(full);
+        this.plantedLinkPaths.delete(path);
+        removed.push({ path, reason: `removed: ${escape} through links restored after it` });
+        changed = true;
+      }
+    }
+    return removed;
+  }
+
+  /** Sets an owner as root; a failure (an id the system cannot hold) is noted, not fatal. */
+  async setOwner(path: string, change: () => Promise<void> | void, metadata: FileMetadata): Promise<void> {
+    if (!this.restoreOwners) return;
+    try {
+      await change();
+    } catch (error) {
+      this.ownerFailures.push({ path: path || '.', reason: `cannot set its owner to ${metadata.uid}:${metadata.gid} (${(error as Error).message})` });
+    }
+  }
+
+  private setOwnerSync(path: string, fd: number, metadata: FileMetadata): void {
+    if (!this.restoreOwners) return;
+    try {
+      fchownSync(fd, metadata.uid, metadata.gid);
+    } catch (error) {
+      this.ownerFailures.push({ path, reason: `cannot set its owner to ${metadata.uid}:${metadata.gid} (${(error as Error).message})` });
     }
   }
 
@@ -136,10 +230,10 @@ export class RestoreWriter {
    * microseconds; a trip through libuv's pool costs tens). Size and hash are proven before
    * anything is written, so a mismatch leaves nothing behind. `ensureFolder` must have run.
    */
-  writeFileSync(path: string, chunks: Buffer[], expected: { size: number; sha256: string | undefined }, metadata: FileMetadata): void {
+  writeFileSync(path: string, chunks: Buffer[], expected: ExpectedContent, metadata: FileMetadata): void {
     let size = 0;
     for (const chunk of chunks) size += chunk.length;
-    if (size !== expected.size) throw new RestoreRefusal(`it came out as ${size} bytes where the manifest says ${expected.size}`);
+    if (size !== expected.size) throw sizeRefusal(size, expected);
     if (expected.sha256 !== undefined) {
       const hash = createHash('sha256');
       for (const chunk of chunks) hash.update(chunk);
@@ -154,32 +248,41 @@ export class RestoreWriter {
         while (pending.length > 0 && written >= pending[0]!.length) written -= pending.shift()!.length;
         if (written > 0) pending[0] = pending[0]!.subarray(written);
       }
+      this.setOwnerSync(path, fd, metadata); // before the mode: chown clears set-user-ID bits
       fchmodSync(fd, metadata.mode);
-      futimesSync(fd, metadata.mtimeMs / 1000, metadata.mtimeMs / 1000);
+      futimesSync(fd, metadata.mtime, metadata.mtime);
     } catch (error) {
       closeSync(fd);
       rmQuietly(temporary);
       throw error;
     }
     closeSync(fd);
-    this.place(path, temporary);
-    this.restoredFiles.add(path);
+    this.place(path, temporary, 'file');
   }
 
-  /** Applies folder modes and times, deepest folders first. */
+  /** Applies folder owners, modes and times, deepest folders first, the target itself last. */
   async finishFolders(): Promise<void> {
-    const folders = [...this.folderMetadata].sort(([a], [b]) => b.split('/').length - a.split('/').length);
-    for (const [path, { mode, mtimeMs }] of folders) {
-      const full = join(this.root, path);
-      await chmod(fsPath(full), mode);
-      await utimes(fsPath(full), mtimeMs / 1000, mtimeMs / 1000);
+    const depth = (path: string) => (path === '' ? 0 : path.split('/').length);
+    const folders = [...this.folderMetadata].sort(([a], [b]) => depth(b) - depth(a));
+    for (const [path, metadata] of folders) {
+      const full = fsPath(join(this.root, path));
+      await this.setOwner(path, () => chown(full, metadata.uid, metadata.gid), metadata);
+      await chmod(full, metadata.mode);
+      await utimes(full, metadata.mtime, metadata.mtime);
     }
   }
 }
 
+function sizeRefusal(size: number, expected: ExpectedContent): RestoreRefusal {
+  return new RestoreRefusal(`it came out as ${size} bytes where ${expected.record} says ${expected.size}`);
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
 export class PendingFile {
-  private readonly hash: Hash;
-  private written = 0;
+  private readonly hash: Hash | undefined;
+  /** Where the next bytes go; past the last write after a hole. */
+  private position = 0;
   private closed = false;
 
   constructor(
@@ -187,30 +290,37 @@ export class PendingFile {
     readonly path: string,
     private readonly temporary: string,
     private readonly handle: FileHandle,
-    algorithm = 'sha256',
+    hashing: boolean,
   ) {
-    this.hash = createHash(algorithm);
+    this.hash = hashing ? createHash('sha256') : undefined;
   }
 
   async write(bytes: Buffer): Promise<void> {
-    this.hash.update(bytes);
-    this.written += bytes.length;
+    this.hash?.update(bytes);
     let done = 0;
-    while (done < bytes.length) done += (await this.handle.write(bytes, done, bytes.length - done)).bytesWritten;
+    while (done < bytes.length) done += (await this.handle.write(bytes, done, bytes.length - done, this.position + done)).bytesWritten;
+    this.position += bytes.length;
   }
 
-  /** Checks size and SHA-256, sets mode and times, then renames into place. */
-  async commit(expected: { size: number; sha256: string | undefined }, metadata: FileMetadata): Promise<void> {
+  /** A run of zeros that is left unwritten: a hole, as GNU tar restores a sparse file. */
+  skip(length: number): void {
+    if (this.hash) for (let left = length; left > 0; left -= ZEROS.length) this.hash.update(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+    this.position += length;
+  }
+
+  /** Checks size and SHA-256, sets owner, mode and times, then renames into place. */
+  async commit(expected: ExpectedContent, metadata: FileMetadata): Promise<void> {
     try {
-      if (this.written !== expected.size) throw new RestoreRefusal(`it came out as ${this.written} bytes where the manifest says ${expected.size}`);
-      if (expected.sha256 !== undefined && this.hash.digest('hex') !== expected.sha256) {
+      if (this.position !== expected.size) throw sizeRefusal(this.position, expected);
+      if (expected.sha256 !== undefined && this.hash?.digest('hex') !== expected.sha256) {
         throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
       }
+      if ((await this.handle.stat()).size < this.position) await this.handle.truncate(this.position); // a hole at the end
+      await this.writer.setOwner(this.path, () => this.handle.chown(metadata.uid, metadata.gid), metadata);
       await this.handle.chmod(metadata.mode);
-      await this.handle.utimes(metadata.mtimeMs / 1000, metadata.mtimeMs / 1000);
+      await this.handle.utimes(metadata.mtime, metadata.mtime);
       await this.close();
-      this.writer.place(this.path, this.temporary);
-      this.writer.restoredFiles.add(this.path);
+      this.writer.place(this.path, this.temporary, 'file');
     } catch (error) {
       await this.discard();
       throw error;

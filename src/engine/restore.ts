@@ -13,14 +13,14 @@ import { AbortError, BackupError, OptionError } from '../errors.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
 import { TarFormatError } from '../format/tar-entry-stream.js';
 import { archiveEntries, isDecompressionError } from './archive-format.js';
-import { expandSparse } from './sparse.js';
+import { sparseContent } from './sparse.js';
 import { contentHolders, groupByHolder } from './backup-chain.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { ArchiveContentReader } from './archive-content-reader.js';
 import { locateBackup } from './locate-backup.js';
 import { RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
-import { millisecondsForUtimes } from './time.js';
+import { secondsForUtimes } from './time.js';
 import { ProgressTracker, type BackupProgress } from './progress.js';
 
 export interface RestoreOptions {
@@ -105,7 +105,13 @@ export async function restoreBackup(path: string, options: RestoreOptions): Prom
   try {
     if (located.manifest) await restoreWithManifest(located.manifest, located.manifestPath, located.archivePath, concurrency, context);
     else await restoreSequentially(located.archivePath, context);
+    for (const removed of writer.removeEscapedLinks()) context.result.failures.push(removed);
+    await writer.release(); // before the folders' times: removing the lock changes the target's
     await writer.finishFolders();
+    const owners = writer.ownerFailures;
+    if (owners.length > 0) {
+      context.result.warnings.push(`${owners.length} entr${owners.length === 1 ? 'y keeps' : 'ies keep'} the owner of this process: ${owners[0]!.path}: ${owners[0]!.reason}${owners.length > 1 ? ', …' : ''}`);
+    }
   } catch (error) {
     if (options.signal?.aborted) throw new AbortError(options.signal.reason);
     throw error;
@@ -125,6 +131,9 @@ interface RestoreContext {
   maxDepth: number;
   result: RestoreResult;
 }
+
+/** How a file's content reaches the writer: its bytes, and (sparse files) the holes between them. */
+type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => void) => Promise<void>;
 
 /** The entries to restore: those that match, the folders above them, and the files their hard links share. */
 function selectEntries(entries: readonly ManifestEntry[], include: string[] | undefined): ManifestEntry[] {
@@ -207,8 +216,6 @@ async function restoreWithManifest(
   }
 }
 
-type ContentWriter = (write: (bytes: Buffer) => Promise<void>) => Promise<void>;
-
 /** Files up to this size are restored with synchronous calls, in one write. */
 const SMALL_FILE_LIMIT = 1024 * 1024;
 
@@ -231,18 +238,21 @@ async function restoreEntry(entry: ManifestEntry, context: RestoreContext, conte
 
 async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, content: ContentWriter, checkHash: boolean): Promise<void> {
   const { writer, result } = context;
+  const record = checkHash ? 'the manifest' : 'its tar header';
   const malformed = malformedEntry(entry);
   if (malformed) {
-    result.failures.push({ path: String(entry.path), reason: `refused: its manifest record is malformed (${malformed})` });
+    result.failures.push({ path: String(entry.path), reason: `refused: ${checkHash ? 'its manifest record' : 'its tar header'} is malformed (${malformed})` });
     return;
   }
+  const metadata = { mode: entry.mode & 0o7777, mtime: secondsForUtimes(BigInt(entry.mtimeNs)), uid: entry.uid, gid: entry.gid };
   const safe = safeEntryPath(entry.path, { maxDepth: context.maxDepth });
   if ('refused' in safe) {
-    result.failures.push({ path: entry.path, reason: `refused: ${safe.refused}` });
+    // `./` (every `tar -C dir -cf x.tar .`) is the target itself: GNU tar gives it the entry's metadata.
+    if (entry.type === 'directory' && isRootEntry(entry.path)) await writer.folder('', metadata);
+    else result.failures.push({ path: entry.path, reason: `refused: ${safe.refused}` });
     return;
   }
   const path = safe.path;
-  const metadata = { mode: entry.mode & 0o7777, mtimeMs: millisecondsForUtimes(BigInt(entry.mtimeNs)) };
   try {
     switch (entry.type) {
       case 'directory':
@@ -252,7 +262,7 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
       case 'symlink': {
         const refusal = symlinkTargetRefusal(path, entry.linkTarget ?? '');
         if (refusal) throw new RestoreRefusal(`refused: ${refusal}`);
-        await writer.symlink(path, entry.linkTarget!, metadata.mtimeMs);
+        await writer.symlink(path, entry.linkTarget!, metadata);
         result.restored.symlinks++;
         return;
       }
@@ -264,19 +274,25 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
         return;
       }
       case 'file': {
-        const expected = { size: entry.size, sha256: checkHash ? entry.hashes?.sha256 : undefined };
+        const expected = { size: entry.size, sha256: checkHash ? entry.hashes?.sha256 : undefined, record } as const;
         if (entry.size <= SMALL_FILE_LIMIT) {
           const chunks: Buffer[] = [];
-          await content(async (bytes) => void chunks.push(bytes));
+          await content(
+            async (bytes) => void chunks.push(bytes),
+            (length) => void chunks.push(Buffer.alloc(length)),
+          );
           await writer.ensureFolder(parentPath(path));
           writer.writeFileSync(path, chunks, expected, metadata);
           result.restored.files++;
           result.restored.bytes += entry.size;
           return;
         }
-        const file = await writer.createFile(path);
+        const file = await writer.createFile(path, expected.sha256 !== undefined);
         try {
-          await content((bytes) => file.write(bytes));
+          await content(
+            (bytes) => file.write(bytes),
+            (length) => file.skip(length),
+          );
         } catch (error) {
           await file.discard();
           throw error;
@@ -294,6 +310,11 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
       result.failures.push({ path: entry.path, reason: (error as Error).message });
     } else throw error;
   }
+}
+
+/** Whether a path names the archive's root (`.`, `./`): empty once its root and dots are removed, with no `..`. */
+function isRootEntry(path: string): boolean {
+  return /^[/\\.]*$/.test(path) && !/(^|[/\\])\.\.([/\\]|$)/.test(path);
 }
 
 /** A manifest is as untrusted as its archive: every field restore relies on is checked first. */
@@ -322,14 +343,20 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
   const { result } = context;
   context.progress.enter('restore'); // totals unknown: a plain archive says nothing of its end
   const include = context.options.include ? picomatch(context.options.include, { dot: true }) : undefined;
+  const signal = context.options.signal;
+  const end = { endMarker: false, bytes: 0 };
   try {
-    for await (const entry of archiveEntries(archivePath)) {
-      context.options.signal?.throwIfAborted();
+    for await (const entry of archiveEntries(archivePath, end, result.warnings)) {
+      signal?.throwIfAborted();
+      if (include) {
+        // Patterns name paths as they are restored: `a.txt` matches the `./a.txt` of `tar -C dir .`.
+        const safe = safeEntryPath(entry.path, { maxDepth: context.maxDepth });
+        if (!('path' in safe) || !include(safe.path)) continue;
+      }
       if (!isOurType(entry.type)) {
         result.skipped.push({ path: entry.path, reason: `a ${entry.type} entry is never created` });
         continue;
       }
-      if (include && !include(entry.path)) continue;
       const manifestLike: ManifestEntry = {
         record: 'entry',
         path: entry.path,
@@ -348,15 +375,22 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
       await restoreEntry(
         manifestLike,
         context,
-        async (write) => {
-          for await (const chunk of entry.sparse ? expandSparse(entry.content(), entry.sparse) : entry.content()) await write(chunk);
+        async (write, hole) => {
+          for await (const part of entry.sparse ? sparseContent(entry.content(), entry.sparse) : entry.content()) {
+            signal?.throwIfAborted(); // one entry can take minutes: Ctrl-C and SIGTERM must not wait for its end
+            if (typeof part === 'number') hole(part);
+            else await write(part);
+          }
         },
         false,
       );
     }
   } catch (error) {
     if (!(error instanceof TarFormatError) && !isDecompressionError(error)) throw error;
-    result.failures.push({ path: archivePath, reason: `damaged archive (${(error as Error).message}): the entries after this point were not restored` });
+    const reason = end.endMarker
+      ? `damaged archive after its last entry (${(error as Error).message}): every entry was restored, but the archive could not be proven whole`
+      : `damaged archive (${(error as Error).message}): the entries after this point were not restored`;
+    result.failures.push({ path: archivePath, reason });
   }
 }
 

@@ -17,7 +17,7 @@ import { contentHolders, groupByHolder } from './backup-chain.js';
 import { TAR_END_OF_ARCHIVE } from '../format/tar-header.js';
 import { TarFormatError, readTarEntries, type TarStreamEnd } from '../format/tar-entry-stream.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
-import { compressionOf, isDecompressionError, readHead, tarBytesOf } from './archive-format.js';
+import { compressionOf, isDecompressionError, notTarAtAll, readHead, tarBytesOf, type ArchiveCompression } from './archive-format.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
@@ -48,6 +48,8 @@ export interface VerifyReport {
   archives: string[];
   /** What is wrong with the archive as a whole: checksum, size, truncation, damaged blocks. */
   problems: string[];
+  /** What is odd but harmless (bytes after the last gzip member, ignored as gzip does). */
+  warnings: string[];
   /** Every entry: `ok`, `damaged` (and why) or `missing`. */
   entries: EntryReport[];
   counts: { entries: number; ok: number; damaged: number; missing: number; blocks: number; damagedBlocks: number };
@@ -79,6 +81,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   const pool = new BlockCodecPool(concurrency);
   try {
     const problems: string[] = [];
+    const warnings: string[] = [];
     const archives: string[] = [];
     const counts = { blocks: 0, damagedBlocks: 0 };
     let entries: EntryReport[];
@@ -88,6 +91,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       const checked = await checkArchive({ archivePath, manifest: undefined }, pool, concurrency, options.signal, progress);
       archives.push(archivePath);
       problems.push(...checked.problems);
+      warnings.push(...checked.warnings);
       entries = checked.entries;
       counts.blocks += checked.blocks;
       counts.damagedBlocks += checked.damagedBlocks;
@@ -141,6 +145,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       hashesChecked: manifest !== undefined,
       archives,
       problems,
+      warnings,
       entries,
       counts: allCounts,
       ...(source ? { source } : {}),
@@ -174,6 +179,7 @@ interface ArchiveCheck {
   entries: EntryReport[];
   blocks: number;
   damagedBlocks: number;
+  warnings: string[];
 }
 
 /** One archive: its size and SHA-256, every member, the end marker, and the given entries. */
@@ -203,8 +209,9 @@ async function checkArchive(
       progress.tick();
     };
     const foreign = compression === 'gzip' || compression === 'zstd';
+    const warnings: string[] = [];
     const blocks = foreign
-      ? decompressedBlocks(archivePath, onRead)
+      ? decompressedBlocks(archivePath, onRead, warnings)
       : codec === 'none'
         ? reader.plainBlocks(footer?.blocks.blockSize ?? 1 << 20, footer?.totals.tarBytes)
         : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal, onRead });
@@ -223,7 +230,7 @@ async function checkArchive(
         yield block;
       }
     })();
-    const check = manifest ? checkAgainstManifest(manifest) : checkStructure();
+    const check = manifest ? checkAgainstManifest(manifest) : checkStructure(archivePath, compression ?? 'gzip');
     const entries = await check.run(counted);
     for await (const block of counted) void block; // the rest of the archive: CRCs, lengths, end marker
     if (!foreign) problems.push(...reader.end.problems);
@@ -234,7 +241,7 @@ async function checkArchive(
         problems.unshift('the archive does not match the SHA-256 in its manifest');
       }
     }
-    return { problems, entries, blocks: blockCount, damagedBlocks };
+    return { problems, entries, blocks: blockCount, damagedBlocks, warnings };
   } finally {
     await handle.close();
   }
@@ -265,7 +272,7 @@ function checkAgainstManifest(manifest: Pick<Manifest, 'header' | 'footer' | 'en
 }
 
 /** Without a manifest: walk the tar stream with the tar entry reader to check its structure. */
-function checkStructure(): Check {
+function checkStructure(path: string, compression: ArchiveCompression): Check {
   const problems: string[] = [];
   return {
     problems,
@@ -288,9 +295,12 @@ function checkStructure(): Check {
           entries.push({ path: entry.path, type: isEntryType(entry.type) ? entry.type : 'file', status: 'ok' });
           for await (const chunk of entry.content()) void chunk;
         }
-        if (!end.endMarker && problems.length === 0) problems.push('the tar stream has no end-of-archive blocks (it may have been cut short)');
+        // No bytes at all is an empty archive (a gzip of nothing), as GNU tar takes it.
+        if (!end.endMarker && end.bytes > 0 && problems.length === 0) problems.push('the tar stream has no end-of-archive blocks (it may have been cut short)');
       } catch (error) {
         if (!(error instanceof TarFormatError)) throw error;
+        const notTar = notTarAtAll(error, path, compression);
+        if (notTar) throw notTar;
         problems.push(`tar structure: ${error.message}`);
       }
       return entries;
@@ -307,10 +317,10 @@ function isEntryType(type: string): type is EntryReport['type'] {
  * feeding the tar reader. A decompression error ends the walk: without member boundaries nothing
  * after it can be found.
  */
-async function* decompressedBlocks(path: string, onRead: (bytes: number) => void): AsyncGenerator<ReadBlock> {
+async function* decompressedBlocks(path: string, onRead: (bytes: number) => void, warnings: string[]): AsyncGenerator<ReadBlock> {
   const input = createReadStream(path);
   input.on('data', (chunk) => onRead(chunk.length));
-  const { compression, tar } = await tarBytesOf(input, path);
+  const { compression, tar, gzip } = await tarBytesOf(input, path);
   let index = 0;
   let tarOffset = 0;
   try {
@@ -319,6 +329,7 @@ async function* decompressedBlocks(path: string, onRead: (bytes: number) => void
       index++;
       tarOffset += data.length;
     }
+    if (gzip?.trailingGarbage) warnings.push('bytes that are not gzip data follow the last gzip member; they were ignored, as gzip does');
   } catch (error) {
     if (!isDecompressionError(error)) throw error;
     yield { index, tarOffset, rawLength: 0, archiveOffset: -1, error: `${compression}: ${(error as Error).message}` };

@@ -60,7 +60,8 @@ export class TarEntryHeaderResolver {
   /** Takes a meta header's body (`x`, `g`, `L`, `K`); it applies to the next entry (`g`: to all). */
   meta(block: HeaderBlock, body: Buffer): void {
     if (block.typeflag === 'g') decodePaxRecords(body, this.global);
-    else if (block.typeflag === 'x' || block.typeflag === 'X') this.local = decodePaxRecords(body, this.local);
+    // A second `x` before the entry replaces the first whole, as in GNU tar (its records are not merged).
+    else if (block.typeflag === 'x' || block.typeflag === 'X') this.local = decodePaxRecords(body);
     else if (block.typeflag === 'L') this.longName = cString(body);
     else this.longLink = cString(body);
   }

@@ -20,7 +20,7 @@ import File from 'vinyl';
 import { availableParallelism } from 'node:os';
 import type { Manifest } from '../format/manifest.js';
 import { readTarEntries, type TarEntry } from '../format/tar-entry-stream.js';
-import { tarBytesOf } from '../engine/archive-format.js';
+import { notTarAtAll, tarBytesOf } from '../engine/archive-format.js';
 import { expandSparse } from '../engine/sparse.js';
 import { ArchiveContentReader } from '../engine/archive-content-reader.js';
 import { contentHolders, groupByHolder } from '../engine/backup-chain.js';
@@ -61,12 +61,14 @@ async function emitEntries(file: File, include: ((path: string) => boolean) | un
   const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, entry.hashes?.sha256]));
   const source: Readable = file.isNull() ? createReadStream(located!.archivePath) : file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable);
   const refused: string[] = [];
-  const { tar } = await tarBytesOf(source, file.path);
+  const { tar, compression } = await tarBytesOf(source, file.path);
   try {
     for await (const entry of readTarEntries(tar)) {
       const vinyl = await toVinyl(entry, base, include, hashes, refused);
       if (vinyl) push(vinyl);
     }
+  } catch (error) {
+    throw notTarAtAll(error, file.path, compression) ?? error;
   } finally {
     tar.destroy();
   }

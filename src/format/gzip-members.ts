@@ -1,0 +1,230 @@
+/**
+ * gzip decompression as `gzip -d` does it (RFC 1952): member after member, each one's CRC-32 and
+ * length checked, zero padding after the last ignored, and other bytes after it reported as
+ * trailing garbage instead of failing the archive. Node's Gunzip treats trailing garbage as a
+ * new, broken member and throws, dropping output it had already made: GNU tar extracts such an
+ * archive whole.
+ */
+import * as zlib from 'node:zlib';
+
+/** What the decompression found besides the data; filled in as it goes. */
+export interface GzipEnd {
+  members: number;
+  /** Whether bytes that are neither a member nor zeros follow the last member (ignored, as gzip does). */
+  trailingGarbage: boolean;
+}
+
+/** A damaged or cut-short gzip stream. Codes as Node's zlib gives them, so callers treat both alike. */
+export class GzipFormatError extends Error {
+  constructor(
+    readonly code: 'Z_DATA_ERROR' | 'Z_BUF_ERROR',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GzipFormatError';
+  }
+}
+
+const FLAG_HCRC = 0x02;
+const FLAG_EXTRA = 0x04;
+const FLAG_NAME = 0x08;
+const FLAG_COMMENT = 0x10;
+const FLAG_RESERVED = 0xe0;
+/** Bytes handed to the inflater at a time: bounds the output one step can make (a bomb inflates 1000×). */
+const FEED_SIZE = 16 * 1024;
+
+/** The decompressed bytes of a gzip stream, in order. */
+export async function* gunzipMembers(source: AsyncIterable<Buffer>, end: GzipEnd = { members: 0, trailingGarbage: false }): AsyncGenerator<Buffer> {
+  const input = new ByteQueue(source[Symbol.asyncIterator]());
+  try {
+    for (;;) {
+      if (end.members > 0) {
+        const next = await input.peek(2);
+        if (next.length === 0) return;
+        if (next.length < 2 || next[0] !== 0x1f || next[1] !== 0x8b) {
+          end.trailingGarbage = await input.hasNonZeroTail();
+          return;
+        }
+      }
+      await skipMemberHeader(input);
+      const { crc, size } = yield* inflateMember(input);
+      const trailer = await input.take(8);
+      if (trailer.length < 8) throw new GzipFormatError('Z_BUF_ERROR', 'unexpected end of file');
+      if (trailer.readUInt32LE(0) !== crc) throw new GzipFormatError('Z_DATA_ERROR', 'CRC-32 mismatch: the data is damaged');
+      if (trailer.readUInt32LE(4) !== size) throw new GzipFormatError('Z_DATA_ERROR', 'length mismatch: the data is damaged');
+      end.members++;
+    }
+  } finally {
+    await input.close();
+  }
+}
+
+/** Reads a member's header (RFC 1952 §2.3), leaving the input at its deflate data. */
+async function skipMemberHeader(input: ByteQueue): Promise<void> {
+  const fixed = await input.take(10);
+  if (fixed.length < 10) throw new GzipFormatError('Z_BUF_ERROR', 'unexpected end of file');
+  if (fixed[0] !== 0x1f || fixed[1] !== 0x8b) throw new GzipFormatError('Z_DATA_ERROR', 'incorrect header check');
+  if (fixed[2] !== 8) throw new GzipFormatError('Z_DATA_ERROR', 'unknown compression method');
+  const flags = fixed[3]!;
+  if (flags & FLAG_RESERVED) throw new GzipFormatError('Z_DATA_ERROR', 'reserved gzip header flags are set');
+  if (flags & FLAG_EXTRA) {
+    const length = await input.take(2);
+    if (length.length < 2 || (await input.take(length.readUInt16LE(0))).length < length.readUInt16LE(0)) {
+      throw new GzipFormatError('Z_BUF_ERROR', 'unexpected end of file');
+    }
+  }
+  if (flags & FLAG_NAME) await input.skipPast(0);
+  if (flags & FLAG_COMMENT) await input.skipPast(0);
+  if (flags & FLAG_HCRC && (await input.take(2)).length < 2) throw new GzipFormatError('Z_BUF_ERROR', 'unexpected end of file');
+}
+
+/** One member's deflate data, inflated; the bytes after it stay in the input. */
+async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, { crc: number; size: number }> {
+  const inflate = zlib.createInflateRaw();
+  const output: Buffer[] = [];
+  let failure: Error | undefined;
+  let finished = false;
+  inflate.on('data', (chunk: Buffer) => output.push(chunk));
+  inflate.on('error', (error) => (failure = error));
+  inflate.on('end', () => (finished = true));
+  let crc = 0;
+  let size = 0;
+  let fed = 0;
+  const drain = function* () {
+    for (const chunk of output.splice(0)) {
+      crc = zlib.crc32(chunk, crc);
+      size = (size + chunk.length) >>> 0;
+      yield chunk;
+    }
+  };
+  try {
+    for (;;) {
+      const chunk = await input.takeUpTo(FEED_SIZE);
+      if (chunk === undefined) {
+        // The input ended: the deflate data must end here too, or the file was cut short.
+        await new Promise<void>((resolve) => {
+          inflate.once('end', resolve);
+          inflate.once('error', () => resolve());
+          inflate.end();
+          if (finished) resolve();
+        });
+        yield* drain();
+        if (failure) throw new GzipFormatError('Z_BUF_ERROR', (failure as Error).message);
+        return { crc, size };
+      }
+      await new Promise<void>((resolve) => {
+        // An error may end the stream without calling back the write that caused it.
+        const settle = () => {
+          inflate.off('error', settle);
+          resolve();
+        };
+        inflate.once('error', settle);
+        inflate.write(chunk, settle);
+      });
+      fed += chunk.length;
+      if (failure) {
+        yield* drain();
+        throw new GzipFormatError('Z_DATA_ERROR', failure.message);
+      }
+      yield* drain();
+      if (inflate.bytesWritten < fed) {
+        // The deflate data ended inside this chunk: the rest is the trailer and what follows.
+        input.unshift(chunk.subarray(chunk.length - (fed - inflate.bytesWritten)));
+        return { crc, size };
+      }
+    }
+  } finally {
+    inflate.destroy();
+  }
+}
+
+/** Bytes pulled from an async iterator on demand, with look-ahead and put-back. */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private done = false;
+
+  constructor(private readonly iterator: AsyncIterator<Buffer>) {}
+
+  private async fill(wanted: number): Promise<void> {
+    while (this.length < wanted && !this.done) {
+      const next = await this.iterator.next();
+      if (next.done) this.done = true;
+      else if (next.value.length > 0) {
+        this.chunks.push(next.value);
+        this.length += next.value.length;
+      }
+    }
+  }
+
+  async peek(count: number): Promise<Buffer> {
+    await this.fill(count);
+    const joined = Buffer.concat(this.chunks);
+    this.chunks = joined.length > 0 ? [joined] : [];
+    return joined.subarray(0, count);
+  }
+
+  /** Exactly `count` bytes, or fewer where the input ends. */
+  async take(count: number): Promise<Buffer> {
+    const head = await this.peek(count);
+    this.consume(head.length);
+    return head;
+  }
+
+  /** The next bytes as they come, at most `limit`; undefined at the end of the input. */
+  async takeUpTo(limit: number): Promise<Buffer | undefined> {
+    await this.fill(1);
+    const first = this.chunks[0];
+    if (first === undefined) return undefined;
+    const part = first.subarray(0, limit);
+    this.consume(part.length);
+    return part;
+  }
+
+  async skipPast(byte: number): Promise<void> {
+    for (;;) {
+      await this.fill(1);
+      const first = this.chunks[0];
+      if (first === undefined) throw new GzipFormatError('Z_BUF_ERROR', 'unexpected end of file');
+      const at = first.indexOf(byte);
+      this.consume(at === -1 ? first.length : at + 1);
+      if (at !== -1) return;
+    }
+  }
+
+  unshift(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.chunks.unshift(bytes);
+    this.length += bytes.length;
+  }
+
+  /** Whether anything but zeros (padding) is left; reads up to the first byte that is not. */
+  async hasNonZeroTail(): Promise<boolean> {
+    for (;;) {
+      await this.fill(1);
+      const first = this.chunks[0];
+      if (first === undefined) return false;
+      if (first.some((byte) => byte !== 0)) return true;
+      this.consume(first.length);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.chunks = [];
+    if (!this.done) await this.iterator.return?.();
+  }
+
+  private consume(count: number): void {
+    this.length -= count;
+    while (count > 0) {
+      const first = this.chunks[0]!;
+      if (first.length <= count) {
+        this.chunks.shift();
+        count -= first.length;
+      } else {
+        this.chunks[0] = first.subarray(count);
+        count = 0;
+      }
+    }
+  }
+}
