@@ -282,7 +282,7 @@ function checkStructure(path: string, compression: ArchiveCompression): Check {
       const tar = (async function* () {
         for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
           if (!next.value.data) {
-            problems.push(`tar structure not checked after block ${next.value.index}: without the manifest, entries past a damaged block cannot be located`);
+            problems.push(`tar structure not checked after block ${next.value.index}: the entries past a damaged block cannot be located`);
             return;
           }
           yield next.value.data;

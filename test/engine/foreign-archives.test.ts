@@ -127,6 +127,11 @@ describe('archives made by other tools, restored as GNU tar extracts them', func
       expectSameTree(ours.dir, tars.dir);
       if (AS_ROOT) expect(describeTree(ours.dir)['hello.txt']).to.include({ uid: 1234, gid: 5678 });
       expect(describeTree(ours.dir)['greeting-again']).to.include({ type: 'symlink', sameAs: 'greeting' });
+      // verify and ls read it whole too: ls lists what tar -t lists.
+      expect((await runCli(['verify', archive])).code).to.equal(0);
+      const listed = await runCli(['ls', archive]);
+      expect(listed.code).to.equal(0);
+      expect(listed.stdout.trim().split('\n').length).to.equal(execFileSync('tar', ['-tf', archive]).toString().trim().split('\n').length);
     });
   }
 
@@ -294,6 +299,22 @@ open('repeated.tar', 'wb').write(pax({'path': 'first-name.txt', 'mtime': '111111
       expect(existsSync(join(target, 'c'))).to.equal(false);
       expect(readdirSync(target).sort()).to.deep.equal(['b', 'kept']);
       expect(linksLeadingOutside(target)).to.deep.equal([]);
+    });
+
+    it('a hard link to a hard link, as GNU tar extracts it', async () => {
+      const archive = join(work, 'chained-links.tar');
+      await writeFile(
+        archive,
+        craftTar([
+          { path: 'a', body: 'shared' },
+          { path: 'b', type: 'Link', linkpath: 'a' },
+          { path: 'c', type: 'Link', linkpath: 'b' },
+        ]),
+      );
+      const ours = await extractWithUs(archive, work);
+      expect(ours.code, ours.stdout).to.equal(0);
+      expectSameTree(ours.dir, (await extractWithTar(archive, work)).dir, ['.']);
+      expect(describeTree(ours.dir)['c']).to.include({ sameAs: 'a' });
     });
 
     it('a hard link to a symlink is checked from its own folder (deep/l -> ../x is inside; a link to it at the top is not)', async () => {
