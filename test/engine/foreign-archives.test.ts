@@ -165,6 +165,29 @@ describe('archives made by other tools, restored as GNU tar extracts them', func
     }
   });
 
+  it('npm pack and git archive tarballs (no folder entries; a pax global comment holding the commit)', async () => {
+    const pkg = join(work, 'pkg');
+    await mkdir(join(pkg, 'lib'), { recursive: true });
+    await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'tiny', version: '1.0.0', bin: 'lib/cli.js' }));
+    await writeFile(join(pkg, 'lib/cli.js'), '#!/usr/bin/env node\n');
+    await writeFile(join(pkg, 'lib/data.bin'), pseudoRandomBytes(70_000, 4));
+    await execa('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], { cwd: pkg });
+    execFileSync('git', ['init', '-q', pkg]);
+    execFileSync('git', ['-C', pkg, 'add', '.']);
+    execFileSync('git', ['-C', pkg, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'x']);
+    execFileSync('git', ['-C', pkg, 'archive', '--format=tar.gz', '--prefix=repo/', '-o', join(work, 'repo.tar.gz'), 'HEAD']);
+    for (const [archive, folders] of [
+      [join(work, 'tiny-1.0.0.tgz'), ['.', 'package', 'package/lib']],
+      [join(work, 'repo.tar.gz'), ['.']],
+    ] as const) {
+      const tars = await extractWithTar(archive, work);
+      const ours = await extractWithUs(archive, work);
+      expect(ours.code, ours.stdout).to.equal(0);
+      expectSameTree(ours.dir, tars.dir, [...folders]);
+      expect((await runCli(['verify', archive])).code).to.equal(0);
+    }
+  });
+
   it('entries without their folders: the folders are made with 0777 less the umask, as GNU tar makes them', async () => {
     const archive = join(work, 'no-folders.tar');
     execFileSync('tar', ['-C', plain, '--no-recursion', '-cf', archive, 'docs/deep/tool.sh', 'hello.txt']);
