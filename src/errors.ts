@@ -38,13 +38,23 @@ export class BackupError extends Error {
   }
 }
 
-/** An option failed validation; the message quotes the value received and what was expected. */
+/**
+ * An option failed validation; the message quotes the value received and what was expected. An
+ * unknown option key (`unknownKey`) says so and names the nearest known key.
+ */
 export class OptionError extends BackupError {
   readonly option: string;
+  readonly received: unknown;
+  /** What was expected (for an unknown key: the hint). The CLI rewords it in terms of its flags. */
+  readonly expected: string;
+  readonly unknownKey: boolean;
 
-  constructor(option: string, received: unknown, expected: string) {
-    super('INVALID_OPTION', `Expected \`${option}\` to be ${expected}, got \`${formatValue(received)}\``);
+  constructor(option: string, received: unknown, expected: string, unknownKey = false) {
+    super('INVALID_OPTION', unknownKey ? `Unknown option \`${option}\`: ${expected}` : `Expected \`${option}\` to be ${expected}, got \`${formatValue(received)}\``);
     this.option = option;
+    this.received = received;
+    this.expected = expected;
+    this.unknownKey = unknownKey;
   }
 }
 
@@ -70,7 +80,7 @@ export class AbortError extends BackupError {
   }
 }
 
-function formatValue(value: unknown): string {
+export function formatValue(value: unknown): string {
   if (typeof value === 'string') return value;
   try {
     return JSON.stringify(value) ?? String(value);

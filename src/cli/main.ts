@@ -3,7 +3,7 @@
  * alone, without a stack, and exit 2; Ctrl-C cancels the run, cleans up and exits 130 (SIGTERM: 143).
  */
 import { Command, CommanderError } from 'commander';
-import { AbortError, BackupError } from '../errors.js';
+import { AbortError, BackupError, OptionError, formatValue } from '../errors.js';
 import { TOOL } from '../engine/tool.js';
 import type { CliContext } from './context.js';
 import { registerCreate } from './create-command.js';
@@ -61,6 +61,10 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       stderr.write(`gulp-backup: interrupted; nothing was left behind. Run the command again to make the backup.\n`);
       return received === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
     }
+    if (error instanceof OptionError) {
+      stderr.write(`gulp-backup: ${inFlags(error)}\n(run gulp-backup --help for usage)\n`);
+      return EXIT_USAGE;
+    }
     if (error instanceof BackupError) {
       stderr.write(`gulp-backup: ${error.message}\n`);
       return EXIT_USAGE;
@@ -70,4 +74,22 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The engine's option names as the flags that set them. */
+const FLAGS: Readonly<Record<string, string>> = {
+  hashes: '--hash',
+  concurrency: '--concurrency (-j)',
+  kind: '--incremental, --differential or --auto',
+  compareCtime: '--no-ctime',
+  compareInode: '--no-inode',
+  dot: '--dot / --no-dot',
+  sources: 'the paths to back up',
+  options: 'the options',
+};
+
+/** An option error in the words of the command line: `--level must be …, got 12`. */
+function inFlags(error: OptionError): string {
+  const flag = FLAGS[error.option] ?? `--${error.option.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+  return `${flag} must be ${error.expected}, got ${formatValue(error.received)}`;
 }

@@ -11,6 +11,7 @@ import { OptionError } from '../errors.js';
 import type { BackupKind, Codec } from '../format/manifest.js';
 import type { BackupProgress } from './progress.js';
 import { withFileSystem, type ContentFileSystem } from './file-system.js';
+import { optionKeys, rejectUnknownKeys } from './option-keys.js';
 
 export type HashAlgorithm = 'sha256' | 'sha1' | 'sha512' | 'md5';
 export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'sha1', 'sha512', 'md5'];
@@ -64,7 +65,7 @@ export interface ArchiveOptions extends ChainOptions {
   /** Uncompressed bytes per independently compressed block. Default 1 MiB. */
   blockSize?: number | string;
   /** Content hashes recorded per file. Default `['sha256']`. */
-  hashes?: HashAlgorithm[];
+  hashes?: HashAlgorithm[] | string;
   /** Compression workers. Default: the number of cores. */
   concurrency?: number;
   /**
@@ -98,13 +99,13 @@ export interface BackupOptions extends ArchiveOptions {
   /** Output folder; created when missing. */
   out: string;
   /** Files and folders to back up, relative to `cwd`. Default `['.']`. */
-  sources?: string[];
+  sources?: string | string[];
   /** Folder that archive paths are relative to. Default `process.cwd()`. */
   cwd?: string;
   /** Glob patterns to include, relative to each source folder. Default `['**']`. */
-  include?: string[];
+  include?: string | string[];
   /** Glob patterns to leave out. A pattern without a slash matches a name at any depth. */
-  exclude?: string[];
+  exclude?: string | string[];
   /** Include names that start with a dot. Default true, as GNU tar, restic and borg do; false leaves them out (and counts them). */
   dot?: boolean;
   /** Store what symlinks point to instead of the links. Default false. */
@@ -175,10 +176,12 @@ function duration(option: string, value: unknown, fallback: number): number {
   return parsed;
 }
 
-function stringList(option: string, value: unknown, fallback: string[]): string[] {
+/** An array of non-empty strings; one string is taken as an array of one, as `gulp.src` takes it. */
+export function stringList(option: string, value: unknown, fallback: string[]): string[] {
   if (value === undefined) return fallback;
+  if (typeof value === 'string' && value !== '') return [value];
   if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '')) {
-    throw new OptionError(option, value, 'an array of non-empty strings');
+    throw new OptionError(option, value, 'a string or an array of non-empty strings');
   }
   return value as string[];
 }
@@ -196,7 +199,8 @@ function oneOf<T extends string>(option: string, value: unknown, allowed: readon
 }
 
 function hashList(value: unknown): HashAlgorithm[] {
-  const list = stringList('hashes', value, ['sha256']);
+  // 'sha256,md5' as the CLI's --hash takes it.
+  const list = stringList('hashes', typeof value === 'string' ? value.split(',').map((name) => name.trim()) : value, ['sha256']);
   if (list.length === 0) throw new OptionError('hashes', value, `at least one of ${HASH_ALGORITHMS.join(', ')}`);
   const available = new Set(getHashes());
   for (const name of list) {
@@ -207,8 +211,24 @@ function hashList(value: unknown): HashAlgorithm[] {
   return [...new Set(list)] as HashAlgorithm[];
 }
 
-export function resolveArchiveOptions(options: ArchiveOptions): ResolvedArchiveOptions {
+const CHAIN_KEYS = ['kind', 'since', 'fullEvery', 'fullMaxAge', 'checksum', 'compareCtime', 'compareInode'] as const;
+const ARCHIVE_KEYS = [
+  ...CHAIN_KEYS,
+  ...(['codec', 'level', 'blockSize', 'hashes', 'concurrency', 'readConcurrency', 'name', 'signal', 'onProgress', 'maxMemory', 'retries', 'retryDelay', 'onFileError', 'fileSystem'] as const),
+] as const;
+/** The keys of `ArchiveOptions` (the `backup()` plugin's options). */
+export const ARCHIVE_OPTION_KEYS = optionKeys<ArchiveOptions>()(...ARCHIVE_KEYS);
+/** The keys of `BackupOptions` (`createBackup`, `backupTask`). */
+export const BACKUP_OPTION_KEYS = optionKeys<BackupOptions>()(...ARCHIVE_KEYS, 'out', 'sources', 'cwd', 'include', 'exclude', 'dot', 'followSymlinks', 'maxFileSize');
+
+/** Checks and fills in the archive options; `api` names the caller in the message about an unknown key. */
+export function resolveArchiveOptions(options: ArchiveOptions, api = 'backup()'): ResolvedArchiveOptions {
   if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
+  rejectUnknownKeys(api, options, ARCHIVE_OPTION_KEYS);
+  return resolveArchiveFields(options);
+}
+
+function resolveArchiveFields(options: ArchiveOptions): ResolvedArchiveOptions {
   if (options.name !== undefined && (typeof options.name !== 'string' || !SAFE_NAME.test(options.name))) {
     throw new OptionError('name', options.name, 'a file name of letters, digits, dots, dashes and underscores');
   }
@@ -258,8 +278,10 @@ function resolveChainOptions(options: ChainOptions): ResolvedChainOptions {
   };
 }
 
-export function resolveBackupOptions(options: BackupOptions): ResolvedBackupOptions {
-  const archive = resolveArchiveOptions(options);
+export function resolveBackupOptions(options: BackupOptions, api = 'createBackup()'): ResolvedBackupOptions {
+  if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
+  rejectUnknownKeys(api, options, BACKUP_OPTION_KEYS);
+  const archive = resolveArchiveFields(options);
   if (typeof options.out !== 'string' || options.out === '') {
     throw new OptionError('out', options.out, 'the path of the output folder');
   }

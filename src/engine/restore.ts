@@ -21,13 +21,15 @@ import { locateBackup } from './locate-backup.js';
 import { RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
 import { secondsForUtimes } from './time.js';
+import { optionKeys, rejectUnknownKeys } from './option-keys.js';
+import { stringList } from './options.js';
 import { ProgressTracker, type BackupProgress } from './progress.js';
 
 export interface RestoreOptions {
   /** Folder to restore into; created when missing. */
   to: string;
   /** Restore only entries whose archive path matches one of these globs (their folders come too). */
-  include?: string[];
+  include?: string | string[];
   /** Replace files that exist. Default false: existing files are reported, nothing is replaced. */
   overwrite?: boolean;
   /** Inflate workers. Default: the number of cores. */
@@ -62,16 +64,34 @@ export interface RestoreResult {
   elapsedMs: number;
 }
 
-export async function restoreBackup(path: string, options: RestoreOptions): Promise<RestoreResult> {
-  const start = performance.now();
-  if (typeof options?.to !== 'string' || options.to === '') throw new OptionError('to', options?.to, 'the path of the folder to restore into');
+const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'overwrite', 'concurrency', 'maxDepth', 'signal', 'onProgress');
+
+/**
+ * Checks restore options without doing anything (tasks call it when the gulpfile loads); returns
+ * them with `include` as an array. `api` names the caller in the message about an unknown key.
+ */
+export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBackup()'): ValidRestoreOptions {
+  if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object with at least `to`');
+  rejectUnknownKeys(api, options, RESTORE_OPTION_KEYS);
+  if (typeof options.to !== 'string' || options.to === '') throw new OptionError('to', options.to, 'the path of the folder to restore into');
   const concurrency = options.concurrency ?? availableParallelism();
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
     throw new OptionError('concurrency', concurrency, 'an integer from 1 to 1024');
   }
-  if (options.include !== undefined && (!Array.isArray(options.include) || options.include.some((p) => typeof p !== 'string' || p === ''))) {
-    throw new OptionError('include', options.include, 'an array of glob patterns');
+  if (options.maxDepth !== undefined && (!Number.isInteger(options.maxDepth) || options.maxDepth < 1)) {
+    throw new OptionError('maxDepth', options.maxDepth, 'an integer from 1 and up');
   }
+  if (options.overwrite !== undefined && typeof options.overwrite !== 'boolean') throw new OptionError('overwrite', options.overwrite, 'true or false');
+  const { include, ...rest } = options;
+  return { ...rest, concurrency, ...(include === undefined ? {} : { include: stringList('include', include, []) }) };
+}
+
+type ValidRestoreOptions = Omit<RestoreOptions, 'include'> & { include?: string[]; concurrency: number };
+
+export async function restoreBackup(path: string, restoreOptions: RestoreOptions): Promise<RestoreResult> {
+  const start = performance.now();
+  const options = validateRestoreOptions(restoreOptions);
+  const concurrency = options.concurrency;
   const located = await locateBackup(path);
   const writer = new RestoreWriter(resolve(options.to), options.overwrite === true);
   await writer.ensureFolder('').catch((error: unknown) => {
@@ -127,7 +147,7 @@ export async function restoreBackup(path: string, options: RestoreOptions): Prom
 interface RestoreContext {
   progress: ProgressTracker;
   writer: RestoreWriter;
-  options: RestoreOptions;
+  options: ValidRestoreOptions;
   maxDepth: number;
   result: RestoreResult;
 }

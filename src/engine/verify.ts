@@ -17,6 +17,7 @@ import { contentHolders, groupByHolder } from './backup-chain.js';
 import { TAR_END_OF_ARCHIVE } from '../format/tar-header.js';
 import { TarFormatError, readTarEntries, type TarStreamEnd } from '../format/tar-entry-stream.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
+import { optionKeys, rejectUnknownKeys } from './option-keys.js';
 import { compressionOf, isDecompressionError, notTarAtAll, readHead, tarBytesOf, type ArchiveCompression } from './archive-format.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
@@ -66,12 +67,25 @@ export interface VerifyReport {
  * const report = await verifyBackup('backups/nightly.manifest.jsonl');
  * if (!report.ok) console.error(report.problems, report.entries.filter((e) => e.status !== 'ok'));
  */
-export async function verifyBackup(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const start = performance.now();
+const VERIFY_OPTION_KEYS = optionKeys<VerifyOptions>()('source', 'concurrency', 'signal', 'onProgress');
+
+/** Checks verify options without doing anything (tasks call it when the gulpfile loads). */
+export function validateVerifyOptions(options: VerifyOptions, api = 'verifyBackup()', extraKeys: readonly string[] = []): number {
+  if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
+  rejectUnknownKeys(api, options, new Set([...VERIFY_OPTION_KEYS, ...extraKeys]));
   const concurrency = options.concurrency ?? availableParallelism();
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
     throw new OptionError('concurrency', concurrency, 'an integer from 1 to 1024');
   }
+  if (options.source !== undefined && (typeof options.source !== 'string' || options.source === '')) {
+    throw new OptionError('source', options.source, 'the path of the live tree to compare with');
+  }
+  return concurrency;
+}
+
+export async function verifyBackup(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const start = performance.now();
+  const concurrency = validateVerifyOptions(options);
   const { manifest, manifestPath, archivePath } = await locateBackup(path);
   if (options.source !== undefined && !manifest) {
     throw new OptionError('source', options.source, 'used with a manifest (no NAME.manifest.jsonl was found beside the archive)');

@@ -29,14 +29,26 @@ import { locateBackup } from '../engine/locate-backup.js';
 import { nanosecondsToMilliseconds } from '../engine/time.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../engine/safe-paths.js';
 import { PLUGIN_NAME } from './backup-plugin.js';
+import { OptionError } from '../errors.js';
+import { optionKeys, rejectUnknownKeys } from '../engine/option-keys.js';
+import { stringList } from '../engine/options.js';
 
 export interface RestorePluginOptions {
   /** Emit only entries whose archive path matches one of these globs. */
-  include?: string[];
+  include?: string | string[];
 }
 
+const RESTORE_PLUGIN_KEYS = optionKeys<RestorePluginOptions>()('include');
+
 export function restore(options: RestorePluginOptions = {}): Transform {
-  const include = options.include ? picomatch(options.include, { dot: true }) : undefined;
+  let include: ((path: string) => boolean) | undefined;
+  try {
+    if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
+    rejectUnknownKeys('restore()', options, RESTORE_PLUGIN_KEYS);
+    include = options.include === undefined ? undefined : picomatch(stringList('include', options.include, []), { dot: true });
+  } catch (error) {
+    throw new PluginError(PLUGIN_NAME, error as Error);
+  }
   return new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, callback: TransformCallback) {

@@ -4,12 +4,12 @@
  */
 import log from 'gulplog';
 import { createBackup, type BackupResult } from '../engine/backup.js';
-import type { BackupOptions } from '../engine/options.js';
+import { resolveBackupOptions, stringList, type BackupOptions } from '../engine/options.js';
 import type { BackupProgress } from '../engine/progress.js';
 import { formatBackupSummary } from '../cli/summary.js';
 import { formatBytes, formatRate } from '../cli/format.js';
-import { verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
-import { restoreBackup, type RestoreOptions, type RestoreResult } from '../engine/restore.js';
+import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
+import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/restore.js';
 import { formatVerifyReport } from '../cli/verify-command.js';
 import { formatRestoreResult } from '../cli/restore-command.js';
 import { BackupError } from '../errors.js';
@@ -33,6 +33,8 @@ export type BackupTask = Task<BackupResult>;
 const LOG_INTERVAL_MS = 2000;
 
 export function backupTask(options: BackupOptions, displayName?: string): BackupTask {
+  // Bad options fail when the gulpfile loads, not when the task runs.
+  resolveBackupOptions({ kind: 'auto', ...options }, 'backupTask()');
   const task = async (): Promise<BackupResult> => {
     let lastLog = performance.now();
     const onProgress = (progress: BackupProgress) => {
@@ -49,7 +51,7 @@ export function backupTask(options: BackupOptions, displayName?: string): Backup
     for (const line of formatBackupSummary(result)) log.info(line);
     return result;
   };
-  return named(task, `Back up ${(options.sources ?? ['.']).join(', ')} into ${options.out}`, displayName);
+  return named(task, `Back up ${stringList('sources', options.sources, ['.']).join(', ')} into ${options.out}`, displayName);
 }
 
 /**
@@ -60,6 +62,7 @@ export function backupTask(options: BackupOptions, displayName?: string): Backup
  * export const verify = verifyTask('backups/nightly.manifest.jsonl');
  */
 export function verifyTask(path: string, options: VerifyOptions = {}, displayName?: string): Task<VerifyReport> {
+  validateVerifyOptions(options, 'verifyTask()');
   const task = async (): Promise<VerifyReport> => {
     const report = await verifyBackup(path, options);
     const lines = formatVerifyReport(report, false);
@@ -78,6 +81,7 @@ export function verifyTask(path: string, options: VerifyOptions = {}, displayNam
  * export const rollback = restoreTask('backups/predeploy.manifest.jsonl', { to: 'dist', overwrite: true });
  */
 export function restoreTask(path: string, options: RestoreOptions, displayName?: string): Task<RestoreResult> {
+  validateRestoreOptions(options, 'restoreTask()');
   const task = async (): Promise<RestoreResult> => {
     const result = await restoreBackup(path, options);
     const lines = formatRestoreResult(result, false);

@@ -7,7 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import log from 'gulplog';
 import PluginError from 'plugin-error';
 import type File from 'vinyl';
-import { verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
+import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
 import { formatVerifyReport } from '../cli/verify-command.js';
 import { PLUGIN_NAME } from './backup-plugin.js';
 
@@ -17,13 +17,19 @@ export interface VerifyPluginOptions extends VerifyOptions {
 }
 
 export function verify(options: VerifyPluginOptions = {}): Transform {
+  try {
+    validateVerifyOptions(options, 'verify()', ['onReport']);
+  } catch (error) {
+    throw new PluginError(PLUGIN_NAME, error as Error);
+  }
+  const { onReport, ...verifyOptions } = options;
   return new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, callback: TransformCallback) {
       if (!/\.(manifest\.jsonl|tar\.gz|tgz|tar)$/.test(file.path)) return callback(null, file);
-      verifyBackup(file.path, options).then(
+      verifyBackup(file.path, verifyOptions).then(
         (report) => {
-          options.onReport?.(report);
+          onReport?.(report);
           const lines = formatVerifyReport(report, false);
           // Not log.error: gulplog emits it as an EventEmitter "error" event, which throws without a listener.
           for (const line of lines) (report.ok ? log.info : log.warn)(line);
