@@ -17,6 +17,7 @@ export const backup = backupTask({
 
 export const verify = verifyTask('backups');
 
-export const restore = restoreTask('backups', { to: 'restored' });
+// overwrite: a second `npx gulp restore` replaces what the first one restored.
+export const restore = restoreTask('backups', { to: 'restored', overwrite: true });
 
 export default backup;

@@ -21,6 +21,7 @@ interface CreateFlags {
   dot?: boolean;
   followSymlinks?: boolean;
   maxFileSize?: string;
+  allowEmpty?: boolean;
   blockSize?: string;
   concurrency?: string;
   readConcurrency?: string;
@@ -66,6 +67,7 @@ export function registerCreate(program: Command, context: CliContext): void {
     .option('--no-dot', 'leave out names that start with a dot (kept by default, as tar does)')
     .option('--follow-symlinks', 'store what symlinks point to instead of the links')
     .option('--max-file-size <size>', "skip files larger than this, such as '100MB' (listed in the manifest)")
+    .option('--allow-empty', 'a source that does not exist, or patterns that leave out every file, make an empty backup instead of an error')
     .option('--block-size <size>', "uncompressed bytes per compressed block (default: '1MB')")
     .option('-j, --concurrency <n>', 'compression workers (default: the number of cores)')
     .option('--read-concurrency <n>', 'files read at once, ahead of the writer: more helps cold disks and network file systems (default: 1)')
@@ -100,6 +102,7 @@ export function registerCreate(program: Command, context: CliContext): void {
         dot: flags.dot,
         followSymlinks: flags.followSymlinks,
         maxFileSize: flags.maxFileSize,
+        allowEmpty: flags.allowEmpty,
         blockSize: flags.blockSize,
         concurrency: integerOrRaw(flags.concurrency),
         readConcurrency: integerOrRaw(flags.readConcurrency),

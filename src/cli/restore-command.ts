@@ -6,10 +6,12 @@ import { collect, integerOrRaw } from './parse.js';
 import { stderrProgress } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatBytes, formatDuration } from './format.js';
+import { plural } from '../engine/plural.js';
 
 interface RestoreFlags {
   to: string;
   include: string[];
+  allowEmpty?: boolean;
   overwrite?: boolean;
   concurrency?: string;
   json?: boolean;
@@ -23,7 +25,8 @@ export function registerRestore(program: Command, context: CliContext): void {
     .description('restore a backup (or any .tar.gz) into a folder, checking every file against the manifest')
     .argument('<path>', 'NAME.manifest.jsonl, or an archive (its manifest beside it is used when present)')
     .requiredOption('-t, --to <dir>', 'folder to restore into (created when missing)')
-    .option('-i, --include <glob>', 'restore only entries that match (repeatable); their folders come too', collect, [])
+    .option('-i, --include <glob>', 'restore only entries that match, by archive path or path within its source (repeatable); their folders come too', collect, [])
+    .option('--allow-empty', 'patterns that match nothing restore nothing instead of failing')
     .option('--overwrite', 'replace files that exist (default: report them and leave them)')
     .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores)')
     .option('--json', 'print the result as JSON')
@@ -35,6 +38,7 @@ export function registerRestore(program: Command, context: CliContext): void {
         onProgress: (progress) => renderer.update(progress),
         to: flags.to,
         include: flags.include.length > 0 ? flags.include : undefined,
+        allowEmpty: flags.allowEmpty,
         overwrite: flags.overwrite,
         concurrency: integerOrRaw(flags.concurrency),
         signal: context.signal,
@@ -50,14 +54,21 @@ export function formatRestoreResult(result: RestoreResult, quiet: boolean): stri
   const r = result.restored;
   if (!quiet || !result.ok) {
     lines.push(
-      `${result.ok ? 'Restored' : 'Restored with problems'} into ${result.target}: ${r.files} files (${formatBytes(r.bytes)}), ` +
-        `${r.directories} folders, ${r.symlinks + r.hardlinks} links in ${formatDuration(result.elapsedMs)}` +
-        (result.blocksTotal > 0 ? `; read ${result.blocksRead} of ${result.blocksTotal} blocks` : ''),
+      `${result.ok ? 'Restored' : 'Restored with problems'} into ${result.target}: ${plural(r.files, 'file')} (${formatBytes(r.bytes)}), ` +
+        `${plural(r.directories, 'folder')}, ${plural(r.symlinks + r.hardlinks, 'link')} in ${formatDuration(result.elapsedMs)}` +
+        (result.blocksTotal > 0 ? `; read ${result.blocksRead} of ${plural(result.blocksTotal, 'block')}` : ''),
     );
     if (!result.hashesChecked) lines.push('  sizes were checked against the tar headers; a plain tar archive holds no hashes to check');
   }
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
-  for (const failure of result.failures) lines.push(`  not restored ${failure.path}: ${failure.reason}`);
-  for (const skipped of result.skipped) lines.push(`  skipped ${skipped.path}: ${skipped.reason}`);
+  lines.push(...capped(result.failures.map((failure) => `  not restored ${failure.path}: ${failure.reason}`), 'not restored'));
+  lines.push(...capped(result.skipped.map((skipped) => `  skipped ${skipped.path}: ${skipped.reason}`), 'skipped'));
   return lines;
+}
+
+/** The first lines of a long list and a count of the rest (--json has them all). */
+function capped(lines: string[], what: string): string[] {
+  const limit = 20;
+  if (lines.length <= limit) return lines;
+  return [...lines.slice(0, limit), `  … and ${lines.length - limit} more ${what} (--json lists them all)`];
 }

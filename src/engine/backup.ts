@@ -3,15 +3,16 @@
  * file and the manifest. Nothing that looks complete is left behind unless all of it succeeded.
  */
 import { rm } from 'node:fs/promises';
-import { AbortError } from '../errors.js';
+import { AbortError, BackupError } from '../errors.js';
 import { formatChecksumLine } from '../format/checksum-file.js';
 import { encodeManifest, type BackupKind, type Selection, type SkippedEntry } from '../format/manifest.js';
 import { changeDetectorFor, planBackup } from './backup-plan.js';
 import { buildHeader } from './manifest-header.js';
-import { resolveBackupOptions, type BackupOptions } from './options.js';
+import { resolveBackupOptions, type BackupOptions, type ResolvedBackupOptions } from './options.js';
+import { plural } from './plural.js';
 import { PartialFile, prepareOutput, writeLinesAtomically, type OutputPaths } from './output-files.js';
 import { ProgressTracker } from './progress.js';
-import { scanSources } from './scan.js';
+import { scanSources, type ScanResult } from './scan.js';
 import { buildFooter, computeStatistics, type BackupStatistics } from './statistics.js';
 import { throwIfAborted, writeArchive } from './write-archive.js';
 
@@ -57,6 +58,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   };
   const plan = await planBackup(resolved, { root: resolved.cwd, selection }, resolved.out, startedAt);
   const scan = await scanSources({ ...resolved, leaveOut: [resolved.out] });
+  if (!resolved.allowEmpty) refuseEmptySelection(scan, resolved);
   const scanMs = performance.now() - start;
   progress.filesTotal = scan.entries.length;
   progress.bytesTotal = scan.entries.reduce((sum, entry) => sum + entry.size, 0);
@@ -114,4 +116,24 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
 
 function resultPaths(paths: OutputPaths) {
   return { archivePath: paths.archive, manifestPath: paths.manifest, checksumPath: paths.checksum };
+}
+
+/**
+ * A selection whose rules left out every file is a mistake more often than a wish (a pattern
+ * relative to the wrong folder): it is refused, naming the rules, unless `allowEmpty`.
+ */
+function refuseEmptySelection(scan: ScanResult, options: ResolvedBackupOptions): void {
+  if (scan.entries.some((entry) => entry.type !== 'directory')) return;
+  const { notIncluded, excluded, dot } = scan.leftOut;
+  if (notIncluded + excluded + dot === 0) return; // an empty folder is backed up as it is
+  const rules = [
+    notIncluded > 0 ? `${plural(notIncluded, 'file')} matched no include pattern (${options.include.join(', ')}; relative to each source)` : '',
+    excluded > 0 ? `${plural(excluded, 'name')} matched an exclude pattern (${options.exclude.join(', ')})` : '',
+    dot > 0 ? `${plural(dot, 'dot name')} left out by dot: false` : '',
+  ].filter(Boolean);
+  throw new BackupError(
+    'NOTHING_SELECTED',
+    `Nothing to back up in ${options.sources.join(', ')}: ${rules.join('; ')}. Check the patterns, or pass allowEmpty: true (--allow-empty) for a backup that may be empty.`,
+    { path: options.cwd },
+  );
 }

@@ -112,6 +112,11 @@ export interface BackupOptions extends ArchiveOptions {
   followSymlinks?: boolean;
   /** Files larger than this are skipped and listed in the manifest (`'10MB'` or bytes). */
   maxFileSize?: number | string;
+  /**
+   * As gulp.src's: a source that does not exist (a `dist/` not built yet) is listed as skipped, and
+   * a selection that leaves out every file makes an empty backup. Default false: both are errors.
+   */
+  allowEmpty?: boolean;
 }
 
 export interface ResolvedArchiveOptions extends ResolvedChainOptions {
@@ -140,6 +145,7 @@ export interface ResolvedBackupOptions extends ResolvedArchiveOptions {
   dot: boolean;
   followSymlinks: boolean;
   maxFileSize: number;
+  allowEmpty: boolean;
 }
 
 export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
@@ -219,7 +225,7 @@ const ARCHIVE_KEYS = [
 /** The keys of `ArchiveOptions` (the `backup()` plugin's options). */
 export const ARCHIVE_OPTION_KEYS = optionKeys<ArchiveOptions>()(...ARCHIVE_KEYS);
 /** The keys of `BackupOptions` (`createBackup`, `backupTask`). */
-export const BACKUP_OPTION_KEYS = optionKeys<BackupOptions>()(...ARCHIVE_KEYS, 'out', 'sources', 'cwd', 'include', 'exclude', 'dot', 'followSymlinks', 'maxFileSize');
+export const BACKUP_OPTION_KEYS = optionKeys<BackupOptions>()(...ARCHIVE_KEYS, 'out', 'sources', 'cwd', 'include', 'exclude', 'dot', 'followSymlinks', 'maxFileSize', 'allowEmpty');
 
 /** Checks and fills in the archive options; `api` names the caller in the message about an unknown key. */
 export function resolveArchiveOptions(options: ArchiveOptions, api = 'backup()'): ResolvedArchiveOptions {
@@ -298,5 +304,6 @@ export function resolveBackupOptions(options: BackupOptions, api = 'createBackup
     dot: booleanOption('dot', options.dot, true),
     followSymlinks: booleanOption('followSymlinks', options.followSymlinks, false),
     maxFileSize: byteSize('maxFileSize', options.maxFileSize, Number.MAX_SAFE_INTEGER),
+    allowEmpty: booleanOption('allowEmpty', options.allowEmpty, false),
   };
 }

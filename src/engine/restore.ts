@@ -7,7 +7,9 @@
  * A file that cannot be restored (damaged block, refused path) is reported; the others still are.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { lstatSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { AbortError, BackupError, OptionError } from '../errors.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
@@ -18,7 +20,9 @@ import { contentHolders, groupByHolder } from './backup-chain.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { ArchiveContentReader } from './archive-content-reader.js';
 import { locateBackup } from './locate-backup.js';
-import { RestoreRefusal, RestoreWriter } from './restore-writer.js';
+import { RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js';
+import { plural } from './plural.js';
+import { fsPath } from '../format/path-bytes.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
 import { secondsForUtimes } from './time.js';
 import { optionKeys, rejectUnknownKeys } from './option-keys.js';
@@ -28,8 +32,14 @@ import { ProgressTracker, type BackupProgress } from './progress.js';
 export interface RestoreOptions {
   /** Folder to restore into; created when missing. */
   to: string;
-  /** Restore only entries whose archive path matches one of these globs (their folders come too). */
+  /**
+   * Restore only entries that match one of these globs (their folders come too): matched against
+   * the archive path (`src/app.js`) and against the path relative to the source it was backed up
+   * from (`app.js`, as `include` meant when the backup was made).
+   */
   include?: string | string[];
+  /** A selection that matches nothing restores nothing instead of failing (gulp.src's `allowEmpty`). Default false. */
+  allowEmpty?: boolean;
   /** Replace files that exist. Default false: existing files are reported, nothing is replaced. */
   overwrite?: boolean;
   /** Inflate workers. Default: the number of cores. */
@@ -64,7 +74,7 @@ export interface RestoreResult {
   elapsedMs: number;
 }
 
-const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'overwrite', 'concurrency', 'maxDepth', 'signal', 'onProgress');
+const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'concurrency', 'maxDepth', 'signal', 'onProgress');
 
 /**
  * Checks restore options without doing anything (tasks call it when the gulpfile loads); returns
@@ -81,7 +91,9 @@ export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBa
   if (options.maxDepth !== undefined && (!Number.isInteger(options.maxDepth) || options.maxDepth < 1)) {
     throw new OptionError('maxDepth', options.maxDepth, 'an integer from 1 and up');
   }
-  if (options.overwrite !== undefined && typeof options.overwrite !== 'boolean') throw new OptionError('overwrite', options.overwrite, 'true or false');
+  for (const key of ['overwrite', 'allowEmpty'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new OptionError(key, options[key], 'true or false');
+  }
   const { include, ...rest } = options;
   return { ...rest, concurrency, ...(include === undefined ? {} : { include: stringList('include', include, []) }) };
 }
@@ -93,6 +105,9 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   const options = validateRestoreOptions(restoreOptions);
   const concurrency = options.concurrency;
   const located = await locateBackup(path);
+  if (located.manifest && options.include && !options.allowEmpty && selectEntries(located.manifest, options.include).length === 0) {
+    throw nothingSelected(located.archivePath, options.include);
+  }
   const writer = new RestoreWriter(resolve(options.to), options.overwrite === true);
   await writer.ensureFolder('').catch((error: unknown) => {
     throw new BackupError('OUTPUT_UNWRITABLE', `Cannot restore into ${writer.root} (${(error as Error).message}). Choose a writable folder.`, {
@@ -121,8 +136,9 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   const cleaned = await writer.claim().catch((error: unknown) => {
     throw error instanceof RestoreRefusal ? new BackupError('OUTPUT_EXISTS', `Cannot restore: ${error.message}.`, { path: writer.root }) : error;
   });
-  if (cleaned.length > 0) context.result.warnings.push(`removed ${cleaned.length} temporary file(s) that an interrupted restore left in ${writer.root}`);
+  if (cleaned.length > 0) context.result.warnings.push(`removed ${plural(cleaned.length, 'temporary file')} that an interrupted restore left in ${writer.root}`);
   try {
+    if (located.manifest && !options.overwrite) await refuseTakenNames(located.manifest, options, writer.root);
     if (located.manifest) await restoreWithManifest(located.manifest, located.manifestPath, located.archivePath, concurrency, context);
     else await restoreSequentially(located.archivePath, context);
     for (const removed of writer.removeEscapedLinks()) context.result.failures.push(removed);
@@ -155,10 +171,53 @@ interface RestoreContext {
 /** How a file's content reaches the writer: its bytes, and (sparse files) the holes between them. */
 type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => void) => Promise<void>;
 
-/** The entries to restore: those that match, the folders above them, and the files their hard links share. */
-function selectEntries(entries: readonly ManifestEntry[], include: string[] | undefined): ManifestEntry[] {
-  if (!include) return [...entries];
+/**
+ * Without overwrite, names that are taken in the target are refused once, before anything is
+ * written, naming a few and the count (one line per file buried the answer under thousands).
+ * Folders that exist are fine: a restore merges into them.
+ */
+async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions, root: string): Promise<void> {
+  const present = await readdir(root);
+  if (present.every((name) => name === RESTORE_LOCK)) return; // an empty (or new) folder
+  const taken: string[] = [];
+  let count = 0;
+  for (const entry of selectEntries(manifest, options.include)) {
+    if (entry.type === 'directory') continue;
+    const safe = safeEntryPath(entry.path, { maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH });
+    if (!('path' in safe) || !lstatSync(fsPath(join(root, safe.path)), { throwIfNoEntry: false })) continue;
+    if (++count <= 3) taken.push(safe.path);
+  }
+  if (count === 0) return;
+  throw new BackupError(
+    'OUTPUT_EXISTS',
+    `${plural(count, 'file')} to restore already exist${count === 1 ? 's' : ''} in ${root} (${taken.join(', ')}${count > taken.length ? ', …' : ''}); nothing was restored. Pass --overwrite (overwrite: true) to replace them, or restore into an empty folder.`,
+    { path: root },
+  );
+}
+
+/**
+ * A matcher for restore's patterns: the archive path, or the path relative to one of the sources
+ * the backup was made from (`app.js` for `src/app.js` when `src` was a source).
+ */
+function selectionMatcher(include: string[], sources: readonly string[] = []): (path: string) => boolean {
   const matches = picomatch(include, { dot: true });
+  const prefixes = sources.map((source) => source.replace(/^(\.\/)+/, '').replace(/\/+$/, '')).filter((source) => source !== '' && source !== '.' && !source.startsWith('../'));
+  return (path) => matches(path) || prefixes.some((prefix) => path.startsWith(`${prefix}/`) && matches(path.slice(prefix.length + 1)));
+}
+
+function nothingSelected(archivePath: string, include: string[]): BackupError {
+  return new BackupError(
+    'NOTHING_SELECTED',
+    `No entry of ${archivePath} matches ${include.map((pattern) => `'${pattern}'`).join(', ')}. Patterns match archive paths (as \`gulp-backup ls\` lists them) or paths relative to a backed-up source; pass allowEmpty: true (--allow-empty) to restore nothing without an error.`,
+    { path: archivePath },
+  );
+}
+
+/** The entries to restore: those that match, the folders above them, and the files their hard links share. */
+function selectEntries(manifest: Manifest, include: string[] | undefined): ManifestEntry[] {
+  const entries = manifest.entries;
+  if (!include) return [...entries];
+  const matches = selectionMatcher(include, manifest.header.selection?.sources);
   const wanted = new Set<string>();
   const byPath = new Map(entries.map((entry) => [entry.path, entry]));
   // A folder that matches brings everything beneath it, as `tar -x dir` does.
@@ -186,7 +245,7 @@ async function restoreWithManifest(
   context: RestoreContext,
 ): Promise<void> {
   const { result } = context;
-  const selected = selectEntries(manifest.entries, context.options.include);
+  const selected = selectEntries(manifest, context.options.include);
   context.progress.filesTotal = selected.length;
   context.progress.bytesTotal = selected.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
   // A point of a chain: each file's content comes from the backup that holds it, all read at once.
@@ -362,7 +421,8 @@ function isSystemError(error: unknown): boolean {
 async function restoreSequentially(archivePath: string, context: RestoreContext): Promise<void> {
   const { result } = context;
   context.progress.enter('restore'); // totals unknown: a plain archive says nothing of its end
-  const include = context.options.include ? picomatch(context.options.include, { dot: true }) : undefined;
+  const include = context.options.include ? selectionMatcher(context.options.include) : undefined;
+  let matched = 0;
   const signal = context.options.signal;
   const end = { endMarker: false, bytes: 0 };
   try {
@@ -372,6 +432,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
         // Patterns name paths as they are restored: `a.txt` matches the `./a.txt` of `tar -C dir .`.
         const safe = safeEntryPath(entry.path, { maxDepth: context.maxDepth });
         if (!('path' in safe) || !include(safe.path)) continue;
+        matched++;
       }
       if (!isOurType(entry.type)) {
         result.skipped.push({ path: entry.path, reason: `a ${entry.type} entry is never created` });
@@ -412,6 +473,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
       : `damaged archive (${(error as Error).message}): the entries after this point were not restored`;
     result.failures.push({ path: archivePath, reason });
   }
+  if (context.options.include && matched === 0 && !context.options.allowEmpty) throw nothingSelected(archivePath, context.options.include);
 }
 
 function isOurType(type: string): type is ManifestEntry['type'] {

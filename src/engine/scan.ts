@@ -42,6 +42,8 @@ export interface ScanOptions {
   leaveOut?: string[];
   /** `skip`: a folder that cannot be read is listed as skipped instead of failing the backup. */
   onFileError?: 'fail' | 'skip';
+  /** A source that does not exist is listed as skipped instead of failing (gulp.src's `allowEmpty`). */
+  allowEmpty?: boolean;
 }
 
 /** Names the selection rules left out (a folder left out counts once, not its contents). */
@@ -77,7 +79,11 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
   const skipped: SkippedEntry[] = [];
   for (const source of options.sources) {
     const root = resolve(options.cwd, source);
-    const rootStat = lstatOrThrow(root);
+    const rootStat = lstatOrSkip(root, options.allowEmpty === true);
+    if (!rootStat) {
+      skipped.push({ path: archivePathOf(options.cwd, root), reason: 'this source does not exist (allowEmpty)' });
+      continue;
+    }
     const rootPath = archivePathOf(options.cwd, root);
     const isFolder = rootStat.isDirectory() || (options.followSymlinks && rootStat.isSymbolicLink() && statSync(root).isDirectory());
     if (!isFolder) {
@@ -160,10 +166,11 @@ function entryOf(path: string, stats: BigIntStats, type: EntryType, extra?: Pick
   };
 }
 
-function lstatOrThrow(path: string): BigIntStats {
+function lstatOrSkip(path: string, allowMissing: boolean): BigIntStats | undefined {
   try {
     return lstatSync(path, { bigint: true });
   } catch (error) {
+    if (allowMissing && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw sourceReadError(path, error);
   }
 }

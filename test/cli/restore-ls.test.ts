@@ -13,15 +13,18 @@ describe('cli: gulp-backup restore and ls', () => {
     ({ manifestPath } = await createBackup({ sources: ['app'], cwd: root, out: join(root, 'out'), name: 'r' }));
   });
 
-  it('restores (exit 0), then reports files in the way (exit 1) until --overwrite', async () => {
+  it('restores (exit 0), then refuses once, up front, while files are in the way (exit 2), until --overwrite', async () => {
     const target = await tempDir();
     const first = await runCli(['restore', manifestPath, '--to', target]);
     expect(first.code, first.stderr).to.equal(0);
-    expect(first.stdout).to.match(/^Restored into .*: 2 files .*, 2 folders, 1 links/);
+    expect(first.stdout).to.match(/^Restored into .*: 2 files .*, 2 folders, 1 link in/);
     expect(await readFile(join(target, 'app/sub/b.txt'), 'utf8')).to.equal('b');
-    const again = await runCli(['restore', manifestPath, '--to', target, '--include', 'app/a.txt']);
-    expect(again.code).to.equal(1);
-    expect(again.stdout).to.match(/not restored app\/a\.txt: app\/a\.txt exists; pass --overwrite/);
+    const again = await runCli(['restore', manifestPath, '--to', target]);
+    expect(again.code).to.equal(2);
+    expect(again.stderr).to.match(/^gulp-backup: 3 files to restore already exist in .* \(app\/a\.txt, app\/link, app\/sub\/b\.txt\); nothing was restored\. Pass --overwrite/);
+    expect(again.stdout).to.equal('');
+    const one = await runCli(['restore', manifestPath, '--to', target, '--include', 'a.txt']);
+    expect(one.stderr).to.match(/^gulp-backup: 1 file to restore already exists in .* \(app\/a\.txt\)/);
     const forced = await runCli(['restore', manifestPath, '--to', target, '--include', 'app/a.txt', '--overwrite', '--json']);
     expect(forced.code).to.equal(0);
     expect(JSON.parse(forced.stdout)).to.deep.include({ ok: true, blocksRead: 1 });

@@ -2,7 +2,8 @@
 import { expect } from 'chai';
 import { copyFile, lstat, readFile, readdir, readlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createBackup, restoreBackup, type BackupProgress, type BackupResult } from '../../src/index.js';
+import { execFileSync } from 'node:child_process';
+import { createBackup, restoreBackup, type BackupError, type BackupProgress, type BackupResult } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -72,12 +73,19 @@ describe('engine/restoreBackup', () => {
     expect(error).to.have.property('code', 'ABORTED');
   });
 
-  it('leaves existing files alone unless overwrite, and names them', async () => {
+  it('leaves existing files alone unless overwrite: refused up front with a manifest, named one by one without', async () => {
     const target = await tempDir();
     await writeTree(target, { 'site/index.html': 'mine' });
-    const result = await restoreBackup(backup.manifestPath, { to: target, include: ['site/index.html'] });
+    const refused = await restoreBackup(backup.manifestPath, { to: target }).catch((error: unknown) => error as BackupError);
+    expect(refused).to.have.property('code', 'OUTPUT_EXISTS');
+    expect((refused as Error).message).to.match(/^1 file to restore already exists in .* \(site\/index\.html\); nothing was restored\./);
+    expect(await allNames(target)).to.deep.equal(['site', 'site/index.html']);
+    // An archive alone is read once, as it goes: each name in the way is named and left alone.
+    const plain = join(await tempDir(), 'plain.tar.gz');
+    execFileSync('tar', ['-czf', plain, '-C', root, 'site']);
+    const result = await restoreBackup(plain, { to: target });
     expect(result.ok).to.equal(false);
-    expect(result.failures).to.deep.equal([{ path: 'site/index.html', reason: 'site/index.html exists; pass --overwrite (overwrite: true) to replace it' }]);
+    expect(result.failures).to.deep.include({ path: 'site/index.html', reason: 'site/index.html exists; pass --overwrite (overwrite: true) to replace it' });
     expect(await readFile(join(target, 'site/index.html'), 'utf8')).to.equal('mine');
     const replaced = await restoreBackup(backup.manifestPath, { to: target, include: ['site/index.html'], overwrite: true });
     expect(replaced.ok).to.equal(true);

@@ -89,7 +89,8 @@ describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () =
     const result = await restoreTask(made.manifestPath, { to: target })();
     expect(result.restored.files).to.equal(2);
     const again = await restoreTask(made.manifestPath, { to: target })().catch((e: unknown) => e);
-    expect(again).to.have.property('code', 'ARCHIVE_DAMAGED');
-    expect((again as Error).message).to.match(/exists; pass --overwrite/);
+    expect(again).to.have.property('code', 'OUTPUT_EXISTS');
+    expect((again as Error).message).to.match(/\d+ files to restore already exist in .*Pass --overwrite/);
+    expect((await restoreTask(made.manifestPath, { to: target, overwrite: true })()).ok).to.equal(true);
   });
 });
