@@ -15,3 +15,9 @@ export function formatDuration(ms: number): string {
 export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(bytesPerSecond)}/s`;
 }
+
+/** The first lines of a long list and a count of the rest (--json has them all). */
+export function capped(lines: string[], what = '', limit = 20): string[] {
+  if (lines.length <= limit) return lines;
+  return [...lines.slice(0, limit), `  … and ${lines.length - limit} more${what ? ` ${what}` : ''} (--json lists them all)`];
+}

@@ -51,11 +51,22 @@ export function registerList(program: Command, context: CliContext): void {
 
 const KIND_LETTER: Record<string, string> = { file: '-', directory: 'd', symlink: 'l', hardlink: 'h', 'character device': 'c', 'block device': 'b', fifo: 'p' };
 
+/** `drwxr-xr-x`, `-rwsr-xr-x`, `drwxrwxrwt`: the type letter and mode as `ls -l` and `tar -tv` write them. */
+export function modeString(type: string, mode: number): string {
+  const bits = (shift: number, special: number, letter: string) => {
+    const triplet = (mode >> shift) & 7;
+    const execute = triplet & 1;
+    const marked = (mode & special) !== 0;
+    return `${triplet & 4 ? 'r' : '-'}${triplet & 2 ? 'w' : '-'}${marked ? (execute ? letter : letter.toUpperCase()) : execute ? 'x' : '-'}`;
+  };
+  return `${KIND_LETTER[type] ?? '?'}${bits(6, 0o4000, 's')}${bits(3, 0o2000, 's')}${bits(0, 0o1000, 't')}`;
+}
+
 /** One entry as `tar -tv` shows it: kind and mode, size, time (UTC), path and link target. */
 function entryLine(type: string, mode: number, size: number, mtimeNs: bigint, path: string, linkTarget: string | undefined): string {
   const when = new Date(nanosecondsToMilliseconds(mtimeNs)).toISOString().replace('T', ' ').slice(0, 19);
   const target = linkTarget === undefined ? '' : ` ${type === 'hardlink' ? 'link to' : '->'} ${linkTarget}`;
-  return `${KIND_LETTER[type] ?? '?'}${mode.toString(8).padStart(4, '0')} ${String(size).padStart(12)} ${when} ${path}${target}`;
+  return `${modeString(type, mode)} ${String(size).padStart(12)} ${when} ${path}${target}`;
 }
 
 /**

@@ -52,12 +52,7 @@ function plainLines(stream: NodeJS.WritableStream): ProgressRenderer {
       if (working && now - last < PLAIN_LINE_INTERVAL_MS) return;
       if (!working && progress.phase !== 'done') return;
       last = now;
-      stream.write(
-        `${progress.percentage.toFixed(1)}% ${progress.filesDone}/${progress.filesTotal} files, ` +
-          `${formatBytes(progress.bytesDone)}/${formatBytes(progress.bytesTotal)}, ${formatRate(progress.bytesPerSecond)}` +
-          (progress.etaMs === undefined || progress.phase === 'done' ? '' : `, ${formatDuration(progress.etaMs)} left`) +
-          '\n',
-      );
+      stream.write(`${progressLine(progress)}\n`);
     },
     stop: () => {},
   };
@@ -69,7 +64,7 @@ function bar(stream: NodeJS.WriteStream): ProgressRenderer {
   const progressBar = new cliProgress.SingleBar(
     {
       stream,
-      format: '{bar} {percentage}% | {files} files | {bytes} | {rate} | {file}',
+      format: '{bar} {percentage}% | {files} | {bytes} | {rate} | {file}',
       hideCursor: true,
       clearOnComplete: true,
       barsize: 24,
@@ -81,8 +76,8 @@ function bar(stream: NodeJS.WriteStream): ProgressRenderer {
   return {
     update(progress) {
       const payload = {
-        files: `${progress.filesDone}/${progress.filesTotal}`,
-        bytes: `${formatBytes(progress.bytesDone)}/${formatBytes(progress.bytesTotal)}`,
+        files: counted(progress.filesDone, progress.filesTotal),
+        bytes: progress.bytesTotal > 0 ? `${formatBytes(progress.bytesDone)}/${formatBytes(progress.bytesTotal)}` : formatBytes(progress.bytesDone),
         rate: formatRate(progress.bytesPerSecond),
         file: (progress.currentFile ?? progress.phase).slice(-40),
       };
@@ -96,4 +91,20 @@ function bar(stream: NodeJS.WriteStream): ProgressRenderer {
       if (started) progressBar.stop();
     },
   };
+}
+
+/** `1,234/6,418 entries`, or `1,234 entries` while the total is not known (an archive read as it comes). */
+function counted(done: number, total: number): string {
+  const format = (n: number) => n.toLocaleString('en-US');
+  return total > 0 ? `${format(done)}/${format(total)} entries` : `${format(done)} ${done === 1 ? 'entry' : 'entries'}`;
+}
+
+/** One plain progress line (CI, pipes, the gulp log): entries (files and folders, as the summary adds them up), bytes, rate, time left. */
+export function progressLine(progress: BackupProgress): string {
+  const known = progress.bytesTotal > 0;
+  const eta = progress.etaMs === undefined || progress.phase === 'done' || !known ? '' : `, ${formatDuration(Math.max(0, progress.etaMs))} left`;
+  return (
+    `${known ? `${progress.percentage.toFixed(1)}% ` : ''}${counted(progress.filesDone, progress.filesTotal)}, ` +
+    `${known ? `${formatBytes(progress.bytesDone)}/${formatBytes(progress.bytesTotal)}` : formatBytes(progress.bytesDone)}, ${formatRate(progress.bytesPerSecond)}${eta}`
+  );
 }

@@ -5,7 +5,7 @@ import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
 import { stderrProgress } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
-import { formatBytes, formatDuration } from './format.js';
+import { capped, formatBytes, formatDuration } from './format.js';
 import { plural } from '../engine/plural.js';
 
 interface RestoreFlags {
@@ -64,11 +64,4 @@ export function formatRestoreResult(result: RestoreResult, quiet: boolean): stri
   lines.push(...capped(result.failures.map((failure) => `  not restored ${failure.path}: ${failure.reason}`), 'not restored'));
   lines.push(...capped(result.skipped.map((skipped) => `  skipped ${skipped.path}: ${skipped.reason}`), 'skipped'));
   return lines;
-}
-
-/** The first lines of a long list and a count of the rest (--json has them all). */
-function capped(lines: string[], what: string): string[] {
-  const limit = 20;
-  if (lines.length <= limit) return lines;
-  return [...lines.slice(0, limit), `  … and ${lines.length - limit} more ${what} (--json lists them all)`];
 }

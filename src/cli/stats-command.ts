@@ -6,6 +6,7 @@ import { BackupError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
 import { formatBytes, formatDuration } from './format.js';
+import { plural } from '../engine/plural.js';
 
 export function registerStats(program: Command, context: CliContext): void {
   program
@@ -27,7 +28,7 @@ export function registerStats(program: Command, context: CliContext): void {
           `  ${t.files} files, ${t.directories} folders, ${t.symlinks + t.hardlinks} links, ${t.skipped} skipped`,
           ...(t.unchangedFiles === undefined
             ? []
-            : [`  ${t.files - t.unchangedFiles} files stored, ${t.unchangedFiles} unchanged (${formatBytes(t.unchangedBytes ?? 0)} held by earlier backups of its chain)`]),
+            : [`  ${plural(t.files - t.unchangedFiles, 'file')} stored, ${t.unchangedFiles} unchanged (${formatBytes(t.unchangedBytes ?? 0)} held by earlier backups of its chain)`]),
           `  ${formatBytes(t.contentBytes)} → ${formatBytes(t.archiveBytes)} (${footer.compression.savedPercent}% saved, ${footer.compression.codec} level ${footer.compression.level}, ${footer.blocks.count} blocks)`,
           `  took ${formatDuration(footer.timings.totalMs)}: scan ${formatDuration(footer.timings.scanMs)}, store ${formatDuration(footer.timings.storeMs)}, finish ${formatDuration(footer.timings.finishMs)}`,
           '  extension       files         size   in archive  ratio',

@@ -2,9 +2,11 @@
 import type { BackupResult } from '../engine/backup.js';
 import { FULL_ASKED_FOR } from '../engine/backup-plan.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
+import { plural } from '../engine/plural.js';
 
 export function formatBackupSummary(result: BackupResult): string[] {
   const s = result.statistics;
+  const changes = result.changes;
   const lines = [
     `Backup ${result.archivePath} (${result.kind})`,
     ...(result.kind === 'full'
@@ -12,22 +14,25 @@ export function formatBackupSummary(result: BackupResult): string[] {
         ? []
         : [`  full: ${result.kindReason}`]
       : [
-          `  ${result.kindReason}: ${s.storedFiles} files stored, ${s.unchangedFiles} unchanged (${formatBytes(s.unchangedBytes)} held by earlier backups), ${formatBytes(s.bytesRead)} read` +
-            (s.racyFiles > 0 ? `; ${s.racyFiles} read again as they were modified within 2 s before the last backup` : ''),
+          `  ${result.kindReason}` +
+            (changes
+              ? `: ${plural(changes.new, 'file')} new, ${changes.changed} changed, ${changes.deleted} deleted, ${changes.unchanged.toLocaleString('en-US')} unchanged`
+              : `: ${plural(s.storedFiles, 'file')} stored, ${s.unchangedFiles.toLocaleString('en-US')} unchanged`) +
+            ` (${formatBytes(s.unchangedBytes)} held by earlier backups), ${formatBytes(s.bytesRead)} read` +
+            (s.racyFiles > 0 ? `; ${plural(s.racyFiles, 'file')} read again as modified within 2 s before the last backup` : ''),
         ]),
-    `  ${s.files} files, ${s.directories} folders, ${s.symlinks + s.hardlinks} links` +
-      (s.skipped > 0 ? `, ${s.skipped} skipped` : ''),
+    `  ${plural(s.files, 'file')}, ${plural(s.directories, 'folder')}, ${plural(s.symlinks + s.hardlinks, 'link')}` + (s.skipped > 0 ? `, ${s.skipped.toLocaleString('en-US')} skipped` : ''),
     `  ${formatBytes(s.contentBytes)} of content → ${formatBytes(s.archiveBytes)} archive (${s.savedPercent}% smaller than the ${formatBytes(s.tarBytes)} tar stream) in ${formatDuration(s.timings.totalMs)}, ${formatRate(s.bytesPerSecond)}`,
-    `  scan ${formatDuration(s.timings.scanMs)}, store ${formatDuration(s.timings.storeMs)}, finish ${formatDuration(s.timings.finishMs)}; ${s.blocks} blocks` +
-      (s.retries > 0 ? `; ${s.retries} reads retried` : ''),
+    `  scan ${formatDuration(s.timings.scanMs)}, store ${formatDuration(s.timings.storeMs)}, finish ${formatDuration(s.timings.finishMs)}; ${plural(s.blocks, 'block')}` +
+      (s.retries > 0 ? `; ${plural(s.retries, 'read')} retried` : ''),
     `  manifest ${result.manifestPath}`,
   ];
   const left = s.leftOut;
   if (left && left.excluded + left.notIncluded + left.dot > 0) {
     const parts = [
-      left.excluded > 0 ? `${left.excluded} by exclude patterns` : '',
-      left.notIncluded > 0 ? `${left.notIncluded} not matching the include patterns` : '',
-      left.dot > 0 ? `${left.dot} dot names (dot: false)` : '',
+      left.excluded > 0 ? `${left.excluded.toLocaleString('en-US')} by exclude patterns` : '',
+      left.notIncluded > 0 ? `${left.notIncluded.toLocaleString('en-US')} not matching the include patterns` : '',
+      left.dot > 0 ? `${plural(left.dot, 'dot name')} (dot: false)` : '',
     ].filter(Boolean);
     lines.push(`  left out by the selection: ${parts.join(', ')}`);
   }
@@ -37,7 +42,7 @@ export function formatBackupSummary(result: BackupResult): string[] {
     lines.push(`  most room: ${s.extensions.map((e) => `${e.extension} ${formatBytes(e.compressedBytes)}${detail ? ` (ratio ${e.ratio.toFixed(2)})` : ''}`).join(', ')}`);
   }
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
-  if (s.changedDuringBackup > 0) lines.push(`  warning: ${s.changedDuringBackup} files changed while they were read (flagged in the manifest)`);
+  if (s.changedDuringBackup > 0) lines.push(`  warning: ${plural(s.changedDuringBackup, 'file')} changed while read (flagged in the manifest)`);
   for (const item of result.skipped.slice(0, 10)) lines.push(`  skipped ${item.path}: ${item.reason}`);
   if (result.skipped.length > 10) lines.push(`  … and ${result.skipped.length - 10} more skipped (listed in the manifest's footer)`);
   return lines;

@@ -5,7 +5,7 @@ import type { CliContext } from './context.js';
 import { integerOrRaw } from './parse.js';
 import { stderrProgress } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
-import { formatDuration } from './format.js';
+import { capped, formatDuration } from './format.js';
 
 interface VerifyFlags {
   source?: string;
@@ -61,10 +61,12 @@ export function formatVerifyReport(report: VerifyReport, quiet: boolean): string
   }
   if (counts.damaged + counts.missing + counts.damagedBlocks === 0 && report.problems.length === 0) {
     lines.push(`OK ${report.archivePath}, but ${source?.root} differs from it: ${source?.changed.length} changed, ${source?.missing.length} missing, ${source?.new.length} new`);
-    return [...lines, ...sourceLines];
+    if (source?.madeFrom) lines.push(`  most of the backup is missing from ${source.root}: it was made from ${source.madeFrom} (--source names the folder its paths are relative to)`);
+    return [...lines, ...capped(sourceLines)];
   }
   lines.push(`DAMAGED ${report.archivePath}: ${counts.damaged} damaged, ${counts.missing} missing of ${counts.entries} entries; ${counts.damagedBlocks} of ${counts.blocks} blocks unreadable`);
   for (const problem of report.problems) lines.push(`  ${problem}`);
   for (const entry of report.entries) if (entry.status !== 'ok') lines.push(`  ${entry.status} ${entry.path}: ${entry.reason ?? ''}`);
-  return [...lines, ...sourceLines];
+  return [...lines, ...capped(sourceLines)];
 }
+

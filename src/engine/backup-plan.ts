@@ -86,7 +86,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     });
   }
   let chosen: BackupKind = kind === 'auto' ? 'incremental' : kind;
-  let reason = kind === 'auto' ? `incremental on ${basename(chain[0]!.manifestPath)}` : `${kind} backup asked for`;
+  let reason = `${kind === 'auto' ? 'incremental' : kind} on ${basename((kind === 'differential' ? root : chain[0]!).manifestPath)}`;
   if (kind === 'auto') {
     const ageMs = now.getTime() - Date.parse(root.header.createdAt);
     if (chain.length >= options.fullEvery) {

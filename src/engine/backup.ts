@@ -3,6 +3,7 @@
  * file and the manifest. Nothing that looks complete is left behind unless all of it succeeded.
  */
 import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { AbortError, BackupError } from '../errors.js';
 import { formatChecksumLine } from '../format/checksum-file.js';
 import { encodeManifest, type BackupKind, type Selection, type SkippedEntry } from '../format/manifest.js';
@@ -13,7 +14,7 @@ import { plural } from './plural.js';
 import { PartialFile, prepareOutput, writeLinesAtomically, type OutputPaths } from './output-files.js';
 import { ProgressTracker } from './progress.js';
 import { scanSources, type ScanResult } from './scan.js';
-import { buildFooter, computeStatistics, type BackupStatistics } from './statistics.js';
+import { buildFooter, computeStatistics, fileChanges, type BackupStatistics, type FileChanges } from './statistics.js';
 import { throwIfAborted, writeArchive } from './write-archive.js';
 
 export interface BackupResult {
@@ -32,6 +33,10 @@ export interface BackupResult {
   skipped: SkippedEntry[];
   /** What the user should know that did not stop the backup (unreadable manifests skipped…). */
   warnings: string[];
+  /** The backup this one builds on (incremental and differential kinds): its id and manifest. */
+  parent?: { id: string; manifestPath: string };
+  /** Files new, changed, deleted and unchanged since the parent (incremental and differential kinds). */
+  changes?: FileChanges;
 }
 
 /**
@@ -104,7 +109,10 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     await writeLinesAtomically(paths.manifest, encodeManifest(header, written.entries, footer));
     await lock.release(); // after the manifest: a run killed before this point is a dead run's
     progress.enter('done');
-    return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics: { ...statistics, leftOut: scan.leftOut }, skipped, warnings };
+    const chained = plan.parent
+      ? { parent: { id: plan.parent.link.id, manifestPath: resolve(resolved.out, plan.parent.link.manifest) }, changes: fileChanges(written.entries, plan.parent.manifest.entries) }
+      : {};
+    return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics: { ...statistics, leftOut: scan.leftOut }, skipped, warnings, ...chained };
   } catch (error) {
     await archiveFile.discard();
     await Promise.all(created.map((path) => rm(path, { force: true })));

@@ -12,6 +12,8 @@ import { scanSources } from './scan.js';
 
 export interface TreeComparison {
   root: string;
+  /** The folder the backup was made from (its manifest's root), when it is another one and most of it is missing here. */
+  madeFrom?: string;
   changed: Array<{ path: string; reason: string }>;
   missing: string[];
   new: string[];
@@ -61,5 +63,8 @@ export async function compareWithTree(manifest: Manifest, root: string): Promise
     maxFileSize: selection?.maxFileSize ?? Number.MAX_SAFE_INTEGER,
   }).catch(() => ({ entries: [], skipped: [] }));
   for (const entry of scan.entries) if (!known.has(entry.path)) result.new.push(entry.path);
+  // Most of the backup missing is the sign of --source naming another folder than the one it was made from.
+  const madeFrom = manifest.header.root;
+  if (madeFrom !== undefined && madeFrom !== root && result.missing.length * 2 > manifest.entries.length) result.madeFrom = madeFrom;
   return result;
 }

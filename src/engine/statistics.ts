@@ -50,6 +50,40 @@ export interface BackupStatistics {
   extensions: ExtensionStatistics[];
 }
 
+/** What a backup changed against its parent, in files, as restic counts them. */
+export interface FileChanges {
+  new: number;
+  changed: number;
+  deleted: number;
+  unchanged: number;
+}
+
+/**
+ * Files new since the parent, changed, deleted, and unchanged: held by the chain, or stored again
+ * with the same content (a file read again under the racy rule is not a change).
+ */
+export function fileChanges(entries: readonly ManifestEntry[], parentEntries: readonly ManifestEntry[]): FileChanges {
+  const before = new Map(parentEntries.filter((entry) => entry.type === 'file').map((entry) => [entry.path, entry]));
+  const changes: FileChanges = { new: 0, changed: 0, deleted: 0, unchanged: 0 };
+  const now = new Set<string>();
+  for (const entry of entries) {
+    if (entry.type !== 'file') continue;
+    now.add(entry.path);
+    const earlier = before.get(entry.path);
+    if (entry.heldBy !== undefined || (earlier && sameContent(entry, earlier))) changes.unchanged++;
+    else if (earlier) changes.changed++;
+    else changes.new++;
+  }
+  for (const path of before.keys()) if (!now.has(path)) changes.deleted++;
+  return changes;
+}
+
+function sameContent(a: ManifestEntry, b: ManifestEntry): boolean {
+  if (a.size !== b.size || !a.hashes || !b.hashes) return false;
+  const common = Object.keys(a.hashes).filter((name) => name in b.hashes!);
+  return common.length > 0 && common.every((name) => a.hashes![name] === b.hashes![name]);
+}
+
 export function computeStatistics(written: WrittenArchive, skipped: SkippedEntry[], timings: PhaseTimings): BackupStatistics {
   const count = (type: ManifestEntry['type']) => written.entries.filter((entry) => entry.type === type).length;
   const { tarBytes, archiveBytes, offsets } = written.blocks;

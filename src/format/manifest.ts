@@ -182,17 +182,18 @@ export class ManifestFormatError extends Error {
   }
 }
 
-/** Parses one line; `lineNumber` (1-based) goes into the error message. */
-export function decodeManifestRecord(line: string, lineNumber: number): ManifestRecord {
+/** Parses one line; `lineNumber` (1-based, or `'last'`) goes into the error message. */
+export function decodeManifestRecord(line: string, lineNumber: number | 'last'): ManifestRecord {
+  const which = lineNumber === 'last' ? 'The last line of the manifest' : `Manifest line ${lineNumber}`;
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    throw new ManifestFormatError(`Manifest line ${lineNumber} is not JSON; the manifest is damaged.`);
+    throw new ManifestFormatError(`${which} is not JSON; the manifest is damaged.`);
   }
   const record = (value as { record?: unknown } | null)?.record;
   if (record !== 'header' && record !== 'entry' && record !== 'footer') {
-    throw new ManifestFormatError(`Manifest line ${lineNumber} has no known \`record\` field; the manifest is damaged.`);
+    throw new ManifestFormatError(`${which} has no known \`record\` field; the manifest is damaged.`);
   }
   return value as ManifestRecord;
 }
@@ -312,7 +313,7 @@ export function parseManifestEnds(bytes: Buffer): { header: ManifestHeader; foot
   let end = bytes.length;
   while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
   const lastStart = bytes.lastIndexOf(0x0a, end - 1) + 1;
-  const last = decodeManifestRecord(bytes.subarray(lastStart, end).toString('utf8'), 0);
+  const last = decodeManifestRecord(bytes.subarray(lastStart, end).toString('utf8'), 'last');
   if (last.record !== 'footer') throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
   const header = checkHeader(first);
   checkDigest(header, last, createHash('sha256').update(bytes.subarray(0, lastStart)).digest('hex'));

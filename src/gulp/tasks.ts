@@ -7,7 +7,7 @@ import { createBackup, type BackupResult } from '../engine/backup.js';
 import { resolveBackupOptions, stringList, type BackupOptions } from '../engine/options.js';
 import type { BackupProgress } from '../engine/progress.js';
 import { formatBackupSummary } from '../cli/summary.js';
-import { formatBytes, formatRate } from '../cli/format.js';
+import { progressLine } from '../cli/progress-renderer.js';
 import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
 import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/restore.js';
 import { formatVerifyReport } from '../cli/verify-command.js';
@@ -41,10 +41,7 @@ export function backupTask(options: BackupOptions, displayName?: string): Backup
       options.onProgress?.(progress);
       if (progress.phase !== 'store' || performance.now() - lastLog < LOG_INTERVAL_MS) return;
       lastLog = performance.now();
-      log.info(
-        `${progress.percentage.toFixed(1)}% ${progress.filesDone}/${progress.filesTotal} files, ` +
-          `${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}, ${formatRate(progress.bytesPerSecond)}`,
-      );
+      log.info(progressLine(progress));
     };
     // A task runs again and again: by default it builds chains (full, then incremental runs).
     const result = await createBackup({ kind: 'auto', ...options, onProgress });

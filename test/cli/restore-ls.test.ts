@@ -41,8 +41,9 @@ describe('cli: gulp-backup restore and ls', () => {
     const r = await runCli(['ls', manifestPath]);
     expect(r.code).to.equal(0);
     expect(r.stdout.split('\n')[0]).to.match(/^# full backup [0-9a-f-]+, .*, 5 entries/);
-    expect(r.stdout).to.match(/^l0777 +0 .* app\/link -> a\.txt$/m);
-    expect(r.stdout).to.match(/^-0644 +1 .* app\/sub\/b\.txt$/m);
+    expect(r.stdout).to.match(/^lrwxrwxrwx +0 .* app\/link -> a\.txt$/m);
+    expect(r.stdout).to.match(/^-rw-r--r-- +1 .* app\/sub\/b\.txt$/m);
+    expect(r.stdout).to.match(/^drwxr-xr-x +0 .* app\/sub$/m);
     const json = await runCli(['ls', manifestPath, '--json']);
     expect(json.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { path: string }).path)).to.deep.equal(['app', 'app/a.txt', 'app/link', 'app/sub', 'app/sub/b.txt']);
   });
@@ -54,15 +55,17 @@ describe('cli: gulp-backup restore and ls', () => {
     const create = (...extra: string[]) => runCli(['create', 'app', '--cwd', root, '--out', out, '-q', ...extra]);
     expect((await create('--name', 'one')).code).to.equal(0);
     await writeFile(join(root, 'app/b.txt'), 'b, changed');
+    await writeFile(join(root, 'app/c.txt'), 'c, new');
     const second = await runCli(['create', 'app', '--cwd', root, '--out', out, '--name', 'two', '--incremental']);
     expect(second.code, second.stderr).to.equal(0);
-    expect(second.stdout).to.match(/^Backup .*two\.tar\.gz \(incremental\)\n\s+incremental backup asked for: 1 files stored, 1 unchanged/);
+    // Named against its parent, as restic does: new, changed, deleted, unchanged.
+    expect(second.stdout).to.match(/^Backup .*two\.tar\.gz \(incremental\)\n {2}incremental on one\.manifest\.jsonl: 1 file new, 1 changed, 0 deleted, 1 unchanged \(1 B held by earlier backups\)/);
     const folder = await runCli(['ls', out]);
-    expect(folder.stdout).to.match(/^full +\S+ \S+ +2 of 2 +files stored .* one\.manifest\.jsonl\nincremental +\S+ \S+ +1 of 2 +files stored .* two\.manifest\.jsonl {2}← one\.manifest\.jsonl\n$/);
+    expect(folder.stdout).to.match(/^full +\S+ \S+ +2 of 2 +files stored .* one\.manifest\.jsonl\nincremental +\S+ \S+ +2 of 3 +files stored .* two\.manifest\.jsonl {2}← one\.manifest\.jsonl\n$/);
     const chain = await runCli(['ls', join(out, 'two.manifest.jsonl')]);
     expect(chain.stdout).to.match(/^# chain, oldest first:\n# {3}full .* one\.manifest\.jsonl\n# {3}incremental .* two\.manifest\.jsonl$/m);
     const stats = await runCli(['stats', join(out, 'two.manifest.jsonl')]);
-    expect(stats.stdout).to.match(/^ {2}1 files stored, 1 unchanged \(1 B held by earlier backups of its chain\)$/m);
+    expect(stats.stdout).to.match(/^ {2}2 files stored, 1 unchanged \(1 B held by earlier backups of its chain\)$/m);
     const target = await tempDir();
     expect((await runCli(['restore', join(out, 'two.manifest.jsonl'), '--to', target])).code).to.equal(0);
     expect(await readFile(join(target, 'app/b.txt'), 'utf8')).to.equal('b, changed');

@@ -49,6 +49,11 @@ describe('cli: gulp-backup verify', () => {
     expect(r.code).to.equal(1);
     expect(r.stdout).to.match(/differs from it: 1 changed, 1 missing, 0 new/);
     expect(r.stdout).to.match(/missing from .*: data\/a\.bin/);
+    expect(r.stdout).to.not.match(/it was made from/);
+    // --source naming the source folder itself rather than the folder the paths are relative to:
+    const inside = await runCli(['verify', manifestPath, '--source', join(root, 'data')]);
+    expect(inside.code).to.equal(1);
+    expect(inside.stdout).to.include(`most of the backup is missing from ${join(root, 'data')}: it was made from ${root} (--source names the folder its paths are relative to)`);
   });
 
   it('verifies the newest backup when given a folder', async () => {
