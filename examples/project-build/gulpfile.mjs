@@ -5,7 +5,8 @@ import gulp from 'gulp';
 import { backupTask, restoreTask, verifyTask } from 'gulp-backup';
 import { mkdir, writeFile } from 'node:fs/promises';
 
-export const backup = backupTask({ sources: ['dist'], out: 'backups', dot: true, kind: 'auto', fullEvery: 7 });
+// allowEmpty: on a fresh clone there is no dist/ yet, and the first run has nothing to snapshot.
+export const backup = backupTask({ sources: ['dist'], out: 'backups', dot: true, kind: 'auto', fullEvery: 7, allowEmpty: true });
 
 export async function build() {
   await mkdir('dist', { recursive: true });

@@ -16,8 +16,8 @@ export function formatBackupSummary(result: BackupResult): string[] {
       : [
           `  ${result.kindReason}` +
             (changes
-              ? `: ${plural(changes.new, 'file')} new, ${changes.changed} changed, ${changes.deleted} deleted, ${changes.unchanged.toLocaleString('en-US')} unchanged`
-              : `: ${plural(s.storedFiles, 'file')} stored, ${s.unchangedFiles.toLocaleString('en-US')} unchanged`) +
+              ? `: files ${count(changes.new)} new, ${count(changes.changed)} changed, ${count(changes.deleted)} deleted, ${count(changes.unchanged)} unchanged`
+              : `: ${plural(s.storedFiles, 'file')} stored, ${count(s.unchangedFiles)} unchanged`) +
             ` (${formatBytes(s.unchangedBytes)} held by earlier backups), ${formatBytes(s.bytesRead)} read` +
             (s.racyFiles > 0 ? `; ${plural(s.racyFiles, 'file')} read again as modified within 2 s before the last backup` : ''),
         ]),
@@ -46,4 +46,8 @@ export function formatBackupSummary(result: BackupResult): string[] {
   for (const item of result.skipped.slice(0, 10)) lines.push(`  skipped ${item.path}: ${item.reason}`);
   if (result.skipped.length > 10) lines.push(`  … and ${result.skipped.length - 10} more skipped (listed in the manifest's footer)`);
   return lines;
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en-US');
 }

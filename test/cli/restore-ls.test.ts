@@ -59,7 +59,7 @@ describe('cli: gulp-backup restore and ls', () => {
     const second = await runCli(['create', 'app', '--cwd', root, '--out', out, '--name', 'two', '--incremental']);
     expect(second.code, second.stderr).to.equal(0);
     // Named against its parent, as restic does: new, changed, deleted, unchanged.
-    expect(second.stdout).to.match(/^Backup .*two\.tar\.gz \(incremental\)\n {2}incremental on one\.manifest\.jsonl: 1 file new, 1 changed, 0 deleted, 1 unchanged \(1 B held by earlier backups\)/);
+    expect(second.stdout).to.match(/^Backup .*two\.tar\.gz \(incremental\)\n {2}incremental on one\.manifest\.jsonl: files 1 new, 1 changed, 0 deleted, 1 unchanged \(1 B held by earlier backups\)/);
     const folder = await runCli(['ls', out]);
     expect(folder.stdout).to.match(/^full +\S+ \S+ +2 of 2 +files stored .* one\.manifest\.jsonl\nincremental +\S+ \S+ +2 of 3 +files stored .* two\.manifest\.jsonl {2}← one\.manifest\.jsonl\n$/);
     const chain = await runCli(['ls', join(out, 'two.manifest.jsonl')]);
