@@ -11,6 +11,9 @@ import { PassThrough, Readable, Transform, type TransformCallback } from 'node:s
 import PluginError from 'plugin-error';
 import File from 'vinyl';
 import { OptionError } from '../errors.js';
+import { rm } from 'node:fs/promises';
+import log from 'gulplog';
+import { onInterrupt, runSignal } from './interrupt.js';
 import { formatChecksumLine } from '../format/checksum-file.js';
 import { encodeManifest } from '../format/manifest.js';
 import type { ArchiveSink } from '../engine/block-writer.js';
@@ -25,6 +28,13 @@ import { writeArchive } from '../engine/write-archive.js';
 import { vinylToEntry } from './vinyl-entry.js';
 
 export const PLUGIN_NAME = 'gulp-backup';
+
+/** How long gulp.dest gets to open what it was writing before the files are removed on an interrupt. */
+const DEST_SETTLE_MS = 100;
+/** How long an interrupted run gets to stop at its next block. */
+const STOP_WAIT_MS = 2000;
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export type BackupPluginOptions = ArchiveOptions;
 
@@ -65,13 +75,35 @@ export function backup(options: BackupPluginOptions = {}): Transform {
       progress.filesTotal = entries.length;
       progress.bytesTotal = entries.reduce((sum, entry) => sum + entry.size, 0);
       let archiveStream: PassThrough | undefined;
+      // Ctrl-C or SIGTERM before the manifest is out: the run stops and the files gulp.dest has
+      // begun to write are removed (dest gives each vinyl file its own path as it writes it).
+      const controller = new AbortController();
+      const emitted: File[] = [];
+      const emit = (file: File) => {
+        emitted.push(file);
+        this.push(file);
+      };
+      // Interrupted, the run neither ends nor fails: its files are removed, then the process ends by the signal.
+      let interrupted = false;
+      let stopped = () => {};
+      const whenStopped = new Promise<void>((resolve) => (stopped = resolve));
+      const stopListening = onInterrupt(async (signal) => {
+        interrupted = true;
+        log.warn(`gulp-backup: ${signal}: cancelling; the files of this backup are removed`);
+        controller.abort(new Error(`received ${signal}`));
+        await Promise.race([whenStopped, delay(STOP_WAIT_MS)]);
+        await delay(DEST_SETTLE_MS);
+        await Promise.all(emitted.filter((file) => file.history.length > 1).map((file) => rm(file.path, { force: true })));
+      });
+      const run = { ...resolved, signal: runSignal(controller, resolved.signal) };
       // The chain is checked before any output exists: a broken one fails with nothing emitted.
-      planBackup(resolved, { root: cwd, selection: undefined }, undefined, startedAt)
+      planBackup(run, { root: cwd, selection: undefined }, undefined, startedAt)
         .then(async (plan) => {
           archiveStream = new PassThrough({ highWaterMark: resolved.blockSize });
-          this.push(new File({ cwd, base: cwd, path: join(cwd, paths.archiveName), contents: archiveStream }));
+          emit(new File({ cwd, base: cwd, path: join(cwd, paths.archiveName), contents: archiveStream }));
           progress.enter('store');
-          const written = await writeArchive(entries, streamSink(archiveStream), resolved, progress, changeDetectorFor(plan, resolved));
+          const written = await writeArchive(entries, streamSink(archiveStream), run, progress, changeDetectorFor(plan, resolved));
+          if (interrupted) return stopped();
           archiveStream.end();
           const storeMs = performance.now() - start;
           const statistics = computeStatistics(written, written.skipped, { scanMs: 0, storeMs, finishMs: 0, totalMs: storeMs });
@@ -84,13 +116,16 @@ export function backup(options: BackupPluginOptions = {}): Transform {
             chained: plan.parent !== undefined,
           });
           const checksum = formatChecksumLine(written.blocks.archiveSha256, paths.archiveName);
-          this.push(new File({ cwd, base: cwd, path: `${join(cwd, paths.archiveName)}.sha256`, contents: Buffer.from(checksum) }));
+          emit(new File({ cwd, base: cwd, path: `${join(cwd, paths.archiveName)}.sha256`, contents: Buffer.from(checksum) }));
           const manifest = Readable.from(encodeManifest(header, written.entries, footer), { objectMode: false });
-          this.push(new File({ cwd, base: cwd, path: join(cwd, `${paths.name}.manifest.jsonl`), contents: manifest }));
+          manifest.on('end', stopListening); // handed over whole: the backup is gulp.dest's to finish
+          emit(new File({ cwd, base: cwd, path: join(cwd, `${paths.name}.manifest.jsonl`), contents: manifest }));
           progress.enter('done');
           callback();
         })
         .catch((error: unknown) => {
+          if (interrupted) return stopped();
+          stopListening();
           archiveStream?.destroy(error as Error);
           callback(new PluginError(PLUGIN_NAME, error as Error));
         });

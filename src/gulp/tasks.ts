@@ -8,6 +8,7 @@ import { resolveBackupOptions, stringList, type BackupOptions } from '../engine/
 import type { BackupProgress } from '../engine/progress.js';
 import { formatBackupSummary } from '../cli/summary.js';
 import { progressLine } from '../cli/progress-renderer.js';
+import { onInterrupt, runSignal } from './interrupt.js';
 import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
 import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/restore.js';
 import { formatVerifyReport } from '../cli/verify-command.js';
@@ -30,6 +31,31 @@ function named<T>(task: () => Promise<T>, description: string, displayName: stri
 
 export type BackupTask = Task<BackupResult>;
 
+/**
+ * Runs a task's work so that Ctrl-C or SIGTERM cancels it (the engine removes what it had
+ * written) before the process ends, as the CLI does.
+ */
+async function interruptible<T>(own: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let running: Promise<unknown> = Promise.resolve();
+  const stop = onInterrupt(async (signal) => {
+    log.warn(`gulp-backup: ${signal}: cancelling; what this run wrote is removed`);
+    controller.abort(new Error(`received ${signal}`));
+    await running.catch(() => {});
+  });
+  try {
+    const work = run(runSignal(controller, own));
+    running = work;
+    return await work;
+  } catch (error) {
+    // Interrupted: the task neither succeeds nor fails; the process ends by the signal, raised again.
+    if (controller.signal.aborted && !own?.aborted) return new Promise<never>(() => {});
+    throw error;
+  } finally {
+    stop();
+  }
+}
+
 const LOG_INTERVAL_MS = 2000;
 
 export function backupTask(options: BackupOptions, displayName?: string): BackupTask {
@@ -44,7 +70,7 @@ export function backupTask(options: BackupOptions, displayName?: string): Backup
       log.info(progressLine(progress));
     };
     // A task runs again and again: by default it builds chains (full, then incremental runs).
-    const result = await createBackup({ kind: 'auto', ...options, onProgress });
+    const result = await interruptible(options.signal, (signal) => createBackup({ kind: 'auto', ...options, onProgress, signal }));
     for (const line of formatBackupSummary(result)) log.info(line);
     return result;
   };
@@ -61,7 +87,7 @@ export function backupTask(options: BackupOptions, displayName?: string): Backup
 export function verifyTask(path: string, options: VerifyOptions = {}, displayName?: string): Task<VerifyReport> {
   validateVerifyOptions(options, 'verifyTask()');
   const task = async (): Promise<VerifyReport> => {
-    const report = await verifyBackup(path, options);
+    const report = await interruptible(options.signal, (signal) => verifyBackup(path, { ...options, signal }));
     const lines = formatVerifyReport(report, false);
     for (const line of lines) log.info(line);
     if (!report.ok) throw new BackupError('ARCHIVE_DAMAGED', lines.join('\n'), { path: report.archivePath });
@@ -80,7 +106,7 @@ export function verifyTask(path: string, options: VerifyOptions = {}, displayNam
 export function restoreTask(path: string, options: RestoreOptions, displayName?: string): Task<RestoreResult> {
   validateRestoreOptions(options, 'restoreTask()');
   const task = async (): Promise<RestoreResult> => {
-    const result = await restoreBackup(path, options);
+    const result = await interruptible(options.signal, (signal) => restoreBackup(path, { ...options, signal }));
     const lines = formatRestoreResult(result, false);
     for (const line of lines) log.info(line);
     if (!result.ok) throw new BackupError('ARCHIVE_DAMAGED', lines.join('\n'), { path: result.target });
