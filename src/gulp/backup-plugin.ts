@@ -23,7 +23,9 @@ import { resolveArchiveOptions, type ArchiveOptions } from '../engine/options.js
 import { defaultBackupName, outputPaths } from '../engine/output-files.js';
 import { ProgressTracker } from '../engine/progress.js';
 import { compareArchivePaths, type ArchiveEntry } from '../engine/scan.js';
-import { buildFooter, computeStatistics } from '../engine/statistics.js';
+import { buildFooter, computeStatistics, fileChanges } from '../engine/statistics.js';
+import { formatBackupSummary } from '../cli/summary.js';
+import { loggedProgress } from './log-progress.js';
 import { writeArchive } from '../engine/write-archive.js';
 import { vinylToEntry } from './vinyl-entry.js';
 
@@ -71,7 +73,8 @@ export function backup(options: BackupPluginOptions = {}): Transform {
       const start = performance.now();
       entries.sort((a, b) => compareArchivePaths(a.path, b.path));
       const paths = outputPaths(cwd, resolved.name ?? defaultBackupName(startedAt), resolved.codec);
-      const progress = new ProgressTracker(resolved.onProgress);
+      // Progress every few seconds and a summary through gulp's logger, as the task logs them.
+      const progress = new ProgressTracker(loggedProgress(resolved.onProgress));
       progress.filesTotal = entries.length;
       progress.bytesTotal = entries.reduce((sum, entry) => sum + entry.size, 0);
       let archiveStream: PassThrough | undefined;
@@ -121,6 +124,19 @@ export function backup(options: BackupPluginOptions = {}): Transform {
           manifest.on('end', stopListening); // handed over whole: the backup is gulp.dest's to finish
           emit(new File({ cwd, base: cwd, path: join(cwd, `${paths.name}.manifest.jsonl`), contents: manifest }));
           progress.enter('done');
+          const summary = formatBackupSummary({
+            id: header.id,
+            kind: plan.kind,
+            kindReason: plan.reason,
+            archivePath: paths.archiveName,
+            manifestPath: `${paths.name}.manifest.jsonl`,
+            checksumPath: `${paths.archiveName}.sha256`,
+            statistics,
+            skipped: written.skipped,
+            warnings: plan.warnings,
+            ...(plan.parent ? { changes: fileChanges(written.entries, plan.parent.manifest.entries) } : {}),
+          });
+          for (const line of summary) log.info(line);
           callback();
         })
         .catch((error: unknown) => {

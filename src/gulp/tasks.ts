@@ -5,9 +5,8 @@
 import log from 'gulplog';
 import { createBackup, type BackupResult } from '../engine/backup.js';
 import { resolveBackupOptions, stringList, type BackupOptions } from '../engine/options.js';
-import type { BackupProgress } from '../engine/progress.js';
 import { formatBackupSummary } from '../cli/summary.js';
-import { progressLine } from '../cli/progress-renderer.js';
+import { loggedProgress } from './log-progress.js';
 import { onInterrupt, runSignal } from './interrupt.js';
 import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
 import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/restore.js';
@@ -56,19 +55,11 @@ async function interruptible<T>(own: AbortSignal | undefined, run: (signal: Abor
   }
 }
 
-const LOG_INTERVAL_MS = 2000;
-
 export function backupTask(options: BackupOptions, displayName?: string): BackupTask {
   // Bad options fail when the gulpfile loads, not when the task runs.
   resolveBackupOptions({ kind: 'auto', ...options }, 'backupTask()');
   const task = async (): Promise<BackupResult> => {
-    let lastLog = performance.now();
-    const onProgress = (progress: BackupProgress) => {
-      options.onProgress?.(progress);
-      if (progress.phase !== 'store' || performance.now() - lastLog < LOG_INTERVAL_MS) return;
-      lastLog = performance.now();
-      log.info(progressLine(progress));
-    };
+    const onProgress = loggedProgress(options.onProgress);
     // A task runs again and again: by default it builds chains (full, then incremental runs).
     const result = await interruptible(options.signal, (signal) => createBackup({ kind: 'auto', ...options, onProgress, signal }));
     for (const line of formatBackupSummary(result)) log.info(line);

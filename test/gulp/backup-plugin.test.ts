@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
+import log from 'gulplog';
 import { backup, backupTask, restoreBackup, type BackupPluginOptions } from '../../src/index.js';
 import { recordOpens } from '../helpers/faults.js';
 import { loadManifest, listFolder } from '../helpers/archive.js';
@@ -47,6 +48,21 @@ describe('gulp/backup() plugin', () => {
     const out = join(root, 'out-stream');
     await backUp({ buffer: false, encoding: false }, { name: 'site' }, out);
     await expectRestorable(out, 'site');
+  });
+
+  it("logs its summary through gulp's logger, as the task does", async () => {
+    const lines: string[] = [];
+    const listen = (line: string) => lines.push(line);
+    // gulplog is an event emitter (glogg); its types declare only the levels.
+    const events = log as unknown as NodeJS.EventEmitter;
+    events.on('info', listen);
+    try {
+      await backUp({ read: false }, { name: 'logged' }, join(root, 'out-logged'));
+    } finally {
+      events.off('info', listen);
+    }
+    expect(lines[0]).to.equal('Backup logged.tar.gz (full)');
+    expect(lines).to.include('  3 files, 2 folders, 1 link');
   });
 
   it('backs up files it reads itself (read: false)', async () => {
