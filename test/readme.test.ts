@@ -79,3 +79,23 @@ describe('README: every snippet runs as written', function () {
     expect(String(ran.stdout)).to.match(/true true \[\] \d+ \d+/); // report.ok, restored.ok, no failures, blocks
   });
 });
+
+describe('README: a typed gulpfile.ts, loaded through tsx', function () {
+  this.timeout(120_000);
+
+  it('the recipe works: tsx installed, .gulp.cjs requiring tsx/cjs, a gulpfile.ts with types', async () => {
+    const dir = await project();
+    await symlink(join(ROOT, 'node_modules/tsx'), join(dir, 'node_modules/tsx'));
+    await writeFile(join(dir, 'package.json'), '{ "private": true }');
+    const recipe = (await readFile(join(ROOT, 'README.md'), 'utf8')).match(/^```js\n(\/\/ \.gulp\.cjs[\s\S]*?)^```$/m);
+    expect(recipe, 'the README shows .gulp.cjs').to.not.equal(null);
+    await writeFile(join(dir, '.gulp.cjs'), recipe![1]!);
+    await writeFile(
+      join(dir, 'gulpfile.ts'),
+      `import { backupTask, type BackupResult } from 'gulp-backup';\nconst out: string = 'backups';\nexport const backup = backupTask({ sources: ['src'], out });\nexport const typed = async (): Promise<BackupResult | undefined> => undefined;\n`,
+    );
+    const ran = await execa('node', [GULP, 'backup'], { cwd: dir, reject: false });
+    expect(ran.exitCode, String(ran.stdout) + String(ran.stderr)).to.equal(0);
+    expect(String(ran.stdout)).to.match(/Backup .*\(full\)/);
+  });
+});
