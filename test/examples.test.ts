@@ -1,6 +1,6 @@
 /** Every example, run end to end in a temporary folder with this package installed as `gulp-backup`. */
 import { expect } from 'chai';
-import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -64,5 +64,9 @@ describe('examples', () => {
     const rollback = await execa('npm', ['run', 'rollback', '--silent'], { cwd: dir, env, reject: false });
     expect(rollback.exitCode, String(rollback.stderr)).to.equal(0);
     expect(await readFile(join(dir, 'dist/index.html'), 'utf8')).to.equal('<h1>good release</h1>\n');
+    // A second deploy replaces the snapshot (--replace): no rm -f first, no "already exists".
+    const again = await execa('npm', ['run', 'deploy', '--silent'], { cwd: dir, env, reject: false });
+    expect(again.exitCode, String(again.stderr)).to.equal(0);
+    expect((await readdir(join(dir, 'backups'))).sort()).to.deep.equal(['predeploy.manifest.jsonl', 'predeploy.tar.gz', 'predeploy.tar.gz.sha256']);
   });
 });

@@ -22,6 +22,7 @@ interface CreateFlags {
   followSymlinks?: boolean;
   maxFileSize?: string;
   allowEmpty?: boolean;
+  replace?: boolean;
   blockSize?: string;
   concurrency?: string;
   readConcurrency?: string;
@@ -57,6 +58,7 @@ export function registerCreate(program: Command, context: CliContext): void {
     .argument('<path...>', 'files and folders to back up, relative to --cwd')
     .option('-o, --out <dir>', 'folder to write the backup into', 'backups')
     .option('-n, --name <name>', 'base name of the backup files (default: backup-<UTC time>)')
+    .option('--replace', 'replace the backup of that --name once the new one is complete (a fixed snapshot such as predeploy)')
     .option('-C, --cwd <dir>', 'folder that archive paths are relative to (default: the current folder)')
     .option('-l, --level <0-9>', 'gzip level, 0 (store) to 9 (smallest) (default: 6)')
     .option('--codec <gzip|none>', "'none' writes a plain .tar, for data that is already compressed (default: gzip)")
@@ -103,6 +105,7 @@ export function registerCreate(program: Command, context: CliContext): void {
         followSymlinks: flags.followSymlinks,
         maxFileSize: flags.maxFileSize,
         allowEmpty: flags.allowEmpty,
+        replace: flags.replace,
         blockSize: flags.blockSize,
         concurrency: integerOrRaw(flags.concurrency),
         readConcurrency: integerOrRaw(flags.readConcurrency),

@@ -2,8 +2,8 @@
  * `createBackup`: scan the sources, write the archive (parallel blocked gzip), then the checksum
  * file and the manifest. Nothing that looks complete is left behind unless all of it succeeded.
  */
-import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { AbortError, BackupError } from '../errors.js';
 import { formatChecksumLine } from '../format/checksum-file.js';
 import { encodeManifest, type BackupKind, type Selection, type SkippedEntry } from '../format/manifest.js';
@@ -11,7 +11,9 @@ import { changeDetectorFor, planBackup } from './backup-plan.js';
 import { buildHeader } from './manifest-header.js';
 import { resolveBackupOptions, type BackupOptions, type ResolvedBackupOptions } from './options.js';
 import { plural } from './plural.js';
-import { PartialFile, prepareOutput, writeLinesAtomically, type OutputPaths } from './output-files.js';
+import { PartialFile, prepareOutput, replaceBackup, writeLinesSealed, type OutputPaths } from './output-files.js';
+import type { RunLock } from './run-lock.js';
+import { readChainLink } from './backup-chain.js';
 import { ProgressTracker } from './progress.js';
 import { scanSources, type ScanResult } from './scan.js';
 import { buildFooter, computeStatistics, fileChanges, type BackupStatistics, type FileChanges } from './statistics.js';
@@ -69,7 +71,8 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   progress.bytesTotal = scan.entries.reduce((sum, entry) => sum + entry.size, 0);
   throwIfAborted(resolved.signal);
 
-  const { paths, lock, cleaned } = await prepareOutput(resolved.out, resolved.name, resolved.codec, startedAt);
+  const { paths, lock, cleaned } = await prepareOutput(resolved.out, resolved.name, resolved.codec, startedAt, resolved.replace);
+  if (resolved.replace) await refuseReplacingAParent(paths, plan.parent?.link.id, lock);
   const warnings = [...plan.warnings, ...(cleaned.length > 0 ? [`removed what an interrupted run left in ${resolved.out}: ${cleaned.join(', ')}`] : [])];
   let archiveFile: PartialFile;
   try {
@@ -79,19 +82,29 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     throw error;
   }
   const created: string[] = [];
+  // With replace, every new file waits, whole and durable, under its temporary name; they are
+  // swapped in together at the end (replaceBackup).
+  const sealed: PartialFile[] = [];
+  const finishFile = async (file: PartialFile, path: string) => {
+    if (resolved.replace) {
+      await file.seal();
+      sealed.push(file);
+    } else {
+      await file.commit();
+      created.push(path);
+    }
+  };
   try {
     progress.enter('store');
     const written = await writeArchive(scan.entries, archiveFile, resolved, progress, changeDetectorFor(plan, resolved));
     const storeEnd = performance.now();
     progress.enter('finish');
     throwIfAborted(resolved.signal);
-    await archiveFile.commit();
-    created.push(paths.archive);
+    await finishFile(archiveFile, paths.archive);
 
     const skipped = [...scan.skipped, ...written.skipped];
     const header = buildHeader(resolved, paths.archiveName, startedAt, { plan, root: resolved.cwd, selection });
-    await writeLinesAtomically(paths.checksum, [formatChecksumLine(written.blocks.archiveSha256, paths.archiveName)]);
-    created.push(paths.checksum);
+    await finishFile(await writeLinesSealed(paths.checksum, [formatChecksumLine(written.blocks.archiveSha256, paths.archiveName)]), paths.checksum);
     const statistics = computeStatistics(written, skipped, {
       scanMs,
       storeMs: storeEnd - start - scanMs,
@@ -106,7 +119,8 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
       chained: plan.parent !== undefined,
     });
     throwIfAborted(resolved.signal);
-    await writeLinesAtomically(paths.manifest, encodeManifest(header, written.entries, footer));
+    await finishFile(await writeLinesSealed(paths.manifest, encodeManifest(header, written.entries, footer)), paths.manifest);
+    if (resolved.replace) await replaceBackup(paths, sealed);
     await lock.release(); // after the manifest: a run killed before this point is a dead run's
     progress.enter('done');
     const chained = plan.parent
@@ -115,6 +129,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics: { ...statistics, leftOut: scan.leftOut }, skipped, warnings, ...chained };
   } catch (error) {
     await archiveFile.discard();
+    await Promise.all(sealed.map((file) => file.discard()));
     await Promise.all(created.map((path) => rm(path, { force: true })));
     await lock.release();
     throw resolved.signal?.aborted && !(error instanceof AbortError) ? new AbortError(resolved.signal.reason) : error;
@@ -143,5 +158,28 @@ function refuseEmptySelection(scan: ScanResult, options: ResolvedBackupOptions):
     'NOTHING_SELECTED',
     `Nothing to back up in ${options.sources.join(', ')}: ${rules.join('; ')}. Check the patterns, or pass allowEmpty: true (--allow-empty) for a backup that may be empty.`,
     { path: options.cwd },
+  );
+}
+
+/**
+ * A backup that others build on is never replaced: their parent link names its manifest's
+ * SHA-256, and a new one would break their chains.
+ */
+async function refuseReplacingAParent(paths: OutputPaths, parentId: string | undefined, lock: RunLock): Promise<void> {
+  const old = await readChainLink(paths.manifest).catch(() => undefined);
+  if (!old) return; // nothing (readable) to replace
+  const children: string[] = [];
+  if (parentId === old.header.id) children.push('the backup being made now');
+  for (const name of await readdir(paths.folder)) {
+    if (!name.endsWith('.manifest.jsonl') || join(paths.folder, name) === paths.manifest) continue;
+    const link = await readChainLink(join(paths.folder, name)).catch(() => undefined);
+    if (link?.header.parent?.id === old.header.id) children.push(name);
+  }
+  if (children.length === 0) return;
+  await lock.release();
+  throw new BackupError(
+    'OUTPUT_EXISTS',
+    `${basename(paths.manifest)} is not replaced: ${children.join(', ')} ${children.length === 1 ? 'builds' : 'build'} on it, and replacing it would break ${children.length === 1 ? 'that chain' : 'those chains'}. Choose another --name, or make a full backup (replace works on a full backup that nothing builds on).`,
+    { path: paths.manifest },
   );
 }

@@ -117,6 +117,12 @@ export interface BackupOptions extends ArchiveOptions {
    * a selection that leaves out every file makes an empty backup. Default false: both are errors.
    */
   allowEmpty?: boolean;
+  /**
+   * With a fixed `name` (a `predeploy` snapshot): replace the backup of that name, which stays
+   * whole until the new one is (then its files are swapped in). Default false: a name that is
+   * taken is an error. A backup that others build on is never replaced.
+   */
+  replace?: boolean;
 }
 
 export interface ResolvedArchiveOptions extends ResolvedChainOptions {
@@ -146,6 +152,7 @@ export interface ResolvedBackupOptions extends ResolvedArchiveOptions {
   followSymlinks: boolean;
   maxFileSize: number;
   allowEmpty: boolean;
+  replace: boolean;
 }
 
 export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
@@ -225,7 +232,7 @@ const ARCHIVE_KEYS = [
 /** The keys of `ArchiveOptions` (the `backup()` plugin's options). */
 export const ARCHIVE_OPTION_KEYS = optionKeys<ArchiveOptions>()(...ARCHIVE_KEYS);
 /** The keys of `BackupOptions` (`createBackup`, `backupTask`). */
-export const BACKUP_OPTION_KEYS = optionKeys<BackupOptions>()(...ARCHIVE_KEYS, 'out', 'sources', 'cwd', 'include', 'exclude', 'dot', 'followSymlinks', 'maxFileSize', 'allowEmpty');
+export const BACKUP_OPTION_KEYS = optionKeys<BackupOptions>()(...ARCHIVE_KEYS, 'out', 'sources', 'cwd', 'include', 'exclude', 'dot', 'followSymlinks', 'maxFileSize', 'allowEmpty', 'replace');
 
 /** Checks and fills in the archive options; `api` names the caller in the message about an unknown key. */
 export function resolveArchiveOptions(options: ArchiveOptions, api = 'backup()'): ResolvedArchiveOptions {
@@ -305,5 +312,6 @@ export function resolveBackupOptions(options: BackupOptions, api = 'createBackup
     followSymlinks: booleanOption('followSymlinks', options.followSymlinks, false),
     maxFileSize: byteSize('maxFileSize', options.maxFileSize, Number.MAX_SAFE_INTEGER),
     allowEmpty: booleanOption('allowEmpty', options.allowEmpty, false),
+    replace: booleanOption('replace', options.replace, false),
   };
 }

@@ -61,7 +61,7 @@ export interface PreparedOutput {
  * (O_EXCL, so two runs never get the same one). A name given by the user must be free; a default
  * name gets a `-2`, `-3`… suffix when a backup was already made (or is being made) in that second.
  */
-export async function prepareOutput(folder: string, name: string | undefined, codec: Codec, now: Date): Promise<PreparedOutput> {
+export async function prepareOutput(folder: string, name: string | undefined, codec: Codec, now: Date, replace = false): Promise<PreparedOutput> {
   try {
     await ensureFolder(folder);
   } catch (error) {
@@ -75,13 +75,13 @@ export async function prepareOutput(folder: string, name: string | undefined, co
       throw outputWriteError(folder, error);
     });
     const taken = lock === undefined || (await Promise.all([paths.archive, paths.manifest].map(exists))).some(Boolean);
-    if (!taken) return { paths, lock, cleaned };
+    if (!taken || (replace && name !== undefined && lock)) return { paths, lock, cleaned };
     if (lock) await lock.release();
     if (name !== undefined) {
       throw new OutputError(
         'OUTPUT_EXISTS',
         lock
-          ? `A backup named ${name} already exists in ${folder}. Choose another --name, or move the old backup away.`
+          ? `A backup named ${name} already exists in ${folder}. Pass --replace (replace: true) to replace it once the new one is complete, or choose another --name.`
           : `Another gulp-backup run is writing a backup named ${name} in ${folder} right now (${paths.name + LOCK_SUFFIX}). Wait for it, or choose another --name.`,
         { path: paths.archive },
       );
@@ -167,9 +167,27 @@ export class PartialFile {
 
   /** Makes the content durable, then gives the file its final name. */
   async commit(): Promise<void> {
+    await this.seal();
+    await this.place();
+  }
+
+  private sealed = false;
+
+  /** Makes the content durable and closes the file, still under its temporary name (once). */
+  async seal(): Promise<void> {
+    if (this.sealed) return;
+    this.sealed = true;
     try {
       await this.handle.datasync();
       await this.handle.close();
+    } catch (error) {
+      throw outputWriteError(this.path, error);
+    }
+  }
+
+  /** Gives a sealed file its final name (a rename: it replaces a file of that name at once). */
+  async place(): Promise<void> {
+    try {
       await rename(this.path + PARTIAL_SUFFIX, this.path);
     } catch (error) {
       throw outputWriteError(this.path, error);
@@ -185,6 +203,12 @@ export class PartialFile {
 
 /** Writes `lines` to `path` atomically, in batches, so a million-line manifest is never one string. */
 export async function writeLinesAtomically(path: string, lines: Iterable<string>): Promise<void> {
+  const file = await writeLinesSealed(path, lines);
+  await file.place();
+}
+
+/** `lines` written to `path`'s temporary name and made durable, for the caller to `place()`. */
+export async function writeLinesSealed(path: string, lines: Iterable<string>): Promise<PartialFile> {
   const file = await PartialFile.create(path);
   try {
     let batch: Buffer[] = [];
@@ -200,9 +224,24 @@ export async function writeLinesAtomically(path: string, lines: Iterable<string>
       }
     }
     if (batch.length > 0) await file.write(batch);
-    await file.commit();
+    await file.seal();
+    return file;
   } catch (error) {
     await file.discard();
     throw error;
   }
+}
+
+/**
+ * A backup that replaces one of the same name: the new files, whole and durable under their
+ * temporary names, take their places; the old manifest goes first, so that at no moment does a
+ * manifest name an archive it does not describe (a run killed in between leaves no backup of that
+ * name, which the next run cleans up, rather than a mismatched one).
+ */
+export async function replaceBackup(paths: OutputPaths, sealed: PartialFile[]): Promise<void> {
+  await rm(paths.manifest, { force: true });
+  // The old archive may have the other codec's name (`.tar` for `.tar.gz`).
+  const other = paths.archive.endsWith('.tar.gz') ? paths.archive.slice(0, -3) : `${paths.archive}.gz`;
+  await Promise.all([other, `${other}.sha256`].map((path) => rm(path, { force: true })));
+  for (const file of sealed) await file.place();
 }

@@ -57,11 +57,13 @@ async function interruptible<T>(own: AbortSignal | undefined, run: (signal: Abor
 
 export function backupTask(options: BackupOptions, displayName?: string): BackupTask {
   // Bad options fail when the gulpfile loads, not when the task runs.
-  resolveBackupOptions({ kind: 'auto', ...options }, 'backupTask()');
+  // A task runs again and again: by default it builds chains (full, then incremental runs); a
+  // fixed snapshot that replaces itself is a full backup each time.
+  const kind = options.replace ? 'full' : 'auto';
+  resolveBackupOptions({ kind, ...options }, 'backupTask()');
   const task = async (): Promise<BackupResult> => {
     const onProgress = loggedProgress(options.onProgress);
-    // A task runs again and again: by default it builds chains (full, then incremental runs).
-    const result = await interruptible(options.signal, (signal) => createBackup({ kind: 'auto', ...options, onProgress, signal }));
+    const result = await interruptible(options.signal, (signal) => createBackup({ kind, ...options, onProgress, signal }));
     for (const line of formatBackupSummary(result)) log.info(line);
     return result;
   };
