@@ -1,6 +1,7 @@
 /** gulp-backup: concurrent, verifiable backups for gulp, npm scripts and CI. */
 export { createBackup, type BackupResult } from './engine/backup.js';
 export { backupWithProgress, type BackupRun } from './engine/backup-with-progress.js';
+export { previewBackup, type BackupPreview } from './engine/preview.js';
 export { extensionStatistics, type ExtensionStatistics } from './engine/extension-statistics.js';
 export { verifyBackup, type VerifyOptions, type VerifyReport } from './engine/verify.js';
 export type { EntryReport, EntryStatus } from './engine/entry-checker.js';
@@ -11,6 +12,6 @@ export type { BackupStatistics, PhaseTimings } from './engine/statistics.js';
 export * from './errors.js';
 export * from './format/manifest.js';
 export { backup, type BackupPluginOptions } from './gulp/backup-plugin.js';
-export { backupTask, verifyTask, restoreTask, type BackupTask, type Task } from './gulp/tasks.js';
+export { backupTask, verifyTask, restoreTask, type BackupTask, type BackupTaskOptions, type Task } from './gulp/tasks.js';
 export { verify, type VerifyPluginOptions } from './gulp/verify-plugin.js';
 export { restore, type RestorePluginOptions } from './gulp/restore-plugin.js';

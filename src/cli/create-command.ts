@@ -5,7 +5,7 @@ import { OptionError } from '../errors.js';
 import type { Codec } from '../format/manifest.js';
 import { EXIT_OK } from './exit-codes.js';
 import { chooseProgressMode, createProgressRenderer } from './progress-renderer.js';
-import { formatBackupSummary } from './summary.js';
+import { formatBackupSummary, formatPreview } from './summary.js';
 import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
 
@@ -23,6 +23,7 @@ interface CreateFlags {
   maxFileSize?: string;
   allowEmpty?: boolean;
   replace?: boolean;
+  dryRun?: boolean;
   blockSize?: string;
   concurrency?: string;
   readConcurrency?: string;
@@ -86,6 +87,7 @@ export function registerCreate(program: Command, context: CliContext): void {
     .option('--checksum', 'read every file and store only those whose content differs (for trees whose mtimes cannot be trusted)')
     .option('--no-ctime', 'do not count a changed ctime as a change (file systems where it churns)')
     .option('--no-inode', 'do not count a changed inode number as a change (network and FUSE file systems)')
+    .option('--dry-run', 'list what would be stored, taken from the chain and left out (and by which rule), and write nothing')
     .option('--json', 'print progress and the result as JSON lines on stdout')
     .option('-q, --quiet', 'print nothing but errors')
     .action(async (paths: string[], flags: CreateFlags) => {
@@ -123,6 +125,13 @@ export function registerCreate(program: Command, context: CliContext): void {
         signal: context.signal,
         onProgress: (progress) => renderer.update(progress),
       };
+      if (flags.dryRun) {
+        const { previewBackup } = await import('../engine/preview.js');
+        const preview = await previewBackup(options);
+        context.stdout.write(flags.json ? `${JSON.stringify({ event: 'dry-run', ...preview })}\n` : `${formatPreview(preview).join('\n')}\n`);
+        context.exitCode = EXIT_OK;
+        return;
+      }
       try {
         // Loaded when used: a command's start-up is part of every run's time.
         const { createBackup } = await import('../engine/backup.js');

@@ -1,7 +1,8 @@
 /** The closing summary of a backup, shared by the CLI and the gulp task. */
 import type { BackupResult } from '../engine/backup.js';
 import { FULL_ASKED_FOR } from '../engine/backup-plan.js';
-import { formatBytes, formatDuration, formatRate } from './format.js';
+import { capped, formatBytes, formatDuration, formatRate } from './format.js';
+import type { BackupPreview } from '../engine/preview.js';
 import { plural } from '../engine/plural.js';
 
 export function formatBackupSummary(result: BackupResult): string[] {
@@ -50,4 +51,20 @@ export function formatBackupSummary(result: BackupResult): string[] {
 
 function count(n: number): string {
   return n.toLocaleString('en-US');
+}
+
+/** A dry run in words: what would be stored, held by the chain and left out (each list cut at 20; --json has them all). */
+export function formatPreview(preview: BackupPreview): string[] {
+  const bytes = preview.store.reduce((sum, entry) => sum + entry.size, 0);
+  const files = preview.store.filter((entry) => entry.type === 'file').length;
+  const held = preview.unchanged.reduce((sum, entry) => sum + entry.size, 0);
+  return [
+    `Dry run, nothing written: ${preview.kind === 'incremental' ? 'an' : 'a'} ${preview.kind} backup${preview.kind === 'full' && preview.kindReason === FULL_ASKED_FOR ? '' : ` (${preview.kindReason})`}`,
+    `  would store ${plural(files, 'file')} (${formatBytes(bytes)}) and ${plural(preview.store.length - files, 'other entry', 'other entries')}; ` +
+      `${count(preview.unchanged.length)} unchanged (${formatBytes(held)} held by earlier backups); ${count(preview.leftOut.length)} left out`,
+    ...preview.warnings.map((warning) => `  warning: ${warning}`),
+    ...capped(preview.store.map((entry) => `  store ${entry.path}${entry.type === 'file' ? ` (${formatBytes(entry.size)})` : ` (${entry.type})`}`), 'to store'),
+    ...capped(preview.unchanged.map((entry) => `  unchanged ${entry.path} (held by ${entry.heldBy})`), 'unchanged'),
+    ...capped(preview.leftOut.map((entry) => `  left out ${entry.path}: ${entry.rule}`), 'left out'),
+  ];
 }

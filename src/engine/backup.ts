@@ -6,10 +6,10 @@ import { readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AbortError, BackupError } from '../errors.js';
 import { formatChecksumLine } from '../format/checksum-file.js';
-import { encodeManifest, type BackupKind, type Selection, type SkippedEntry } from '../format/manifest.js';
+import { encodeManifest, type BackupKind, type SkippedEntry } from '../format/manifest.js';
 import { changeDetectorFor, planBackup } from './backup-plan.js';
 import { buildHeader } from './manifest-header.js';
-import { resolveBackupOptions, type BackupOptions, type ResolvedBackupOptions } from './options.js';
+import { resolveBackupOptions, selectionOf, type BackupOptions, type ResolvedBackupOptions } from './options.js';
 import { plural } from './plural.js';
 import { PartialFile, prepareOutput, replaceBackup, writeLinesSealed, type OutputPaths } from './output-files.js';
 import type { RunLock } from './run-lock.js';
@@ -55,14 +55,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   const progress = new ProgressTracker(resolved.onProgress);
   progress.enter('scan');
   throwIfAborted(resolved.signal);
-  const selection: Selection = {
-    sources: resolved.sources,
-    include: resolved.include,
-    exclude: resolved.exclude,
-    dot: resolved.dot,
-    followSymlinks: resolved.followSymlinks,
-    ...(resolved.maxFileSize < Number.MAX_SAFE_INTEGER ? { maxFileSize: resolved.maxFileSize } : {}),
-  };
+  const selection = selectionOf(resolved);
   const plan = await planBackup(resolved, { root: resolved.cwd, selection }, resolved.out, startedAt);
   const scan = await scanSources({ ...resolved, leaveOut: [resolved.out] });
   if (!resolved.allowEmpty) refuseEmptySelection(scan, resolved);

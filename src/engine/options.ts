@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import bytes from 'bytes';
 import ms from 'ms';
 import { OptionError } from '../errors.js';
-import type { BackupKind, Codec } from '../format/manifest.js';
+import type { BackupKind, Codec, Selection } from '../format/manifest.js';
 import type { BackupProgress } from './progress.js';
 import { withFileSystem, type ContentFileSystem } from './file-system.js';
 import { optionKeys, rejectUnknownKeys } from './option-keys.js';
@@ -293,6 +293,7 @@ function resolveChainOptions(options: ChainOptions): ResolvedChainOptions {
 
 export function resolveBackupOptions(options: BackupOptions, api = 'createBackup()'): ResolvedBackupOptions {
   if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
+  if ('dryRun' in options) throw new OptionError('dryRun', (options as { dryRun: unknown }).dryRun, `${api} always writes; a dry run is previewBackup(options), which writes nothing`, true);
   rejectUnknownKeys(api, options, BACKUP_OPTION_KEYS);
   const archive = resolveArchiveFields(options);
   if (typeof options.out !== 'string' || options.out === '') {
@@ -313,5 +314,17 @@ export function resolveBackupOptions(options: BackupOptions, api = 'createBackup
     maxFileSize: byteSize('maxFileSize', options.maxFileSize, Number.MAX_SAFE_INTEGER),
     allowEmpty: booleanOption('allowEmpty', options.allowEmpty, false),
     replace: booleanOption('replace', options.replace, false),
+  };
+}
+
+/** How the engine chooses the files, as the manifest records it (for `verify --source` and later backups). */
+export function selectionOf(resolved: ResolvedBackupOptions): Selection {
+  return {
+    sources: resolved.sources,
+    include: resolved.include,
+    exclude: resolved.exclude,
+    dot: resolved.dot,
+    followSymlinks: resolved.followSymlinks,
+    ...(resolved.maxFileSize < Number.MAX_SAFE_INTEGER ? { maxFileSize: resolved.maxFileSize } : {}),
   };
 }

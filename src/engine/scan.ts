@@ -44,6 +44,8 @@ export interface ScanOptions {
   onFileError?: 'fail' | 'skip';
   /** A source that does not exist is listed as skipped instead of failing (gulp.src's `allowEmpty`). */
   allowEmpty?: boolean;
+  /** Told of every path a selection rule leaves out, and which rule (a dry run lists them). */
+  onLeftOut?: (path: string, rule: string) => void;
 }
 
 /** Names the selection rules left out (a folder left out counts once, not its contents). */
@@ -92,7 +94,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     }
     if (rootPath !== '') found.set(rootPath, root);
     const prefix = rootPath === '' ? '' : `${rootPath}/`;
-    const walked = walk(root, options, leftOut);
+    const walked = walk(root, { ...options, ...(options.onLeftOut ? { onLeftOut: (path: string, rule: string) => options.onLeftOut!(prefix + path, rule) } : {}) }, leftOut);
     for (const [match, absolute] of walked.matches) found.set(prefix + match, absolute);
     for (const item of walked.skipped) skipped.push({ ...item, path: prefix + item.path });
   }
@@ -225,6 +227,7 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut): { matches: 
       if (leaveOut.has(absolute)) continue;
       if (excluded(path)) {
         leftOut.excluded++;
+        options.onLeftOut?.(path, `exclude pattern ${options.exclude.find((pattern) => picomatch(pattern, { dot: true, basename: true })(matchable(path)))}`);
         continue;
       }
       let isFolder = entry.isDirectory();
@@ -240,8 +243,13 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut): { matches: 
       }
       const dotName = name.startsWith('.');
       if (included(path)) matches.push([path, absolute]);
-      else if (dotName && !options.dot) leftOut.dot++;
-      else if (!isFolder) leftOut.notIncluded++;
+      else if (dotName && !options.dot) {
+        leftOut.dot++;
+        options.onLeftOut?.(path, 'a dot name (dot: false)');
+      } else if (!isFolder) {
+        leftOut.notIncluded++;
+        options.onLeftOut?.(path, 'matches no include pattern');
+      }
       if (isFolder && (entersDotFolders || !dotName)) visit(absolute, path);
     }
   };

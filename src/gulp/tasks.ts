@@ -5,14 +5,15 @@
 import log from 'gulplog';
 import { createBackup, type BackupResult } from '../engine/backup.js';
 import { resolveBackupOptions, stringList, type BackupOptions } from '../engine/options.js';
-import { formatBackupSummary } from '../cli/summary.js';
+import { formatBackupSummary, formatPreview } from '../cli/summary.js';
+import { previewBackup, type BackupPreview } from '../engine/preview.js';
 import { loggedProgress } from './log-progress.js';
 import { onInterrupt, runSignal } from './interrupt.js';
 import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
 import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/restore.js';
 import { formatVerifyReport } from '../cli/verify-command.js';
 import { formatRestoreResult } from '../cli/restore-command.js';
-import { BackupError } from '../errors.js';
+import { BackupError, OptionError } from '../errors.js';
 
 /**
  * A gulp task function. gulp names an exported task by its export name unless it has a
@@ -55,13 +56,27 @@ async function interruptible<T>(own: AbortSignal | undefined, run: (signal: Abor
   }
 }
 
-export function backupTask(options: BackupOptions, displayName?: string): BackupTask {
+/** A backup task's options: the engine's, and `dryRun` (log what it would do, write nothing). */
+export interface BackupTaskOptions extends BackupOptions {
+  dryRun?: boolean;
+}
+
+export function backupTask(options: BackupTaskOptions & { dryRun: true }, displayName?: string): Task<BackupPreview>;
+export function backupTask(options: BackupTaskOptions, displayName?: string): BackupTask;
+export function backupTask(taskOptions: BackupTaskOptions, displayName?: string): Task<BackupResult | BackupPreview> {
+  const { dryRun, ...options } = taskOptions ?? ({} as BackupTaskOptions);
+  if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new OptionError('dryRun', dryRun, 'true or false');
   // Bad options fail when the gulpfile loads, not when the task runs.
   // A task runs again and again: by default it builds chains (full, then incremental runs); a
   // fixed snapshot that replaces itself is a full backup each time.
   const kind = options.replace ? 'full' : 'auto';
   resolveBackupOptions({ kind, ...options }, 'backupTask()');
-  const task = async (): Promise<BackupResult> => {
+  const task = async (): Promise<BackupResult | BackupPreview> => {
+    if (dryRun) {
+      const preview = await previewBackup({ kind, ...options });
+      for (const line of formatPreview(preview)) log.info(line);
+      return preview;
+    }
     const onProgress = loggedProgress(options.onProgress);
     const result = await interruptible(options.signal, (signal) => createBackup({ kind, ...options, onProgress, signal }));
     for (const line of formatBackupSummary(result)) log.info(line);
