@@ -11,6 +11,7 @@ import { registerVerify } from './verify-command.js';
 import { registerRestore } from './restore-command.js';
 import { registerList } from './ls-command.js';
 import { registerStats } from './stats-command.js';
+import { registerPrune } from './prune-command.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from './exit-codes.js';
 
 export interface MainOptions {
@@ -48,6 +49,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   registerRestore(program, context);
   registerList(program, context);
   registerStats(program, context);
+  registerPrune(program, context);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

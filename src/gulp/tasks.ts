@@ -13,6 +13,8 @@ import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyRep
 import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/restore.js';
 import { formatVerifyReport } from '../cli/verify-command.js';
 import { formatRestoreResult } from '../cli/restore-command.js';
+import { formatPruneResult } from '../cli/prune-command.js';
+import { pruneBackups, validatePruneOptions, type PruneOptions, type PruneResult } from '../engine/prune.js';
 import { BackupError, OptionError } from '../errors.js';
 
 /**
@@ -121,4 +123,21 @@ export function restoreTask(path: string, options: RestoreOptions, displayName?:
     return result;
   };
   return named(task, `Restore ${path} into ${options.to}`, displayName);
+}
+
+/**
+ * A task that prunes a folder of backups by a retention policy (restic's and borg's `keep` rules),
+ * never removing a backup that a kept one needs, and logs what it kept and removed.
+ *
+ * @example
+ * export const prune = pruneTask('backups', { keepDaily: 7, keepWeekly: 4, keepMonthly: 6 });
+ */
+export function pruneTask(folder: string, options: PruneOptions, displayName?: string): Task<PruneResult> {
+  validatePruneOptions(options, 'pruneTask()');
+  const task = async (): Promise<PruneResult> => {
+    const result = await pruneBackups(folder, options);
+    for (const line of formatPruneResult(result, false)) log.info(line);
+    return result;
+  };
+  return named(task, `Prune the backups in ${folder}`, displayName);
 }

@@ -1,0 +1,68 @@
+/**
+ * `gulp-backup prune <folder> --keep-daily 7 …`: removes the backups a retention policy does not
+ * keep (restic's and borg's rules), never one that a kept backup needs; `--dry-run` lists only.
+ */
+import type { Command } from 'commander';
+import type { PruneResult } from '../engine/prune.js';
+import { plural } from '../engine/plural.js';
+import type { CliContext } from './context.js';
+import { EXIT_OK } from './exit-codes.js';
+import { capped, formatBytes } from './format.js';
+import { integerOrRaw } from './parse.js';
+
+interface PruneFlags {
+  keepLast?: string;
+  keepHourly?: string;
+  keepDaily?: string;
+  keepWeekly?: string;
+  keepMonthly?: string;
+  keepYearly?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerPrune(program: Command, context: CliContext): void {
+  program
+    .command('prune')
+    .description('remove the backups in a folder that a retention policy does not keep, never one that a kept backup needs')
+    .argument('<folder>', 'the folder of backups')
+    .option('--keep-last <n>', 'keep the n newest backups')
+    .option('--keep-hourly <n>', 'keep the newest backup of each of the last n hours that have one')
+    .option('--keep-daily <n>', 'keep the newest backup of each of the last n days that have one')
+    .option('--keep-weekly <n>', 'keep the newest backup of each of the last n weeks (ISO) that have one')
+    .option('--keep-monthly <n>', 'keep the newest backup of each of the last n months that have one')
+    .option('--keep-yearly <n>', 'keep the newest backup of each of the last n years that have one')
+    .option('--dry-run', 'list what would be kept and removed, and remove nothing')
+    .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'print only what was removed')
+    .action(async (folder: string, flags: PruneFlags) => {
+      const { pruneBackups } = await import('../engine/prune.js');
+      const result = await pruneBackups(folder, {
+        keepLast: integerOrRaw(flags.keepLast),
+        keepHourly: integerOrRaw(flags.keepHourly),
+        keepDaily: integerOrRaw(flags.keepDaily),
+        keepWeekly: integerOrRaw(flags.keepWeekly),
+        keepMonthly: integerOrRaw(flags.keepMonthly),
+        keepYearly: integerOrRaw(flags.keepYearly),
+        dryRun: flags.dryRun === true,
+      });
+      if (flags.json) context.stdout.write(`${JSON.stringify(result)}\n`);
+      else context.stdout.write(formatPruneResult(result, flags.quiet === true).map((line) => `${line}\n`).join(''));
+      context.exitCode = EXIT_OK;
+    });
+}
+
+/** What a prune kept (and why) and removed (and what that freed), as the CLI and pruneTask print it. */
+export function formatPruneResult(result: PruneResult, quiet: boolean): string[] {
+  const verb = result.dryRun ? 'would remove' : 'removed';
+  const lines = [
+    `${result.dryRun ? 'Dry run, nothing removed: ' : ''}${result.folder}: kept ${plural(result.kept.length, 'backup')}, ${verb} ${result.removed.length} (${formatBytes(result.freedBytes)} ${result.dryRun ? 'to free' : 'freed'})`,
+  ];
+  const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
+  if (!quiet) lines.push(...capped(result.kept.map((b) => `  keep   ${b.manifest} (${b.kind}, ${when(b.createdAt)}): ${b.reasons.join(', ')}`), 'kept'));
+  lines.push(...capped(result.removed.map((b) => `  ${result.dryRun ? 'remove' : 'removed'} ${b.manifest} (${b.kind}, ${when(b.createdAt)}), ${formatBytes(b.bytes)}`), verb));
+  for (const item of result.unreadable) lines.push(`  warning: ${item.manifest} cannot be read, so it was left alone: ${item.reason}`);
+  if (result.cleaned.length > 0) lines.push(`  removed what interrupted runs left: ${result.cleaned.join(', ')}`);
+  return lines;
+}

@@ -1,0 +1,108 @@
+/**
+ * `pruneBackups(folder, policy)`: removes the backups a retention policy does not keep, and never
+ * one that a kept backup needs (its chain up to its full backup, where the content of its
+ * unchanged files lies). Kept backups say why; removed ones what they freed. The manifest of a
+ * removed backup goes first, so a prune that is killed leaves no backup half-removed that still
+ * looks whole; the leftovers of killed runs go too.
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { BackupError, OptionError } from '../errors.js';
+import type { BackupKind } from '../format/manifest.js';
+import { readChainLink, type ChainLink } from './backup-chain.js';
+import { optionKeys, rejectUnknownKeys } from './option-keys.js';
+import { LOCK_SUFFIX, removeDeadRuns } from './output-files.js';
+import { isDeadLock } from './run-lock.js';
+import { applyRetention, validateRetentionPolicy, type RetentionPolicy } from './retention.js';
+
+export interface PruneOptions extends RetentionPolicy {
+  /** List what would be kept and removed, and remove nothing. */
+  dryRun?: boolean;
+}
+
+export interface PrunedBackup {
+  /** The manifest's file name in the folder. */
+  manifest: string;
+  kind: BackupKind;
+  createdAt: string;
+}
+
+export interface PruneResult {
+  folder: string;
+  dryRun: boolean;
+  /** Kept, newest first, with the rules that keep each (`last`, `daily`…) or the backup that needs it. */
+  kept: (PrunedBackup & { reasons: string[] })[];
+  /** Removed (or, in a dry run, to be removed), newest first, with their files and bytes. */
+  removed: (PrunedBackup & { files: string[]; bytes: number })[];
+  /** Manifests that cannot be read: left alone, as a prune cannot tell what needs them. */
+  unreadable: { manifest: string; reason: string }[];
+  /** Files of killed runs removed before pruning. */
+  cleaned: string[];
+  freedBytes: number;
+}
+
+const PRUNE_OPTION_KEYS = optionKeys<PruneOptions>()('keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly', 'dryRun');
+
+/** Checks prune options without doing anything (pruneTask calls it when the gulpfile loads). */
+export function validatePruneOptions(options: PruneOptions, api = 'pruneBackups()'): void {
+  if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object with a retention policy, such as { keepDaily: 7 }');
+  rejectUnknownKeys(api, options, PRUNE_OPTION_KEYS);
+  if (options.dryRun !== undefined && typeof options.dryRun !== 'boolean') throw new OptionError('dryRun', options.dryRun, 'true or false');
+  validateRetentionPolicy(options);
+}
+
+export async function pruneBackups(folderPath: string, options: PruneOptions): Promise<PruneResult> {
+  validatePruneOptions(options);
+  const folder = resolve(folderPath);
+  const names = await readdir(folder).catch((error: unknown) => {
+    throw new BackupError('SOURCE_NOT_FOUND', `Cannot read the folder of backups ${folder} (${(error as NodeJS.ErrnoException).code}). Check the path.`, { path: folder, cause: error });
+  });
+  // A run writing here now may build on a backup this prune would remove.
+  for (const lock of names.filter((name) => name.endsWith(LOCK_SUFFIX))) {
+    if (!(await isDeadLock(join(folder, lock)))) {
+      throw new BackupError('RUN_IN_PROGRESS', `A gulp-backup run is writing in ${folder} right now (${lock}); prune once it has finished.`, { path: folder });
+    }
+  }
+  const dryRun = options.dryRun === true;
+  const cleaned = dryRun ? [] : await removeDeadRuns(folder);
+  const links = new Map<string, ChainLink>();
+  const unreadable: PruneResult['unreadable'] = [];
+  for (const name of names.filter((n) => n.endsWith('.manifest.jsonl')).sort()) {
+    await readChainLink(join(folder, name)).then(
+      (link) => links.set(link.header.id, link),
+      (error: unknown) => unreadable.push({ manifest: name, reason: (error as Error).message }),
+    );
+  }
+  const reasons = applyRetention(
+    [...links.values()].map((link) => ({ id: link.header.id, createdAt: new Date(link.header.createdAt) })),
+    options,
+  );
+  // A kept backup keeps its chain: every parent up to its full backup holds some of its content.
+  for (const id of [...reasons.keys()]) {
+    const child = links.get(id)!;
+    const why = `needed by ${basename(child.manifestPath)}`;
+    for (let parent = links.get(child.header.parent?.id ?? ''); parent; parent = links.get(parent.header.parent?.id ?? '')) {
+      const list = reasons.get(parent.header.id) ?? [];
+      if (!list.includes(why)) list.push(why);
+      reasons.set(parent.header.id, list);
+    }
+  }
+  const newestFirst = [...links.values()].sort((a, b) => (a.header.createdAt < b.header.createdAt ? 1 : a.header.createdAt > b.header.createdAt ? -1 : 0));
+  const describe = (link: ChainLink): PrunedBackup => ({ manifest: basename(link.manifestPath), kind: link.header.kind, createdAt: link.header.createdAt });
+  const result: PruneResult = { folder, dryRun, kept: [], removed: [], unreadable, cleaned, freedBytes: 0 };
+  for (const link of newestFirst) {
+    const why = reasons.get(link.header.id);
+    if (why) {
+      result.kept.push({ ...describe(link), reasons: why });
+      continue;
+    }
+    // The manifest first: once it is gone, what is left is no backup, and the next run cleans it up.
+    const files = [link.manifestPath, link.archivePath, `${link.archivePath}.sha256`];
+    let bytes = 0;
+    for (const file of files) bytes += (await stat(file).catch(() => undefined))?.size ?? 0;
+    if (!dryRun) for (const file of files) await rm(file, { force: true });
+    result.removed.push({ ...describe(link), files: files.map((file) => basename(file)), bytes });
+    result.freedBytes += bytes;
+  }
+  return result;
+}
