@@ -99,3 +99,24 @@ describe('README: a typed gulpfile.ts, loaded through tsx', function () {
     expect(String(ran.stdout)).to.match(/Backup .*\(full\)/);
   });
 });
+
+describe('README: the command-line snippets run as written', function () {
+  this.timeout(120_000);
+
+  it('every block of gulp-backup commands runs, in order as a reader follows them, each command exiting 0', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) => match[1]!.trim().split('\n'));
+    const cliBlocks = blocks.filter((lines) => lines.every((line) => line.startsWith('npx gulp-backup ')));
+    expect(cliBlocks.length).to.be.at.least(3);
+    const dir = await project();
+    await mkdir(join(dir, 'node_modules/.bin'), { recursive: true });
+    await writeFile(join(dir, 'node_modules/.bin/gulp-backup'), `#!/bin/sh\nexec node ${join(ROOT, 'bin/gulp-backup.js')} "$@"\n`, { mode: 0o755 });
+    for (const lines of cliBlocks) {
+      for (const line of lines) {
+        const command = line.replace(/\s+#.*$/, '');
+        const ran = await execa('sh', ['-c', command], { cwd: dir, reject: false, env: { ...process.env, PATH: `${join(dir, 'node_modules/.bin')}:${process.env.PATH}` } });
+        expect(ran.exitCode, `${command}\n${String(ran.stdout)}${String(ran.stderr)}`).to.equal(0);
+      }
+    }
+  });
+});
