@@ -33,7 +33,8 @@ export function linkEscape(root: string, linkPath: string, target: string): stri
       resolved.push(part);
       continue;
     }
-    if (++hops > MAX_LINK_HOPS) return `its link target ${JSON.stringify(target)} goes round a loop of links`;
+    // A loop leads nowhere (the kernel gives up with ELOOP, as here): it is kept, as tar keeps it.
+    if (++hops > MAX_LINK_HOPS) return undefined;
     const next = splitTarget(decodeNameBytes(readlinkSync(fsPath(join(root, candidate)), { encoding: 'buffer' })));
     if (next === undefined) return `its link target ${JSON.stringify(target)} leads through ${candidate}, a link to an absolute path`;
     pending.unshift(...next);

@@ -314,13 +314,14 @@ open('repeated.tar', 'wb').write(pax({'path': 'first-name.txt', 'mtime': '111111
           { path: 'c', type: 'SymbolicLink', linkpath: 'b/..' }, // b does not exist yet: c stays inside
           { path: 'b', type: 'SymbolicLink', linkpath: '.' }, // now c is ./.. : outside
           { path: 'kept', type: 'SymbolicLink', linkpath: 'b/file' },
+          { path: 'loop', type: 'SymbolicLink', linkpath: 'loop/x' }, // leads nowhere: kept
         ]),
       );
       const result = await restoreBackup(archive, { to: target });
       expect(result.failures.map((f) => f.path)).to.deep.equal(['c']);
       expect(result.failures[0]!.reason).to.match(/^removed: .*through links restored after it/);
       expect(existsSync(join(target, 'c'))).to.equal(false);
-      expect(readdirSync(target).sort()).to.deep.equal(['b', 'kept']);
+      expect(readdirSync(target).sort()).to.deep.equal(['b', 'kept', 'loop']);
       expect(linksLeadingOutside(target)).to.deep.equal([]);
     });
 
