@@ -9,8 +9,25 @@ export { restoreBackup, type RestoreOptions, type RestoreResult, type RestoreFai
 export type { BackupOptions, ArchiveOptions, HashAlgorithm } from './engine/options.js';
 export type { BackupProgress, BackupPhase } from './engine/progress.js';
 export type { BackupStatistics, PhaseTimings } from './engine/statistics.js';
-export * from './errors.js';
-export * from './format/manifest.js';
+// Every error the API throws is a BackupError with a stable `code` (the classes narrow it).
+export { BackupError, OptionError, SourceError, OutputError, ChainError, AbortError, type BackupErrorCode, type BackupErrorDetails } from './errors.js';
+// The manifest format (docs/FORMAT.md): its types, and a reader for scripts that inspect backups.
+export {
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  readManifest,
+  type BackupKind,
+  type ChangeDetection,
+  type Codec,
+  type EntryType,
+  type Manifest,
+  type ManifestEntry,
+  type ManifestFooter,
+  type ManifestHeader,
+  type ParentLink,
+  type Selection,
+  type SkippedEntry,
+} from './format/manifest.js';
 export { backup, type BackupPluginOptions } from './gulp/backup-plugin.js';
 export { backupTask, verifyTask, restoreTask, pruneTask, type BackupTask, type BackupTaskOptions, type Task } from './gulp/tasks.js';
 export { pruneBackups, type PruneOptions, type PruneResult, type PrunedBackup } from './engine/prune.js';

@@ -14,6 +14,7 @@ import picomatch from 'picomatch';
 import { AbortError, BackupError, OptionError } from '../errors.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
 import { TarFormatError } from '../format/tar-entry-stream.js';
+import { GzipFormatError } from '../format/gzip-members.js';
 import { archiveEntries, isDecompressionError } from './archive-format.js';
 import { sparseContent } from './sparse.js';
 import { contentHolders, groupByHolder } from './backup-chain.js';
@@ -385,7 +386,8 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
         result.skipped.push({ path: entry.path, reason: `a ${String(entry.type)} entry is never created` });
     }
   } catch (error) {
-    if (error instanceof RestoreRefusal || isSystemError(error)) {
+    // A cut or damaged stream inside a file fails that file; the archive-level failure follows.
+    if (error instanceof RestoreRefusal || isSystemError(error) || error instanceof GzipFormatError) {
       result.failures.push({ path: entry.path, reason: (error as Error).message });
     } else throw error;
   }

@@ -6,6 +6,7 @@
  * archive whole.
  */
 import * as zlib from 'node:zlib';
+import { BackupError } from '../errors.js';
 
 /** What the decompression found besides the data; filled in as it goes. */
 export interface GzipEnd {
@@ -14,14 +15,12 @@ export interface GzipEnd {
   trailingGarbage: boolean;
 }
 
-/** A damaged or cut-short gzip stream. Codes as Node's zlib gives them, so callers treat both alike. */
-export class GzipFormatError extends Error {
-  constructor(
-    readonly code: 'Z_DATA_ERROR' | 'Z_BUF_ERROR',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GzipFormatError';
+/** A damaged (`ARCHIVE_DAMAGED`) or cut-short (`ARCHIVE_TRUNCATED`) gzip stream. */
+export class GzipFormatError extends BackupError {
+  declare readonly code: 'ARCHIVE_DAMAGED' | 'ARCHIVE_TRUNCATED';
+
+  constructor(zlibCode: 'Z_DATA_ERROR' | 'Z_BUF_ERROR', message: string) {
+    super(zlibCode === 'Z_BUF_ERROR' ? 'ARCHIVE_TRUNCATED' : 'ARCHIVE_DAMAGED', message);
   }
 }
 

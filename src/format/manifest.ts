@@ -3,6 +3,7 @@
  * archive entry in archive order, one footer record. It streams both ways and `jq` reads it.
  * Integers that can pass 2^53 (nanosecond times, inode numbers) are decimal strings.
  */
+import { BackupError } from '../errors.js';
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
@@ -174,11 +175,10 @@ export function* encodeManifest(header: ManifestHeader, entries: Iterable<Manife
   yield encodeManifestRecord({ ...footer, linesSha256: hash.digest('hex') });
 }
 
-export class ManifestFormatError extends Error {
-  readonly code = 'MANIFEST_INVALID';
+/** A manifest that cannot be read as one (`MANIFEST_INVALID`). */
+export class ManifestFormatError extends BackupError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ManifestFormatError';
+    super('MANIFEST_INVALID', message);
   }
 }
 

@@ -6,6 +6,7 @@
  *
  * Like GNU tar, the stream ends at the first zero block; bytes after it are not read.
  */
+import { BackupError } from '../errors.js';
 import { decodeHeaderBlock, decodeSparseExtension } from './tar-header-block.js';
 import { MAX_META_BYTES, TarEntryHeaderResolver, isMetaHeader, pairs, type TarEntryInfo } from './tar-entry-header.js';
 import { TAR_BLOCK_SIZE, tarPadding } from './tar-header.js';
@@ -21,15 +22,16 @@ export interface TarEntry extends TarEntryInfo {
 
 export type TarErrorCode = 'TAR_DAMAGED' | 'TAR_TRUNCATED';
 
-/** The tar stream is not a valid tar stream at `offset`. */
-export class TarFormatError extends Error {
+/** The tar stream is not a valid tar stream at `offset` (a `BackupError`, as every error the API throws). */
+export class TarFormatError extends BackupError {
+  declare readonly code: TarErrorCode;
+
   constructor(
-    readonly code: TarErrorCode,
+    code: TarErrorCode,
     message: string,
     readonly offset: number,
   ) {
-    super(message);
-    this.name = 'TarFormatError';
+    super(code, message);
   }
 }
 

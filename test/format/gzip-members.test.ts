@@ -64,7 +64,7 @@ describe('format/gzip-members (gzip -d, member by member)', () => {
     expect(garbage.end.trailingGarbage).to.equal(true);
   });
 
-  it('a stream cut anywhere fails with Z_BUF_ERROR (never hangs, never another error)', async () => {
+  it('a stream cut anywhere fails with ARCHIVE_TRUNCATED (never hangs, never another error)', async () => {
     const whole = gzipSync(data.subarray(0, 1000));
     for (let cut = 1; cut < whole.length; cut++) {
       const error = await gunzip(whole.subarray(0, cut), 64).then(
@@ -72,11 +72,11 @@ describe('format/gzip-members (gzip -d, member by member)', () => {
         (e: unknown) => e,
       );
       expect(error, `cut at ${cut}`).to.be.instanceOf(GzipFormatError);
-      expect((error as GzipFormatError).code, `cut at ${cut}`).to.equal('Z_BUF_ERROR');
+      expect((error as GzipFormatError).code, `cut at ${cut}`).to.equal('ARCHIVE_TRUNCATED');
     }
   });
 
-  it('a damaged CRC-32, length or deflate stream fails with Z_DATA_ERROR', async () => {
+  it('a damaged CRC-32, length or deflate stream fails with ARCHIVE_DAMAGED', async () => {
     const whole = gzipSync(data);
     for (const [what, at] of [
       ['CRC-32', whole.length - 8],
@@ -90,7 +90,7 @@ describe('format/gzip-members (gzip -d, member by member)', () => {
         (e: unknown) => e,
       );
       expect(error, what).to.be.instanceOf(GzipFormatError);
-      expect((error as GzipFormatError).code, what).to.equal('Z_DATA_ERROR');
+      expect((error as GzipFormatError).code, what).to.equal('ARCHIVE_DAMAGED');
     }
   });
 });
