@@ -10,11 +10,18 @@
 /** Well above any coarse clock tick of a local file system. */
 export const RACY_WINDOW_MS = 100;
 
+/**
+ * An mtime up to this far ahead of `Date.now()` is taken as "now": Date.now() is whole
+ * milliseconds, the mtime is not, so a file written in this very millisecond looks a little in
+ * the future (that was read at once, unflagged, and a write during the read could go unseen).
+ */
+const CLOCK_GRAIN_MS = 5;
+
 /** How long to wait before reading a file modified at `mtimeMs`, so that a write during the read cannot keep that mtime. */
 export function racyWaitMs(mtimeMs: number, nowMs = Date.now()): number {
   const age = nowMs - mtimeMs;
-  // A future mtime (clock skew, touch -d) cannot be waited out: compared as it is.
-  return age >= 0 && age < RACY_WINDOW_MS ? RACY_WINDOW_MS - age : 0;
+  // A mtime well in the future (clock skew, touch -d) cannot be waited out: compared as it is.
+  return age > -CLOCK_GRAIN_MS && age < RACY_WINDOW_MS ? RACY_WINDOW_MS - age : 0;
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

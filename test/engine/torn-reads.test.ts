@@ -9,6 +9,7 @@ import { createBackup, restoreBackup } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
 import { readFile } from 'node:fs/promises';
+import { racyWaitMs } from '../../src/engine/racy-window.js';
 
 /**
  * Rewrites each file in place, over and over, each version one byte value throughout, in one
@@ -32,6 +33,13 @@ while True:
 `;
 
 describe('engine: torn reads (a writer rewriting files in place)', () => {
+  it('waits out the racy window for a file written in this very millisecond (its mtime a fraction ahead of Date.now())', () => {
+    expect(racyWaitMs(1_000.7, 1_000)).to.be.closeTo(100.7, 1e-9); // was 0: read at once, unflagged
+    expect(racyWaitMs(1_000, 1_050)).to.equal(50);
+    expect(racyWaitMs(1_000, 1_100)).to.equal(0);
+    expect(racyWaitMs(60_000, 1_000)).to.equal(0); // a mtime well in the future cannot be waited out
+  });
+
   for (const seed of [1, 2]) {
     it(`never stores an unflagged version that never existed (seed ${seed})`, async () => {
       const root = await tempDir();
