@@ -7,6 +7,7 @@ export { verifyBackup, type VerifyOptions, type VerifyReport } from './engine/ve
 export type { EntryReport, EntryStatus } from './engine/entry-checker.js';
 export { restoreBackup, type RestoreOptions, type RestoreResult, type RestoreFailure } from './engine/restore.js';
 export type { BackupOptions, ArchiveOptions, HashAlgorithm } from './engine/options.js';
+export type { ContentFileSystem } from './engine/file-system.js';
 export type { BackupProgress, BackupPhase } from './engine/progress.js';
 export type { BackupStatistics, PhaseTimings } from './engine/statistics.js';
 // Every error the API throws is a BackupError with a stable `code` (the classes narrow it).

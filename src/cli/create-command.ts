@@ -5,7 +5,7 @@ import { OptionError } from '../errors.js';
 import type { Codec } from '../format/manifest.js';
 import { EXIT_OK } from './exit-codes.js';
 import { chooseProgressMode, createProgressRenderer } from './progress-renderer.js';
-import { formatBackupSummary, formatPreview } from './summary.js';
+import { formatBackupSummary, formatPreview } from '../report/backup-summary.js';
 import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
 

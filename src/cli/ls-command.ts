@@ -11,7 +11,7 @@ import { nanosecondsToMilliseconds } from '../engine/time.js';
 import { ChainError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
-import { formatBytes } from './format.js';
+import { formatBytes } from '../report/format.js';
 
 interface ListFlags {
   json?: boolean;

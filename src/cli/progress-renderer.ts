@@ -5,7 +5,8 @@
 import { createRequire } from 'node:module';
 import type cliProgressModule from 'cli-progress';
 import type { BackupProgress } from '../engine/progress.js';
-import { formatBytes, formatDuration, formatRate } from './format.js';
+import { formatBytes, formatRate } from '../report/format.js';
+import { counted, progressLine } from '../report/progress-line.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'json' | 'none';
 
@@ -91,20 +92,4 @@ function bar(stream: NodeJS.WriteStream): ProgressRenderer {
       if (started) progressBar.stop();
     },
   };
-}
-
-/** `1,234/6,418 entries`, or `1,234 entries` while the total is not known (an archive read as it comes). */
-function counted(done: number, total: number): string {
-  const format = (n: number) => n.toLocaleString('en-US');
-  return total > 0 ? `${format(done)}/${format(total)} entries` : `${format(done)} ${done === 1 ? 'entry' : 'entries'}`;
-}
-
-/** One plain progress line (CI, pipes, the gulp log): entries (files and folders, as the summary adds them up), bytes, rate, time left. */
-export function progressLine(progress: BackupProgress): string {
-  const known = progress.bytesTotal > 0;
-  const eta = progress.etaMs === undefined || progress.phase === 'done' || !known ? '' : `, ${formatDuration(Math.max(0, progress.etaMs))} left`;
-  return (
-    `${known ? `${progress.percentage.toFixed(1)}% ` : ''}${counted(progress.filesDone, progress.filesTotal)}, ` +
-    `${known ? `${formatBytes(progress.bytesDone)}/${formatBytes(progress.bytesTotal)}` : formatBytes(progress.bytesDone)}, ${formatRate(progress.bytesPerSecond)}${eta}`
-  );
 }

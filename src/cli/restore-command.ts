@@ -1,12 +1,10 @@
 /** `gulp-backup restore <manifest|archive> --to DIR`: exit 0 when everything was restored, 1 when some entry was not. */
 import type { Command } from 'commander';
-import type { RestoreResult } from '../engine/restore.js';
 import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
 import { stderrProgress } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
-import { capped, formatBytes, formatDuration } from './format.js';
-import { plural } from '../engine/plural.js';
+import { formatRestoreResult } from '../report/restore-report.js';
 
 interface RestoreFlags {
   to: string;
@@ -47,21 +45,4 @@ export function registerRestore(program: Command, context: CliContext): void {
       else context.stdout.write(formatRestoreResult(result, flags.quiet === true).map((line) => `${line}\n`).join(''));
       context.exitCode = result.ok ? EXIT_OK : EXIT_DAMAGE;
     });
-}
-
-export function formatRestoreResult(result: RestoreResult, quiet: boolean): string[] {
-  const lines: string[] = [];
-  const r = result.restored;
-  if (!quiet || !result.ok) {
-    lines.push(
-      `${result.ok ? 'Restored' : 'Restored with problems'} into ${result.target}: ${plural(r.files, 'file')} (${formatBytes(r.bytes)}), ` +
-        `${plural(r.directories, 'folder')}, ${plural(r.symlinks + r.hardlinks, 'link')} in ${formatDuration(result.elapsedMs)}` +
-        (result.blocksTotal > 0 ? `; read ${result.blocksRead} of ${plural(result.blocksTotal, 'block')}` : ''),
-    );
-    if (!result.hashesChecked) lines.push('  sizes were checked against the tar headers; a plain tar archive holds no hashes to check');
-  }
-  for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
-  lines.push(...capped(result.failures.map((failure) => `  not restored ${failure.path}: ${failure.reason}`), 'not restored'));
-  lines.push(...capped(result.skipped.map((skipped) => `  skipped ${skipped.path}: ${skipped.reason}`), 'skipped'));
-  return lines;
 }

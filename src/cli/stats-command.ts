@@ -5,7 +5,7 @@ import { locateBackup } from '../engine/locate-backup.js';
 import { BackupError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, formatDuration } from '../report/format.js';
 import { plural } from '../engine/plural.js';
 
 export function registerStats(program: Command, context: CliContext): void {

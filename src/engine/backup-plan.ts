@@ -8,7 +8,7 @@ import { basename, relative, sep } from 'node:path';
 import { BackupError, ChainError, OptionError } from '../errors.js';
 import type { BackupKind, Manifest, ManifestHeader, ParentLink, Selection } from '../format/manifest.js';
 import { ancestry, readChainLink, readLinkManifest, type ChainLink } from './backup-chain.js';
-import { newestManifest, type UnreadableManifest } from './locate-backup.js';
+import { isBackupFileName, newestManifest, type UnreadableManifest } from './locate-backup.js';
 import { ChangeDetector } from './change-detector.js';
 import type { ResolvedArchiveOptions, ResolvedChainOptions } from './options.js';
 
@@ -120,7 +120,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
  * undefined for a folder with no backup (or none yet: the output folder of a first run).
  */
 async function newestBackupIn(since: string, unreadable: UnreadableManifest[]): Promise<string | undefined> {
-  const isBackupFile = /\.(manifest\.jsonl|tar|tar\.gz)$/.test(since);
+  const isBackupFile = isBackupFileName(since);
   const info = await stat(since).catch(() => undefined);
   if (!isBackupFile) {
     // A folder without backups (or not there yet) has nothing to build on; an unreadable one is an error.

@@ -80,6 +80,14 @@ async function createdAtOf(path: string): Promise<string> {
 /** A header line is well under this (its longest part is the selection's patterns). */
 const HEADER_READ_LIMIT = 256 * 1024;
 
+/** The names a backup's files and other archives go by: one list for every reader. */
+const BACKUP_FILE_NAME = /\.(manifest\.jsonl|tar|tar\.gz|tgz|tar\.zst)$/;
+
+/** Whether a path names a manifest or an archive (rather than a folder of backups). */
+export function isBackupFileName(path: string): boolean {
+  return BACKUP_FILE_NAME.test(path);
+}
+
 /**
  * `NAME.manifest.jsonl`, an archive whose manifest is beside it (or not: then only the archive), or
  * a folder of backups, whose newest is used.
@@ -96,7 +104,7 @@ export async function locateBackup(path: string): Promise<LocatedBackup> {
     }
     return { manifest, manifestPath: path, archivePath: join(dirname(path), basename(manifest.header.archive)) };
   }
-  const beside = path.replace(/\.tar(\.gz)?$/, '.manifest.jsonl');
+  const beside = path.replace(/\.(tar|tar\.gz|tgz|tar\.zst)$/, '.manifest.jsonl');
   if (beside !== path && (await exists(beside))) {
     const located = await locateBackup(beside);
     if (basename(located.archivePath) === basename(path)) return { ...located, archivePath: path };

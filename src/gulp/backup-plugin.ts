@@ -24,7 +24,7 @@ import { defaultBackupName, outputPaths } from '../engine/output-files.js';
 import { ProgressTracker } from '../engine/progress.js';
 import { compareArchivePaths, type ArchiveEntry } from '../engine/scan.js';
 import { buildFooter, computeStatistics, fileChanges } from '../engine/statistics.js';
-import { formatBackupSummary } from '../cli/summary.js';
+import { formatBackupSummary } from '../report/backup-summary.js';
 import { loggedProgress } from './log-progress.js';
 import { writeArchive } from '../engine/write-archive.js';
 import { vinylToEntry } from './vinyl-entry.js';

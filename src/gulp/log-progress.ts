@@ -1,6 +1,6 @@
 /** Progress through gulp's logger (gulplog), every few seconds while files are stored, as tasks and plugins log it. */
 import log from 'gulplog';
-import { progressLine } from '../cli/progress-renderer.js';
+import { progressLine } from '../report/progress-line.js';
 import type { BackupProgress } from '../engine/progress.js';
 
 const LOG_INTERVAL_MS = 2000;

@@ -5,15 +5,15 @@
 import log from 'gulplog';
 import { createBackup, type BackupResult } from '../engine/backup.js';
 import { resolveBackupOptions, stringList, type BackupOptions } from '../engine/options.js';
-import { formatBackupSummary, formatPreview } from '../cli/summary.js';
+import { formatBackupSummary, formatPreview } from '../report/backup-summary.js';
 import { previewBackup, type BackupPreview } from '../engine/preview.js';
 import { loggedProgress } from './log-progress.js';
 import { onInterrupt, runSignal } from './interrupt.js';
 import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
 import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/restore.js';
-import { formatVerifyReport } from '../cli/verify-command.js';
-import { formatRestoreResult } from '../cli/restore-command.js';
-import { formatPruneResult } from '../cli/prune-command.js';
+import { formatVerifyReport } from '../report/verify-report.js';
+import { formatRestoreResult } from '../report/restore-report.js';
+import { formatPruneResult } from '../report/prune-report.js';
 import { pruneBackups, validatePruneOptions, type PruneOptions, type PruneResult } from '../engine/prune.js';
 import { BackupError, OptionError } from '../errors.js';
 

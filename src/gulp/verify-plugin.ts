@@ -8,8 +8,9 @@ import log from 'gulplog';
 import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
-import { formatVerifyReport } from '../cli/verify-command.js';
+import { formatVerifyReport } from '../report/verify-report.js';
 import { PLUGIN_NAME } from './backup-plugin.js';
+import { isBackupFileName } from '../engine/locate-backup.js';
 
 export interface VerifyPluginOptions extends VerifyOptions {
   /** Called with every report, intact or not. */
@@ -26,7 +27,7 @@ export function verify(options: VerifyPluginOptions = {}): Transform {
   return new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, callback: TransformCallback) {
-      if (!/\.(manifest\.jsonl|tar\.gz|tgz|tar)$/.test(file.path)) return callback(null, file);
+      if (!isBackupFileName(file.path)) return callback(null, file);
       verifyBackup(file.path, verifyOptions).then(
         (report) => {
           onReport?.(report);

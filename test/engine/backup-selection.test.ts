@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createBackup } from '../../src/index.js';
-import { formatBackupSummary } from '../../src/cli/summary.js';
+import { formatBackupSummary } from '../../src/report/backup-summary.js';
 import { loadManifest } from '../helpers/archive.js';
 import { run, tempDir, writeTree } from '../helpers/tree.js';
 

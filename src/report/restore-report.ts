@@ -1,0 +1,21 @@
+/** A restore result in words, as the CLI prints it and gulp logs it. */
+import type { RestoreResult } from '../engine/restore.js';
+import { plural } from '../engine/plural.js';
+import { capped, formatBytes, formatDuration } from './format.js';
+
+export function formatRestoreResult(result: RestoreResult, quiet: boolean): string[] {
+  const lines: string[] = [];
+  const r = result.restored;
+  if (!quiet || !result.ok) {
+    lines.push(
+      `${result.ok ? 'Restored' : 'Restored with problems'} into ${result.target}: ${plural(r.files, 'file')} (${formatBytes(r.bytes)}), ` +
+        `${plural(r.directories, 'folder')}, ${plural(r.symlinks + r.hardlinks, 'link')} in ${formatDuration(result.elapsedMs)}` +
+        (result.blocksTotal > 0 ? `; read ${result.blocksRead} of ${plural(result.blocksTotal, 'block')}` : ''),
+    );
+    if (!result.hashesChecked) lines.push('  sizes were checked against the tar headers; a plain tar archive holds no hashes to check');
+  }
+  for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
+  lines.push(...capped(result.failures.map((failure) => `  not restored ${failure.path}: ${failure.reason}`), 'not restored'));
+  lines.push(...capped(result.skipped.map((skipped) => `  skipped ${skipped.path}: ${skipped.reason}`), 'skipped'));
+  return lines;
+}

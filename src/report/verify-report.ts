@@ -1,0 +1,36 @@
+/** A verify report in words, as the CLI prints it and gulp logs it. */
+import type { VerifyReport } from '../engine/verify.js';
+import { capped, formatDuration } from './format.js';
+
+export function formatVerifyReport(report: VerifyReport, quiet: boolean): string[] {
+  const lines: string[] = [];
+  const { counts } = report;
+  const source = report.source;
+  const sourceLines = source
+    ? [
+        ...source.changed.map((c) => `  changed ${c.path}: ${c.reason}`),
+        ...source.missing.map((path) => `  missing from ${source.root}: ${path}`),
+        ...source.new.map((path) => `  new in ${source.root}: ${path}`),
+      ]
+    : [];
+  if (report.ok) {
+    if (!quiet) {
+      const chain = report.archives.length > 1 ? ` of ${report.archives.length} archives of its chain` : '';
+      lines.push(`OK ${report.archivePath}: ${counts.entries} entries in ${counts.blocks} blocks${chain}, in ${formatDuration(report.elapsedMs)}`);
+      if (!report.hashesChecked) lines.push('  CRCs, lengths and tar structure were checked; a plain tar archive holds no file hashes to check');
+      for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
+      if (source) lines.push(`  ${source.root} matches the manifest`);
+    }
+    return lines;
+  }
+  if (counts.damaged + counts.missing + counts.damagedBlocks === 0 && report.problems.length === 0) {
+    lines.push(`OK ${report.archivePath}, but ${source?.root} differs from it: ${source?.changed.length} changed, ${source?.missing.length} missing, ${source?.new.length} new`);
+    if (source?.madeFrom) lines.push(`  most of the backup is missing from ${source.root}: it was made from ${source.madeFrom} (--source names the folder its paths are relative to)`);
+    return [...lines, ...capped(sourceLines)];
+  }
+  lines.push(`DAMAGED ${report.archivePath}: ${counts.damaged} damaged, ${counts.missing} missing of ${counts.entries} entries; ${counts.damagedBlocks} of ${counts.blocks} blocks unreadable`);
+  for (const problem of report.problems) lines.push(`  ${problem}`);
+  for (const entry of report.entries) if (entry.status !== 'ok') lines.push(`  ${entry.status} ${entry.path}: ${entry.reason ?? ''}`);
+  return [...lines, ...capped(sourceLines)];
+}
+
