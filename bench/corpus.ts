@@ -3,6 +3,8 @@
  * machine gets the same bytes):
  *   small/  ≈20,000 mixed files, ≈300 MB: source-like text, JSON, minified JS, some binary
  *   large/  ≈1 GB in a few files: compressible text, incompressible random, mostly zeros
+ *   mixed/  ≈200 MB as a real project tree: an 80 MB log, 40 MB of random bytes, 16 MB of zeros,
+ *           and 5,600 small files (≈61 MB) in deep folders (issue 12's tree)
  * Usage: tsx bench/corpus.ts [small|large|all] [--scale 0.1]
  */
 import { mkdir, writeFile, stat } from 'node:fs/promises';
@@ -121,10 +123,48 @@ export async function buildLarge(scale = 1): Promise<string> {
   return root;
 }
 
+export async function buildMixed(scale = 1): Promise<string> {
+  const root = join(CORPUS_ROOT, scale === 1 ? 'mixed' : `mixed-${scale}`);
+  if (await exists(join(root, '.complete'))) return root;
+  await mkdir(root, { recursive: true });
+  const random = rng(20261130);
+  const pool = textPool(random, 8 * 1024 * 1024);
+  const mib = 1024 * 1024;
+  const big: Array<[string, number, () => Buffer]> = [
+    ['logs/app.log', 80, () => Buffer.from(pool.subarray(random() % (7 * mib)).subarray(0, mib))],
+    ['assets/blob.bin', 40, () => randomBytes(random, mib)],
+    ['assets/empty.img', 16, () => Buffer.alloc(mib)],
+  ];
+  for (const [name, sizeMib, chunk] of big) {
+    await mkdir(join(root, name, '..'), { recursive: true });
+    const out = createWriteStream(join(root, name));
+    for (let n = 0; n < Math.max(1, Math.round(sizeMib * scale)); n++) {
+      const data = chunk();
+      if (!out.write(data.length === mib ? data : Buffer.concat([data, Buffer.alloc(mib - data.length, 0x20)]))) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+  }
+  // Small files, ≈11 KB on average, five to eight folders deep.
+  const files = Math.round(5600 * scale);
+  for (let i = 0; i < files; i++) {
+    const depth = 5 + (i % 4);
+    const dir = join(root, 'src', ...Array.from({ length: depth }, (_, level) => `d${level}-${(i >> (level + 2)) % 6}`));
+    await mkdir(dir, { recursive: true });
+    const size = 200 + (random() % 21_600);
+    const start = random() % (pool.length - size - 1);
+    const data = i % 10 === 9 ? randomBytes(random, size) : Buffer.from(pool.subarray(start, start + size));
+    await writeFile(join(dir, `f${i}.${['ts', 'js', 'json', 'css', 'png'][i % 5]}`), data);
+  }
+  await writeFile(join(root, '.complete'), '');
+  return root;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const which = process.argv[2] ?? 'all';
   const scaleIndex = process.argv.indexOf('--scale');
   const scale = scaleIndex > 0 ? Number(process.argv[scaleIndex + 1]) : 1;
   if (which === 'small' || which === 'all') console.log(await buildSmall(scale));
   if (which === 'large' || which === 'all') console.log(await buildLarge(scale));
+  if (which === 'mixed' || which === 'all') console.log(await buildMixed(scale));
 }

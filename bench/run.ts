@@ -3,7 +3,7 @@
  * time, CPU time, peak RSS and output size, medians of --runs runs, with ratios to `tar | pigz`
  * taken in the same run (the machines are shared and noisy: compare ratios, not seconds).
  *
- *   npm run build && npx tsx bench/run.ts [--corpus small|large|all] [--runs 3] [--only name,name] [--scale 1] [--cold]
+ *   npm run build && npx tsx bench/run.ts [--corpus small|large|mixed|all] [--runs 3] [--only name,name] [--scale 1] [--cold]
  *
  * --cold drops the page cache before every run (as root): reads come from the disk, which is where
  * `--read-concurrency` (files read at once) matters.
@@ -14,7 +14,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildLarge, buildSmall } from './corpus.js';
+import { buildLarge, buildMixed, buildSmall } from './corpus.js';
 import { compare, option, table, type Tool } from './measure.js';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -48,10 +48,11 @@ const only = option('only')?.split(',');
 const cold = process.argv.includes('--cold');
 const DROP_CACHES = 'sync && echo 3 > /proc/sys/vm/drop_caches';
 await mkdir(OUT, { recursive: true });
-for (const corpus of ['small', 'large'] as const) {
+for (const corpus of ['small', 'large', 'mixed'] as const) {
   if (which !== 'all' && which !== corpus) continue;
-  const path = corpus === 'small' ? await buildSmall(scale) : await buildLarge(scale);
-  const chosen = only ? TOOLS.filter((tool) => only.some((name) => tool.name.includes(name))) : TOOLS;
+  const path = corpus === 'small' ? await buildSmall(scale) : corpus === 'large' ? await buildLarge(scale) : await buildMixed(scale);
+  // A name that is a tool's whole name picks that tool alone; otherwise every tool whose name holds it.
+  const chosen = only ? TOOLS.filter((tool) => only.some((name) => tool.name === name || (!TOOLS.some((t) => t.name === name) && tool.name.includes(name)))) : TOOLS;
   const tools = cold ? chosen.map((tool) => ({ ...tool, prepare: DROP_CACHES })) : chosen;
   const medians = await compare(`backup ${corpus}`, tools, runs, join(OUT, 'work'), { CWD: dirname(path), DIR: basename(path) });
   const text = table(`### Backup, ${corpus} corpus (${basename(path)}), ${cores} cores, ${cold ? 'cold page cache, ' : ''}median of ${runs}`, medians, PIGZ, true);
