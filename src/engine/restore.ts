@@ -398,8 +398,8 @@ function isRootEntry(path: string): boolean {
   return /^[/\\.]*$/.test(path) && !/(^|[/\\])\.\.([/\\]|$)/.test(path);
 }
 
-/** A manifest is as untrusted as its archive: every field restore relies on is checked first. */
-function malformedEntry(entry: ManifestEntry): string | undefined {
+/** A manifest is as untrusted as its archive: every field restore relies on is checked first (restore and the restore() plugin). */
+export function malformedEntry(entry: ManifestEntry): string | undefined {
   const natural = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
   if (typeof entry.path !== 'string') return 'path';
   if (!['file', 'directory', 'symlink', 'hardlink'].includes(entry.type)) return 'type';

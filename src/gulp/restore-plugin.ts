@@ -29,6 +29,7 @@ import { locateBackup } from '../engine/locate-backup.js';
 import { nanosecondsToMilliseconds } from '../engine/time.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../engine/safe-paths.js';
 import { PLUGIN_NAME } from './backup-plugin.js';
+import { malformedEntry } from '../engine/restore.js';
 import { OptionError } from '../errors.js';
 import { optionKeys, rejectUnknownKeys } from '../engine/option-keys.js';
 import { stringList } from '../engine/options.js';
@@ -153,12 +154,18 @@ async function emitChainPoint(
   push: (file: File) => void,
 ): Promise<string[]> {
   const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
-  const chosen = manifest.entries.filter((entry) => (!include || include(entry.path)) && entry.type !== 'hardlink');
+  const refused: string[] = [];
+  // The manifest is as untrusted as the archive: a malformed record is refused, as restore refuses it.
+  const wellFormed = manifest.entries.filter((entry) => {
+    const malformed = malformedEntry(entry);
+    if (malformed) refused.push(`${String(entry.path)}: refused: its manifest record is malformed (${malformed})`);
+    return !malformed;
+  });
+  const chosen = wellFormed.filter((entry) => (!include || include(entry.path)) && entry.type !== 'hardlink');
   const byHolder = groupByHolder(
     chosen.filter((entry) => entry.type === 'file'),
     manifest.header.id,
   );
-  const refused: string[] = [];
   const pool = new BlockCodecPool(availableParallelism());
   const readers = new Map<string, ArchiveContentReader>();
   try {

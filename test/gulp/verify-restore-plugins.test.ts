@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
 import { createBackup, restore, restoreTask, verify, verifyTask, type BackupResult, type VerifyReport } from '../../src/index.js';
 import { pseudoRandomBytes, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
+import { editManifestEntry } from '../helpers/archive.js';
 
 describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () => {
   let root: string;
@@ -78,6 +79,11 @@ describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () =
       expect(restored['a.txt']!.content).to.equal(original['a.txt']!.content);
       expect(restored['img/b.bin']!.content).to.equal(original['img/b.bin']!.content);
     }
+    // A manifest edited to hold a malformed record: that entry is refused and named, not a crash.
+    await editManifestEntry(inc.manifestPath, 'site/a.txt', (entry) => ({ ...entry, mtimeNs: 'soon' }));
+    const failed = await pipeline(gulp.src('chain/inc.tar.gz', { cwd: tree, read: false }), restore(), gulp.dest(await tempDir())).catch((error: unknown) => error as Error);
+    expect(failed).to.be.instanceOf(Error);
+    expect(failed!.message).to.match(/site\/a\.txt: refused: its manifest record is malformed \(mtimeNs\)/);
   });
 
   it('verifyTask and restoreTask run as gulp tasks and fail on damage', async () => {
