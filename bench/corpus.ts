@@ -108,19 +108,21 @@ export async function buildLarge(scale = 1): Promise<string> {
     ['sparse-1.img', 150, (n) => (n % 16 === 0 ? randomBytes(random, mib) : Buffer.alloc(mib))],
     ['zeros-1.img', 150, () => Buffer.alloc(mib)],
   ];
-  for (const [name, sizeMib, chunk] of plan) {
-    const out = createWriteStream(join(root, name));
-    const count = Math.max(1, Math.round(sizeMib * scale));
-    for (let n = 0; n < count; n++) {
-      const data = chunk(n);
-      if (data.length < mib) data.fill(0x20, data.length);
-      if (!out.write(data.length === mib ? data : Buffer.concat([data, Buffer.alloc(mib - data.length, 0x20)]))) await once(out, 'drain');
-    }
-    out.end();
-    await once(out, 'finish');
-  }
+  for (const [name, sizeMib, chunk] of plan) await writeMiBs(join(root, name), Math.max(1, Math.round(sizeMib * scale)), chunk);
   await writeFile(join(root, '.complete'), '');
   return root;
+}
+
+/** A file of `count` MiB, each from `chunk` (a short chunk is padded with spaces). */
+async function writeMiBs(path: string, count: number, chunk: (n: number) => Buffer): Promise<void> {
+  const mib = 1024 * 1024;
+  const out = createWriteStream(path);
+  for (let n = 0; n < count; n++) {
+    const data = chunk(n);
+    if (!out.write(data.length === mib ? data : Buffer.concat([data, Buffer.alloc(mib - data.length, 0x20)]))) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
 }
 
 export async function buildMixed(scale = 1): Promise<string> {
@@ -137,13 +139,7 @@ export async function buildMixed(scale = 1): Promise<string> {
   ];
   for (const [name, sizeMib, chunk] of big) {
     await mkdir(join(root, name, '..'), { recursive: true });
-    const out = createWriteStream(join(root, name));
-    for (let n = 0; n < Math.max(1, Math.round(sizeMib * scale)); n++) {
-      const data = chunk();
-      if (!out.write(data.length === mib ? data : Buffer.concat([data, Buffer.alloc(mib - data.length, 0x20)]))) await once(out, 'drain');
-    }
-    out.end();
-    await once(out, 'finish');
+    await writeMiBs(join(root, name), Math.max(1, Math.round(sizeMib * scale)), chunk);
   }
   // Small files, ≈11 KB on average, five to eight folders deep.
   const files = Math.round(5600 * scale);
