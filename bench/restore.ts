@@ -3,10 +3,12 @@
  * gulp-backup (a valid .tar.gz, so every tool reads the same bytes). gulp-backup's restore also
  * proves every file's SHA-256; its verify checks every block and every file hash.
  *
- *   npm run build && npx tsx bench/restore.ts [--corpus small|large|all] [--runs 3] [--work /dev/shm/gb]
+ *   npm run build && npx tsx bench/restore.ts [--corpus small|large|all] [--runs 3] [--work /dev/shm/gb] [--codec zstd --node PATH]
  *
  * --work chooses where the restores write: a tmpfs measures the tools' own cost, apart from the
  * disk (a cloud volume's IOPS limits can slow every tool sevenfold once its burst is spent).
+ * --codec zstd measures a .tar.zst instead, against zstd and GNU tar; gulp-backup then runs under
+ * --node (Node.js 22.15 or later).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -19,19 +21,32 @@ import { compare, option, table, type Tool } from './measure.js';
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
 const OUT = join(BENCH, '.out');
-const cli = `node ${join(ROOT, 'bin/gulp-backup.js')}`;
+const node = option('node') ?? 'node';
+const cli = `${node} ${join(ROOT, 'bin/gulp-backup.js')}`;
 const cores = availableParallelism();
+const zstd = option('codec') === 'zstd';
 
-const RESTORE: Tool[] = [
+const GZIP_RESTORE: Tool[] = [
   { name: 'tar -xzf', command: 'tar -xzf "$ARCHIVE" -C "$OUT"' },
   { name: `pigz -dc | tar -xf -`, command: 'pigz -dc "$ARCHIVE" | tar -xf - -C "$OUT"' },
   { name: 'node-tar x()', command: `node -e "import('tar').then((t) => t.x({ file: process.argv[1], cwd: process.argv[2] }))" "$ARCHIVE" "$OUT"` },
   { name: 'gulp-backup restore', command: `${cli} restore "$MANIFEST" --to "$OUT" --quiet` },
 ];
-const VERIFY: Tool[] = [
+const GZIP_VERIFY: Tool[] = [
   { name: 'gzip -t + sha256sum', command: 'gzip -t "$ARCHIVE" && cd "$EXTRACTED" && find . -type f -print0 | xargs -0 sha256sum > /dev/null' },
   { name: 'gulp-backup verify', command: `${cli} verify "$MANIFEST" --quiet` },
 ];
+const ZSTD_RESTORE: Tool[] = [
+  { name: 'zstd -dc | tar -xf -', command: 'zstd -q -dc "$ARCHIVE" | tar -xf - -C "$OUT"' },
+  { name: 'tar --zstd -xf', command: 'tar --zstd -xf "$ARCHIVE" -C "$OUT"' },
+  { name: 'gulp-backup restore', command: `${cli} restore "$MANIFEST" --to "$OUT" --quiet` },
+];
+const ZSTD_VERIFY: Tool[] = [
+  { name: 'zstd -t + sha256sum', command: 'zstd -q -t "$ARCHIVE" && cd "$EXTRACTED" && find . -type f -print0 | xargs -0 sha256sum > /dev/null' },
+  { name: 'gulp-backup verify', command: `${cli} verify "$MANIFEST" --quiet` },
+];
+const [RESTORE, VERIFY] = zstd ? [ZSTD_RESTORE, ZSTD_VERIFY] : [GZIP_RESTORE, GZIP_VERIFY];
+const archiveName = zstd ? 'b.tar.zst' : 'b.tar.gz';
 
 const which = option('corpus') ?? 'all';
 const runs = Number(option('runs') ?? 3);
@@ -44,17 +59,18 @@ for (const corpus of ['small', 'large'] as const) {
   await rm(backups, { recursive: true, force: true });
   await rm(extracted, { recursive: true, force: true });
   await mkdir(extracted, { recursive: true });
-  execFileSync('node', [join(ROOT, 'bin/gulp-backup.js'), 'create', basename(path), '--cwd', dirname(path), '--out', backups, '--name', 'b', '--dot', '--quiet']);
-  execFileSync('tar', ['-xzf', join(backups, 'b.tar.gz'), '-C', extracted]);
-  const env = { ARCHIVE: join(backups, 'b.tar.gz'), MANIFEST: join(backups, 'b.manifest.jsonl'), EXTRACTED: extracted };
+  const codec = zstd ? ['--codec', 'zstd'] : [];
+  execFileSync(node, [join(ROOT, 'bin/gulp-backup.js'), 'create', basename(path), '--cwd', dirname(path), '--out', backups, '--name', 'b', '--dot', '--quiet', ...codec]);
+  execFileSync('tar', ['-xf', join(backups, archiveName), '-C', extracted]);
+  const env = { ARCHIVE: join(backups, archiveName), MANIFEST: join(backups, 'b.manifest.jsonl'), EXTRACTED: extracted };
   const work = option('work') ?? join(OUT, 'work');
   const restore = await compare(`restore ${corpus}`, RESTORE, runs, work, env);
   const verify = await compare(`verify ${corpus}`, VERIFY, runs, work, env);
   const text = [
-    table(`### Restore into ${work}, ${corpus} corpus, ${cores} cores, median of ${runs}`, restore, 'tar -xzf', false),
-    table(`### Verify, ${corpus} corpus, ${cores} cores, median of ${runs}`, verify, 'gzip -t + sha256sum', false),
+    table(`### Restore of ${archiveName} into ${work}, ${corpus} corpus, ${cores} cores, median of ${runs}`, restore, RESTORE[0]!.name, false),
+    table(`### Verify of ${archiveName}, ${corpus} corpus, ${cores} cores, median of ${runs}`, verify, VERIFY[0]!.name, false),
   ].join('\n\n');
-  await writeFile(join(OUT, `restore-${corpus}.md`), `${text}\n`);
+  await writeFile(join(OUT, `restore-${corpus}${zstd ? '-zstd' : ''}.md`), `${text}\n`);
   console.log(`${text}\n`);
   await rm(extracted, { recursive: true, force: true });
 }

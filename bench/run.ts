@@ -6,9 +6,10 @@
  *   npm run build && npx tsx bench/run.ts [--corpus small|large|mixed|all] [--runs 3] [--only name,name] [--scale 1] [--cold]
  *
  * --cold drops the page cache before every run (as root): reads come from the disk, which is where
- * `--read-concurrency` (files read at once) matters.
+ * `--read-concurrency` (files read at once) matters. --node PATH runs gulp-backup under that Node.js
+ * (the zstd rows need 22.15 or later).
  *
- * Needs tar, gzip, pigz and GNU time (/usr/bin/time). Writes bench/.out/results-<corpus>.md.
+ * Needs tar, gzip, pigz, zstd and GNU time (/usr/bin/time). Writes bench/.out/results-<corpus>.md.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -21,16 +22,19 @@ const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH);
 const OUT = join(BENCH, '.out');
 const cores = availableParallelism();
-const cli = `node ${join(ROOT, 'bin/gulp-backup.js')}`;
+const node = option('node') ?? 'node';
+const cli = `${node} ${join(ROOT, 'bin/gulp-backup.js')}`;
 const PIGZ = `tar | pigz -6 -p${cores}`;
 
 const TOOLS: Tool[] = [
   { name: 'tar | gzip -6', command: 'cd "$CWD" && tar -cf - "$DIR" | gzip -6 > "$OUT/archive.tar.gz"' },
   { name: PIGZ, command: `cd "$CWD" && tar -cf - "$DIR" | pigz -6 -p${cores} > "$OUT/archive.tar.gz"` },
+  { name: `tar | zstd -3 -T${cores}`, command: `cd "$CWD" && tar -cf - "$DIR" | zstd -q -3 -T${cores} > "$OUT/archive.tar.zst"` },
   { name: 'node-tar c({gzip})', command: `node ${join(BENCH, 'anchors/node-tar.mjs')} "$CWD" "$DIR" "$OUT/archive.tar.gz"` },
   { name: 'gulp-tar + gulp-gzip', command: `node ${join(BENCH, 'anchors/gulp-tar-gzip.mjs')} "$CWD" "$DIR" "$OUT"` },
   { name: 'gulp-backup CLI', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet` },
   // The same with libuv's pool cut to one thread: compression must not depend on it.
+  { name: 'gulp-backup CLI --codec zstd', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --codec zstd` },
   { name: 'gulp-backup CLI, UV_THREADPOOL_SIZE=1', command: `UV_THREADPOOL_SIZE=1 ${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet` },
   { name: 'gulp-backup CLI -j1', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --concurrency 1` },
   // Memory limits: peak RSS should stay under the limit plus a fixed overhead.
@@ -38,7 +42,7 @@ const TOOLS: Tool[] = [
   { name: 'gulp-backup CLI --max-memory 64MB -j8', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --max-memory 64MB -j 8` },
   { name: 'gulp-backup CLI --read-concurrency 8', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --read-concurrency 8` },
   { name: 'gulp-backup CLI --read-concurrency 32', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --read-concurrency 32` },
-  { name: 'gulp-backup plugin', command: `node ${join(BENCH, 'anchors/gulp-backup-plugin.mjs')} "$CWD" "$DIR" "$OUT"` },
+  { name: 'gulp-backup plugin', command: `${node} ${join(BENCH, 'anchors/gulp-backup-plugin.mjs')} "$CWD" "$DIR" "$OUT"` },
 ];
 
 const which = option('corpus') ?? 'all';

@@ -6,6 +6,7 @@
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { codecNamed, readableCodec } from '../format/codecs/codecs.js';
 import type { ManifestEntry } from '../format/manifest.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import type { ContentHolder } from './backup-chain.js';
@@ -57,9 +58,9 @@ export class ArchiveContentReader {
     content.handle = await open(holder.archivePath, 'r');
     const { footer, header } = holder;
     const index = { blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes };
-    const reader = new ArchiveReader(content.handle, fileSize, pool, header.options.codec === 'gzip' ? index : undefined);
-    content.blocks =
-      header.options.codec === 'gzip' ? reader.blocks({ maxInFlight, only: content.only, signal }) : reader.plainBlocks(blockSize, index.tarBytes);
+    const codec = readableCodec(codecNamed(header.options.codec, holder.manifestPath ?? holder.archivePath), holder.archivePath);
+    const reader = new ArchiveReader(content.handle, fileSize, pool, codec, index);
+    content.blocks = reader.blocks({ maxInFlight, only: content.only, signal });
     return content;
   }
 

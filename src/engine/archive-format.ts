@@ -8,6 +8,8 @@ import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { BackupError } from '../errors.js';
+import { readableCodec } from '../format/codecs/codecs.js';
+import { zstdCodec } from '../format/codecs/zstd-codec.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../format/gzip-members.js';
 import { TarFormatError, readTarEntries, type TarEntry, type TarStreamEnd } from '../format/tar-entry-stream.js';
 import { notFound } from './locate-backup.js';
@@ -42,11 +44,8 @@ export function compressionOf(head: Buffer, path: string): ArchiveCompression {
 
 /** The zstd decompressor, or an error naming what it needs. */
 function zstdDecompressor(path: string): NodeJS.ReadWriteStream {
-  const create = (zlib as unknown as { createZstdDecompress?: () => NodeJS.ReadWriteStream }).createZstdDecompress;
-  if (!create) {
-    throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} is zstd-compressed; reading it needs Node.js 22.15 or later (this is ${process.version}).`, { path });
-  }
-  return create();
+  readableCodec(zstdCodec, path);
+  return (zlib as unknown as { createZstdDecompress: () => NodeJS.ReadWriteStream }).createZstdDecompress();
 }
 
 /** Reads the first bytes of a file (for magic numbers). */

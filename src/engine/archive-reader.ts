@@ -1,15 +1,16 @@
 /**
- * Reads an archive's gzip members in order, inflates them in parallel on the codec pool and hands
+ * Reads an archive's blocks in order, decompresses them in parallel on the codec pool and hands
  * back each block's tar bytes (or why it is damaged) in order. The whole file is hashed on the way.
  *
- * With the manifest's block index, member i is exactly `[offsets[i], offsets[i + 1])`, whatever its
- * header says: a damaged member spoils one block and the reader goes on with the next. Without an
- * index, the reader hops from header to header; a damaged header there ends the walk.
+ * With the manifest's block index, block i is exactly `[offsets[i], offsets[i + 1])`, whatever its
+ * frame says: a damaged block spoils itself alone and the reader goes on with the next. Without an
+ * index, the codec finds the blocks (gzip hops from member header to member header; zstd reads its
+ * seek table); damage there may end the walk.
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { END_MARKER, MEMBER_HEADER_SIZE, decodeMemberHeader } from '../format/blocked-gzip.js';
-import type { BlockCodecPool, InflatedMember } from './block-codec-pool.js';
+import type { BlockCodec, BlockSizes, LocatedBlock } from '../format/codecs/block-codec.js';
+import type { BlockCodecPool, DecompressedBlock } from './block-codec-pool.js';
 
 export interface BlockIndex {
   blockSize: number;
@@ -54,19 +55,26 @@ export class ArchiveReader {
   private hashedUpTo = 0;
   readonly end: ArchiveEnd;
 
+  private readonly sizes: BlockSizes[] = [];
+
   constructor(
     private readonly handle: FileHandle,
     private readonly fileSize: number,
     private readonly pool: BlockCodecPool,
+    private readonly codec: BlockCodec,
     private readonly index: BlockIndex | undefined,
   ) {
     this.end = { sha256: undefined, fileSize, problems: [] };
   }
 
-  /** Yields every block in order; `end` is filled in once the generator is done. */
+  /** Yields every block in order (or those of `only`); `end` is filled in once the generator is done. */
   async *blocks(options: ReadOptions): AsyncGenerator<ReadBlock> {
+    if (!this.codec.compresses) {
+      yield* this.plainBlocks(this.index?.blockSize ?? DEFAULT_PLAIN_BLOCK, this.index?.tarBytes, options.only);
+      return;
+    }
     const pending: Array<Promise<ReadBlock>> = [];
-    for await (const member of this.members(options.only)) {
+    for await (const member of this.located(options.only)) {
       options.signal?.throwIfAborted();
       options.onRead?.(member.length);
       const result = this.inflate(member);
@@ -77,11 +85,11 @@ export class ArchiveReader {
     while (pending.length > 0) yield await pending.shift()!;
   }
 
-  private async inflate(member: MemberRead): Promise<ReadBlock> {
-    const base = { index: member.index, tarOffset: member.tarOffset, rawLength: member.rawLength, archiveOffset: member.archiveOffset };
-    if (member.error !== undefined) return { ...base, error: member.error };
-    const result: InflatedMember = await this.pool.inflate(member.bytes!.buffer as ArrayBuffer, member.length, member.rawLength);
-    return result.data ? { ...base, data: result.data } : { ...base, error: `gzip member at byte ${member.archiveOffset}: ${result.error}` };
+  private async inflate(block: LocatedBlock): Promise<ReadBlock> {
+    const base = { index: block.index, tarOffset: block.tarOffset, rawLength: block.rawLength, archiveOffset: block.archiveOffset };
+    if (block.error !== undefined) return { ...base, error: block.error };
+    const result: DecompressedBlock = await this.pool.decompress(this.codec, block.bytes!.buffer as ArrayBuffer, block.length, block.rawLength);
+    return result.data ? { ...base, data: result.data } : { ...base, error: `${this.codec.name} block at byte ${block.archiveOffset}: ${result.error}` };
   }
 
   /** Reads `length` bytes at `position` into a buffer of its own (transferable), hashing in file order. */
@@ -102,103 +110,73 @@ export class ArchiveReader {
   }
 
   /** A plain `.tar` (codec none): blocks are read as they are, and the file is the tar stream. */
-  async *plainBlocks(blockSize: number, tarBytes: number | undefined): AsyncGenerator<ReadBlock> {
-    for (let i = 0, position = 0; position < this.fileSize; i++, position += blockSize) {
-      const data = await this.readAt(position, Math.min(blockSize, this.fileSize - position));
+  private async *plainBlocks(blockSize: number, tarBytes: number | undefined, only: readonly number[] | undefined): AsyncGenerator<ReadBlock> {
+    const count = Math.ceil(this.fileSize / blockSize);
+    for (const i of only ?? Array.from({ length: count }, (_, n) => n)) {
+      const position = i * blockSize;
+      const data = await this.readAt(position, Math.max(0, Math.min(blockSize, this.fileSize - position)));
       yield { index: i, tarOffset: position, rawLength: data.length, archiveOffset: position, data };
     }
+    if (only) return;
     if (tarBytes !== undefined && this.fileSize < tarBytes) this.end.problems.push(`the archive was cut short at byte ${this.fileSize}`);
     if (tarBytes !== undefined && this.fileSize > tarBytes) this.end.problems.push(`${this.fileSize - tarBytes} unexpected bytes after the tar stream`);
     this.end.sha256 = this.hash.digest('hex');
   }
 
-  private async *members(only: readonly number[] | undefined): AsyncGenerator<MemberRead> {
-    if (this.index) yield* this.indexedMembers(this.index, only);
-    else if (only) throw new Error('reading chosen blocks needs the block index');
-    else yield* this.walkedMembers();
+  private async *located(only: readonly number[] | undefined): AsyncGenerator<LocatedBlock> {
+    if (this.index) {
+      yield* this.indexedBlocks(this.index, only);
+      return;
+    }
+    if (only) throw new Error('reading chosen blocks needs the block index');
+    const bytes = { size: this.fileSize, read: (position: number, length: number) => this.readAt(position, length) };
+    const walk = this.codec.walk(bytes, this.end.problems);
+    for (let next = await walk.next(); ; next = await walk.next()) {
+      if (next.done) {
+        if (next.value !== undefined) await this.checkEndMarker(next.value);
+        return;
+      }
+      this.sizes.push({ stored: next.value.length, raw: next.value.rawLength });
+      yield next.value;
+    }
   }
 
-  private async *indexedMembers(index: BlockIndex, only: readonly number[] | undefined): AsyncGenerator<MemberRead> {
+  private async *indexedBlocks(index: BlockIndex, only: readonly number[] | undefined): AsyncGenerator<LocatedBlock> {
     const count = index.offsets.length - 1;
     for (const i of only ?? Array.from({ length: count }, (_, n) => n)) {
       const archiveOffset = index.offsets[i]!;
       const length = index.offsets[i + 1]! - archiveOffset;
       const tarOffset = i * index.blockSize;
       const rawLength = Math.min(index.blockSize, index.tarBytes - tarOffset);
+      this.sizes.push({ stored: length, raw: rawLength });
       const base = { index: i, archiveOffset, length, tarOffset, rawLength };
       if (archiveOffset >= this.fileSize) {
         yield { ...base, error: `missing: the archive ends at byte ${this.fileSize}, before this block (truncated)` };
         continue;
       }
       const bytes = await this.readAt(archiveOffset, length);
-      const header = decodeMemberHeader(bytes);
+      const problem = bytes.length < length ? undefined : this.codec.frameProblem(bytes, rawLength);
       if (bytes.length < length) yield { ...base, error: `cut short at byte ${this.fileSize} (truncated archive)` };
-      else if (!header || header.memberLength !== length || header.rawLength !== rawLength) {
-        yield { ...base, error: `damaged gzip member header at byte ${archiveOffset}` };
-      } else yield { ...base, bytes };
+      else if (problem !== undefined) yield { ...base, error: `${problem} at byte ${archiveOffset}` };
+      else yield { ...base, bytes };
     }
     if (!only) await this.checkEndMarker(index.offsets[count]!);
   }
 
-  private async *walkedMembers(): AsyncGenerator<MemberRead> {
-    let position = 0;
-    let tarOffset = 0;
-    for (let i = 0; ; i++) {
-      if (position >= this.fileSize) {
-        this.end.problems.push(`no end marker: the archive was cut short at byte ${this.fileSize}`);
-        return;
-      }
-      const head = await this.readAt(position, Math.min(MEMBER_HEADER_SIZE, this.fileSize - position));
-      const header = decodeMemberHeader(head);
-      if (!header) {
-        this.end.problems.push(
-          position === 0
-            ? 'not a gulp-backup archive (no GB subfield in the first gzip header)'
-            : `damaged gzip member header at byte ${position}; without the manifest the rest of the archive cannot be located`,
-        );
-        return;
-      }
-      if (header.rawLength === 0) {
-        await this.checkEndMarker(position);
-        return;
-      }
-      const rest = await this.readAt(position + head.length, header.memberLength - head.length);
-      const bytes = Buffer.from(new ArrayBuffer(head.length + rest.length));
-      head.copy(bytes);
-      rest.copy(bytes, head.length);
-      const base = { index: i, archiveOffset: position, length: bytes.length, tarOffset, rawLength: header.rawLength };
-      if (bytes.length < header.memberLength) {
-        yield { ...base, error: `cut short at byte ${this.fileSize} (truncated archive)` };
-        this.end.problems.push(`no end marker: the archive was cut short at byte ${this.fileSize}`);
-        return;
-      }
-      yield { ...base, bytes };
-      position += header.memberLength;
-      tarOffset += header.rawLength;
-    }
-  }
-
+  /** The end marker must follow the last block, as the codec writes it for the blocks read. */
   private async checkEndMarker(position: number): Promise<void> {
+    const marker = this.codec.endMarker(this.sizes);
     const tail = await this.readAt(position, Math.max(0, this.fileSize - position));
-    if (tail.length < END_MARKER.length || !tail.subarray(0, END_MARKER.length).equals(END_MARKER)) {
+    if (tail.length < marker.length || !tail.subarray(0, marker.length).equals(marker)) {
       this.end.problems.push(
-        tail.length < END_MARKER.length
-          ? `no end marker: the archive was cut short at byte ${this.fileSize}`
-          : `damaged end marker at byte ${position}`,
+        tail.length < marker.length ? `no end marker: the archive was cut short at byte ${this.fileSize}` : `damaged end marker at byte ${position}`,
       );
-    } else if (tail.length > END_MARKER.length) {
-      this.end.problems.push(`${tail.length - END_MARKER.length} unexpected bytes after the end marker`);
+    } else if (tail.length > marker.length) {
+      this.end.problems.push(`${tail.length - marker.length} unexpected bytes after the end marker`);
     }
     if (this.hashedUpTo === this.fileSize) this.end.sha256 = this.hash.digest('hex');
   }
 }
 
-interface MemberRead {
-  index: number;
-  archiveOffset: number;
-  length: number;
-  tarOffset: number;
-  rawLength: number;
-  bytes?: Buffer;
-  error?: string;
-}
+/** Without an index, a plain tar is read in blocks of this size. */
+const DEFAULT_PLAIN_BLOCK = 1 << 20;

@@ -8,7 +8,7 @@ import { basename, relative, sep } from 'node:path';
 import { BackupError, ChainError, OptionError } from '../errors.js';
 import type { BackupKind, Manifest, ManifestHeader, ParentLink, Selection } from '../format/manifest.js';
 import { ancestry, readChainLink, readLinkManifest, type ChainLink } from './backup-chain.js';
-import { isBackupFileName, newestManifest, type UnreadableManifest } from './locate-backup.js';
+import { isBackupFileName, manifestBeside, newestManifest, type UnreadableManifest } from './locate-backup.js';
 import { ChangeDetector } from './change-detector.js';
 import type { ResolvedArchiveOptions, ResolvedChainOptions } from './options.js';
 
@@ -128,7 +128,7 @@ async function newestBackupIn(since: string, unreadable: UnreadableManifest[]): 
     if (!info.isDirectory()) throw new OptionError('since', since, 'the path of a NAME.manifest.jsonl, of its archive, or of a folder of backups');
     return newestManifest(since, unreadable).catch((error: unknown) => (error instanceof BackupError && error.code === 'SOURCE_NOT_FOUND' ? undefined : Promise.reject(error)));
   }
-  const path = since.replace(/\.tar(\.gz)?$/, '.manifest.jsonl');
+  const path = manifestBeside(since);
   if (!(await stat(path).catch(() => undefined))) {
     throw new ChainError('PARENT_MISSING', `The backup to build on, ${path}, does not exist. Check \`since\`, or make a full backup.`, { path });
   }

@@ -1,20 +1,23 @@
 /**
- * A pool of worker threads that deflate blocks (backup) and inflate members (verify, restore).
- * Worker threads, not zlib's async API: that one
- * runs on libuv's shared pool, 4 threads by default, which would cap us at 4 cores (measured in
- * docs/BENCHMARKS.md). Blocks travel as transferred ArrayBuffers, so nothing is copied between
- * threads, and the input buffer comes back with the result for reuse.
+ * A pool of worker threads that compress blocks (backup) and decompress them (verify, restore),
+ * with whichever codec each job names (a chain may mix codecs). Worker threads, not zlib's async
+ * API: that one runs on libuv's shared pool, 4 threads by default, which would cap us at 4 cores
+ * (measured in docs/BENCHMARKS.md). Blocks travel as transferred ArrayBuffers, so nothing is
+ * copied between threads, and the input buffer comes back with the result for reuse.
  */
 import { Worker } from 'node:worker_threads';
-import { crc32, deflateRawSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
+import type { BlockCodec } from '../format/codecs/block-codec.js';
+import { CODECS } from '../format/codecs/codecs.js';
 
 /**
  * The worker's code, evaluated as a script so that it runs the same from TypeScript sources,
- * from the compiled package and from a single-file bundle.
+ * from the compiled package and from a single-file bundle. Each codec brings its own functions.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
+const codecs = { ${CODECS.map((codec) => `${JSON.stringify(codec.name)}: ${codec.workerSource}`).join(',\n')} };
 // Results travel with their whole ArrayBuffer and a length, not as a copy: a copy would leave zlib's
 // ~1 MiB output buffer behind per block, which the worker's GC frees late (peak RSS 224 -> 162 MB on
 // the small corpus). Small results may sit in Node's shared pool, which must not be transferred.
@@ -22,17 +25,13 @@ const transferable = (bytes) => (bytes.byteOffset === 0 && bytes.buffer.byteLeng
 parentPort.on('message', (job) => {
   try {
     const input = new Uint8Array(job.block, 0, job.length);
-    if (job.op === 'deflate') {
-      // One output chunk of deflate's worst-case size: no concatenation inside zlib.
-      const chunkSize = Math.max(64 * 1024, job.length + (job.length >> 10) + 1024);
-      const deflated = transferable(zlib.deflateRawSync(input, { level: job.level, chunkSize }));
-      const crc = zlib.crc32(input);
-      parentPort.postMessage({ id: job.id, block: job.block, output: deflated.buffer, length: deflated.byteLength, crc }, [job.block, deflated.buffer]);
+    const codec = codecs[job.codec];
+    if (job.op === 'compress') {
+      const { output, check } = codec.compress(input, job.level);
+      const result = transferable(output);
+      parentPort.postMessage({ id: job.id, block: job.block, output: result.buffer, length: result.byteLength, check }, [job.block, result.buffer]);
     } else {
-      // A whole gzip member: zlib checks its CRC-32 and ISIZE; the cap stops a member that
-      // inflates past the length its header declares (a gzip bomb) as soon as it does.
-      // One byte more than the block: a chunk that fills up exactly makes zlib allocate another.
-      const data = transferable(zlib.gunzipSync(input, { maxOutputLength: Math.max(1, job.rawLength), chunkSize: Math.max(64, job.rawLength + 1) }));
+      const data = transferable(codec.decompress(input, job.rawLength));
       parentPort.postMessage({ id: job.id, block: job.block, output: data.buffer, length: data.byteLength }, [job.block, data.buffer]);
     }
   } catch (error) {
@@ -41,17 +40,34 @@ parentPort.on('message', (job) => {
 });
 `;
 
-export interface DeflatedBlock {
-  /** Raw deflate data (no gzip framing). */
-  deflated: Buffer;
-  /** CRC-32 of the uncompressed block. */
-  crc32: number;
+interface CodecFunctions {
+  compress(input: Uint8Array, level: number): { output: Buffer; check: number };
+  decompress(input: Uint8Array, rawLength: number): Buffer;
+}
+
+const functionsHere = new Map<BlockCodec, CodecFunctions>();
+
+/** A codec's worker functions evaluated on this thread: the same text, so the same bytes. */
+export function codecFunctionsHere(codec: BlockCodec): CodecFunctions {
+  let functions = functionsHere.get(codec);
+  if (!functions) {
+    functions = new Function('zlib', `return ${codec.workerSource};`)(zlib) as CodecFunctions;
+    functionsHere.set(codec, functions);
+  }
+  return functions;
+}
+
+export interface CompressedBlock {
+  /** The codec's output for the block, before framing. */
+  output: Buffer;
+  /** The codec's check value (gzip: CRC-32 of the uncompressed block). */
+  check: number;
   /** The input buffer, handed back for reuse. */
   block: ArrayBuffer;
 }
 
-/** A member's inflated bytes, or why it could not be inflated (bad CRC, bad length, bad data). */
-export type InflatedMember = { data: Buffer; error?: undefined } | { data?: undefined; error: string };
+/** A block's decompressed bytes, or why it could not be decompressed (bad checksum, bad length, bad data). */
+export type DecompressedBlock = { data: Buffer; error?: undefined } | { data?: undefined; error: string };
 
 interface WorkerReply {
   id: number;
@@ -59,12 +75,12 @@ interface WorkerReply {
   /** The result's ArrayBuffer, of which the first `length` bytes are the result. */
   output?: ArrayBuffer;
   length?: number;
-  crc?: number;
+  check?: number;
   error?: string;
 }
 
 interface Job {
-  message: { op: 'deflate' | 'inflate'; id: number; block: ArrayBuffer; length: number; level?: number; rawLength?: number };
+  message: { op: 'compress' | 'decompress'; codec: string; id: number; block: ArrayBuffer; length: number; level?: number; rawLength?: number };
   settle: (reply: WorkerReply) => void;
   reject: (error: Error) => void;
 }
@@ -78,14 +94,8 @@ export class BlockCodecPool {
   private failure: Error | undefined;
   private closed = false;
 
-  /**
-   * `level` is the deflate level; pools that only inflate pass 0. Workers start when jobs wait
-   * for them, up to `size`: a run that compresses one small block starts one worker, not all.
-   */
-  constructor(
-    private readonly size: number,
-    private readonly level = 0,
-  ) {}
+  /** Workers start when jobs wait for them, up to `size`: a run that compresses one small block starts one worker, not all. */
+  constructor(private readonly size: number) {}
 
   private spawn(): void {
     // execArgv: [] keeps loaders such as tsx out of the workers; they run plain JavaScript.
@@ -99,35 +109,27 @@ export class BlockCodecPool {
     this.idle.push(worker);
   }
 
-  /** Deflates the first `length` bytes of `block`; `block` is transferred and returned with the result. */
-  deflate(block: ArrayBuffer, length: number): Promise<DeflatedBlock> {
-    return this.submit({ op: 'deflate', id: this.nextId++, block, length, level: this.level }, (reply, resolve, reject) => {
-      if (reply.error !== undefined || reply.output === undefined || reply.crc === undefined) {
+  /** Compresses the first `length` bytes of `block`; `block` is transferred and returned with the result. */
+  compress(codec: BlockCodec, level: number, block: ArrayBuffer, length: number): Promise<CompressedBlock> {
+    return this.submit({ op: 'compress', codec: codec.name, id: this.nextId++, block, length, level }, (reply, resolve, reject) => {
+      if (reply.error !== undefined || reply.output === undefined || reply.check === undefined) {
         reject(new Error(`compression failed: ${reply.error ?? 'no result'}`));
       } else {
-        resolve({ deflated: Buffer.from(reply.output, 0, reply.length), crc32: reply.crc, block: reply.block });
+        resolve({ output: Buffer.from(reply.output, 0, reply.length), check: reply.check, block: reply.block });
       }
     });
   }
 
   /**
-   * Deflates on this thread, as a worker would (the same bytes): for an archive of one block, where
-   * starting a worker costs more than the work (a run that changed nothing writes one small block).
+   * Decompresses one whole block's frame (the first `length` bytes of `frame`, transferred),
+   * checking its checksum and length and refusing to grow past `rawLength` bytes. Damage is a
+   * result, not a rejection: the caller reports it and goes on with the other blocks.
    */
-  deflateHere(bytes: Buffer): { deflated: Buffer; crc32: number } {
-    return { deflated: deflateRawSync(bytes, { level: this.level }), crc32: crc32(bytes) };
-  }
-
-  /**
-   * Inflates one whole gzip member (the first `length` bytes of `member`, transferred), checking
-   * its CRC-32 and length and refusing to inflate past `rawLength` bytes. Damage is a result, not
-   * a rejection: the caller reports it and goes on with the other members.
-   */
-  inflate(member: ArrayBuffer, length: number, rawLength: number): Promise<InflatedMember> {
-    return this.submit({ op: 'inflate', id: this.nextId++, block: member, length, rawLength }, (reply, resolve) => {
+  decompress(codec: BlockCodec, frame: ArrayBuffer, length: number, rawLength: number): Promise<DecompressedBlock> {
+    return this.submit({ op: 'decompress', codec: codec.name, id: this.nextId++, block: frame, length, rawLength }, (reply, resolve) => {
       if (reply.error !== undefined || reply.output === undefined) resolve({ error: reply.error ?? 'no result' });
       else if (reply.length !== rawLength) {
-        resolve({ error: `inflated to ${reply.length} bytes where its header declares ${rawLength}` });
+        resolve({ error: `decompressed to ${reply.length} bytes where its header declares ${rawLength}` });
       } else resolve({ data: Buffer.from(reply.output, 0, reply.length) });
     });
   }

@@ -3,9 +3,8 @@
  * order. Backpressure lives in one place, `push`: it waits when `maxInFlight` blocks are queued.
  */
 import { createHash } from 'node:crypto';
-import { END_MARKER, encodeMemberHeader, encodeMemberTrailer } from '../format/blocked-gzip.js';
-import type { Codec } from '../format/manifest.js';
-import type { BlockCodecPool } from './block-codec-pool.js';
+import type { BlockCodec, BlockSizes } from '../format/codecs/block-codec.js';
+import { codecFunctionsHere, type BlockCodecPool } from './block-codec-pool.js';
 
 /** Where archive bytes go: a file (engine) or a stream (gulp plugin). */
 export interface ArchiveSink {
@@ -16,7 +15,7 @@ export interface ArchiveSink {
 const SINGLE_BLOCK_HERE = 512 * 1024;
 
 export interface BlockWriterResult {
-  /** Archive offset of every block, then of the end marker (gzip) or the archive's end (none). */
+  /** Archive offset of every block, then of the end marker (the archive's end for codec none). */
   offsets: number[];
   tarBytes: number;
   archiveBytes: number;
@@ -29,7 +28,9 @@ export class BlockWriter {
   private tarBytes = 0;
   private archiveBytes = 0;
   private readonly offsets: number[] = [];
-  private readonly pending: Promise<Buffer[]>[] = [];
+  /** Each written block's stored and raw sizes, for end markers that list them (zstd's seek table). */
+  private readonly sizes: BlockSizes[] = [];
+  private readonly pending: Promise<{ parts: Buffer[]; raw: number }>[] = [];
   private readonly spare: ArrayBuffer[] = [];
   private readonly archiveHash = createHash('sha256');
   private readonly maxInFlight: number;
@@ -38,13 +39,14 @@ export class BlockWriter {
 
   constructor(
     private readonly sink: ArchiveSink,
-    private readonly codec: Codec,
+    private readonly codec: BlockCodec,
+    private readonly level: number,
     private readonly blockSize: number,
     private readonly pool: BlockCodecPool | undefined,
     /** Blocks compressing or waiting to be written, at most: bounds the memory. */
     maxInFlight: number,
   ) {
-    if (codec === 'gzip' && !pool) throw new Error('gzip blocks need a compression pool');
+    if (codec.compresses && !pool) throw new Error(`${codec.name} blocks need a compression pool`);
     this.maxInFlight = maxInFlight;
     this.block = this.newBlock();
   }
@@ -108,23 +110,19 @@ export class BlockWriter {
 
   /** Flushes the last partial block, writes the end marker and returns the block index. */
   async finish(): Promise<BlockWriterResult> {
-    if (this.codec === 'gzip' && this.cuts === 0 && this.filled > 0 && this.filled <= SINGLE_BLOCK_HERE) {
+    if (this.codec.compresses && this.cuts === 0 && this.filled > 0 && this.filled <= SINGLE_BLOCK_HERE) {
       // The whole archive is one small block: compressed here, no worker started.
       const bytes = this.block.subarray(0, this.filled);
-      const { deflated, crc32 } = this.pool!.deflateHere(bytes);
+      const { output, check } = codecFunctionsHere(this.codec).compress(bytes, this.level);
       this.cuts++;
       this.filled = 0;
-      this.offsets.push(this.archiveBytes);
-      await this.write([encodeMemberHeader(deflated.length, bytes.length), deflated, encodeMemberTrailer(crc32, bytes.length)]);
+      await this.writeBlock({ parts: this.codec.frame(output, bytes.length, check), raw: bytes.length });
     }
     if (this.filled > 0) await this.cut();
-    while (this.pending.length > 0) await this.writeHead();
-    if (this.codec === 'gzip') {
-      this.offsets.push(this.archiveBytes);
-      await this.write([END_MARKER]);
-    } else {
-      this.offsets.push(this.archiveBytes);
-    }
+    while (this.pending.length > 0) await this.writeBlock(await this.pending.shift()!);
+    this.offsets.push(this.archiveBytes);
+    const marker = this.codec.endMarker(this.sizes);
+    if (marker.length > 0) await this.write([marker]);
     return {
       offsets: this.offsets,
       tarBytes: this.tarBytes,
@@ -143,26 +141,27 @@ export class BlockWriter {
     const block = this.block;
     const length = this.filled;
     this.filled = 0;
-    if (this.codec === 'none') {
-      this.pending.push(Promise.resolve([block.subarray(0, length)]));
+    if (!this.codec.compresses) {
+      this.pending.push(Promise.resolve({ parts: [block.subarray(0, length)], raw: length }));
       this.block = Buffer.from(new ArrayBuffer(this.blockSize));
     } else {
-      const member = this.pool!.deflate(block.buffer as ArrayBuffer, length).then(({ deflated, crc32, block: returned }) => {
+      const framed = this.pool!.compress(this.codec, this.level, block.buffer as ArrayBuffer, length).then(({ output, check, block: returned }) => {
         this.spare.push(returned);
-        return [encodeMemberHeader(deflated.length, length), deflated, encodeMemberTrailer(crc32, length)];
+        return { parts: this.codec.frame(output, length, check), raw: length };
       });
-      // Awaited in order by writeHead; this keeps a failure of a later block from going unhandled.
-      member.catch(() => {});
-      this.pending.push(member);
+      // Awaited in order by writeBlock; this keeps a failure of a later block from going unhandled.
+      framed.catch(() => {});
+      this.pending.push(framed);
       this.block = this.newBlock();
     }
-    while (this.pending.length >= this.maxInFlight) await this.writeHead();
+    while (this.pending.length >= this.maxInFlight) await this.writeBlock(await this.pending.shift()!);
   }
 
-  private async writeHead(): Promise<void> {
-    const parts = await this.pending.shift()!;
-    this.offsets.push(this.archiveBytes);
+  private async writeBlock({ parts, raw }: { parts: Buffer[]; raw: number }): Promise<void> {
+    const offset = this.archiveBytes;
+    this.offsets.push(offset);
     await this.write(parts);
+    this.sizes.push({ stored: this.archiveBytes - offset, raw });
   }
 
   private async write(parts: Buffer[]): Promise<void> {

@@ -80,8 +80,14 @@ async function createdAtOf(path: string): Promise<string> {
 /** A header line is well under this (its longest part is the selection's patterns). */
 const HEADER_READ_LIMIT = 256 * 1024;
 
-/** The names a backup's files and other archives go by: one list for every reader. */
-const BACKUP_FILE_NAME = /\.(manifest\.jsonl|tar|tar\.gz|tgz|tar\.zst)$/;
+/** The names archives go by, ours (each codec's suffix) and others': one list for every reader. */
+const ARCHIVE_NAME = /\.(tar|tar\.gz|tgz|tar\.zst)$/;
+const BACKUP_FILE_NAME = new RegExp(`\\.manifest\\.jsonl$|${ARCHIVE_NAME.source}`);
+
+/** The manifest that goes with an archive (`NAME.tar.zst` → `NAME.manifest.jsonl`); the path itself when it names no archive. */
+export function manifestBeside(path: string): string {
+  return path.replace(ARCHIVE_NAME, '.manifest.jsonl');
+}
 
 /** Whether a path names a manifest or an archive (rather than a folder of backups). */
 export function isBackupFileName(path: string): boolean {
@@ -104,7 +110,7 @@ export async function locateBackup(path: string): Promise<LocatedBackup> {
     }
     return { manifest, manifestPath: path, archivePath: join(dirname(path), basename(manifest.header.archive)) };
   }
-  const beside = path.replace(/\.(tar|tar\.gz|tgz|tar\.zst)$/, '.manifest.jsonl');
+  const beside = manifestBeside(path);
   if (beside !== path && (await exists(beside))) {
     const located = await locateBackup(beside);
     if (basename(located.archivePath) === basename(path)) return { ...located, archivePath: path };

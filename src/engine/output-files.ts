@@ -7,6 +7,7 @@
 import { access, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { OutputError, outputWriteError } from '../errors.js';
+import { CODECS, codecNamed } from '../format/codecs/codecs.js';
 import type { Codec } from '../format/manifest.js';
 import { RunLock, isDeadLock } from './run-lock.js';
 
@@ -22,7 +23,7 @@ export interface OutputPaths {
 export const PARTIAL_SUFFIX = '.partial';
 
 export function outputPaths(folder: string, name: string, codec: Codec): OutputPaths {
-  const archiveName = `${name}${codec === 'gzip' ? '.tar.gz' : '.tar'}`;
+  const archiveName = `${name}${codecNamed(codec, 'codec').suffix}`;
   return {
     folder,
     name,
@@ -105,7 +106,7 @@ export async function removeDeadRuns(folder: string): Promise<string[]> {
       continue;
     }
     const complete = names.includes(`${name}.manifest.jsonl`);
-    const own = [`${name}.tar.gz`, `${name}.tar`, `${name}.tar.gz.sha256`, `${name}.tar.sha256`, `${name}.manifest.jsonl`];
+    const own = [...CODECS.flatMap((codec) => [`${name}${codec.suffix}`, `${name}${codec.suffix}.sha256`]), `${name}.manifest.jsonl`];
     const ownFiles = new Set([...own, ...own.map((n) => n + PARTIAL_SUFFIX)]);
     const leftovers = complete ? [] : names.filter((n) => ownFiles.has(n));
     for (const file of [...leftovers, lockName]) {
@@ -114,7 +115,7 @@ export async function removeDeadRuns(folder: string): Promise<string[]> {
     }
   }
   for (const partial of names.filter((n) => n.endsWith(PARTIAL_SUFFIX))) {
-    const owner = partial.replace(/\.(tar(\.gz)?(\.sha256)?|manifest\.jsonl)\.partial$/, '');
+    const owner = partial.replace(/\.(tar(\.gz|\.zst)?(\.sha256)?|manifest\.jsonl)\.partial$/, '');
     if (liveNames.has(owner) || removed.includes(partial)) continue;
     await rm(join(folder, partial), { force: true });
     removed.push(partial);
@@ -240,8 +241,8 @@ export async function writeLinesSealed(path: string, lines: Iterable<string>): P
  */
 export async function replaceBackup(paths: OutputPaths, sealed: PartialFile[]): Promise<void> {
   await rm(paths.manifest, { force: true });
-  // The old archive may have the other codec's name (`.tar` for `.tar.gz`).
-  const other = paths.archive.endsWith('.tar.gz') ? paths.archive.slice(0, -3) : `${paths.archive}.gz`;
-  await Promise.all([other, `${other}.sha256`].map((path) => rm(path, { force: true })));
+  // The old archive may have another codec's name (`.tar` for `.tar.gz`).
+  const others = CODECS.map((codec) => join(paths.folder, `${paths.name}${codec.suffix}`)).filter((path) => path !== paths.archive);
+  await Promise.all(others.flatMap((other) => [other, `${other}.sha256`]).map((path) => rm(path, { force: true })));
   for (const file of sealed) await file.place();
 }

@@ -7,18 +7,19 @@
  * With only an archive: CRCs, lengths, end marker and tar structure; file hashes are not checked.
  */
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { AbortError, BackupError, OptionError } from '../errors.js';
-import { MEMBER_HEADER_SIZE, decodeMemberHeader } from '../format/blocked-gzip.js';
+import { codecNamed, containerOf, readableCodec } from '../format/codecs/codecs.js';
+import { noneCodec } from '../format/codecs/none-codec.js';
 import type { Manifest, ManifestEntry } from '../format/manifest.js';
 import { contentHolders, groupByHolder } from './backup-chain.js';
 import { TAR_END_OF_ARCHIVE } from '../format/tar-header.js';
 import { TarFormatError, readTarEntries, type TarStreamEnd } from '../format/tar-entry-stream.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import { optionKeys, rejectUnknownKeys } from './option-keys.js';
-import { compressionOf, isDecompressionError, notTarAtAll, readHead, tarBytesOf, type ArchiveCompression } from './archive-format.js';
+import { compressionOf, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
 import { BlockCodecPool } from './block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
@@ -196,7 +197,14 @@ interface ArchiveCheck {
   warnings: string[];
 }
 
-/** One archive: its size and SHA-256, every member, the end marker, and the given entries. */
+/** Up to `length` bytes at `position`, in a buffer of their own. */
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const bytes = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(bytes, 0, length, position);
+  return bytes.subarray(0, bytesRead);
+}
+
+/** One archive: its size and SHA-256, every block, the end marker, and the given entries. */
 async function checkArchive(
   { archivePath, manifest }: ArchiveToCheck,
   pool: BlockCodecPool,
@@ -207,15 +215,21 @@ async function checkArchive(
   const fileSize = await archiveSize(archivePath, undefined);
   const handle = await open(archivePath, 'r');
   try {
-    // Without a manifest the bytes say what the archive is: ours (blocked gzip), another gzip or zstd, or plain tar.
-    const head = manifest ? undefined : await readHead(archivePath, MEMBER_HEADER_SIZE);
-    const compression = head === undefined || decodeMemberHeader(head) !== undefined ? undefined : compressionOf(head, archivePath);
-    const codec = manifest?.header.options.codec ?? (compression === 'none' ? 'none' : 'gzip');
     const footer = manifest?.footer;
+    // Without a manifest the bytes say what the archive is: ours (blocked gzip or zstd, read in
+    // parallel), another gzip or zstd stream (read sequentially), or plain tar.
+    const bytes = { size: fileSize, read: (position: number, length: number) => readAt(handle, position, length) };
+    const codec = manifest
+      ? readableCodec(codecNamed(manifest.header.options.codec, archivePath), archivePath)
+      : fileSize === 0
+        ? undefined
+        : await containerOf(bytes);
+    const compression = codec ? undefined : compressionOf(await readAt(handle, 0, 8), archivePath);
     const reader = new ArchiveReader(
       handle,
       fileSize,
       pool,
+      codec ?? noneCodec,
       footer ? { blockSize: footer.blocks.blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes } : undefined,
     );
     const onRead = (bytes: number) => {
@@ -224,11 +238,7 @@ async function checkArchive(
     };
     const foreign = compression === 'gzip' || compression === 'zstd';
     const warnings: string[] = [];
-    const blocks = foreign
-      ? decompressedBlocks(archivePath, onRead, warnings)
-      : codec === 'none'
-        ? reader.plainBlocks(footer?.blocks.blockSize ?? 1 << 20, footer?.totals.tarBytes)
-        : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal, onRead });
+    const blocks = foreign ? decompressedBlocks(archivePath, onRead, warnings) : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal, onRead });
     const problems: string[] = [];
     let blockCount = 0;
     let damagedBlocks = 0;
@@ -244,7 +254,7 @@ async function checkArchive(
         yield block;
       }
     })();
-    const check = manifest ? checkAgainstManifest(manifest) : checkStructure(archivePath, compression ?? 'gzip');
+    const check = manifest ? checkAgainstManifest(manifest) : checkStructure(archivePath, compression ?? codec?.name ?? 'none');
     const entries = await check.run(counted);
     for await (const block of counted) void block; // the rest of the archive: CRCs, lengths, end marker
     if (!foreign) problems.push(...reader.end.problems);

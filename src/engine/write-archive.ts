@@ -5,6 +5,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { AbortError } from '../errors.js';
+import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
 import type { ManifestEntry, SkippedEntry } from '../format/manifest.js';
 import { TAR_END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../format/tar-header.js';
 import { BlockWriter, type ArchiveSink, type BlockWriterResult } from './block-writer.js';
@@ -44,11 +45,12 @@ export async function writeArchive(
   progress: ProgressTracker,
   changes?: ChangeDetector,
 ): Promise<WrittenArchive> {
-  const pool = options.codec === 'gzip' ? new BlockCodecPool(options.concurrency, options.level) : undefined;
+  const codec = usableCodec(codecNamed(options.codec, 'codec'));
+  const pool = codec.compresses ? new BlockCodecPool(options.concurrency) : undefined;
   try {
     // A block in flight holds its raw bytes and, once compressed, about as many again.
     const maxInFlight = Math.max(2, Math.min(2 * options.concurrency + 1, Math.floor(options.maxMemory / (2 * options.blockSize))));
-    const writer = new BlockWriter(sink, options.codec, options.blockSize, pool, maxInFlight);
+    const writer = new BlockWriter(sink, codec, options.level, options.blockSize, pool, maxInFlight);
     const stored: ManifestEntry[] = [];
     const skipped: SkippedEntry[] = [];
     let contentBytes = 0;

@@ -16,7 +16,7 @@ export const MANIFEST_CHUNK = 1024 * 1024;
 
 export type BackupKind = 'full' | 'incremental' | 'differential';
 export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink';
-export type Codec = 'gzip' | 'none';
+export type Codec = 'gzip' | 'zstd' | 'none';
 
 export interface ManifestHeader {
   record: 'header';

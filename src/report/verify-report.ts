@@ -17,7 +17,7 @@ export function formatVerifyReport(report: VerifyReport, quiet: boolean): string
     if (!quiet) {
       const chain = report.archives.length > 1 ? ` of ${report.archives.length} archives of its chain` : '';
       lines.push(`OK ${report.archivePath}: ${counts.entries} entries in ${counts.blocks} blocks${chain}, in ${formatDuration(report.elapsedMs)}`);
-      if (!report.hashesChecked) lines.push('  CRCs, lengths and tar structure were checked; a plain tar archive holds no file hashes to check');
+      if (!report.hashesChecked) lines.push('  block checksums, lengths and tar structure were checked; without a manifest there are no file hashes to check');
       for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
       if (source) lines.push(`  ${source.root} matches the manifest`);
     }

@@ -41,7 +41,7 @@ describe('cli: gulp-backup create', () => {
     [['--level', 'high'], /--level must be .*, got high$/m],
     [['--concurrency', '0'], /--concurrency \(-j\) must be an integer from 1 to 1024, got 0$/m],
     [['--hash', 'sha256,crc'], /--hash must be one of sha256, sha1, sha512, md5, got crc$/m],
-    [['--codec', 'rar'], /--codec must be one of 'gzip', 'none', got rar$/m],
+    [['--codec', 'rar'], /--codec must be one of 'gzip', 'zstd', 'none', got rar$/m],
     [['--max-file-size', 'huge'], /--max-file-size must be .*, got huge$/m],
   ] as const) {
     it(`exits 2 on an invalid option: ${args.join(' ')}`, async () => {

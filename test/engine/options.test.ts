@@ -27,7 +27,7 @@ describe('engine/options', () => {
     expect(rejects({ concurrency: 0 }).message).to.equal('Expected `concurrency` to be an integer from 1 to 1024, got `0`');
     expect(rejects({ readConcurrency: 0 }).message).to.equal('Expected `readConcurrency` to be an integer from 1 to 256, got `0`');
     expect(rejects({ hashes: ['sha256', 'crc99' as never] }).message).to.match(/`hashes`.*got `crc99`/);
-    expect(rejects({ codec: 'zip' as never }).message).to.match(/one of 'gzip', 'none', got `zip`/);
+    expect(rejects({ codec: 'zip' as never }).message).to.match(/one of 'gzip', 'zstd', 'none', got `zip`/);
     expect(rejects({ maxFileSize: 'lots' }).message).to.match(/`maxFileSize`.*got `lots`/);
     expect(rejects({ blockSize: 1000 }).message).to.match(/`blockSize`/);
     expect(rejects({ name: '../evil' }).message).to.match(/`name`.*got `..\/evil`/);

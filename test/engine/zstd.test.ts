@@ -1,0 +1,218 @@
+/**
+ * codec zstd: `.tar.zst` of independent frames, one per block, with the seekable format's seek
+ * table at the end. Where Node has zstd (22.15+), what we write is proven with the zstd and GNU tar
+ * tools and read back by every reader; on an older Node, the clear refusal is what is tested.
+ */
+import { expect } from 'chai';
+import { copyFile, mkdir, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as zlib from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import gulp from 'gulp';
+import { BackupError, backup as backupPlugin, createBackup, restore, restoreBackup, verify, verifyBackup, type BackupResult, type VerifyReport } from '../../src/index.js';
+import { decodeSeekTable, frameContentSize, seekTableAt } from '../../src/format/zstd-frames.js';
+import { loadManifest } from '../helpers/archive.js';
+import { runCli } from '../helpers/cli.js';
+import { describeTree } from '../helpers/exact-tree.js';
+import { pseudoRandomBytes, run, tempDir, writeTree } from '../helpers/tree.js';
+
+const NODE_HAS_ZSTD = 'zstdCompressSync' in zlib;
+
+const TREE = {
+  'tree/log.txt': Array.from({ length: 30_000 }, (_, i) => `line ${i} of a compressible log\n`).join(''),
+  'tree/noise.bin': pseudoRandomBytes(300_000, 7),
+  'tree/zeros.bin': Buffer.alloc(200_000),
+  'tree/deep/a/b/c/small.txt': 'small',
+  'tree/empty': '',
+  'tree/link': { symlink: 'log.txt' },
+};
+
+// One suite or the other runs, by the Node.js running the tests: nothing is skipped.
+if (NODE_HAS_ZSTD) {
+describe('codec zstd (Node.js with zstd)', () => {
+  let root: string;
+  let backup: BackupResult;
+
+  before(async () => {
+    root = await tempDir();
+    await writeTree(root, TREE);
+    backup = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'out'), name: 'z', codec: 'zstd', blockSize: '64KB' });
+  });
+
+  it('writes NAME.tar.zst of one zstd frame per block, each declaring its size, ended by a seek table listing them', async () => {
+    expect(backup.archivePath).to.match(/z\.tar\.zst$/);
+    const manifest = await loadManifest(backup.manifestPath);
+    expect(manifest.header.options).to.include({ codec: 'zstd', level: 3 });
+    const archive = await readFile(backup.archivePath);
+    const { offsets } = manifest.footer.blocks;
+    const tarBytes = manifest.footer.totals.tarBytes;
+    expect(offsets.length).to.be.greaterThan(10);
+    for (let i = 0; i < offsets.length - 1; i++) {
+      const expected = Math.min(64 * 1024, tarBytes - i * 64 * 1024);
+      expect(frameContentSize(archive.subarray(offsets[i]!, offsets[i + 1]!)), `frame ${i}`).to.equal(expected);
+      expect((zlib as unknown as { zstdDecompressSync(b: Buffer): Buffer }).zstdDecompressSync(archive.subarray(offsets[i]!, offsets[i + 1]!)).length).to.equal(expected);
+    }
+    const table = archive.subarray(offsets.at(-1)!);
+    expect(seekTableAt(table)?.size).to.equal(table.length);
+    const frames = decodeSeekTable(table)!;
+    expect(frames.map((f) => f.stored)).to.deep.equal(offsets.slice(1).map((end, i) => end - offsets[i]!));
+    expect(frames.reduce((sum, f) => sum + f.raw, 0)).to.equal(tarBytes);
+  });
+
+  it('is read by zstd -t, zstd -dc | tar -x and tar --zstd -x, which extract the tree exactly', async () => {
+    await run('zstd', ['-q', '-t', backup.archivePath]);
+    const piped = await tempDir();
+    await run('sh', ['-c', `zstd -dc '${backup.archivePath}' | tar -xf - -C '${piped}'`]);
+    const direct = await tempDir();
+    await run('tar', ['--zstd', '-xf', backup.archivePath, '-C', direct]);
+    const original = describeTree(join(root, 'tree'));
+    expect(describeTree(join(piped, 'tree'))).to.deep.equal(original);
+    expect(describeTree(join(direct, 'tree'))).to.deep.equal(original);
+  });
+
+  it('gives the same bytes at any concurrency', async () => {
+    const out = await tempDir();
+    const one = await createBackup({ sources: ['tree'], cwd: root, out, name: 'one', codec: 'zstd', blockSize: '64KB', concurrency: 1 });
+    const four = await createBackup({ sources: ['tree'], cwd: root, out, name: 'four', codec: 'zstd', blockSize: '64KB', concurrency: 4 });
+    expect((await readFile(four.archivePath)).equals(await readFile(one.archivePath))).to.equal(true);
+    expect((await readFile(one.archivePath)).equals(await readFile(backup.archivePath))).to.equal(true);
+  });
+
+  it('takes levels 1 to 19: a higher level gives a smaller archive; 0 and 20 are refused', async () => {
+    const out = await tempDir();
+    const fast = await createBackup({ sources: ['tree/log.txt'], cwd: root, out, name: 'l1', codec: 'zstd', level: 1 });
+    const small = await createBackup({ sources: ['tree/log.txt'], cwd: root, out, name: 'l19', codec: 'zstd', level: 19 });
+    expect(small.statistics.archiveBytes).to.be.lessThan(fast.statistics.archiveBytes);
+    await run('zstd', ['-q', '-t', small.archivePath]);
+    for (const level of [0, 20]) {
+      const error = await createBackup({ sources: ['tree'], cwd: root, out, codec: 'zstd', level }).then(
+        () => undefined,
+        (e: unknown) => e as BackupError,
+      );
+      expect(error?.message).to.equal(`Expected \`level\` to be an integer from 1 to 19, got \`${level}\``);
+    }
+  });
+
+  it('verifies and restores through the manifest, reading only the blocks a chosen file needs', async () => {
+    const report = await verifyBackup(backup.manifestPath);
+    expect(report.problems).to.deep.equal([]);
+    expect(report.ok).to.equal(true);
+    const target = await tempDir();
+    const restored = await restoreBackup(backup.manifestPath, { to: target });
+    expect(restored.ok).to.equal(true);
+    expect(describeTree(join(target, 'tree'))).to.deep.equal(describeTree(join(root, 'tree')));
+    const one = await restoreBackup(backup.manifestPath, { to: await tempDir(), include: ['tree/deep/a/b/c/small.txt'] });
+    expect(one.ok).to.equal(true);
+    expect(one.blocksRead).to.equal(1);
+    expect(one.blocksTotal).to.be.greaterThan(10);
+  });
+
+  it('without its manifest: verify walks the frames by the seek table; restore and ls read it', async () => {
+    const folder = await tempDir();
+    const alone = join(folder, 'z.tar.zst');
+    await copyFile(backup.archivePath, alone);
+    const report = await verifyBackup(alone);
+    expect(report.ok).to.equal(true);
+    expect(report.counts.blocks).to.equal(backup.statistics.blocks);
+    const target = await tempDir();
+    expect((await restoreBackup(alone, { to: target })).ok).to.equal(true);
+    expect(describeTree(join(target, 'tree'))).to.deep.equal(describeTree(join(root, 'tree')));
+    const ls = await runCli(['ls', alone]);
+    expect(ls.code).to.equal(0);
+    expect(ls.stdout).to.include('tree/deep/a/b/c/small.txt');
+  });
+
+  it('a damaged frame spoils its block alone: verify names it, restore brings back every other file', async () => {
+    const folder = await tempDir();
+    await copyFile(backup.archivePath, join(folder, 'z.tar.zst'));
+    await copyFile(backup.manifestPath, join(folder, 'z.manifest.jsonl'));
+    const manifest = await loadManifest(backup.manifestPath);
+    const noise = manifest.entries.find((e) => e.path === 'tree/noise.bin')!;
+    const block = Math.floor((noise.dataOffset! + 100_000) / (64 * 1024));
+    const archive = await readFile(join(folder, 'z.tar.zst'));
+    const at = Math.floor((manifest.footer.blocks.offsets[block]! + manifest.footer.blocks.offsets[block + 1]!) / 2);
+    archive[at]! ^= 0xff;
+    await writeFile(join(folder, 'z.tar.zst'), archive);
+    const report = await verifyBackup(join(folder, 'z.manifest.jsonl'));
+    expect(report.ok).to.equal(false);
+    expect(report.counts.damagedBlocks).to.equal(1);
+    expect(report.entries.filter((e) => e.status !== 'ok').map((e) => e.path)).to.deep.equal(['tree/noise.bin']);
+    const target = await tempDir();
+    const restored = await restoreBackup(join(folder, 'z.manifest.jsonl'), { to: target });
+    expect(restored.failures.map((f) => f.path)).to.deep.equal(['tree/noise.bin']);
+    expect(await readFile(join(target, 'tree/log.txt'), 'utf8')).to.equal(TREE['tree/log.txt']);
+  });
+
+  it('a cut-short .tar.zst is found truncated, with and without its manifest', async () => {
+    const folder = await tempDir();
+    const cut = join(folder, 'z.tar.zst');
+    await copyFile(backup.archivePath, cut);
+    await copyFile(backup.manifestPath, join(folder, 'z.manifest.jsonl'));
+    await truncate(cut, backup.statistics.archiveBytes - 20);
+    const withManifest = await verifyBackup(join(folder, 'z.manifest.jsonl'));
+    expect(withManifest.ok).to.equal(false);
+    expect(withManifest.problems.join('\n')).to.match(/end marker/);
+    await mkdir(join(folder, 'alone'));
+    await copyFile(cut, join(folder, 'alone', 'z.tar.zst'));
+    const alone = await verifyBackup(join(folder, 'alone', 'z.tar.zst'));
+    expect(alone.ok).to.equal(false);
+  });
+
+  it('a chain may mix codecs: a gzip full backup, a zstd incremental on it; restore and verify read both', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'site/a.txt': 'first a', 'site/b.bin': pseudoRandomBytes(150_000, 2) });
+    const out = await tempDir();
+    const full = await createBackup({ sources: ['site'], cwd: tree, out, name: 'full' });
+    await writeFile(join(tree, 'site/c.txt'), 'new c');
+    const inc = await createBackup({ sources: ['site'], cwd: tree, out, name: 'inc', codec: 'zstd', kind: 'incremental', since: full.manifestPath });
+    expect((await readdir(out)).sort()).to.include.members(['full.tar.gz', 'inc.tar.zst']);
+    expect((await verifyBackup(inc.manifestPath)).ok).to.equal(true);
+    const target = await tempDir();
+    expect((await restoreBackup(inc.manifestPath, { to: target })).ok).to.equal(true);
+    expect(describeTree(join(target, 'site'))).to.deep.equal(describeTree(join(tree, 'site')));
+  });
+
+  it('the gulp plugins: backup({ codec: "zstd" }) into gulp.dest, then verify() and restore() read it', async () => {
+    const out = await tempDir();
+    await pipeline(gulp.src('tree/**', { cwd: root, encoding: false, dot: true, resolveSymlinks: false }), backupPlugin({ name: 'g', codec: 'zstd' }), gulp.dest(out));
+    expect((await readdir(out)).sort()).to.deep.equal(['g.manifest.jsonl', 'g.tar.zst', 'g.tar.zst.sha256']);
+    await run('zstd', ['-q', '-t', join(out, 'g.tar.zst')]);
+    const reports: VerifyReport[] = [];
+    await pipeline(gulp.src('*.manifest.jsonl', { cwd: out, read: false }), verify({ onReport: (report) => reports.push(report) }), gulp.dest(await tempDir()));
+    expect(reports.map((r) => r.ok)).to.deep.equal([true]);
+    const target = await tempDir();
+    await pipeline(gulp.src('g.manifest.jsonl', { cwd: out, read: false }), restore(), gulp.dest(target));
+    // Paths in the archive are relative to the glob's base, tree/.
+    expect(await readFile(join(target, 'log.txt'), 'utf8')).to.equal(TREE['tree/log.txt']);
+    expect((await readFile(join(target, 'noise.bin'))).equals(TREE['tree/noise.bin'])).to.equal(true);
+  });
+
+  it('the CLI writes it with --codec zstd', async () => {
+    const out = await tempDir();
+    const cli = await runCli(['create', 'tree', '--cwd', root, '--out', out, '--name', 'cli', '--codec', 'zstd', '--level', '5', '-q']);
+    expect(cli.stderr).to.equal('');
+    expect(cli.code).to.equal(0);
+    expect((await loadManifest(join(out, 'cli.manifest.jsonl'))).header.options).to.include({ codec: 'zstd', level: 5 });
+    await run('zstd', ['-q', '-t', join(out, 'cli.tar.zst')]);
+  });
+});
+} else {
+describe('codec zstd (Node.js without zstd)', () => {
+  it(`is refused up front, naming the Node.js it needs (this is ${process.version}), and nothing is written`, async () => {
+    const root = await tempDir();
+    await writeTree(root, TREE);
+    const out = join(root, 'out');
+    const error = await createBackup({ sources: ['tree'], cwd: root, out, codec: 'zstd' }).then(
+      () => undefined,
+      (e: unknown) => e as BackupError,
+    );
+    expect(error).to.be.instanceOf(BackupError);
+    expect(error?.code).to.equal('CODEC_UNAVAILABLE');
+    expect(error?.message).to.equal(`codec zstd needs Node.js 22.15 or later (for its built-in zstd); this is Node.js ${process.version}. Use codec gzip, or a newer Node.js.`);
+    expect(await readdir(out).catch(() => 'no folder')).to.equal('no folder');
+    const cli = await runCli(['create', 'tree', '--cwd', root, '--out', out, '--codec', 'zstd']);
+    expect(cli.code).to.equal(2);
+    expect(cli.stderr).to.match(/codec zstd needs Node\.js 22\.15 or later/);
+  });
+});
+}
