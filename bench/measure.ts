@@ -20,7 +20,7 @@ export interface Sample {
 
 /** Total size of the archives in a folder (what a backup tool wrote). */
 export async function archiveSize(folder: string): Promise<number> {
-  const names = (await readdir(folder)).filter((name) => /\.tar(\.gz)?$/.test(name));
+  const names = (await readdir(folder)).filter((name) => /\.tar(\.gz|\.zst)?$/.test(name));
   let total = 0;
   for (const name of names) total += (await stat(join(folder, name))).size;
   return total;

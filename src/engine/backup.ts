@@ -1,14 +1,13 @@
 /**
- * `createBackup`: scan the sources, write the archive (parallel blocked gzip), then the checksum
+ * `createBackup`: scan the sources, write the archive (blocks compressed in parallel), then the checksum
  * file and the manifest. Nothing that looks complete is left behind unless all of it succeeded.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AbortError, BackupError } from '../errors.js';
-import { formatChecksumLine } from '../format/checksum-file.js';
-import { encodeManifest, type BackupKind, type SkippedEntry } from '../format/manifest.js';
-import { changeDetectorFor, planBackup } from './backup-plan.js';
-import { buildHeader } from './manifest-header.js';
+import type { BackupKind, SkippedEntry } from '../format/manifest.js';
+import { planBackup } from './backup-plan.js';
+import { writeBackup } from './backup-writer.js';
 import { resolveBackupOptions, selectionOf, type BackupOptions, type ResolvedBackupOptions } from './options.js';
 import { plural } from './plural.js';
 import { PartialFile, prepareOutput, replaceBackup, writeLinesSealed, type OutputPaths } from './output-files.js';
@@ -16,8 +15,8 @@ import type { RunLock } from './run-lock.js';
 import { readChainLink } from './backup-chain.js';
 import { ProgressTracker } from './progress.js';
 import { scanSources, type ScanResult } from './scan.js';
-import { buildFooter, computeStatistics, fileChanges, type BackupStatistics, type FileChanges } from './statistics.js';
-import { throwIfAborted, writeArchive } from './write-archive.js';
+import type { BackupStatistics, FileChanges } from './statistics.js';
+import { throwIfAborted } from './write-archive.js';
 
 export interface BackupResult {
   /** The backup's identifier, as in its manifest. */
@@ -42,7 +41,7 @@ export interface BackupResult {
 }
 
 /**
- * Backs up files and folders into a blocked-gzip tar archive with a checksum manifest.
+ * Backs up files and folders into a tar archive of independently compressed blocks, with a checksum manifest.
  *
  * @example
  * const result = await createBackup({ sources: ['src', 'assets'], out: 'backups', exclude: ['*.log'] });
@@ -88,38 +87,31 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     }
   };
   try {
-    progress.enter('store');
-    const written = await writeArchive(scan.entries, archiveFile, resolved, progress, changeDetectorFor(plan, resolved));
-    const storeEnd = performance.now();
-    progress.enter('finish');
-    throwIfAborted(resolved.signal);
-    await finishFile(archiveFile, paths.archive);
-
-    const skipped = [...scan.skipped, ...written.skipped];
-    const header = buildHeader(resolved, paths.archiveName, startedAt, { plan, root: resolved.cwd, selection });
-    await finishFile(await writeLinesSealed(paths.checksum, [formatChecksumLine(written.blocks.archiveSha256, paths.archiveName)]), paths.checksum);
-    const statistics = computeStatistics(written, skipped, {
-      scanMs,
-      storeMs: storeEnd - start - scanMs,
-      finishMs: performance.now() - storeEnd,
-      totalMs: performance.now() - start,
+    const made = await writeBackup({
+      entries: scan.entries,
+      sink: archiveFile,
+      options: resolved,
+      plan,
+      archiveName: paths.archiveName,
+      startedAt,
+      start,
+      root: resolved.cwd,
+      selection,
+      scan: { skipped: scan.skipped, leftOut: scan.leftOut, ms: scanMs },
+      progress,
+      archiveWritten: async () => {
+        throwIfAborted(resolved.signal);
+        await finishFile(archiveFile, paths.archive);
+      },
     });
-    const footer = buildFooter(written, skipped, { ...statistics, leftOut: scan.leftOut }, {
-      name: paths.archiveName,
-      codec: resolved.codec,
-      level: resolved.level,
-      blockSize: resolved.blockSize,
-      chained: plan.parent !== undefined,
-    });
+    await finishFile(await writeLinesSealed(paths.checksum, [made.checksumLine]), paths.checksum);
     throwIfAborted(resolved.signal);
-    await finishFile(await writeLinesSealed(paths.manifest, encodeManifest(header, written.entries, footer)), paths.manifest);
+    await finishFile(await writeLinesSealed(paths.manifest, made.manifestLines), paths.manifest);
     if (resolved.replace) await replaceBackup(paths, sealed);
     await lock.release(); // after the manifest: a run killed before this point is a dead run's
     progress.enter('done');
-    const chained = plan.parent
-      ? { parent: { id: plan.parent.link.id, manifestPath: resolve(resolved.out, plan.parent.link.manifest) }, changes: fileChanges(written.entries, plan.parent.manifest.entries) }
-      : {};
-    return { id: header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics: { ...statistics, leftOut: scan.leftOut }, skipped, warnings, ...chained };
+    const chained = plan.parent ? { parent: { id: plan.parent.link.id, manifestPath: resolve(resolved.out, plan.parent.link.manifest) }, changes: made.changes! } : {};
+    return { id: made.header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics: made.statistics, skipped: made.skipped, warnings, ...chained };
   } catch (error) {
     await archiveFile.discard();
     await Promise.all(sealed.map((file) => file.discard()));

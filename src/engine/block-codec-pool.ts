@@ -17,6 +17,7 @@ import { CODECS } from '../format/codecs/codecs.js';
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const zlib = require('node:zlib');
+const crypto = require('node:crypto');
 const codecs = { ${CODECS.map((codec) => `${JSON.stringify(codec.name)}: ${codec.workerSource}`).join(',\n')} };
 // Results travel with their whole ArrayBuffer and a length, not as a copy: a copy would leave zlib's
 // ~1 MiB output buffer behind per block, which the worker's GC frees late (peak RSS 224 -> 162 MB on
@@ -27,9 +28,11 @@ parentPort.on('message', (job) => {
     const input = new Uint8Array(job.block, 0, job.length);
     const codec = codecs[job.codec];
     if (job.op === 'compress') {
+      // The files that lie whole in this block are hashed here, off the main thread.
+      const digests = job.ranges.map(([offset, length]) => job.algorithms.map((algorithm) => crypto.createHash(algorithm).update(input.subarray(offset, offset + length)).digest('hex')));
       const { output, check } = codec.compress(input, job.level);
       const result = transferable(output);
-      parentPort.postMessage({ id: job.id, block: job.block, output: result.buffer, length: result.byteLength, check }, [job.block, result.buffer]);
+      parentPort.postMessage({ id: job.id, block: job.block, output: result.buffer, length: result.byteLength, check, digests }, [job.block, result.buffer]);
     } else {
       const data = transferable(codec.decompress(input, job.rawLength));
       parentPort.postMessage({ id: job.id, block: job.block, output: data.buffer, length: data.byteLength }, [job.block, data.buffer]);
@@ -57,9 +60,14 @@ export function codecFunctionsHere(codec: BlockCodec): CodecFunctions {
   return functions;
 }
 
+/** Where a file's content lies in a block: its offset and length. */
+export type BlockRange = readonly [offset: number, length: number];
+
 export interface CompressedBlock {
   /** The codec's output for the block, before framing. */
   output: Buffer;
+  /** For each range asked for, its digest by each algorithm (hex). */
+  digests: string[][];
   /** The codec's check value (gzip: CRC-32 of the uncompressed block). */
   check: number;
   /** The input buffer, handed back for reuse. */
@@ -76,11 +84,22 @@ interface WorkerReply {
   output?: ArrayBuffer;
   length?: number;
   check?: number;
+  digests?: string[][];
   error?: string;
 }
 
 interface Job {
-  message: { op: 'compress' | 'decompress'; codec: string; id: number; block: ArrayBuffer; length: number; level?: number; rawLength?: number };
+  message: {
+    op: 'compress' | 'decompress';
+    codec: string;
+    id: number;
+    block: ArrayBuffer;
+    length: number;
+    level?: number;
+    rawLength?: number;
+    ranges?: readonly BlockRange[];
+    algorithms?: readonly string[];
+  };
   settle: (reply: WorkerReply) => void;
   reject: (error: Error) => void;
 }
@@ -109,13 +128,16 @@ export class BlockCodecPool {
     this.idle.push(worker);
   }
 
-  /** Compresses the first `length` bytes of `block`; `block` is transferred and returned with the result. */
-  compress(codec: BlockCodec, level: number, block: ArrayBuffer, length: number): Promise<CompressedBlock> {
-    return this.submit({ op: 'compress', codec: codec.name, id: this.nextId++, block, length, level }, (reply, resolve, reject) => {
-      if (reply.error !== undefined || reply.output === undefined || reply.check === undefined) {
+  /**
+   * Compresses the first `length` bytes of `block`, and hashes each of `ranges` with each of
+   * `algorithms`; `block` is transferred and returned with the result.
+   */
+  compress(codec: BlockCodec, level: number, block: ArrayBuffer, length: number, ranges: readonly BlockRange[] = [], algorithms: readonly string[] = []): Promise<CompressedBlock> {
+    return this.submit({ op: 'compress', codec: codec.name, id: this.nextId++, block, length, level, ranges, algorithms }, (reply, resolve, reject) => {
+      if (reply.error !== undefined || reply.output === undefined || reply.check === undefined || reply.digests === undefined) {
         reject(new Error(`compression failed: ${reply.error ?? 'no result'}`));
       } else {
-        resolve({ output: Buffer.from(reply.output, 0, reply.length), check: reply.check, block: reply.block });
+        resolve({ output: Buffer.from(reply.output, 0, reply.length), check: reply.check, digests: reply.digests, block: reply.block });
       }
     });
   }

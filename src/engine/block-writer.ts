@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BlockCodec, BlockSizes } from '../format/codecs/block-codec.js';
-import { codecFunctionsHere, type BlockCodecPool } from './block-codec-pool.js';
+import { codecFunctionsHere, type BlockCodecPool, type BlockRange } from './block-codec-pool.js';
 
 /** Where archive bytes go: a file (engine) or a stream (gulp plugin). */
 export interface ArchiveSink {
@@ -36,6 +36,8 @@ export class BlockWriter {
   private readonly maxInFlight: number;
   /** Blocks cut so far: a mark can be rolled back to only while this has not moved. */
   private cuts = 0;
+  /** Content in the block being filled that its compression worker hashes, and who waits for the digests. */
+  private ranges: { offset: number; length: number; resolve: (digests: string[]) => void }[] = [];
 
   constructor(
     private readonly sink: ArchiveSink,
@@ -45,6 +47,8 @@ export class BlockWriter {
     private readonly pool: BlockCodecPool | undefined,
     /** Blocks compressing or waiting to be written, at most: bounds the memory. */
     maxInFlight: number,
+    /** The hashes `hashInWorker` computes. */
+    private readonly algorithms: readonly string[] = [],
   ) {
     if (codec.compresses && !pool) throw new Error(`${codec.name} blocks need a compression pool`);
     this.maxInFlight = maxInFlight;
@@ -69,7 +73,19 @@ export class BlockWriter {
     if (mark.cuts !== this.cuts) return false;
     this.filled -= this.tarBytes - mark.position;
     this.tarBytes = mark.position;
+    // Content pushed since the mark is gone, and its digests with it (nobody waits for them).
+    this.ranges = this.ranges.filter((range) => range.offset < this.filled);
     return true;
+  }
+
+  /**
+   * For content of `length` bytes about to be pushed here: when it will lie whole in the block
+   * being filled, the worker that compresses the block hashes it too, off this thread, and this
+   * resolves to its digests (one per algorithm). Undefined when the caller must hash it itself.
+   */
+  hashInWorker(length: number): Promise<string[]> | undefined {
+    if (!this.pool || length === 0 || this.filled + length > this.blockSize || this.algorithms.length === 0) return undefined;
+    return new Promise((resolve) => this.ranges.push({ offset: this.filled, length, resolve }));
   }
 
   /** Appends tar bytes; resolves once they are queued (waiting while too many blocks are in flight). */
@@ -114,6 +130,10 @@ export class BlockWriter {
       // The whole archive is one small block: compressed here, no worker started.
       const bytes = this.block.subarray(0, this.filled);
       const { output, check } = codecFunctionsHere(this.codec).compress(bytes, this.level);
+      for (const range of this.ranges.splice(0)) {
+        const content = bytes.subarray(range.offset, range.offset + range.length);
+        range.resolve(this.algorithms.map((algorithm) => createHash(algorithm).update(content).digest('hex')));
+      }
       this.cuts++;
       this.filled = 0;
       await this.writeBlock({ parts: this.codec.frame(output, bytes.length, check), raw: bytes.length });
@@ -145,8 +165,12 @@ export class BlockWriter {
       this.pending.push(Promise.resolve({ parts: [block.subarray(0, length)], raw: length }));
       this.block = Buffer.from(new ArrayBuffer(this.blockSize));
     } else {
-      const framed = this.pool!.compress(this.codec, this.level, block.buffer as ArrayBuffer, length).then(({ output, check, block: returned }) => {
+      const ranges = this.ranges;
+      this.ranges = [];
+      const spans: BlockRange[] = ranges.map((range) => [range.offset, range.length]);
+      const framed = this.pool!.compress(this.codec, this.level, block.buffer as ArrayBuffer, length, spans, this.algorithms).then(({ output, check, digests, block: returned }) => {
         this.spare.push(returned);
+        ranges.forEach((range, i) => range.resolve(digests[i]!));
         return { parts: this.codec.frame(output, length, check), raw: length };
       });
       // Awaited in order by writeBlock; this keeps a failure of a later block from going unhandled.

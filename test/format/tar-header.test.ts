@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { Header, Pax } from 'tar';
-import { TAR_BLOCK_SIZE, encodeTarHeader, tarPadding } from '../../src/format/tar-header.js';
+import { TAR_BLOCK_SIZE, encodeTarHeader, encodeWithNodeTar, tarPadding, type TarEntryHeader } from '../../src/format/tar-header.js';
+import { pseudoRandomBytes } from '../helpers/tree.js';
 
 const base = { type: 'file' as const, size: 5, mode: 0o644, uid: 1000, gid: 1000, mtimeNs: 1_700_000_000_000_000_000n };
 
@@ -13,6 +14,35 @@ describe('format/tar-header', () => {
     expect(header.cksumValid).to.equal(true);
     expect(header).to.include({ path: 'src/a.txt', size: 5, mode: 0o644, uid: 1000, type: 'File' });
     expect(header.mtime?.getTime()).to.equal(Number(base.mtimeNs / 1_000_000n));
+  });
+
+  it('writes the bytes node-tar writes, for random entries of every type, size, time and name length', () => {
+    const random = pseudoRandomBytes(200_000, 11);
+    let at = 0;
+    const next = (n: number) => {
+      const value = random.readUInt32LE(at % (random.length - 4)) % n;
+      at += 4;
+      return value;
+    };
+    const name = (length: number) => Array.from({ length }, () => 'abcdefghijklmnopqrstuvwxyz0123456789._-/'[next(40)]).join('').replace(/\/+/g, '/').replace(/^\/|\/$/g, 'x');
+    const types = ['file', 'directory', 'symlink', 'hardlink'] as const;
+    let compared = 0;
+    for (let i = 0; i < 3000; i++) {
+      const type = types[next(4)]!;
+      const entry: TarEntryHeader = {
+        path: name(1 + next(i % 10 === 0 ? 140 : 98)),
+        type,
+        size: type === 'file' ? [0, 1, 511, 512, 513, next(1 << 30), 0o77777777777][next(7)]! : 0,
+        mode: next(0o10000),
+        uid: [0, 1000, next(0o7777777 + 1), 0o7777777][next(4)]!,
+        gid: [0, 1000, next(0o7777777 + 1)][next(3)]!,
+        mtimeNs: BigInt([0, 1, 1_700_000_000, 0o77777777777, next(2 ** 31)][next(5)]!) * 1_000_000_000n + BigInt(next(3) === 0 ? 0 : next(1_000_000_000)),
+        ...(type === 'symlink' || type === 'hardlink' ? { linkTarget: name(1 + next(i % 7 === 0 ? 130 : 99)) } : {}),
+      };
+      expect(encodeTarHeader(entry).equals(encodeWithNodeTar(entry)), JSON.stringify(entry, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).to.equal(true);
+      compared++;
+    }
+    expect(compared).to.equal(3000);
   });
 
   it('matches the golden bytes of a known header (format stability)', () => {

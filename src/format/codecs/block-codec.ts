@@ -41,6 +41,8 @@ export interface BlockCodec {
   /** Whether blocks are compressed at all (`none` stores the tar stream as it is). */
   readonly compresses: boolean;
   readonly levels: { readonly min: number; readonly max: number; readonly default: number };
+  /** Tar bytes per block unless the user says otherwise: large enough that the blocks cost little ratio. */
+  readonly defaultBlockSize: number;
   /** What the codec needs that this Node.js lacks ('Node.js 22.15 or later'), or undefined. */
   unavailable(): string | undefined;
   /**

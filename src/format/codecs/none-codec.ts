@@ -4,6 +4,7 @@ import type { BlockCodec } from './block-codec.js';
 export const noneCodec: BlockCodec = {
   name: 'none',
   suffix: '.tar',
+  defaultBlockSize: 1024 * 1024,
   compresses: false,
   levels: { min: 0, max: 0, default: 0 },
   unavailable: () => undefined,

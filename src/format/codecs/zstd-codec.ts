@@ -9,6 +9,8 @@ import type { ArchiveBytes, BlockCodec, LocatedBlock } from './block-codec.js';
 export const zstdCodec: BlockCodec = {
   name: 'zstd',
   suffix: '.tar.zst',
+  // zstd -3 looks back up to 2 MiB: 4 MiB blocks stay within 1% of one zstd -3 stream (docs/BENCHMARKS.md)
+  defaultBlockSize: 4 * 1024 * 1024,
   compresses: true,
   levels: { min: 1, max: 19, default: 3 },
   unavailable: () => ('zstdCompressSync' in zlib ? undefined : 'Node.js 22.15 or later (for its built-in zstd)'),
