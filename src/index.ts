@@ -1,15 +1,15 @@
 /** gulp-backup: concurrent, verifiable backups for gulp, npm scripts and CI. */
-export { createBackup, type BackupResult } from './engine/backup.js';
-export { backupWithProgress, type BackupRun } from './engine/backup-with-progress.js';
-export { previewBackup, type BackupPreview } from './engine/preview.js';
-export { extensionStatistics, type ExtensionStatistics } from './engine/extension-statistics.js';
-export { verifyBackup, type VerifyOptions, type VerifyReport } from './engine/verify.js';
-export type { EntryReport, EntryStatus } from './engine/entry-checker.js';
-export { restoreBackup, type RestoreOptions, type RestoreResult, type RestoreFailure } from './engine/restore.js';
+export { createBackup, type BackupResult } from './engine/write/backup.js';
+export { backupWithProgress, type BackupRun } from './engine/write/backup-with-progress.js';
+export { previewBackup, type BackupPreview } from './engine/write/preview.js';
+export { extensionStatistics, type ExtensionStatistics } from './engine/write/extension-statistics.js';
+export { verifyBackup, type VerifyOptions, type VerifyReport } from './engine/read/verify.js';
+export type { EntryReport, EntryStatus } from './engine/read/entry-checker.js';
+export { restoreBackup, type RestoreOptions, type RestoreResult, type RestoreFailure } from './engine/read/restore.js';
 export type { BackupOptions, ArchiveOptions, HashAlgorithm } from './engine/options.js';
 export type { ContentFileSystem } from './engine/file-system.js';
 export type { BackupProgress, BackupPhase } from './engine/progress.js';
-export type { BackupStatistics, PhaseTimings } from './engine/statistics.js';
+export type { BackupStatistics, PhaseTimings } from './engine/write/statistics.js';
 // Every error the API throws is a BackupError with a stable `code` (the classes narrow it).
 export { BackupError, OptionError, SourceError, OutputError, ChainError, AbortError, type BackupErrorCode, type BackupErrorDetails } from './errors.js';
 // The manifest format (docs/FORMAT.md): its types, and a reader for scripts that inspect backups.
@@ -31,7 +31,7 @@ export {
 } from './format/manifest.js';
 export { backup, type BackupPluginOptions } from './gulp/backup-plugin.js';
 export { backupTask, verifyTask, restoreTask, pruneTask, type BackupTask, type BackupTaskOptions, type Task } from './gulp/tasks.js';
-export { pruneBackups, type PruneOptions, type PruneResult, type PrunedBackup } from './engine/prune.js';
-export type { RetentionPolicy } from './engine/retention.js';
+export { pruneBackups, type PruneOptions, type PruneResult, type PrunedBackup } from './engine/chain/prune.js';
+export type { RetentionPolicy } from './engine/chain/retention.js';
 export { verify, type VerifyPluginOptions } from './gulp/verify-plugin.js';
 export { restore, type RestorePluginOptions } from './gulp/restore-plugin.js';

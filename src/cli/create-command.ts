@@ -126,7 +126,7 @@ export function registerCreate(program: Command, context: CliContext): void {
         onProgress: (progress) => renderer.update(progress),
       };
       if (flags.dryRun) {
-        const { previewBackup } = await import('../engine/preview.js');
+        const { previewBackup } = await import('../engine/write/preview.js');
         const preview = await previewBackup(options);
         context.stdout.write(flags.json ? `${JSON.stringify({ event: 'dry-run', ...preview })}\n` : `${formatPreview(preview).join('\n')}\n`);
         context.exitCode = EXIT_OK;
@@ -134,7 +134,7 @@ export function registerCreate(program: Command, context: CliContext): void {
       }
       try {
         // Loaded when used: a command's start-up is part of every run's time.
-        const { createBackup } = await import('../engine/backup.js');
+        const { createBackup } = await import('../engine/write/backup.js');
         const result = await createBackup(options);
         renderer.stop();
         if (flags.json) context.stdout.write(`${JSON.stringify({ event: 'result', ...result })}\n`);

@@ -5,9 +5,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { ancestry, readChainLink, type ChainLink } from '../engine/backup-chain.js';
-import { locateBackup } from '../engine/locate-backup.js';
-import { nanosecondsToMilliseconds } from '../engine/time.js';
+import { ancestry, readChainLink, type ChainLink } from '../engine/chain/backup-chain.js';
+import { locateBackup } from '../engine/chain/locate-backup.js';
+import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import { ChainError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
@@ -74,7 +74,7 @@ function entryLine(type: string, mode: number, size: number, mtimeNs: bigint, pa
  * damage are listed, the damage is said on stderr and the exit code is 1.
  */
 async function listArchive(archivePath: string, flags: ListFlags, write: (line: string) => void, say: (line: string) => void): Promise<number> {
-  const { archiveEntries, isDecompressionError } = await import('../engine/archive-format.js');
+  const { archiveEntries, isDecompressionError } = await import('../engine/read/archive-format.js');
   const { TarFormatError } = await import('../format/tar-entry-stream.js');
   const warnings: string[] = [];
   try {

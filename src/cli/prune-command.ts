@@ -35,7 +35,7 @@ export function registerPrune(program: Command, context: CliContext): void {
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print only what was removed')
     .action(async (folder: string, flags: PruneFlags) => {
-      const { pruneBackups } = await import('../engine/prune.js');
+      const { pruneBackups } = await import('../engine/chain/prune.js');
       const result = await pruneBackups(folder, {
         keepLast: integerOrRaw(flags.keepLast),
         keepHourly: integerOrRaw(flags.keepHourly),

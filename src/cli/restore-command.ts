@@ -31,7 +31,7 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: RestoreFlags) => {
       const renderer = stderrProgress(flags, context.stderr, context.stdout);
-      const { restoreBackup } = await import('../engine/restore.js');
+      const { restoreBackup } = await import('../engine/read/restore.js');
       const result = await restoreBackup(path, {
         onProgress: (progress) => renderer.update(progress),
         to: flags.to,

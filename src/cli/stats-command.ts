@@ -1,7 +1,7 @@
 /** `gulp-backup stats <manifest>`: the summary of an existing backup, with the extensions that take the space. */
 import type { Command } from 'commander';
-import { extensionStatistics } from '../engine/extension-statistics.js';
-import { locateBackup } from '../engine/locate-backup.js';
+import { extensionStatistics } from '../engine/write/extension-statistics.js';
+import { locateBackup } from '../engine/chain/locate-backup.js';
 import { BackupError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_OK } from './exit-codes.js';

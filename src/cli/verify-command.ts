@@ -24,7 +24,7 @@ export function registerVerify(program: Command, context: CliContext): void {
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: VerifyFlags) => {
       const renderer = stderrProgress(flags, context.stderr, context.stdout);
-      const { verifyBackup } = await import('../engine/verify.js');
+      const { verifyBackup } = await import('../engine/read/verify.js');
       const report = await verifyBackup(path, {
         concurrency: integerOrRaw(flags.concurrency),
         signal: context.signal,

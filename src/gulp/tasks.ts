@@ -3,18 +3,18 @@
  * The task logs progress and its summary through gulp's logger (gulplog).
  */
 import log from 'gulplog';
-import { createBackup, type BackupResult } from '../engine/backup.js';
+import { createBackup, type BackupResult } from '../engine/write/backup.js';
 import { resolveBackupOptions, stringList, type BackupOptions } from '../engine/options.js';
 import { formatBackupSummary, formatPreview } from '../report/backup-summary.js';
-import { previewBackup, type BackupPreview } from '../engine/preview.js';
+import { previewBackup, type BackupPreview } from '../engine/write/preview.js';
 import { loggedProgress } from './log-progress.js';
 import { onInterrupt, runSignal } from './interrupt.js';
-import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
-import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/restore.js';
+import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/read/verify.js';
+import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/read/restore.js';
 import { formatVerifyReport } from '../report/verify-report.js';
 import { formatRestoreResult } from '../report/restore-report.js';
 import { formatPruneResult } from '../report/prune-report.js';
-import { pruneBackups, validatePruneOptions, type PruneOptions, type PruneResult } from '../engine/prune.js';
+import { pruneBackups, validatePruneOptions, type PruneOptions, type PruneResult } from '../engine/chain/prune.js';
 import { BackupError, OptionError } from '../errors.js';
 
 /**

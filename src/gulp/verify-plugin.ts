@@ -7,10 +7,10 @@ import { Transform, type TransformCallback } from 'node:stream';
 import log from 'gulplog';
 import PluginError from 'plugin-error';
 import type File from 'vinyl';
-import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/verify.js';
+import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/read/verify.js';
 import { formatVerifyReport } from '../report/verify-report.js';
 import { PLUGIN_NAME } from './backup-plugin.js';
-import { isBackupFileName } from '../engine/locate-backup.js';
+import { isBackupFileName } from '../engine/chain/locate-backup.js';
 
 export interface VerifyPluginOptions extends VerifyOptions {
   /** Called with every report, intact or not. */

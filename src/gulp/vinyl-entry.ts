@@ -3,8 +3,8 @@ import { readlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type File from 'vinyl';
 import { BackupError } from '../errors.js';
-import { streamChunks, type ContentSource } from '../engine/file-content.js';
-import type { ArchiveEntry } from '../engine/scan.js';
+import { streamChunks, type ContentSource } from '../engine/write/file-content.js';
+import type { ArchiveEntry } from '../engine/write/scan.js';
 
 const NS_PER_MS = 1_000_000n;
 

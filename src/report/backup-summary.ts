@@ -1,8 +1,8 @@
 /** The closing summary of a backup, shared by the CLI and the gulp task. */
-import type { BackupResult } from '../engine/backup.js';
-import { FULL_ASKED_FOR } from '../engine/backup-plan.js';
+import type { BackupResult } from '../engine/write/backup.js';
+import { FULL_ASKED_FOR } from '../engine/chain/backup-plan.js';
 import { capped, formatBytes, formatDuration, formatRate } from './format.js';
-import type { BackupPreview } from '../engine/preview.js';
+import type { BackupPreview } from '../engine/write/preview.js';
 import { plural } from '../engine/plural.js';
 
 export function formatBackupSummary(result: BackupResult): string[] {

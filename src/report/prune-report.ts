@@ -1,5 +1,5 @@
 /** A prune result in words, as the CLI prints it and gulp logs it. */
-import type { PruneResult } from '../engine/prune.js';
+import type { PruneResult } from '../engine/chain/prune.js';
 import { plural } from '../engine/plural.js';
 import { capped, formatBytes } from './format.js';
 

@@ -1,5 +1,5 @@
 /** A restore result in words, as the CLI prints it and gulp logs it. */
-import type { RestoreResult } from '../engine/restore.js';
+import type { RestoreResult } from '../engine/read/restore.js';
 import { plural } from '../engine/plural.js';
 import { capped, formatBytes, formatDuration } from './format.js';
 

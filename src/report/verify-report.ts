@@ -1,5 +1,5 @@
 /** A verify report in words, as the CLI prints it and gulp logs it. */
-import type { VerifyReport } from '../engine/verify.js';
+import type { VerifyReport } from '../engine/read/verify.js';
 import { capped, formatDuration } from './format.js';
 
 export function formatVerifyReport(report: VerifyReport, quiet: boolean): string[] {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { restoreBackup } from '../../src/engine/restore.js';
+import { restoreBackup } from '../../src/engine/read/restore.js';
 import { craftTar, craftTarGz } from '../helpers/craft-tar.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { allocatedBytes, describeTree, type ExactEntry } from '../helpers/exact-tree.js';

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
-import { applyRetention, type RetentionPolicy } from '../../src/engine/retention.js';
+import { applyRetention, type RetentionPolicy } from '../../src/engine/chain/retention.js';
 
 const ORACLE = `
 import json, sys, datetime

@@ -9,7 +9,7 @@ import { createBackup, restoreBackup } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
 import { readFile } from 'node:fs/promises';
-import { racyWaitMs } from '../../src/engine/racy-window.js';
+import { racyWaitMs } from '../../src/engine/write/racy-window.js';
 
 /**
  * Rewrites each file in place, over and over, each version one byte value throughout, in one

@@ -4,7 +4,7 @@
  * of a file is estimated without inflating anything.
  */
 import { extname } from 'node:path';
-import type { Manifest, ManifestEntry } from '../format/manifest.js';
+import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 
 export interface ExtensionStatistics {
   /** `.js`, `.png`…; `(none)` for names without one. */

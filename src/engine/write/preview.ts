@@ -4,9 +4,9 @@
  * would store, those the chain would hold, and every path left out with the rule that did it.
  */
 import { resolve } from 'node:path';
-import type { BackupKind, EntryType } from '../format/manifest.js';
-import { changeDetectorFor, planBackup } from './backup-plan.js';
-import { resolveBackupOptions, selectionOf, type BackupOptions } from './options.js';
+import type { BackupKind, EntryType } from '../../format/manifest.js';
+import { changeDetectorFor, planBackup } from '../chain/backup-plan.js';
+import { resolveBackupOptions, selectionOf, type BackupOptions } from '../options.js';
 import { scanSources } from './scan.js';
 
 export interface BackupPreview {

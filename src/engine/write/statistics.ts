@@ -1,5 +1,5 @@
 /** The numbers a backup reports: in its result, its summary line and its manifest footer. */
-import type { ManifestEntry, ManifestFooter, SkippedEntry } from '../format/manifest.js';
+import type { ManifestEntry, ManifestFooter, SkippedEntry } from '../../format/manifest.js';
 import { estimateByExtension, type ExtensionStatistics } from './extension-statistics.js';
 import type { WrittenArchive } from './write-archive.js';
 

@@ -3,8 +3,8 @@
  * order. Backpressure lives in one place, `push`: it waits when `maxInFlight` blocks are queued.
  */
 import { createHash } from 'node:crypto';
-import type { BlockCodec, BlockSizes } from '../format/codecs/block-codec.js';
-import { codecFunctionsHere, type BlockCodecPool, type BlockRange } from './block-codec-pool.js';
+import type { BlockCodec, BlockSizes } from '../../format/codecs/block-codec.js';
+import { codecFunctionsHere, type BlockCodecPool, type BlockRange } from '../block-codec-pool.js';
 
 /** Where archive bytes go: a file (engine) or a stream (gulp plugin). */
 export interface ArchiveSink {

@@ -6,12 +6,12 @@
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { codecNamed, readableCodec } from '../format/codecs/codecs.js';
-import type { ManifestEntry } from '../format/manifest.js';
+import { codecNamed, readableCodec } from '../../format/codecs/codecs.js';
+import type { ManifestEntry } from '../../format/manifest.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
-import type { ContentHolder } from './backup-chain.js';
-import type { BlockCodecPool } from './block-codec-pool.js';
-import { notFound } from './locate-backup.js';
+import type { ContentHolder } from '../chain/backup-chain.js';
+import type { BlockCodecPool } from '../block-codec-pool.js';
+import { notFound } from '../chain/locate-backup.js';
 import { RestoreRefusal } from './restore-writer.js';
 
 export class ArchiveContentReader {

@@ -8,11 +8,11 @@
  * costs microseconds where a trip through libuv's thread pool costs tens (GNU tar does the same).
  */
 import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
-import { decodeNameBytes, fsPath } from '../format/path-bytes.js';
+import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { isAbsolute, parse, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { sourceReadError } from '../errors.js';
-import type { EntryType, SkippedEntry } from '../format/manifest.js';
+import { sourceReadError } from '../../errors.js';
+import type { EntryType, SkippedEntry } from '../../format/manifest.js';
 import type { ContentSource } from './file-content.js';
 
 export interface ArchiveEntry {

@@ -2,8 +2,8 @@
 import { createReadStream } from 'node:fs';
 import { access, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { BackupError, SourceError, sourceReadError } from '../errors.js';
-import { MANIFEST_CHUNK, ManifestFormatError, decodeManifestRecord, readManifest, type Manifest } from '../format/manifest.js';
+import { BackupError, SourceError, sourceReadError } from '../../errors.js';
+import { MANIFEST_CHUNK, ManifestFormatError, decodeManifestRecord, readManifest, type Manifest } from '../../format/manifest.js';
 
 export interface LocatedBackup {
   manifest: Manifest | undefined;

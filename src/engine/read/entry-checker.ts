@@ -5,8 +5,8 @@
  * not be read damages exactly the entries whose regions it overlaps; checking resumes after it.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type { EntryType, ManifestEntry } from '../format/manifest.js';
-import { decodeTarHeader } from '../format/tar-entry-header.js';
+import type { EntryType, ManifestEntry } from '../../format/manifest.js';
+import { decodeTarHeader } from '../../format/tar-entry-header.js';
 
 export type EntryStatus = 'ok' | 'damaged' | 'missing';
 

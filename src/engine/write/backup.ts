@@ -4,16 +4,16 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { AbortError, BackupError } from '../errors.js';
-import type { BackupKind, SkippedEntry } from '../format/manifest.js';
-import { planBackup } from './backup-plan.js';
+import { AbortError, BackupError } from '../../errors.js';
+import type { BackupKind, SkippedEntry } from '../../format/manifest.js';
+import { planBackup } from '../chain/backup-plan.js';
 import { writeBackup } from './backup-writer.js';
-import { resolveBackupOptions, selectionOf, type BackupOptions, type ResolvedBackupOptions } from './options.js';
-import { plural } from './plural.js';
+import { resolveBackupOptions, selectionOf, type BackupOptions, type ResolvedBackupOptions } from '../options.js';
+import { plural } from '../plural.js';
 import { PartialFile, prepareOutput, replaceBackup, writeLinesSealed, type OutputPaths } from './output-files.js';
-import type { RunLock } from './run-lock.js';
-import { readChainLink } from './backup-chain.js';
-import { ProgressTracker } from './progress.js';
+import type { RunLock } from '../run-lock.js';
+import { readChainLink } from '../chain/backup-chain.js';
+import { ProgressTracker } from '../progress.js';
 import { scanSources, type ScanResult } from './scan.js';
 import type { BackupStatistics, FileChanges } from './statistics.js';
 import { throwIfAborted } from './write-archive.js';

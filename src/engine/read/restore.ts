@@ -11,24 +11,24 @@ import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import picomatch from 'picomatch';
-import { AbortError, BackupError, OptionError } from '../errors.js';
-import type { Manifest, ManifestEntry } from '../format/manifest.js';
-import { TarFormatError } from '../format/tar-entry-stream.js';
-import { GzipFormatError } from '../format/gzip-members.js';
+import { AbortError, BackupError, OptionError } from '../../errors.js';
+import type { Manifest, ManifestEntry } from '../../format/manifest.js';
+import { TarFormatError } from '../../format/tar-entry-stream.js';
+import { GzipFormatError } from '../../format/gzip-members.js';
 import { archiveEntries, isDecompressionError } from './archive-format.js';
 import { sparseContent } from './sparse.js';
-import { contentHolders, groupByHolder } from './backup-chain.js';
-import { BlockCodecPool } from './block-codec-pool.js';
+import { contentHolders, groupByHolder } from '../chain/backup-chain.js';
+import { BlockCodecPool } from '../block-codec-pool.js';
 import { ArchiveContentReader } from './archive-content-reader.js';
-import { locateBackup } from './locate-backup.js';
+import { locateBackup } from '../chain/locate-backup.js';
 import { RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js';
-import { plural } from './plural.js';
-import { fsPath } from '../format/path-bytes.js';
+import { plural } from '../plural.js';
+import { fsPath } from '../../format/path-bytes.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
 import { secondsForUtimes } from './time.js';
-import { optionKeys, rejectUnknownKeys } from './option-keys.js';
-import { stringList } from './options.js';
-import { ProgressTracker, type BackupProgress } from './progress.js';
+import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
+import { stringList } from '../options.js';
+import { ProgressTracker, type BackupProgress } from '../progress.js';
 
 export interface RestoreOptions {
   /** Folder to restore into; created when missing. */

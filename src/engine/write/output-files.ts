@@ -6,10 +6,10 @@
  */
 import { access, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { OutputError, outputWriteError } from '../errors.js';
-import { CODECS, codecNamed } from '../format/codecs/codecs.js';
-import type { Codec } from '../format/manifest.js';
-import { RunLock, isDeadLock } from './run-lock.js';
+import { OutputError, outputWriteError } from '../../errors.js';
+import { CODECS, codecNamed } from '../../format/codecs/codecs.js';
+import type { Codec } from '../../format/manifest.js';
+import { RunLock, isDeadLock } from '../run-lock.js';
 
 export interface OutputPaths {
   folder: string;

@@ -8,8 +8,8 @@
 import { waitOutRacyWindow, waitOutRacyWindowSync } from './racy-window.js';
 import { constants } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { sourceReadError } from '../errors.js';
-import type { ContentFileHandle, ContentFileSystem } from './file-system.js';
+import { sourceReadError } from '../../errors.js';
+import type { ContentFileHandle, ContentFileSystem } from '../file-system.js';
 import { NO_RETRIES, retryAsync, retrySync, type RetryPolicy } from './retry.js';
 
 /** Where a file entry's bytes come from. */

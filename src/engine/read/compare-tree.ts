@@ -3,12 +3,12 @@
  * changed (type, size, mode, link target, content hash), which are missing, and which files are
  * new. The tree is scanned with the selection the backup recorded, so excluded files are not "new".
  */
-import { decodeNameBytes, fsPath } from '../format/path-bytes.js';
+import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Manifest, ManifestEntry } from '../format/manifest.js';
-import { scanSources } from './scan.js';
+import type { Manifest, ManifestEntry } from '../../format/manifest.js';
+import { scanSources } from '../write/scan.js';
 
 export interface TreeComparison {
   root: string;

@@ -4,8 +4,8 @@
  * and each hole between them as its length (restore leaves holes unwritten, as GNU tar does);
  * `expandSparse` gives zeros for the holes.
  */
-import type { SparseLayout } from '../format/tar-entry-header.js';
-import { TarFormatError } from '../format/tar-entry-stream.js';
+import type { SparseLayout } from '../../format/tar-entry-header.js';
+import { TarFormatError } from '../../format/tar-entry-stream.js';
 
 const ZEROS = Buffer.alloc(1024 * 1024);
 

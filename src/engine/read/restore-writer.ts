@@ -11,10 +11,10 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, readlinkSync, renameSync, unlinkSync, writevSync } from 'node:fs';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { decodeNameBytes, fsPath } from '../format/path-bytes.js';
+import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { linkEscape } from './link-resolution.js';
-import { ensureFolder } from './output-files.js';
-import { RunLock, isDeadLock } from './run-lock.js';
+import { ensureFolder } from '../write/output-files.js';
+import { RunLock, isDeadLock } from '../run-lock.js';
 import { collisionKey } from './safe-paths.js';
 
 export class RestoreRefusal extends Error {}

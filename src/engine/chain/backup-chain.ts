@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BackupError, ChainError } from '../errors.js';
+import { BackupError, ChainError } from '../../errors.js';
 import {
   MANIFEST_CHUNK,
   parseManifestEnds,
@@ -18,7 +18,7 @@ import {
   type ManifestEntry,
   type ManifestHeader,
   type ParentLink,
-} from '../format/manifest.js';
+} from '../../format/manifest.js';
 
 /** One backup of a chain, as far as following the chain needs it. */
 export interface ChainLink {

@@ -4,15 +4,15 @@
  * Shared by `createBackup` (a file) and the gulp plugin (a stream).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { AbortError } from '../errors.js';
-import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
-import type { ManifestEntry, SkippedEntry } from '../format/manifest.js';
-import { TAR_END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../format/tar-header.js';
+import { AbortError } from '../../errors.js';
+import { codecNamed, usableCodec } from '../../format/codecs/codecs.js';
+import type { ManifestEntry, SkippedEntry } from '../../format/manifest.js';
+import { TAR_END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../../format/tar-header.js';
 import { BlockWriter, type ArchiveSink, type BlockWriterResult } from './block-writer.js';
-import { BlockCodecPool } from './block-codec-pool.js';
-import type { ChangeDetector, HeldContent } from './change-detector.js';
-import type { ResolvedArchiveOptions } from './options.js';
-import type { ProgressTracker } from './progress.js';
+import { BlockCodecPool } from '../block-codec-pool.js';
+import type { ChangeDetector, HeldContent } from '../chain/change-detector.js';
+import type { ResolvedArchiveOptions } from '../options.js';
+import type { ProgressTracker } from '../progress.js';
 import { openContent, wholeContent, type OpenedContent, type ReadPolicy } from './file-content.js';
 import { ReadAhead } from './read-ahead.js';
 import { StreamHasher } from './stream-hasher.js';

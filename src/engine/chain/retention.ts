@@ -4,7 +4,7 @@
  * hours (days…) that have a backup, the newest backup of that hour. Periods are calendar periods in
  * local time (weeks are ISO weeks), as in both tools. A backup is kept when any rule keeps it.
  */
-import { BackupError, OptionError } from '../errors.js';
+import { BackupError, OptionError } from '../../errors.js';
 
 export interface RetentionPolicy {
   keepLast?: number;

@@ -7,12 +7,12 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { BackupError } from '../errors.js';
-import { readableCodec } from '../format/codecs/codecs.js';
-import { zstdCodec } from '../format/codecs/zstd-codec.js';
-import { GzipFormatError, gunzipMembers, type GzipEnd } from '../format/gzip-members.js';
-import { TarFormatError, readTarEntries, type TarEntry, type TarStreamEnd } from '../format/tar-entry-stream.js';
-import { notFound } from './locate-backup.js';
+import { BackupError } from '../../errors.js';
+import { readableCodec } from '../../format/codecs/codecs.js';
+import { zstdCodec } from '../../format/codecs/zstd-codec.js';
+import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
+import { TarFormatError, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
+import { notFound } from '../chain/locate-backup.js';
 
 export type ArchiveCompression = 'gzip' | 'zstd' | 'none';
 

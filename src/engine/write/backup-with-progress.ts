@@ -7,8 +7,8 @@
  * const result = await run.result;
  */
 import { createBackup, type BackupResult } from './backup.js';
-import type { BackupOptions } from './options.js';
-import type { BackupProgress } from './progress.js';
+import type { BackupOptions } from '../options.js';
+import type { BackupProgress } from '../progress.js';
 
 export interface BackupRun extends AsyncIterableIterator<BackupProgress> {
   /** Settles with the backup: the result, or the error that also ends the iteration. */

@@ -3,14 +3,14 @@
  * `backup()` plugin (vinyl files for gulp.dest): the archive into the caller's sink, then the
  * checksum line and the manifest, each ready for the caller to put where its outputs go, in order.
  */
-import { formatChecksumLine } from '../format/checksum-file.js';
-import { encodeManifest, type ManifestHeader, type Selection, type SkippedEntry } from '../format/manifest.js';
-import type { BackupPlan } from './backup-plan.js';
-import { changeDetectorFor } from './backup-plan.js';
+import { formatChecksumLine } from '../../format/checksum-file.js';
+import { encodeManifest, type ManifestHeader, type Selection, type SkippedEntry } from '../../format/manifest.js';
+import type { BackupPlan } from '../chain/backup-plan.js';
+import { changeDetectorFor } from '../chain/backup-plan.js';
 import type { ArchiveSink } from './block-writer.js';
 import { buildHeader } from './manifest-header.js';
-import type { ResolvedArchiveOptions } from './options.js';
-import type { ProgressTracker } from './progress.js';
+import type { ResolvedArchiveOptions } from '../options.js';
+import type { ProgressTracker } from '../progress.js';
 import type { ArchiveEntry, ScanResult } from './scan.js';
 import { buildFooter, computeStatistics, fileChanges, type BackupStatistics, type FileChanges } from './statistics.js';
 import { writeArchive } from './write-archive.js';

@@ -6,7 +6,7 @@
  */
 import { lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeNameBytes, fsPath } from '../format/path-bytes.js';
+import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 
 /** Links followed before a target is taken for a loop (Linux's own limit). */
 const MAX_LINK_HOPS = 40;

@@ -10,21 +10,21 @@ import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { AbortError, BackupError, OptionError } from '../errors.js';
-import { codecNamed, containerOf, readableCodec } from '../format/codecs/codecs.js';
-import { noneCodec } from '../format/codecs/none-codec.js';
-import type { Manifest, ManifestEntry } from '../format/manifest.js';
-import { contentHolders, groupByHolder } from './backup-chain.js';
-import { TAR_END_OF_ARCHIVE } from '../format/tar-header.js';
-import { TarFormatError, readTarEntries, type TarStreamEnd } from '../format/tar-entry-stream.js';
+import { AbortError, BackupError, OptionError } from '../../errors.js';
+import { codecNamed, containerOf, readableCodec } from '../../format/codecs/codecs.js';
+import { noneCodec } from '../../format/codecs/none-codec.js';
+import type { Manifest, ManifestEntry } from '../../format/manifest.js';
+import { contentHolders, groupByHolder } from '../chain/backup-chain.js';
+import { TAR_END_OF_ARCHIVE } from '../../format/tar-header.js';
+import { TarFormatError, readTarEntries, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
-import { optionKeys, rejectUnknownKeys } from './option-keys.js';
+import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { compressionOf, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
-import { BlockCodecPool } from './block-codec-pool.js';
+import { BlockCodecPool } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
-import { locateBackup, notFound } from './locate-backup.js';
-import { ProgressTracker, type BackupProgress } from './progress.js';
+import { locateBackup, notFound } from '../chain/locate-backup.js';
+import { ProgressTracker, type BackupProgress } from '../progress.js';
 
 export interface VerifyOptions {
   /**

@@ -7,12 +7,12 @@
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { BackupError, OptionError } from '../errors.js';
-import type { BackupKind } from '../format/manifest.js';
+import { BackupError, OptionError } from '../../errors.js';
+import type { BackupKind } from '../../format/manifest.js';
 import { readChainLink, type ChainLink } from './backup-chain.js';
-import { optionKeys, rejectUnknownKeys } from './option-keys.js';
-import { LOCK_SUFFIX, removeDeadRuns } from './output-files.js';
-import { isDeadLock } from './run-lock.js';
+import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
+import { LOCK_SUFFIX, removeDeadRuns } from '../write/output-files.js';
+import { isDeadLock } from '../run-lock.js';
 import { applyRetention, validateRetentionPolicy, type RetentionPolicy } from './retention.js';
 
 export interface PruneOptions extends RetentionPolicy {

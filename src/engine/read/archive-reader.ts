@@ -9,8 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import type { BlockCodec, BlockSizes, LocatedBlock } from '../format/codecs/block-codec.js';
-import type { BlockCodecPool, DecompressedBlock } from './block-codec-pool.js';
+import type { BlockCodec, BlockSizes, LocatedBlock } from '../../format/codecs/block-codec.js';
+import type { BlockCodecPool, DecompressedBlock } from '../block-codec-pool.js';
 
 export interface BlockIndex {
   blockSize: number;

@@ -1,9 +1,9 @@
 /** The manifest's header record, shared by the engine and the gulp plugin. */
 import { randomUUID } from 'node:crypto';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type ManifestHeader, type Selection } from '../format/manifest.js';
-import type { BackupPlan } from './backup-plan.js';
-import type { ResolvedArchiveOptions } from './options.js';
-import { TOOL } from './tool.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type ManifestHeader, type Selection } from '../../format/manifest.js';
+import type { BackupPlan } from '../chain/backup-plan.js';
+import type { ResolvedArchiveOptions } from '../options.js';
+import { TOOL } from '../tool.js';
 
 export interface HeaderContext {
   plan: BackupPlan;

@@ -10,7 +10,7 @@
  */
 import { waitOutRacyWindow } from './racy-window.js';
 import { constants } from 'node:fs';
-import type { ContentFileSystem } from './file-system.js';
+import type { ContentFileSystem } from '../file-system.js';
 import type { ArchiveEntry } from './scan.js';
 
 export interface ReadAheadContent {

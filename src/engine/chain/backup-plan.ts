@@ -5,12 +5,12 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, relative, sep } from 'node:path';
-import { BackupError, ChainError, OptionError } from '../errors.js';
-import type { BackupKind, Manifest, ManifestHeader, ParentLink, Selection } from '../format/manifest.js';
+import { BackupError, ChainError, OptionError } from '../../errors.js';
+import type { BackupKind, Manifest, ManifestHeader, ParentLink, Selection } from '../../format/manifest.js';
 import { ancestry, readChainLink, readLinkManifest, type ChainLink } from './backup-chain.js';
 import { isBackupFileName, manifestBeside, newestManifest, type UnreadableManifest } from './locate-backup.js';
 import { ChangeDetector } from './change-detector.js';
-import type { ResolvedArchiveOptions, ResolvedChainOptions } from './options.js';
+import type { ResolvedArchiveOptions, ResolvedChainOptions } from '../options.js';
 
 /** The reason of a full backup made because one was asked for (the summary says nothing more). */
 export const FULL_ASKED_FOR = 'a full backup was asked for';

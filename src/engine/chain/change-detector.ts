@@ -6,11 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import type { ManifestEntry } from '../format/manifest.js';
-import type { ContentSource } from './file-content.js';
-import type { ContentFileSystem } from './file-system.js';
-import type { HashAlgorithm } from './options.js';
-import type { ArchiveEntry } from './scan.js';
+import type { ManifestEntry } from '../../format/manifest.js';
+import type { ContentSource } from '../write/file-content.js';
+import type { ContentFileSystem } from '../file-system.js';
+import type { HashAlgorithm } from '../options.js';
+import type { ArchiveEntry } from '../write/scan.js';
 
 /**
  * A file modified this close before the parent's scan started (or after it) may have been modified
