@@ -71,7 +71,7 @@ export function registerCreate(program: Command, context: CliContext): void {
     .option('--follow-symlinks', 'store what symlinks point to instead of the links')
     .option('--max-file-size <size>', "skip files larger than this, such as '100MB' (listed in the manifest)")
     .option('--allow-empty', 'a source that does not exist, or patterns that leave out every file, make an empty backup instead of an error')
-    .option('--block-size <size>', "uncompressed bytes per compressed block (default: '1MB')")
+    .option('--block-size <size>', "uncompressed bytes per compressed block (default: '1MB'; zstd: '4MB')")
     .option('-j, --concurrency <n>', 'compression workers (default: the number of cores)')
     .option('--read-concurrency <n>', 'files read at once, ahead of the writer: more helps cold disks and network file systems (default: 1)')
     .option('--max-memory <size>', "bytes of blocks in flight (default: '256MB')")

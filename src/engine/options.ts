@@ -9,6 +9,7 @@ import bytes from 'bytes';
 import ms from 'ms';
 import { OptionError } from '../errors.js';
 import type { BackupKind, Codec, Selection } from '../format/manifest.js';
+import { MAX_BLOCK_SIZE } from '../format/codecs/block-codec.js';
 import { CODEC_NAMES, codecNamed, usableCodec } from '../format/codecs/codecs.js';
 import type { BackupProgress } from './progress.js';
 import { withFileSystem, type ContentFileSystem } from './file-system.js';
@@ -161,7 +162,6 @@ export interface ResolvedBackupOptions extends ResolvedArchiveOptions {
 /** 256 MB, or a sixteenth of the machine's memory on a small one. */
 export const DEFAULT_MAX_MEMORY = Math.min(256 * 1024 * 1024, Math.floor(totalmem() / 16));
 const MIN_BLOCK_SIZE = 64 * 1024;
-const MAX_BLOCK_SIZE = 64 * 1024 * 1024;
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
 
 function integerIn(option: string, value: unknown, min: number, max: number, fallback: number): number {

@@ -22,9 +22,7 @@ import type { Manifest } from '../format/manifest.js';
 import { readTarEntries, type TarEntry } from '../format/tar-entry-stream.js';
 import { notTarAtAll, tarBytesOf } from '../engine/read/archive-format.js';
 import { expandSparse } from '../engine/read/sparse.js';
-import { ArchiveContentReader } from '../engine/read/archive-content-reader.js';
-import { contentHolders, groupByHolder } from '../engine/chain/backup-chain.js';
-import { BlockCodecPool } from '../engine/block-codec-pool.js';
+import { BackupContent } from '../engine/read/backup-content.js';
 import { locateBackup } from '../engine/chain/locate-backup.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../engine/read/safe-paths.js';
@@ -153,7 +151,6 @@ async function emitChainPoint(
   include: ((path: string) => boolean) | undefined,
   push: (file: File) => void,
 ): Promise<string[]> {
-  const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
   const refused: string[] = [];
   // The manifest is as untrusted as the archive: a malformed record is refused, as restore refuses it.
   const wellFormed = manifest.entries.filter((entry) => {
@@ -162,30 +159,12 @@ async function emitChainPoint(
     return !malformed;
   });
   const chosen = wellFormed.filter((entry) => (!include || include(entry.path)) && entry.type !== 'hardlink');
-  const byHolder = groupByHolder(
-    chosen.filter((entry) => entry.type === 'file'),
-    manifest.header.id,
-  );
-  const pool = new BlockCodecPool(availableParallelism());
-  const readers = new Map<string, ArchiveContentReader>();
+  const content = await BackupContent.open(manifest, manifestPath, archivePath, chosen, { concurrency: availableParallelism() });
   try {
-    const unavailable = new Map<string, string>();
-    for (const [id, entries] of byHolder) {
-      const holder = holders.get(id);
-      if (!holder) unavailable.set(id, `held by backup ${id}, which cannot be reached (${broken?.message ?? 'not in the chain'})`);
-      else {
-        await ArchiveContentReader.open(holder, entries, pool, 4, undefined).then(
-          (reader) => readers.set(id, reader),
-          (error: unknown) => unavailable.set(id, (error as Error).message),
-        );
-      }
-    }
     for (const entry of chosen) {
       const chunks: Buffer[] = [];
       try {
-        const id = entry.heldBy ?? manifest.header.id;
-        if (entry.type === 'file' && !readers.has(id)) throw new Error(unavailable.get(id) ?? 'its manifest record is malformed (heldBy)');
-        if (entry.type === 'file') await readers.get(id)!.read(entry, async (bytes) => void chunks.push(Buffer.from(bytes)));
+        if (entry.type === 'file') await content.read(entry, async (bytes) => void chunks.push(Buffer.from(bytes)));
       } catch (error) {
         refused.push(`${entry.path}: ${(error as Error).message}`);
         continue;
@@ -200,8 +179,7 @@ async function emitChainPoint(
       if (vinyl) push(vinyl);
     }
   } finally {
-    for (const reader of readers.values()) await reader.close();
-    await pool.close();
+    await content.close();
   }
   return refused;
 }

@@ -115,6 +115,33 @@ describe('engine/verifyBackup', () => {
     expect(report.entries.find((e) => e.path === 'tree/z/last.txt')!.status).to.equal('ok');
   });
 
+  it('a member header that claims gigabytes is damage, never read into memory (archive alone)', async () => {
+    const { archive } = await copyBackup();
+    const alone = join(await tempDir(), 'b.tar.gz');
+    const bytes = await readFile(archive);
+    bytes.writeUInt32LE(0xf000_0000, 16); // member length of block 0: 3.75 GiB
+    await writeFile(alone, bytes);
+    const report = await verifyBackup(alone);
+    expect(report.ok).to.equal(false);
+    expect(report.problems.join('\n')).to.match(/damaged gzip member header at byte 0 \(it claims to take 4026531840 bytes, more than any block can\)/);
+  });
+
+  it('a manifest whose block index claims a huge block: that block is reported damaged, nothing huge is read', async () => {
+    const { archive, manifest } = await copyBackup();
+    const folder = await tempDir();
+    await copyFile(archive, join(folder, 'b.tar.gz'));
+    const lines = (await readFile(manifest, 'utf8')).trimEnd().split('\n');
+    const footer = JSON.parse(lines.at(-1)!) as { blocks: { offsets: number[] } };
+    const offsets = footer.blocks.offsets;
+    offsets[offsets.length - 1] = offsets.at(-1)! + 2 ** 32; // the last block's length
+    lines[lines.length - 1] = JSON.stringify(footer);
+    await writeFile(join(folder, 'b.manifest.jsonl'), `${lines.join('\n')}\n`);
+    // The block index is not among the totals a reader checks: it must survive whatever it says.
+    const report = await verifyBackup(join(folder, 'b.manifest.jsonl'));
+    expect(report.ok).to.equal(false);
+    expect(report.problems.join('\n')).to.match(/block \d+: the manifest's block index is damaged: it claims to take \d+ bytes, more than any block can/);
+  });
+
   it('a truncated archive: no end marker, the entries past the cut are named', async () => {
     const { archive, manifest } = await copyBackup();
     const parsed = await loadManifest(manifest);

@@ -158,6 +158,18 @@ describe('codec zstd (Node.js with zstd)', () => {
     expect(alone.ok).to.equal(false);
   });
 
+  it('a seek table that claims a huge frame is damage, never read into memory', async () => {
+    const folder = await tempDir();
+    const alone = join(folder, 'z.tar.zst');
+    const archive = await readFile(backup.archivePath);
+    const manifest = await loadManifest(backup.manifestPath);
+    archive.writeUInt32LE(0xf000_0000, manifest.footer.blocks.offsets.at(-1)! + 8); // frame 0's stored size
+    await writeFile(alone, archive);
+    const report = await verifyBackup(alone);
+    expect(report.ok).to.equal(false);
+    expect(report.problems.join('\n')).to.match(/the seek table is damaged \(a frame it claims to take 4026531840 bytes/);
+  });
+
   it('a chain may mix codecs: a gzip full backup, a zstd incremental on it; restore and verify read both', async () => {
     const tree = await tempDir();
     await writeTree(tree, { 'site/a.txt': 'first a', 'site/b.bin': pseudoRandomBytes(150_000, 2) });

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import type { BlockCodec, BlockSizes, LocatedBlock } from '../../format/codecs/block-codec.js';
+import { implausibleBlock, type BlockCodec, type BlockSizes, type LocatedBlock } from '../../format/codecs/block-codec.js';
 import type { BlockCodecPool, DecompressedBlock } from '../block-codec-pool.js';
 
 export interface BlockIndex {
@@ -152,6 +152,12 @@ export class ArchiveReader {
       const base = { index: i, archiveOffset, length, tarOffset, rawLength };
       if (archiveOffset >= this.fileSize) {
         yield { ...base, error: `missing: the archive ends at byte ${this.fileSize}, before this block (truncated)` };
+        continue;
+      }
+      // A hostile or damaged index must not make us read gigabytes into memory.
+      const implausible = length < 0 || rawLength < 0 ? 'its offsets are out of order' : implausibleBlock(length, rawLength);
+      if (implausible) {
+        yield { ...base, error: `the manifest's block index is damaged: ${implausible}` };
         continue;
       }
       const bytes = await this.readAt(archiveOffset, length);

@@ -17,9 +17,7 @@ import { TarFormatError } from '../../format/tar-entry-stream.js';
 import { GzipFormatError } from '../../format/gzip-members.js';
 import { archiveEntries, isDecompressionError } from './archive-format.js';
 import { sparseContent } from './sparse.js';
-import { contentHolders, groupByHolder } from '../chain/backup-chain.js';
-import { BlockCodecPool } from '../block-codec-pool.js';
-import { ArchiveContentReader } from './archive-content-reader.js';
+import { BackupContent } from './backup-content.js';
 import { locateBackup } from '../chain/locate-backup.js';
 import { RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { plural } from '../plural.js';
@@ -251,48 +249,20 @@ async function restoreWithManifest(
   context.progress.bytesTotal = selected.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
   // A point of a chain: each file's content comes from the backup that holds it, all read at once.
   // A backup of the chain that is gone fails only the files it holds; the others are restored.
-  const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
-  if (broken) result.warnings.push(`broken chain: ${broken.message} Backups beyond it were looked up by id in the same folder; their files are proven by their SHA-256.`);
-  const ownId = manifest.header.id;
-  const byHolder = groupByHolder(
-    selected.filter((entry) => entry.type === 'file'),
-    ownId,
-  );
-  if (byHolder.size === 0) byHolder.set(ownId, []);
+  const content = await BackupContent.open(manifest, manifestPath, archivePath, selected, { concurrency, signal: context.options.signal });
+  if (content.brokenChain) {
+    result.warnings.push(`broken chain: ${content.brokenChain} Backups beyond it were looked up by id in the same folder; their files are proven by their SHA-256.`);
+  }
+  result.blocksTotal += content.blocksTotal;
+  result.blocksRead += content.blocksNeeded;
   context.progress.enter('restore');
-  const pool = new BlockCodecPool(concurrency);
-  const sources = new Map<string, ArchiveContentReader>();
-  const unavailable = new Map<string, string>();
   try {
-    const maxInFlight = Math.max(2, Math.ceil((2 * concurrency + 1) / byHolder.size));
-    for (const [id, entries] of byHolder) {
-      const holder = holders.get(id);
-      if (!holder) {
-        unavailable.set(id, `not restored: it is held by backup ${id}, which cannot be reached (${broken?.message ?? 'not in the chain'})`);
-        continue;
-      }
-      try {
-        const content = await ArchiveContentReader.open(holder, entries, pool, maxInFlight, context.options.signal);
-        sources.set(id, content);
-        result.blocksTotal += content.blocksTotal;
-        result.blocksRead += content.blocksNeeded;
-      } catch (error) {
-        if (!(error instanceof BackupError) || error.code !== 'SOURCE_NOT_FOUND') throw error;
-        unavailable.set(id, `not restored: ${error.message}`);
-      }
-    }
     for (const entry of selected) {
       context.options.signal?.throwIfAborted();
-      await restoreEntry(entry, context, (write) => {
-        const id = entry.heldBy ?? ownId;
-        const source = sources.get(id);
-        if (!source) throw new RestoreRefusal(unavailable.get(id) ?? 'refused: its manifest record is malformed (heldBy)');
-        return source.read(entry, write);
-      });
+      await restoreEntry(entry, context, (write) => content.read(entry, write));
     }
   } finally {
-    for (const source of sources.values()) await source.close();
-    await pool.close();
+    await content.close();
   }
 }
 

@@ -6,6 +6,21 @@
  */
 import type { Codec } from '../manifest.js';
 
+/** The largest block gulp-backup writes (the `blockSize` limit). */
+export const MAX_BLOCK_SIZE = 64 * 1024 * 1024;
+/**
+ * The most bytes a compressed block can take (incompressible data grows by well under 1 MiB in
+ * deflate or zstd). A block that claims more is damage or hostile, and is never read into memory.
+ */
+export const MAX_STORED_BLOCK_SIZE = MAX_BLOCK_SIZE + 1024 * 1024;
+
+/** Why a block's claimed sizes cannot be those of a block we wrote, or undefined. */
+export function implausibleBlock(stored: number, raw: number): string | undefined {
+  if (raw > MAX_BLOCK_SIZE) return `it claims ${raw} bytes of tar, more than any block holds (${MAX_BLOCK_SIZE})`;
+  if (stored > MAX_STORED_BLOCK_SIZE) return `it claims to take ${stored} bytes, more than any block can`;
+  return undefined;
+}
+
 /** Random access to an archive's bytes (a file today; an object store could serve it too). */
 export interface ArchiveBytes {
   readonly size: number;

@@ -1,6 +1,6 @@
 /** Blocked gzip (docs/FORMAT.md §2): one gzip member per block, each naming its own lengths. */
 import { END_MARKER, MEMBER_HEADER_SIZE, decodeMemberHeader, encodeMemberHeader, encodeMemberTrailer } from '../blocked-gzip.js';
-import type { ArchiveBytes, BlockCodec, LocatedBlock } from './block-codec.js';
+import { implausibleBlock, type ArchiveBytes, type BlockCodec, type LocatedBlock } from './block-codec.js';
 
 export const gzipCodec: BlockCodec = {
   name: 'gzip',
@@ -55,6 +55,11 @@ async function* walkMembers(archive: ArchiveBytes, problems: string[]): AsyncGen
       return undefined;
     }
     if (header.rawLength === 0) return position;
+    const implausible = implausibleBlock(header.memberLength, header.rawLength);
+    if (implausible) {
+      problems.push(`damaged gzip member header at byte ${position} (${implausible}); without the manifest the rest of the archive cannot be located`);
+      return undefined;
+    }
     const rest = await archive.read(position + head.length, header.memberLength - head.length);
     // A buffer of its own, not Buffer.concat's pooled one: it is transferred to a worker.
     const bytes = Buffer.from(new ArrayBuffer(head.length + rest.length));

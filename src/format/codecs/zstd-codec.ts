@@ -4,7 +4,7 @@
  */
 import * as zlib from 'node:zlib';
 import { SEEK_TABLE_FOOTER_SIZE, decodeSeekTable, encodeSeekTable, frameContentSize, seekTableAt } from '../zstd-frames.js';
-import type { ArchiveBytes, BlockCodec, LocatedBlock } from './block-codec.js';
+import { implausibleBlock, type ArchiveBytes, type BlockCodec, type LocatedBlock } from './block-codec.js';
 
 export const zstdCodec: BlockCodec = {
   name: 'zstd',
@@ -52,6 +52,11 @@ async function* walkFrames(archive: ArchiveBytes, problems: string[]): AsyncGene
   const table = await seekTable(archive);
   if (!table) {
     problems.push(`no seek table at the end: the archive was cut short at byte ${archive.size} or is not a gulp-backup archive`);
+    return undefined;
+  }
+  const implausible = table.frames.map((frame) => implausibleBlock(frame.stored, frame.raw)).find((why) => why !== undefined);
+  if (implausible) {
+    problems.push(`the seek table is damaged (a frame ${implausible}); without the manifest the blocks cannot be located`);
     return undefined;
   }
   const listed = table.frames.reduce((sum, frame) => sum + frame.stored, 0);

@@ -1,0 +1,86 @@
+/**
+ * The content of a backup's files, wherever in its chain each one lies: the one way restore and
+ * the `restore()` plugin read a backup through its manifest. Each archive that holds some of the
+ * chosen files is opened once and read ahead (only the blocks those files span, decompressed in
+ * parallel on one shared pool); an archive that cannot be reached fails only the files it holds.
+ */
+import type { Manifest, ManifestEntry } from '../../format/manifest.js';
+import { BackupError } from '../../errors.js';
+import { BlockCodecPool } from '../block-codec-pool.js';
+import { contentHolders, groupByHolder } from '../chain/backup-chain.js';
+import { ArchiveContentReader } from './archive-content-reader.js';
+import { RestoreRefusal } from './restore-writer.js';
+
+export class BackupContent {
+  /** Blocks the chosen files need, and the blocks their archives hold. */
+  blocksNeeded = 0;
+  blocksTotal = 0;
+  /** A link of the chain that is missing or edited, bridged by id (what the user should know). */
+  brokenChain: string | undefined;
+
+  private readonly readers = new Map<string, ArchiveContentReader>();
+  private readonly unavailable = new Map<string, string>();
+
+  private constructor(
+    private readonly ownId: string,
+    private readonly pool: BlockCodecPool,
+  ) {}
+
+  /** Opens what reading `files` (entries of `manifest`, in archive order) needs. */
+  static async open(
+    manifest: Manifest,
+    manifestPath: string | undefined,
+    archivePath: string,
+    files: readonly ManifestEntry[],
+    options: { concurrency: number; signal?: AbortSignal | undefined },
+  ): Promise<BackupContent> {
+    const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
+    const content = new BackupContent(manifest.header.id, new BlockCodecPool(options.concurrency));
+    content.brokenChain = broken?.message;
+    try {
+      const byHolder = groupByHolder(
+        files.filter((entry) => entry.type === 'file'),
+        manifest.header.id,
+      );
+      if (byHolder.size === 0) byHolder.set(manifest.header.id, []); // its blocks are still counted
+      // Blocks in flight, shared out between the archives read at once.
+      const maxInFlight = Math.max(2, Math.ceil((2 * options.concurrency + 1) / Math.max(1, byHolder.size)));
+      for (const [id, entries] of byHolder) {
+        const holder = holders.get(id);
+        if (!holder) {
+          content.unavailable.set(id, `not restored: it is held by backup ${id}, which cannot be reached (${broken?.message ?? 'not in the chain'})`);
+          continue;
+        }
+        try {
+          const reader = await ArchiveContentReader.open(holder, entries, content.pool, maxInFlight, options.signal);
+          content.readers.set(id, reader);
+          content.blocksTotal += reader.blocksTotal;
+          content.blocksNeeded += reader.blocksNeeded;
+        } catch (error) {
+          if (!(error instanceof BackupError) || error.code !== 'SOURCE_NOT_FOUND') throw error;
+          content.unavailable.set(id, `not restored: ${error.message}`);
+        }
+      }
+    } catch (error) {
+      await content.close();
+      throw error;
+    }
+    return content;
+  }
+
+  /**
+   * Hands `entry`'s content to `write`, block by block, in archive order of the files opened. A file
+   * that cannot be read (its archive unreachable, its block damaged) is a `RestoreRefusal`.
+   */
+  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<void> {
+    const id = entry.heldBy ?? this.ownId;
+    const reader = this.readers.get(id);
+    if (!reader) throw new RestoreRefusal(this.unavailable.get(id) ?? 'refused: its manifest record is malformed (heldBy)');
+    await reader.read(entry, write);
+  }
+
+  async close(): Promise<void> {
+    for (const reader of this.readers.values()) await reader.close();
+    await this.pool.close();
+  }
+}
