@@ -81,6 +81,26 @@ describe('engine/createBackup: interoperability with tar, gzip and sha256sum', f
     }
   });
 
+  it('hashes agree with sha256sum and md5sum whichever thread computed them: in a block, across blocks, in the hasher thread', async () => {
+    const dir = await tempDir();
+    // With 64 KB blocks: files whole in one block (hashed by its compression worker), small files
+    // across a block boundary (hashed on the main thread), files over 1 MiB (the hasher thread).
+    // With 4 MB blocks, a 2 MiB file fits in one block and its worker hashes it.
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 40; i++) files[`t/f${String(i).padStart(2, '0')}.bin`] = pseudoRandomBytes(1 + ((i * 7919) % 50_000), i + 1);
+    files['t/big-2MiB.bin'] = pseudoRandomBytes(2 * 1024 * 1024, 99);
+    files['t/big-5MiB.bin'] = pseudoRandomBytes(5 * 1024 * 1024 + 17, 98);
+    await writeTree(dir, files);
+    const sha = new Map((await run('sha256sum', ['--', ...Object.keys(files)], dir)).trim().split('\n').map((line) => [line.slice(66), line.slice(0, 64)]));
+    const md5 = new Map((await run('md5sum', ['--', ...Object.keys(files)], dir)).trim().split('\n').map((line) => [line.slice(34), line.slice(0, 32)]));
+    for (const blockSize of ['64KB', '4MB']) {
+      const made = await createBackup({ sources: ['t'], cwd: dir, out: join(dir, `out-${blockSize}`), blockSize, hashes: ['sha256', 'md5'] });
+      const entries = (await loadManifest(made.manifestPath)).entries.filter((entry) => entry.type === 'file');
+      expect(entries.length).to.equal(42);
+      for (const entry of entries) expect(entry.hashes, `${entry.path} (${blockSize} blocks)`).to.deep.equal({ sha256: sha.get(entry.path), md5: md5.get(entry.path) });
+    }
+  });
+
   it('indexes every block: offsets point at members that inflate alone to one block', async () => {
     const manifest = await loadManifest(result.manifestPath);
     const archive = await readFile(result.archivePath);
