@@ -34,8 +34,11 @@ parentPort.on('message', (job) => {
       const result = transferable(output);
       parentPort.postMessage({ id: job.id, block: job.block, output: result.buffer, length: result.byteLength, check, digests }, [job.block, result.buffer]);
     } else {
-      const data = transferable(codec.decompress(input, job.rawLength));
-      parentPort.postMessage({ id: job.id, block: job.block, output: data.buffer, length: data.byteLength }, [job.block, data.buffer]);
+      const raw = codec.decompress(input, job.rawLength);
+      // Verify's files that lie whole in this block are hashed here too.
+      const digests = raw.length === job.rawLength ? job.ranges.map(([offset, length]) => job.algorithms.map((algorithm) => crypto.createHash(algorithm).update(raw.subarray(offset, offset + length)).digest('hex'))) : [];
+      const data = transferable(raw);
+      parentPort.postMessage({ id: job.id, block: job.block, output: data.buffer, length: data.byteLength, digests }, [job.block, data.buffer]);
     }
   } catch (error) {
     parentPort.postMessage({ id: job.id, block: job.block, error: String((error && error.message) || error) }, [job.block]);
@@ -74,8 +77,11 @@ export interface CompressedBlock {
   block: ArrayBuffer;
 }
 
-/** A block's decompressed bytes, or why it could not be decompressed (bad checksum, bad length, bad data). */
-export type DecompressedBlock = { data: Buffer; error?: undefined } | { data?: undefined; error: string };
+/**
+ * A block's decompressed bytes, with the digests of the ranges asked for, or why it could not be
+ * decompressed (bad checksum, bad length, bad data).
+ */
+export type DecompressedBlock = { data: Buffer; digests: string[][]; error?: undefined } | { data?: undefined; error: string };
 
 interface WorkerReply {
   id: number;
@@ -144,15 +150,23 @@ export class BlockCodecPool {
 
   /**
    * Decompresses one whole block's frame (the first `length` bytes of `frame`, transferred),
-   * checking its checksum and length and refusing to grow past `rawLength` bytes. Damage is a
-   * result, not a rejection: the caller reports it and goes on with the other blocks.
+   * checking its checksum and length and refusing to grow past `rawLength` bytes, and hashes each
+   * of `ranges` of the result with each of `algorithms`. Damage is a result, not a rejection: the
+   * caller reports it and goes on with the other blocks.
    */
-  decompress(codec: BlockCodec, frame: ArrayBuffer, length: number, rawLength: number): Promise<DecompressedBlock> {
-    return this.submit({ op: 'decompress', codec: codec.name, id: this.nextId++, block: frame, length, rawLength }, (reply, resolve) => {
+  decompress(
+    codec: BlockCodec,
+    frame: ArrayBuffer,
+    length: number,
+    rawLength: number,
+    ranges: readonly BlockRange[] = [],
+    algorithms: readonly string[] = [],
+  ): Promise<DecompressedBlock> {
+    return this.submit({ op: 'decompress', codec: codec.name, id: this.nextId++, block: frame, length, rawLength, ranges, algorithms }, (reply, resolve) => {
       if (reply.error !== undefined || reply.output === undefined) resolve({ error: reply.error ?? 'no result' });
       else if (reply.length !== rawLength) {
         resolve({ error: `decompressed to ${reply.length} bytes where its header declares ${rawLength}` });
-      } else resolve({ data: Buffer.from(reply.output, 0, reply.length) });
+      } else resolve({ data: Buffer.from(reply.output, 0, reply.length), digests: reply.digests ?? [] });
     });
   }
 

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { implausibleBlock, type BlockCodec, type BlockSizes, type LocatedBlock } from '../../format/codecs/block-codec.js';
-import type { BlockCodecPool, DecompressedBlock } from '../block-codec-pool.js';
+import type { BlockCodecPool, BlockRange, DecompressedBlock } from '../block-codec-pool.js';
 
 export interface BlockIndex {
   blockSize: number;
@@ -28,6 +28,8 @@ export interface ReadBlock {
   rawLength: number;
   archiveOffset: number;
   data?: Buffer;
+  /** Digests of the ranges `ReadOptions.hashRanges` gave for this block, in that order (one per algorithm). */
+  digests?: string[][];
   /** Why the block could not be read; `data` is then undefined. */
   error?: string;
 }
@@ -41,6 +43,8 @@ export interface ArchiveEnd {
 }
 
 export interface ReadOptions {
+  /** Content to hash in the worker that decompresses each block: ranges by block index, and the algorithms. */
+  hashRanges?: { byBlock: ReadonlyMap<number, readonly BlockRange[]>; algorithms: readonly string[] };
   /** Read only these blocks (ascending; needs the block index): random access for restore. */
   only?: readonly number[];
   /** Members inflating at once, bounding memory. */
@@ -77,7 +81,7 @@ export class ArchiveReader {
     for await (const member of this.located(options.only)) {
       options.signal?.throwIfAborted();
       options.onRead?.(member.length);
-      const result = this.inflate(member);
+      const result = this.inflate(member, options.hashRanges);
       result.catch(() => {});
       pending.push(result);
       while (pending.length >= options.maxInFlight) yield await pending.shift()!;
@@ -85,11 +89,13 @@ export class ArchiveReader {
     while (pending.length > 0) yield await pending.shift()!;
   }
 
-  private async inflate(block: LocatedBlock): Promise<ReadBlock> {
+  private async inflate(block: LocatedBlock, hashRanges: ReadOptions['hashRanges']): Promise<ReadBlock> {
     const base = { index: block.index, tarOffset: block.tarOffset, rawLength: block.rawLength, archiveOffset: block.archiveOffset };
     if (block.error !== undefined) return { ...base, error: block.error };
-    const result: DecompressedBlock = await this.pool.decompress(this.codec, block.bytes!.buffer as ArrayBuffer, block.length, block.rawLength);
-    return result.data ? { ...base, data: result.data } : { ...base, error: `${this.codec.name} block at byte ${block.archiveOffset}: ${result.error}` };
+    const ranges = hashRanges?.byBlock.get(block.index) ?? [];
+    const algorithms = ranges.length > 0 ? hashRanges!.algorithms : [];
+    const result: DecompressedBlock = await this.pool.decompress(this.codec, block.bytes!.buffer as ArrayBuffer, block.length, block.rawLength, ranges, algorithms);
+    return result.data ? { ...base, data: result.data, digests: result.digests } : { ...base, error: `${this.codec.name} block at byte ${block.archiveOffset}: ${result.error}` };
   }
 
   /** Reads `length` bytes at `position` into a buffer of its own (transferable), hashing in file order. */

@@ -70,13 +70,14 @@ export class BackupContent {
 
   /**
    * Hands `entry`'s content to `write`, block by block, in archive order of the files opened. A file
-   * that cannot be read (its archive unreachable, its block damaged) is a `RestoreRefusal`.
+   * that cannot be read (its archive unreachable, its block damaged) is a `RestoreRefusal`. Resolves
+   * to the content's SHA-256 when a worker computed it (a small file whole in one block).
    */
-  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<void> {
+  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<string | undefined> {
     const id = entry.heldBy ?? this.ownId;
     const reader = this.readers.get(id);
     if (!reader) throw new RestoreRefusal(this.unavailable.get(id) ?? 'refused: its manifest record is malformed (heldBy)');
-    await reader.read(entry, write);
+    return reader.read(entry, write);
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,8 @@ export class EntryChecker {
   private cursor = 0;
   private header: Buffer[] = [];
   private hashes: Hash[] = [];
+  /** Digests computed elsewhere (by the worker that decompressed the block), by entry index. */
+  private readonly given = new Map<number, string[]>();
 
   constructor(
     private readonly entries: readonly ManifestEntry[],
@@ -33,6 +35,11 @@ export class EntryChecker {
     private readonly algorithms: readonly string[],
   ) {
     this.reports = entries.map((entry) => ({ path: entry.path, type: entry.type, status: 'ok' }));
+  }
+
+  /** The digests of entry `index`'s content, computed by the worker that decompressed its block: not hashed again here. */
+  provide(index: number, digests: string[]): void {
+    this.given.set(index, digests);
   }
 
   /** Checks `data`, the tar bytes that start at `tarOffset`; blocks must come in order. */
@@ -94,6 +101,7 @@ export class EntryChecker {
   }
 
   private next(): void {
+    this.given.delete(this.cursor);
     this.cursor++;
     this.header = [];
     this.hashes = [];
@@ -121,13 +129,15 @@ export class EntryChecker {
               ? `its tar header links to ${JSON.stringify(decoded.linkTarget)}`
               : undefined;
     if (mismatch) return this.damage(report, mismatch);
-    if (entry.type === 'file') this.hashes = this.algorithms.map((algorithm) => createHash(algorithm));
+    if (entry.type === 'file' && !this.given.has(this.cursor)) this.hashes = this.algorithms.map((algorithm) => createHash(algorithm));
     if (entry.type === 'file' && entry.size === 0) this.checkContent(entry, report);
   }
 
   private checkContent(entry: ManifestEntry, report: EntryReport): void {
+    const given = this.given.get(this.cursor);
+    this.given.delete(this.cursor);
     this.algorithms.forEach((algorithm, i) => {
-      const digest = this.hashes[i]!.digest('hex');
+      const digest = given ? given[i] : this.hashes[i]!.digest('hex');
       if (entry.hashes?.[algorithm] !== digest) this.damage(report, `content does not match its ${algorithm} in the manifest`);
     });
     this.hashes = [];

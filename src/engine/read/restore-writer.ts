@@ -7,7 +7,8 @@
  * applied last, deepest first, after their children. As root, owners are restored as GNU tar
  * does (by number; docs/DESIGN-DECISIONS.md).
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { StreamHasher } from '../write/stream-hasher.js';
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, readlinkSync, renameSync, unlinkSync, writevSync } from 'node:fs';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -34,6 +35,8 @@ export interface ExpectedContent {
   size: number;
   sha256: string | undefined;
   record: 'the manifest' | 'its tar header';
+  /** The content's SHA-256 as a worker computed it from the block it came in (not computed again). */
+  computedSha256?: string;
 }
 
 type PlacedKind = 'file' | 'symlink' | 'directory';
@@ -117,11 +120,12 @@ export class RestoreWriter {
   }
 
   /** Opens a temporary file beside `path`; `commit` renames it into place once its bytes are proven. */
-  async createFile(path: string, hashing: boolean): Promise<PendingFile> {
+  /** A file written piece by piece; with `hasher`, its SHA-256 is computed there as it is written. */
+  async createFile(path: string, hasher: StreamHasher | undefined): Promise<PendingFile> {
     await this.ensureFolder(parentOf(path));
     const temporary = temporaryName(join(this.root, path));
     const handle = await open(fsPath(temporary), CREATE_FLAGS, 0o600);
-    return new PendingFile(this, path, temporary, handle, hashing);
+    return new PendingFile(this, path, temporary, handle, hasher);
   }
 
   /** Makes a symlink, refused when it leads outside the target through the links already made. */
@@ -235,9 +239,13 @@ export class RestoreWriter {
     for (const chunk of chunks) size += chunk.length;
     if (size !== expected.size) throw sizeRefusal(size, expected);
     if (expected.sha256 !== undefined) {
-      const hash = createHash('sha256');
-      for (const chunk of chunks) hash.update(chunk);
-      if (hash.digest('hex') !== expected.sha256) throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
+      let digest = expected.computedSha256;
+      if (digest === undefined) {
+        const hash = createHash('sha256');
+        for (const chunk of chunks) hash.update(chunk);
+        digest = hash.digest('hex');
+      }
+      if (digest !== expected.sha256) throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
     }
     const temporary = temporaryName(join(this.root, path));
     const fd = openSync(fsPath(temporary), CREATE_FLAGS, 0o600);
@@ -280,7 +288,8 @@ function sizeRefusal(size: number, expected: ExpectedContent): RestoreRefusal {
 const ZEROS = Buffer.alloc(64 * 1024);
 
 export class PendingFile {
-  private readonly hash: Hash | undefined;
+  /** The hash stream of this file on the hasher thread, when its content is checked. */
+  private readonly hashId: number | undefined;
   /** Where the next bytes go; past the last write after a hole. */
   private position = 0;
   private closed = false;
@@ -290,21 +299,21 @@ export class PendingFile {
     readonly path: string,
     private readonly temporary: string,
     private readonly handle: FileHandle,
-    hashing: boolean,
+    private readonly hasher: StreamHasher | undefined,
   ) {
-    this.hash = hashing ? createHash('sha256') : undefined;
+    this.hashId = hasher?.open(['sha256']);
   }
 
   async write(bytes: Buffer): Promise<void> {
-    this.hash?.update(bytes);
     let done = 0;
     while (done < bytes.length) done += (await this.handle.write(bytes, done, bytes.length - done, this.position + done)).bytesWritten;
     this.position += bytes.length;
+    if (this.hashId !== undefined) await this.hasher!.update(this.hashId, bytes);
   }
 
   /** A run of zeros that is left unwritten: a hole, as GNU tar restores a sparse file. */
-  skip(length: number): void {
-    if (this.hash) for (let left = length; left > 0; left -= ZEROS.length) this.hash.update(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+  async skip(length: number): Promise<void> {
+    if (this.hashId !== undefined) for (let left = length; left > 0; left -= ZEROS.length) await this.hasher!.update(this.hashId, ZEROS.subarray(0, Math.min(left, ZEROS.length)));
     this.position += length;
   }
 
@@ -312,7 +321,8 @@ export class PendingFile {
   async commit(expected: ExpectedContent, metadata: FileMetadata): Promise<void> {
     try {
       if (this.position !== expected.size) throw sizeRefusal(this.position, expected);
-      if (expected.sha256 !== undefined && this.hash?.digest('hex') !== expected.sha256) {
+      const digest = this.hashId === undefined ? undefined : (await this.hasher!.digest(this.hashId))[0];
+      if (expected.sha256 !== undefined && digest !== expected.sha256) {
         throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
       }
       if ((await this.handle.stat()).size < this.position) await this.handle.truncate(this.position); // a hole at the end

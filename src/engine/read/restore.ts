@@ -18,6 +18,7 @@ import { GzipFormatError } from '../../format/gzip-members.js';
 import { archiveEntries, isDecompressionError } from './archive-format.js';
 import { sparseContent } from './sparse.js';
 import { BackupContent } from './backup-content.js';
+import { StreamHasher } from '../write/stream-hasher.js';
 import { locateBackup } from '../chain/locate-backup.js';
 import { RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { plural } from '../plural.js';
@@ -117,6 +118,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   const context: RestoreContext = {
     progress: new ProgressTracker(options.onProgress),
     writer,
+    hasher: new StreamHasher(),
     options,
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
     result: {
@@ -152,6 +154,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
     throw error;
   } finally {
     await writer.release();
+    await context.hasher.close();
   }
   context.progress.enter('done');
   context.result.ok = context.result.failures.length === 0;
@@ -162,13 +165,16 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
 interface RestoreContext {
   progress: ProgressTracker;
   writer: RestoreWriter;
+  /** Hashes large files on a thread of their own. */
+  hasher: StreamHasher;
   options: ValidRestoreOptions;
   maxDepth: number;
   result: RestoreResult;
 }
 
 /** How a file's content reaches the writer: its bytes, and (sparse files) the holes between them. */
-type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => void) => Promise<void>;
+/** Writes an entry's content through `write` and `hole`; resolves to its SHA-256 when a worker already computed it. */
+type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => Promise<void> | void) => Promise<string | undefined | void>;
 
 /**
  * Without overwrite, names that are taken in the target are refused once, before anything is
@@ -327,17 +333,17 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
         const expected = { size: entry.size, sha256: checkHash ? entry.hashes?.sha256 : undefined, record } as const;
         if (entry.size <= SMALL_FILE_LIMIT) {
           const chunks: Buffer[] = [];
-          await content(
+          const computed = await content(
             async (bytes) => void chunks.push(bytes),
             (length) => void chunks.push(Buffer.alloc(length)),
           );
           await writer.ensureFolder(parentPath(path));
-          writer.writeFileSync(path, chunks, expected, metadata);
+          writer.writeFileSync(path, chunks, { ...expected, ...(computed ? { computedSha256: computed } : {}) }, metadata);
           result.restored.files++;
           result.restored.bytes += entry.size;
           return;
         }
-        const file = await writer.createFile(path, expected.sha256 !== undefined);
+        const file = await writer.createFile(path, expected.sha256 === undefined ? undefined : context.hasher);
         try {
           await content(
             (bytes) => file.write(bytes),
@@ -431,7 +437,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
         async (write, hole) => {
           for await (const part of entry.sparse ? sparseContent(entry.content(), entry.sparse) : entry.content()) {
             signal?.throwIfAborted(); // one entry can take minutes: Ctrl-C and SIGTERM must not wait for its end
-            if (typeof part === 'number') hole(part);
+            if (typeof part === 'number') await hole(part);
             else await write(part);
           }
         },

@@ -18,6 +18,7 @@ import { contentHolders, groupByHolder } from '../chain/backup-chain.js';
 import { TAR_END_OF_ARCHIVE } from '../../format/tar-header.js';
 import { TarFormatError, readTarEntries, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
+import type { BlockRange } from '../block-codec-pool.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { compressionOf, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
 import { BlockCodecPool } from '../block-codec-pool.js';
@@ -238,7 +239,11 @@ async function checkArchive(
     };
     const foreign = compression === 'gzip' || compression === 'zstd';
     const warnings: string[] = [];
-    const blocks = foreign ? decompressedBlocks(archivePath, onRead, warnings) : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal, onRead });
+    // Files whole in one block are hashed by the worker that decompresses it.
+    const plan = manifest && footer ? workerHashPlan(manifest.entries, footer.blocks.blockSize, manifest.header.options.hashes) : undefined;
+    const blocks = foreign
+      ? decompressedBlocks(archivePath, onRead, warnings)
+      : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal, onRead, ...(plan ? { hashRanges: plan.ranges } : {}) });
     const problems: string[] = [];
     let blockCount = 0;
     let damagedBlocks = 0;
@@ -254,7 +259,7 @@ async function checkArchive(
         yield block;
       }
     })();
-    const check = manifest ? checkAgainstManifest(manifest) : checkStructure(archivePath, compression ?? codec?.name ?? 'none');
+    const check = manifest ? checkAgainstManifest(manifest, plan) : checkStructure(archivePath, compression ?? codec?.name ?? 'none');
     const entries = await check.run(counted);
     for await (const block of counted) void block; // the rest of the archive: CRCs, lengths, end marker
     if (!foreign) problems.push(...reader.end.problems);
@@ -277,7 +282,25 @@ interface Check {
   problems: string[];
 }
 
-function checkAgainstManifest(manifest: Pick<Manifest, 'header' | 'footer' | 'entries'>): Check {
+/** Where each file that lies whole in one block is, in block coordinates, and whose it is. */
+function workerHashPlan(entries: readonly ManifestEntry[], blockSize: number, algorithms: readonly string[]) {
+  const byBlock = new Map<number, BlockRange[]>();
+  const owners = new Map<number, number[]>();
+  entries.forEach((entry, i) => {
+    if (entry.type !== 'file' || !(entry.size > 0) || typeof entry.dataOffset !== 'number') return;
+    const block = Math.floor(entry.dataOffset / blockSize);
+    if (block < 0 || Math.floor((entry.dataOffset + entry.size - 1) / blockSize) !== block) return;
+    if (!byBlock.has(block)) {
+      byBlock.set(block, []);
+      owners.set(block, []);
+    }
+    byBlock.get(block)!.push([entry.dataOffset - block * blockSize, entry.size]);
+    owners.get(block)!.push(i);
+  });
+  return { ranges: { byBlock, algorithms }, owners };
+}
+
+function checkAgainstManifest(manifest: Pick<Manifest, 'header' | 'footer' | 'entries'>, plan: ReturnType<typeof workerHashPlan> | undefined): Check {
   const tarEnd = manifest.footer.totals.tarBytes - TAR_END_OF_ARCHIVE.length;
   const checker = new EntryChecker(manifest.entries, tarEnd, manifest.header.options.hashes);
   const problems: string[] = [];
@@ -285,6 +308,8 @@ function checkAgainstManifest(manifest: Pick<Manifest, 'header' | 'footer' | 'en
     problems,
     async run(blocks) {
       for await (const block of blocks) {
+        const owners = plan?.owners.get(block.index);
+        if (owners) block.digests?.forEach((digests, k) => checker.provide(owners[k]!, digests));
         if (block.data) checker.feed(block.tarOffset, block.data);
         else checker.gap(block.tarOffset, block.rawLength, `in damaged block ${block.index}`);
       }
