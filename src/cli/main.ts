@@ -39,7 +39,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const context: CliContext = { stdout, stderr, signal, exitCode: EXIT_OK };
 
   const program = new Command('gulp-backup')
-    .description('Concurrent, verifiable backups: blocked-gzip tar archives with checksum manifests')
+    .description('Concurrent, verifiable backups: tar archives of independently compressed blocks (gzip or zstd) with checksum manifests')
     .version(TOOL.version)
     .exitOverride()
     .showHelpAfterError('(run gulp-backup --help for usage)')

@@ -1,10 +1,10 @@
 /**
  * `verifyBackup`: proves that an archive is intact, or says exactly which files are damaged.
  *
- * With the manifest: the archive's size and SHA-256, every member's header, CRC-32 and length
+ * With the manifest: the archive's size and SHA-256, every block's frame, checksum and length
  * (inflated in parallel), the end marker, and every entry's tar header and content hashes. A
  * damaged block names the entries in it; the other blocks are still checked.
- * With only an archive: CRCs, lengths, end marker and tar structure; file hashes are not checked.
+ * With only an archive: block checksums, lengths, end marker and tar structure; file hashes are not checked.
  */
 import { createReadStream } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
@@ -261,7 +261,7 @@ async function checkArchive(
     })();
     const check = manifest ? checkAgainstManifest(manifest, plan) : checkStructure(archivePath, compression ?? codec?.name ?? 'none');
     const entries = await check.run(counted);
-    for await (const block of counted) void block; // the rest of the archive: CRCs, lengths, end marker
+    for await (const block of counted) void block; // the rest of the archive: block checksums, lengths, end marker
     if (!foreign) problems.push(...reader.end.problems);
     problems.push(...check.problems);
     if (footer) {
