@@ -10,12 +10,9 @@ import { codecNamed, readableCodec } from '../../format/codecs/codecs.js';
 import type { ManifestEntry } from '../../format/manifest.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import type { ContentHolder } from '../chain/backup-chain.js';
-import type { BlockCodecPool, BlockRange } from '../block-codec-pool.js';
+import type { BlockCodecPool } from '../block-codec-pool.js';
 import { notFound } from '../chain/locate-backup.js';
 import { RestoreRefusal } from './restore-writer.js';
-
-/** Files up to this size are restored in one write; their SHA-256 can come from the worker. */
-const WORKER_HASHED_LIMIT = 1024 * 1024;
 
 export class ArchiveContentReader {
   /** Blocks this archive has, and those the chosen files need. */
@@ -24,9 +21,6 @@ export class ArchiveContentReader {
   private blocks: AsyncGenerator<ReadBlock> | undefined;
   private current: ReadBlock | undefined;
   private handle: FileHandle | undefined;
-  /** By block: the data offsets of the files its worker hashes; and the SHA-256s that came back, by data offset. */
-  private owners = new Map<number, number[]>();
-  private readonly digests = new Map<number, string>();
 
   private constructor(
     private readonly holder: ContentHolder,
@@ -46,25 +40,13 @@ export class ArchiveContentReader {
   ): Promise<ArchiveContentReader> {
     const blockSize = holder.footer.blocks.blockSize;
     const needed = new Set<number>();
-    // Small files whole in one block are hashed by the worker that decompresses it.
-    const byBlock = new Map<number, BlockRange[]>();
-    const owners = new Map<number, number[]>();
     for (const entry of entries) {
       if (entry.type !== 'file' || entry.size === 0) continue;
       const first = Math.floor(entry.dataOffset! / blockSize);
       const last = Math.floor((entry.dataOffset! + entry.size - 1) / blockSize);
       for (let i = first; i <= last; i++) needed.add(i);
-      if (first === last && entry.size <= WORKER_HASHED_LIMIT && entry.hashes?.sha256 !== undefined) {
-        if (!byBlock.has(first)) {
-          byBlock.set(first, []);
-          owners.set(first, []);
-        }
-        byBlock.get(first)!.push([entry.dataOffset! - first * blockSize, entry.size]);
-        owners.get(first)!.push(entry.dataOffset!);
-      }
     }
     const content = new ArchiveContentReader(holder, [...needed].sort((a, b) => a - b));
-    content.owners = owners;
     if (needed.size === 0) return content;
     const where = holder.manifestPath ? `the archive that ${basename(holder.manifestPath)} names is not beside it` : undefined;
     const fileSize = await stat(holder.archivePath).then(
@@ -77,16 +59,14 @@ export class ArchiveContentReader {
     const { footer, header } = holder;
     const index = { blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes };
     const codec = readableCodec(codecNamed(header.options.codec, holder.manifestPath ?? holder.archivePath), holder.archivePath);
-    const reader = new ArchiveReader(content.handle, fileSize, pool, codec, index);
-    content.blocks = reader.blocks({ maxInFlight, only: content.only, signal, hashRanges: { byBlock, algorithms: ['sha256'] } });
+    // Each file is proven by its own SHA-256; the archive's, over every byte, is verify's to check.
+    const reader = new ArchiveReader(content.handle, fileSize, pool, codec, index, false);
+    content.blocks = reader.blocks({ maxInFlight, only: content.only, signal });
     return content;
   }
 
-  /**
-   * Hands `entry`'s content to `write`, block by block; a damaged block refuses the file. Resolves
-   * to the content's SHA-256 when the worker that decompressed its block computed it.
-   */
-  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<string | undefined> {
+  /** Hands `entry`'s content to `write`, block by block; a damaged block refuses the file. */
+  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<void> {
     const end = entry.dataOffset! + entry.size;
     for (let position = entry.dataOffset!; position < end; ) {
       const block = await this.blockAt(Math.floor(position / this.holder.footer.blocks.blockSize));
@@ -99,9 +79,6 @@ export class ArchiveContentReader {
       await write(block.data.subarray(position - block.tarOffset, to));
       position = block.tarOffset + to;
     }
-    const digest = this.digests.get(entry.dataOffset!);
-    this.digests.delete(entry.dataOffset!);
-    return digest;
   }
 
   async close(): Promise<void> {
@@ -114,8 +91,6 @@ export class ArchiveContentReader {
       const next = await this.blocks?.next();
       if (!next || next.done) throw new RestoreRefusal(`block ${i} is missing from ${basename(this.holder.archivePath)}`);
       this.current = next.value;
-      const owners = this.owners.get(this.current.index);
-      this.current.digests?.forEach((digests, k) => this.digests.set(owners![k]!, digests[0]!));
     }
     if (this.current.index !== i) throw new RestoreRefusal(`block ${i} of ${basename(this.holder.archivePath)} was not read (its manifest offsets are out of order)`);
     return this.current;

@@ -67,6 +67,8 @@ export class ArchiveReader {
     private readonly pool: BlockCodecPool,
     private readonly codec: BlockCodec,
     private readonly index: BlockIndex | undefined,
+    /** Whether to hash the whole file as it is read (verify); restore proves each file instead. */
+    private readonly hashFile = true,
   ) {
     this.end = { sha256: undefined, fileSize, problems: [] };
   }
@@ -108,7 +110,7 @@ export class ArchiveReader {
       filled += bytesRead;
     }
     const read = bytes.subarray(0, filled);
-    if (position === this.hashedUpTo) {
+    if (this.hashFile && position === this.hashedUpTo) {
       this.hash.update(read);
       this.hashedUpTo += filled;
     }

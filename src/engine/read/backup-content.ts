@@ -70,14 +70,13 @@ export class BackupContent {
 
   /**
    * Hands `entry`'s content to `write`, block by block, in archive order of the files opened. A file
-   * that cannot be read (its archive unreachable, its block damaged) is a `RestoreRefusal`. Resolves
-   * to the content's SHA-256 when a worker computed it (a small file whole in one block).
+   * that cannot be read (its archive unreachable, its block damaged) is a `RestoreRefusal`.
    */
-  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<string | undefined> {
+  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<void> {
     const id = entry.heldBy ?? this.ownId;
     const reader = this.readers.get(id);
     if (!reader) throw new RestoreRefusal(this.unavailable.get(id) ?? 'refused: its manifest record is malformed (heldBy)');
-    return reader.read(entry, write);
+    await reader.read(entry, write);
   }
 
   async close(): Promise<void> {

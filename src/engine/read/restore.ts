@@ -173,8 +173,8 @@ interface RestoreContext {
 }
 
 /** How a file's content reaches the writer: its bytes, and (sparse files) the holes between them. */
-/** Writes an entry's content through `write` and `hole`; resolves to its SHA-256 when a worker already computed it. */
-type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => Promise<void> | void) => Promise<string | undefined | void>;
+/** Writes an entry's content through `write` and `hole`. */
+type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => Promise<void> | void) => Promise<void>;
 
 /**
  * Without overwrite, names that are taken in the target are refused once, before anything is
@@ -333,12 +333,12 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
         const expected = { size: entry.size, sha256: checkHash ? entry.hashes?.sha256 : undefined, record } as const;
         if (entry.size <= SMALL_FILE_LIMIT) {
           const chunks: Buffer[] = [];
-          const computed = await content(
+          await content(
             async (bytes) => void chunks.push(bytes),
             (length) => void chunks.push(Buffer.alloc(length)),
           );
           await writer.ensureFolder(parentPath(path));
-          writer.writeFileSync(path, chunks, { ...expected, ...(computed ? { computedSha256: computed } : {}) }, metadata);
+          writer.writeFileSync(path, chunks, expected, metadata);
           result.restored.files++;
           result.restored.bytes += entry.size;
           return;

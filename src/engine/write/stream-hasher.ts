@@ -46,7 +46,8 @@ interface Reply {
 
 export class StreamHasher {
   private worker: Worker | undefined;
-  private readonly slots = new SharedArrayBuffer(SLOT_SIZE * SLOTS);
+  /** Allocated with the thread, on the first stream: most runs of small files never need it. */
+  private slots: SharedArrayBuffer | undefined;
   private readonly freeSlots = Array.from({ length: SLOTS }, (_, i) => i);
   private slotFreed: (() => void) | undefined;
   private nextId = 0;
@@ -54,6 +55,7 @@ export class StreamHasher {
   private failure: Error | undefined;
 
   private start(): Worker {
+    this.slots = new SharedArrayBuffer(SLOT_SIZE * SLOTS);
     // execArgv: [] keeps loaders such as tsx out of the worker; it runs plain JavaScript.
     const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { slots: this.slots } });
     worker.on('message', (reply: Reply) => {
@@ -88,7 +90,7 @@ export class StreamHasher {
       }
       const slot = this.freeSlots.pop()!;
       const piece = bytes.subarray(from, from + SLOT_SIZE);
-      new Uint8Array(this.slots, slot * SLOT_SIZE, piece.length).set(piece);
+      new Uint8Array(this.slots!, slot * SLOT_SIZE, piece.length).set(piece);
       this.worker!.postMessage({ op: 'update', id, slot, length: piece.length });
     }
   }
