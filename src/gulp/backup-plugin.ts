@@ -11,6 +11,7 @@ import { PassThrough, Readable, Transform, type TransformCallback } from 'node:s
 import PluginError from 'plugin-error';
 import File from 'vinyl';
 import { OptionError } from '../errors.js';
+import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
 import { rm } from 'node:fs/promises';
 import log from 'gulplog';
 import { onInterrupt, runSignal } from './interrupt.js';
@@ -41,6 +42,7 @@ export function backup(options: BackupPluginOptions = {}): Transform {
   let resolved: ReturnType<typeof resolveArchiveOptions>;
   try {
     resolved = resolveArchiveOptions(options);
+    usableCodec(codecNamed(resolved.codec, 'codec'));
     // gulp.dest decides where the backup goes, so the plugin cannot guess where earlier ones are.
     if ((resolved.kind === 'incremental' || resolved.kind === 'differential') && resolved.since === undefined) {
       throw new OptionError('since', undefined, `the folder of backups (or the manifest) that a ${resolved.kind} backup builds on, usually gulp.dest's folder`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
-import { BackupError, backup as backupPlugin, createBackup, restore, restoreBackup, verify, verifyBackup, type BackupResult, type VerifyReport } from '../../src/index.js';
+import { BackupError, backup as backupPlugin, backupTask, createBackup, restore, restoreBackup, verify, verifyBackup, type BackupResult, type VerifyReport } from '../../src/index.js';
 import { decodeSeekTable, frameContentSize, seekTableAt } from '../../src/format/zstd-frames.js';
 import { loadManifest } from '../helpers/archive.js';
 import { runCli } from '../helpers/cli.js';
@@ -225,6 +225,18 @@ describe('codec zstd (Node.js without zstd)', () => {
     const cli = await runCli(['create', 'tree', '--cwd', root, '--out', out, '--codec', 'zstd']);
     expect(cli.code).to.equal(2);
     expect(cli.stderr).to.match(/codec zstd needs Node\.js 22\.15 or later/);
+  });
+
+  it('a gulpfile with a zstd task still loads (its other tasks run); the zstd task and plugin fail when run', async () => {
+    const root = await tempDir();
+    await writeTree(root, TREE);
+    const task = backupTask({ sources: ['tree'], cwd: root, out: join(root, 'out'), codec: 'zstd' }); // the gulpfile loads
+    const error = await (task as () => Promise<unknown>)().then(
+      () => undefined,
+      (e: unknown) => e as BackupError,
+    );
+    expect(error?.code).to.equal('CODEC_UNAVAILABLE');
+    expect(() => backupPlugin({ codec: 'zstd' })).to.throw(/codec zstd needs Node\.js 22\.15 or later/);
   });
 });
 }

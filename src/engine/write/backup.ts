@@ -5,6 +5,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { AbortError, BackupError } from '../../errors.js';
+import { codecNamed, usableCodec } from '../../format/codecs/codecs.js';
 import type { BackupKind, SkippedEntry } from '../../format/manifest.js';
 import { planBackup } from '../chain/backup-plan.js';
 import { writeBackup } from './backup-writer.js';
@@ -49,6 +50,7 @@ export interface BackupResult {
  */
 export async function createBackup(options: BackupOptions): Promise<BackupResult> {
   const resolved = resolveBackupOptions(options);
+  usableCodec(codecNamed(resolved.codec, 'codec')); // before anything is read or written
   const startedAt = new Date();
   const start = performance.now();
   const progress = new ProgressTracker(resolved.onProgress);

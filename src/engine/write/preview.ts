@@ -3,6 +3,7 @@
  * decides it (the same plan, scan and change detector), without writing anything: the files it
  * would store, those the chain would hold, and every path left out with the rule that did it.
  */
+import { codecNamed, usableCodec } from '../../format/codecs/codecs.js';
 import { resolve } from 'node:path';
 import type { BackupKind, EntryType } from '../../format/manifest.js';
 import { changeDetectorFor, planBackup } from '../chain/backup-plan.js';
@@ -27,6 +28,7 @@ export interface BackupPreview {
 /** What `createBackup(options)` would store, take from the chain and leave out, without writing. */
 export async function previewBackup(options: BackupOptions): Promise<BackupPreview> {
   const resolved = resolveBackupOptions(options, 'previewBackup()');
+  usableCodec(codecNamed(resolved.codec, 'codec')); // the backup it previews would fail
   const startedAt = new Date();
   const plan = await planBackup(resolved, { root: resolved.cwd, selection: selectionOf(resolved) }, resolved.out, startedAt);
   const leftOut: BackupPreview['leftOut'] = [];
