@@ -66,13 +66,14 @@ export function encodeSeekTable(frames: readonly FrameSizes[]): Buffer {
  * What the seek table ending with `footer`'s last bytes holds: its frame count and whole size
  * (entries carry a checksum when another tool wrote them so); `undefined` if no table ends there.
  */
-export function seekTableAt(footer: Uint8Array): { frames: number; size: number } | undefined {
+export function seekTableAt(footer: Uint8Array): { frames: number; size: number; checksums: boolean } | undefined {
   if (footer.length < SEEK_TABLE_FOOTER_SIZE) return undefined;
   const view = Buffer.from(footer.buffer, footer.byteOffset + footer.length - SEEK_TABLE_FOOTER_SIZE, SEEK_TABLE_FOOTER_SIZE);
   if (view.readUInt32LE(5) !== SEEKABLE_MAGIC || (view[4]! & 0x7c) !== 0) return undefined;
   const frames = view.readUInt32LE(0);
-  const entrySize = view[4]! & 0x80 ? ENTRY_SIZE + 4 : ENTRY_SIZE;
-  return { frames, size: SKIPPABLE_HEADER_SIZE + frames * entrySize + SEEK_TABLE_FOOTER_SIZE };
+  const checksums = (view[4]! & 0x80) !== 0;
+  const entrySize = checksums ? ENTRY_SIZE + 4 : ENTRY_SIZE;
+  return { frames, size: SKIPPABLE_HEADER_SIZE + frames * entrySize + SEEK_TABLE_FOOTER_SIZE, checksums };
 }
 
 /** The frames a whole seek table lists, or `undefined` when the bytes are not one. */

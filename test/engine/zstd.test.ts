@@ -10,7 +10,7 @@ import * as zlib from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
 import { BackupError, backup as backupPlugin, backupTask, createBackup, restore, restoreBackup, verify, verifyBackup, type BackupResult, type VerifyReport } from '../../src/index.js';
-import { decodeSeekTable, frameContentSize, seekTableAt } from '../../src/format/zstd-frames.js';
+import { decodeSeekTable, encodeSeekTable, frameContentSize, seekTableAt } from '../../src/format/zstd-frames.js';
 import { loadManifest } from '../helpers/archive.js';
 import { runCli } from '../helpers/cli.js';
 import { describeTree } from '../helpers/exact-tree.js';
@@ -168,6 +168,49 @@ describe('codec zstd (Node.js with zstd)', () => {
     const report = await verifyBackup(alone);
     expect(report.ok).to.equal(false);
     expect(report.problems.join('\n')).to.match(/the seek table is damaged \(a frame it claims to take 4026531840 bytes/);
+  });
+
+  it("another tool's seekable .tar.zst (frames without a declared size; a table with checksums) is read, never called damaged", async () => {
+    const folder = await tempDir();
+    const tarPath = join(folder, 'plain.tar');
+    await run('tar', ['--format=posix', '-cf', tarPath, '-C', root, 'tree']);
+    const tar = await readFile(tarPath);
+    const z = zlib as unknown as { zstdCompressSync(b: Buffer, o: object): Buffer; constants: Record<string, number> };
+    const frames: Buffer[] = [];
+    const sizes: { stored: number; raw: number }[] = [];
+    for (let at = 0; at < tar.length; at += 100_000) {
+      const raw = tar.subarray(at, at + 100_000);
+      const frame = z.zstdCompressSync(raw, { params: { [z.constants.ZSTD_c_contentSizeFlag!]: 0 } });
+      expect(frameContentSize(frame)).to.equal(null);
+      frames.push(frame);
+      sizes.push({ stored: frame.length, raw: raw.length });
+    }
+    const plain = join(folder, 'seekable.tar.zst');
+    await writeFile(plain, Buffer.concat([...frames, encodeSeekTable(sizes)]));
+    // The same frames with a seek table that carries per-frame checksums (descriptor bit 7).
+    const checksummed = Buffer.alloc(8 + sizes.length * 12 + 9);
+    checksummed.writeUInt32LE(0x184d2a5e, 0);
+    checksummed.writeUInt32LE(checksummed.length - 8, 4);
+    sizes.forEach((size, i) => {
+      checksummed.writeUInt32LE(size.stored, 8 + i * 12);
+      checksummed.writeUInt32LE(size.raw, 12 + i * 12);
+    });
+    checksummed.writeUInt32LE(sizes.length, checksummed.length - 9);
+    checksummed[checksummed.length - 5] = 0x80;
+    checksummed.writeUInt32LE(0x8f92eab1, checksummed.length - 4);
+    const withChecksums = join(folder, 'checksummed.tar.zst');
+    await writeFile(withChecksums, Buffer.concat([...frames, checksummed]));
+    for (const archive of [plain, withChecksums]) {
+      await run('zstd', ['-q', '-t', archive]);
+      const report = await verifyBackup(archive);
+      expect(report.problems, archive).to.deep.equal([]);
+      expect(report.ok).to.equal(true);
+      const target = await tempDir();
+      expect((await restoreBackup(archive, { to: target })).ok).to.equal(true);
+      expect(describeTree(join(target, 'tree'))).to.deep.equal(describeTree(join(root, 'tree')));
+    }
+    // Ours-like (no checksums): read block by block through the table.
+    expect((await verifyBackup(plain)).counts.blocks).to.equal(sizes.length);
   });
 
   it('a chain may mix codecs: a gzip full backup, a zstd incremental on it; restore and verify read both', async () => {

@@ -28,7 +28,12 @@ export const zstdCodec: BlockCodec = {
     },
   })`,
   frame: (output) => [output],
-  frameProblem: (bytes, rawLength) => (frameContentSize(bytes) === rawLength ? undefined : 'damaged zstd frame header'),
+  frameProblem(bytes, rawLength) {
+    // Ours always declare their size; another tool's seekable archive may not (then zstd's own
+    // length and checksum checks, after decompressing, are what prove the frame).
+    const declared = frameContentSize(bytes);
+    return declared === rawLength || declared === null ? undefined : 'damaged zstd frame header';
+  },
   endMarker: (blocks) => encodeSeekTable(blocks),
   async recognizes(archive) {
     const table = await seekTable(archive);
@@ -41,7 +46,9 @@ export const zstdCodec: BlockCodec = {
 async function seekTable(archive: ArchiveBytes): Promise<{ start: number; frames: { stored: number; raw: number }[] } | undefined> {
   if (archive.size < SEEK_TABLE_FOOTER_SIZE) return undefined;
   const found = seekTableAt(await archive.read(archive.size - SEEK_TABLE_FOOTER_SIZE, SEEK_TABLE_FOOTER_SIZE));
-  if (!found || found.size > archive.size) return undefined;
+  // A table with per-frame checksums is another tool's layout: such an archive is read as one
+  // zstd stream (which passes over the table) rather than called damaged for not being ours.
+  if (!found || found.size > archive.size || found.checksums) return undefined;
   const start = archive.size - found.size;
   const frames = decodeSeekTable(await archive.read(start, found.size));
   return frames && { start, frames };
