@@ -64,6 +64,20 @@ describe('engine: interrupted runs', () => {
     expect(await onlyCompleteBackups(out)).to.deep.equal(['good', 'snap']);
   });
 
+  it("a dead run's .tar.zst leftovers (any codec's names) are removed too", async () => {
+    const out = join(root, 'out');
+    await createBackup({ sources: ['data'], cwd: root, out, name: 'good' });
+    const lock = JSON.stringify({ pid: deadPid(), host: hostname(), startedAt: new Date().toISOString() });
+    await writeFile(join(out, 'z.gulp-backup.lock'), lock);
+    await writeFile(join(out, 'z.tar.zst.partial'), 'half a zstd archive');
+    await writeFile(join(out, 'z.tar.zst.sha256.partial'), 'x');
+    await writeFile(join(out, 'stray.tar.zst.partial'), 'from a run whose lock is gone');
+    const again = await createBackup({ sources: ['data'], cwd: root, out, name: 'next' });
+    expect(again.warnings.join('\n')).to.match(/z\.tar\.zst\.partial/);
+    expect(again.warnings.join('\n')).to.match(/stray\.tar\.zst\.partial/);
+    expect(await onlyCompleteBackups(out)).to.deep.equal(['good', 'next']);
+  });
+
   it('kill -9 at any moment of a backup leaves no complete-looking backup; the next run cleans up and verifies', async () => {
     const out = join(root, 'out');
     for (const ms of [300, 900, 1500, 2200]) {
