@@ -46,11 +46,23 @@ export function tarNumber(block: Buffer, offset: number, length: number): bigint
     for (let i = 1; i < length; i++) value = (value << 8n) | BigInt(block[offset + i]!);
     return first === 0xff ? value - (1n << BigInt(8 * length - 1)) : value;
   }
-  const text = block.toString('latin1', offset, offset + length).replace(/^[ \0]+/, '');
-  const end = text.search(/[ \0]/);
-  const digits = end === -1 ? text : text.slice(0, end);
-  if (digits === '') return 0n;
-  return /^[0-7]+$/.test(digits) ? BigInt(`0o${digits}`) : undefined;
+  // Byte by byte, not through a string and regular expressions: two of these per header were a
+  // tenth of verify's main thread on 20,000 small files.
+  const end = offset + length;
+  let at = offset;
+  while (at < end && (block[at] === 0x20 || block[at] === 0)) at++;
+  let value = 0;
+  let digits = 0;
+  for (; at < end; at++) {
+    const byte = block[at]!;
+    if (byte === 0x20 || byte === 0) break;
+    if (byte < 0x30 || byte > 0x37) return undefined;
+    value = value * 8 + (byte - 0x30);
+    digits++;
+  }
+  if (digits <= 17) return BigInt(value); // 8^17 = 2^51: exact in a double
+  const text = block.toString('latin1', at - digits, at);
+  return BigInt(`0o${text}`);
 }
 
 function smallNumber(block: Buffer, offset: number, length: number): number | undefined {
