@@ -15,12 +15,13 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import picomatch from 'picomatch';
+import log from 'gulplog';
 import PluginError from 'plugin-error';
 import File from 'vinyl';
 import { availableParallelism } from 'node:os';
 import type { Manifest } from '../format/manifest.js';
-import { readTarEntries, type TarEntry } from '../format/tar-entry-stream.js';
-import { notTarAtAll, tarBytesOf } from '../engine/read/archive-format.js';
+import type { TarEntry } from '../format/tar-entry-stream.js';
+import { archiveEntriesOf } from '../engine/read/archive-format.js';
 import { expandSparse } from '../engine/read/sparse.js';
 import { BackupContent } from '../engine/read/backup-content.js';
 import { locateBackup } from '../engine/chain/locate-backup.js';
@@ -72,17 +73,14 @@ async function emitEntries(file: File, include: ((path: string) => boolean) | un
   const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, entry.hashes?.sha256]));
   const source: Readable = file.isNull() ? createReadStream(located!.archivePath) : file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable);
   const refused: string[] = [];
-  const { tar, compression } = await tarBytesOf(source, file.path);
-  try {
-    for await (const entry of readTarEntries(tar)) {
-      const vinyl = await toVinyl(entry, base, include, hashes, refused);
-      if (vinyl) push(vinyl);
-    }
-  } catch (error) {
-    throw notTarAtAll(error, file.path, compression) ?? error;
-  } finally {
-    tar.destroy();
+  const warnings: string[] = [];
+  // As restore reads an archive without a manifest: the compressed stream is read to its end, so a
+  // cut-short .tar.gz fails here as it does there (and as gzip -d does).
+  for await (const entry of archiveEntriesOf(source, file.path, undefined, warnings)) {
+    const vinyl = await toVinyl(entry, base, include, hashes, refused);
+    if (vinyl) push(vinyl);
   }
+  for (const warning of warnings) log.warn(`gulp-backup: ${warning}`);
   return refused;
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
 import { createBackup, restore, restoreTask, verify, verifyTask, type BackupResult, type VerifyReport } from '../../src/index.js';
-import { pseudoRandomBytes, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
+import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 import { editManifestEntry } from '../helpers/archive.js';
 
 describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () => {
@@ -51,6 +51,30 @@ describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () =
     expect(Object.keys(restored)).to.deep.equal(Object.keys(original));
     expect(restored['logo.bin']!.content).to.equal(original['logo.bin']!.content);
     expect(restored['link']).to.deep.equal(original['link']);
+  });
+
+  it('restore() of a .tar.gz without a manifest reads the gzip stream to its end: a cut-short trailer or a bad CRC fails, as restore does', async () => {
+    const folder = await tempDir();
+    await run('tar', ['-czf', join(folder, 'good.tar.gz'), '-C', root, 'app']);
+    const good = await readFile(join(folder, 'good.tar.gz'));
+    await writeFile(join(folder, 'cut-trailer.tar.gz'), good.subarray(0, good.length - 4));
+    const badCrc = Buffer.from(good);
+    badCrc[badCrc.length - 8] = badCrc[badCrc.length - 8]! ^ 1;
+    await writeFile(join(folder, 'bad-crc.tar.gz'), badCrc);
+    const fine = await tempDir();
+    await pipeline(gulp.src('good.tar.gz', { cwd: folder, read: false }), restore(), gulp.dest(fine));
+    expect((await readFile(join(fine, 'app/logo.bin'))).equals(await readFile(join(root, 'app/logo.bin')))).to.equal(true);
+    for (const [name, why] of [
+      ['cut-trailer.tar.gz', /unexpected end of file/],
+      ['bad-crc.tar.gz', /CRC-32 mismatch/],
+    ] as const) {
+      const error = await pipeline(gulp.src(name, { cwd: folder, read: false }), restore(), gulp.dest(await tempDir())).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(error, name).to.have.property('plugin', 'gulp-backup');
+      expect(error?.message, name).to.match(why);
+    }
   });
 
   it('restore() refuses entries that climb out and names them', async () => {

@@ -107,7 +107,17 @@ const TAIL_LIMIT = 64 * 1024 * 1024;
  */
 export async function* archiveEntries(path: string, end: TarStreamEnd = { endMarker: false, bytes: 0 }, warnings: string[] = []): AsyncGenerator<TarEntry> {
   await readHead(path, 1); // a missing file is named before anything else
-  const { compression, tar, gzip } = await tarBytesOf(createReadStream(path), path);
+  yield* archiveEntriesOf(createReadStream(path), path, end, warnings);
+}
+
+/** The same, from a stream of archive bytes (a vinyl file's contents); `path` names it in messages. */
+export async function* archiveEntriesOf(
+  source: Readable,
+  path: string,
+  end: TarStreamEnd = { endMarker: false, bytes: 0 },
+  warnings: string[] = [],
+): AsyncGenerator<TarEntry> {
+  const { compression, tar, gzip } = await tarBytesOf(source, path);
   const iterator = tar[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   try {
     // The reader stops at the end marker without closing the stream: the tail is read here.
