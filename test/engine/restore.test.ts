@@ -42,6 +42,22 @@ describe('engine/restoreBackup', () => {
     expect(await readlink(join(target, 'site/link'))).to.equal('index.html');
   });
 
+  it('sets times to the microsecond at or before the original, never into the next second (pre-1970 too)', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 't/late.txt': 'late', 't/early.txt': 'early', 't/old.txt': 'old' });
+    execFileSync('touch', ['-d', '@1700000000.999999700', join(dir, 't/late.txt')]);
+    execFileSync('touch', ['-d', '@1700000000.000000400', join(dir, 't/early.txt')]);
+    execFileSync('touch', ['-d', '@-1000.999999700', join(dir, 't/old.txt')]);
+    const made = await createBackup({ sources: ['t'], cwd: dir, out: join(dir, 'out') });
+    const target = await tempDir();
+    expect((await restoreBackup(made.manifestPath, { to: target })).ok).to.equal(true);
+    const mtime = async (path: string) => (await lstat(path, { bigint: true })).mtimeNs;
+    expect(await mtime(join(target, 't/late.txt'))).to.equal(1_700_000_000_999_999_000n);
+    expect(await mtime(join(target, 't/early.txt'))).to.equal(1_700_000_000_000_000_000n);
+    // -1000.9999997 s: the microsecond before it is -1001.000000 s.
+    expect(await mtime(join(target, 't/old.txt'))).to.equal(-1_001_000_000_000n);
+  });
+
   it('reports progress: entries and bytes restored, with exact totals, ending at 100%', async () => {
     const events: BackupProgress[] = [];
     await restoreBackup(backup.manifestPath, { to: await tempDir(), onProgress: (p) => events.push(p) });
