@@ -15,7 +15,7 @@ export interface ExactEntry {
   size: number;
   sha256?: string;
   target?: string;
-  /** Microseconds, floored: restore sets times to the microsecond at or before (docs/DESIGN-DECISIONS.md). */
+  /** Microseconds, as restore sets times (docs/DESIGN-DECISIONS.md). */
   mtimeUs: bigint;
   /** The first path (in name order) of the inode, for files with more than one name. */
   sameAs?: string;
@@ -33,7 +33,7 @@ export function describeTree(root: string): Record<string, ExactEntry> {
       uid: Number(stats.uid),
       gid: Number(stats.gid),
       size: entrySize(stats),
-      mtimeUs: floorToMicroseconds(stats.mtimeNs),
+      mtimeUs: restoredMicroseconds(stats.mtimeNs),
     };
     if (entry.type === 'symlink') entry.target = readlinkSync(full, { encoding: 'buffer' }).toString('latin1');
     if (entry.type === 'file') entry.sha256 = createHash('sha256').update(readFileSync(full)).digest('hex');
@@ -57,9 +57,12 @@ function entrySize(stats: { isFile(): boolean; isSymbolicLink(): boolean; size: 
 }
 
 /** The nearest microsecond, halves away from zero (BigInt division truncates towards zero). */
-/** The microsecond at or before `ns`, as restore sets times (BigInt division rounds towards zero). */
-function floorToMicroseconds(ns: bigint): bigint {
-  return ns >= 0n ? ns / 1000n : -((-ns + 999n) / 1000n);
+/**
+ * Microseconds as restore sets them: from 1970 on the microsecond at or before; before 1970 the
+ * nearest (a quarter of a microsecond from the boundary; BigInt division rounds towards zero).
+ */
+function restoredMicroseconds(ns: bigint): bigint {
+  return ns >= 0n ? ns / 1000n : (ns - 500n) / 1000n;
 }
 
 /** Bytes the file takes on disk, against its size: a sparse file takes less. */
