@@ -55,7 +55,7 @@ function kindOf(flags: CreateFlags): KindOption | undefined {
 export function registerCreate(program: Command, context: CliContext): void {
   program
     .command('create')
-    .description('back up files and folders into NAME.tar.gz with a checksum manifest')
+    .description('back up files and folders into NAME.tar.gz (or .tar.zst with --codec zstd) with a checksum manifest')
     .argument('<path...>', 'files and folders to back up, relative to --cwd')
     .option('-o, --out <dir>', 'folder to write the backup into', 'backups')
     .option('-n, --name <name>', 'base name of the backup files (default: backup-<UTC time>)')
