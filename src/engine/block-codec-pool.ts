@@ -22,21 +22,21 @@ const codecs = { ${CODECS.map((codec) => `${JSON.stringify(codec.name)}: ${codec
 // Results travel with their whole ArrayBuffer and a length, not as a copy: a copy would leave zlib's
 // ~1 MiB output buffer behind per block, which the worker's GC frees late (peak RSS 224 -> 162 MB on
 // the small corpus). Small results may sit in Node's shared pool, which must not be transferred.
+// The digests of the files that lie whole in a block, taken here, off the main thread.
+const digestsOf = (bytes, job) => job.ranges.map(([offset, length]) => job.algorithms.map((algorithm) => crypto.createHash(algorithm).update(bytes.subarray(offset, offset + length)).digest('hex')));
 const transferable = (bytes) => (bytes.byteOffset === 0 && bytes.buffer.byteLength > Buffer.poolSize ? bytes : new Uint8Array(bytes));
 parentPort.on('message', (job) => {
   try {
     const input = new Uint8Array(job.block, 0, job.length);
     const codec = codecs[job.codec];
     if (job.op === 'compress') {
-      // The files that lie whole in this block are hashed here, off the main thread.
-      const digests = job.ranges.map(([offset, length]) => job.algorithms.map((algorithm) => crypto.createHash(algorithm).update(input.subarray(offset, offset + length)).digest('hex')));
+      const digests = digestsOf(input, job);
       const { output, check } = codec.compress(input, job.level);
       const result = transferable(output);
       parentPort.postMessage({ id: job.id, block: job.block, output: result.buffer, length: result.byteLength, check, digests }, [job.block, result.buffer]);
     } else {
       const raw = codec.decompress(input, job.rawLength);
-      // Verify's files that lie whole in this block are hashed here too.
-      const digests = raw.length === job.rawLength ? job.ranges.map(([offset, length]) => job.algorithms.map((algorithm) => crypto.createHash(algorithm).update(raw.subarray(offset, offset + length)).digest('hex'))) : [];
+      const digests = raw.length === job.rawLength ? digestsOf(raw, job) : [];
       const data = transferable(raw);
       parentPort.postMessage({ id: job.id, block: job.block, output: data.buffer, length: data.byteLength, digests }, [job.block, data.buffer]);
     }

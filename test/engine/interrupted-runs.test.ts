@@ -21,6 +21,11 @@ function deadPid(): number {
   return Number(execFileSync('sh', ['-c', 'sh -c "echo \\$\\$"']).toString().trim());
 }
 
+/** A lock as a run that died leaves it at `path`. */
+async function writeDeadLock(path: string): Promise<void> {
+  await writeFile(path, JSON.stringify({ pid: deadPid(), host: hostname(), startedAt: new Date().toISOString() }));
+}
+
 /** Starts the CLI and kills it with SIGKILL after `ms`; resolves once it is gone. */
 async function killAfter(args: string[], cwd: string, ms: number): Promise<void> {
   const child = execa('node', ['--import', import.meta.resolve('tsx'), BIN, ...args], { cwd, reject: false });
@@ -51,8 +56,7 @@ describe('engine: interrupted runs', () => {
   it("a dead run's leftovers (a kill in the finish step: archive and .sha256, no manifest) are removed by the next run, which says so", async () => {
     const out = join(root, 'out');
     await createBackup({ sources: ['data'], cwd: root, out, name: 'good' });
-    const lock = JSON.stringify({ pid: deadPid(), host: hostname(), startedAt: new Date().toISOString() });
-    await writeFile(join(out, 'snap.gulp-backup.lock'), lock);
+    await writeDeadLock(join(out, 'snap.gulp-backup.lock'));
     await writeFile(join(out, 'snap.tar.gz'), 'half an archive');
     await writeFile(join(out, 'snap.tar.gz.sha256'), 'x  snap.tar.gz\n');
     await writeFile(join(out, 'old.tar.gz.partial'), 'from a version without locks');
@@ -67,8 +71,7 @@ describe('engine: interrupted runs', () => {
   it("a dead run's .tar.zst leftovers (any codec's names) are removed too", async () => {
     const out = join(root, 'out');
     await createBackup({ sources: ['data'], cwd: root, out, name: 'good' });
-    const lock = JSON.stringify({ pid: deadPid(), host: hostname(), startedAt: new Date().toISOString() });
-    await writeFile(join(out, 'z.gulp-backup.lock'), lock);
+    await writeDeadLock(join(out, 'z.gulp-backup.lock'));
     await writeFile(join(out, 'z.tar.zst.partial'), 'half a zstd archive');
     await writeFile(join(out, 'z.tar.zst.sha256.partial'), 'x');
     await writeFile(join(out, 'stray.tar.zst.partial'), 'from a run whose lock is gone');
@@ -105,8 +108,7 @@ describe('engine: interrupted runs', () => {
     await killAfter(['restore', made.manifestPath, '--to', target, '--quiet', '-j', '1'], root, 900);
     // Whatever the kill left, and what a kill in the middle of a file leaves for certain:
     await writeTree(target, { 'data/.0123456789ab.gulp-backup.partial': 'half a file' });
-    const lock = JSON.stringify({ pid: deadPid(), host: hostname(), startedAt: new Date().toISOString() });
-    await writeFile(join(target, '.gulp-backup-restore.lock'), lock);
+    await writeDeadLock(join(target, '.gulp-backup-restore.lock'));
     const result = await restoreBackup(made.manifestPath, { to: target, overwrite: true });
     expect(result.ok).to.equal(true);
     expect(result.warnings.join('\n')).to.match(/removed \d+ temporary files? that an interrupted restore left/);
