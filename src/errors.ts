@@ -23,6 +23,9 @@ export type BackupErrorCode =
   | 'PARENT_MISSING'
   | 'PARENT_CHANGED'
   | 'PARENT_OTHER_TREE'
+  | 'STORE_NOT_FOUND'
+  | 'STORE_ACCESS_DENIED'
+  | 'STORE_UNAVAILABLE'
   | 'ABORTED';
 
 export interface BackupErrorDetails {
@@ -76,6 +79,13 @@ export class OutputError extends BackupError {}
  * (`PARENT_OTHER_TREE`).
  */
 export class ChainError extends BackupError {}
+
+/**
+ * The place backups live in could not be used: an S3 bucket that does not exist
+ * (`STORE_NOT_FOUND`), credentials refused or missing (`STORE_ACCESS_DENIED`), a server that kept
+ * failing after every retry (`STORE_UNAVAILABLE`). Messages never hold a secret.
+ */
+export class StoreError extends BackupError {}
 
 /** The operation was cancelled through an `AbortSignal` (or Ctrl-C in the CLI). */
 export class AbortError extends BackupError {

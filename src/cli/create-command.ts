@@ -8,8 +8,9 @@ import { chooseProgressMode, createProgressRenderer } from './progress-renderer.
 import { formatBackupSummary, formatPreview } from '../report/backup-summary.js';
 import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
+import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 
-interface CreateFlags {
+interface CreateFlags extends S3Flags {
   out: string;
   name?: string;
   cwd?: string;
@@ -57,7 +58,7 @@ export function registerCreate(program: Command, context: CliContext): void {
     .command('create')
     .description('back up files and folders into NAME.tar.gz (or .tar.zst with --codec zstd) with a checksum manifest')
     .argument('<path...>', 'files and folders to back up, relative to --cwd')
-    .option('-o, --out <dir>', 'folder to write the backup into', 'backups')
+    .option('-o, --out <dir>', 'folder to write the backup into, or s3://bucket/prefix', 'backups')
     .option('-n, --name <name>', 'base name of the backup files (default: backup-<UTC time>)')
     .option('--replace', 'replace the backup of that --name once the new one is complete (a fixed snapshot such as predeploy)')
     .option('-C, --cwd <dir>', 'folder that archive paths are relative to (default: the current folder)')
@@ -81,7 +82,7 @@ export function registerCreate(program: Command, context: CliContext): void {
     .option('--incremental', 'store only what changed since the newest backup in --out (or --since)')
     .option('--differential', 'store only what changed since the newest full backup in --out (or --since)')
     .option('--auto', 'full when there is none yet, after --full-every backups or --full-max-age; incremental otherwise')
-    .option('--since <path>', 'the backup to build on: a manifest, or a folder whose newest backup is used (default: --out)')
+    .option('--since <path>', 'the backup to build on: a manifest, or a folder (or s3:// prefix) whose newest backup is used (default: --out)')
     .option('--full-every <n>', 'with --auto: a full backup when the chain holds this many (default: 10)')
     .option('--full-max-age <duration>', "with --auto: a full backup when the last one is this old, such as '7d' or '12h' (default: 7d)")
     .option('--checksum', 'read every file and store only those whose content differs (for trees whose mtimes cannot be trusted)')
@@ -122,6 +123,7 @@ export function registerCreate(program: Command, context: CliContext): void {
         checksum: flags.checksum,
         compareCtime: flags.ctime,
         compareInode: flags.inode,
+        s3: s3SettingsFrom(flags),
         signal: context.signal,
         onProgress: (progress) => renderer.update(progress),
       };

@@ -2,8 +2,6 @@
  * `gulp-backup ls <manifest|archive|folder>`: the entries of a backup, like `tar -tv`, after the
  * chain it belongs to; for a folder, its backups and how they chain.
  */
-import { readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { ancestry, readChainLink, type ChainLink } from '../engine/chain/backup-chain.js';
 import { locateBackup } from '../engine/chain/locate-backup.js';
@@ -12,8 +10,12 @@ import { ChainError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatBytes } from '../report/format.js';
+import { isBackupFileName } from '../engine/chain/locate-backup.js';
+import { joinLocation, nameOf as basename, resolveLocation } from '../store/location.js';
+import { storesFor, type Stores } from '../store/stores.js';
+import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 
-interface ListFlags {
+interface ListFlags extends S3Flags {
   json?: boolean;
 }
 
@@ -25,14 +27,16 @@ export function registerList(program: Command, context: CliContext): void {
     .option('--json', 'print the manifest records (or, for a folder, one record per backup) as JSON lines')
     .action(async (path: string, flags: ListFlags) => {
       const write = (line: string) => context.stdout.write(`${line}\n`);
-      if ((await stat(path).catch(() => undefined))?.isDirectory()) {
-        await listFolder(path, flags, write, (line) => context.stderr.write(`gulp-backup: warning: ${line}\n`));
+      const stores = storesFor(s3SettingsFrom(flags));
+      const location = resolveLocation(path);
+      if (!isBackupFileName(location) && (await stores.folder(location).isFolder())) {
+        await listFolder(location, flags, write, (line) => context.stderr.write(`gulp-backup: warning: ${line}\n`), stores);
         context.exitCode = EXIT_OK;
         return;
       }
-      const { manifest, manifestPath, archivePath } = await locateBackup(path);
+      const { manifest, manifestPath, archivePath } = await locateBackup(location, stores);
       if (!manifest) {
-        context.exitCode = await listArchive(archivePath, flags, write, (line) => context.stderr.write(`gulp-backup: ${line}\n`));
+        context.exitCode = await listArchive(archivePath, flags, write, (line) => context.stderr.write(`gulp-backup: ${line}\n`), stores);
         return;
       } else if (flags.json) {
         for (const entry of manifest.entries) write(JSON.stringify(entry));
@@ -41,7 +45,7 @@ export function registerList(program: Command, context: CliContext): void {
         write(`# ${h.kind} backup ${h.id}, ${h.createdAt}, ${manifest.entries.length} entries, ${archivePath}`);
         if (h.parent && manifestPath) {
           write('# chain, oldest first:');
-          for (const line of await chainLines(manifestPath)) write(`#   ${line}`);
+          for (const line of await chainLines(manifestPath, stores)) write(`#   ${line}`);
         }
         for (const entry of manifest.entries) write(entryLine(entry.type, entry.mode, entry.size, BigInt(entry.mtimeNs), entry.path, entry.linkTarget));
       }
@@ -73,12 +77,12 @@ function entryLine(type: string, mode: number, size: number, mtimeNs: bigint, pa
  * An archive without a manifest (GNU tar's, Python's…), read through: the entries before any
  * damage are listed, the damage is said on stderr and the exit code is 1.
  */
-async function listArchive(archivePath: string, flags: ListFlags, write: (line: string) => void, say: (line: string) => void): Promise<number> {
+async function listArchive(archivePath: string, flags: ListFlags, write: (line: string) => void, say: (line: string) => void, stores: Stores): Promise<number> {
   const { archiveEntries, isDecompressionError } = await import('../engine/read/archive-format.js');
   const { TarFormatError } = await import('../format/tar-entry-stream.js');
   const warnings: string[] = [];
   try {
-    for await (const entry of archiveEntries(archivePath, undefined, warnings)) {
+    for await (const entry of archiveEntries(archivePath, undefined, warnings, stores)) {
       const size = entry.type === 'file' ? (entry.sparse?.realSize ?? entry.size) : 0;
       const linkTarget = entry.type === 'symlink' || entry.type === 'hardlink' ? entry.linkTarget : undefined;
       if (flags.json) write(JSON.stringify({ path: entry.path, type: entry.type, size, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtimeNs.toString(), ...(linkTarget === undefined ? {} : { linkTarget }) }));
@@ -104,11 +108,11 @@ function describe(link: ChainLink): string {
 }
 
 /** The chain from its full backup to this one; a broken link is said where it breaks. */
-async function chainLines(manifestPath: string): Promise<string[]> {
+async function chainLines(manifestPath: string, stores: Stores): Promise<string[]> {
   const links: ChainLink[] = [];
   let broken: string | undefined;
   try {
-    for await (const link of ancestry(await readChainLink(manifestPath))) links.push(link);
+    for await (const link of ancestry(await readChainLink(manifestPath, stores), stores)) links.push(link);
   } catch (error) {
     if (!(error instanceof ChainError)) throw error;
     broken = `(broken: ${error.message})`;
@@ -116,12 +120,12 @@ async function chainLines(manifestPath: string): Promise<string[]> {
   return [...(broken ? [broken] : []), ...links.reverse().map(describe)];
 }
 
-async function listFolder(folder: string, flags: ListFlags, write: (line: string) => void, warn: (line: string) => void): Promise<void> {
-  const names = (await readdir(folder)).filter((name) => name.endsWith('.manifest.jsonl'));
+async function listFolder(folder: string, flags: ListFlags, write: (line: string) => void, warn: (line: string) => void, stores: Stores): Promise<void> {
+  const names = (await stores.folder(folder).list()).filter((name) => name.endsWith('.manifest.jsonl'));
   const links: ChainLink[] = [];
   // One damaged manifest must not hide the others: it is named and skipped.
   for (const name of names) {
-    await readChainLink(join(folder, name)).then(
+    await readChainLink(joinLocation(folder, name), stores).then(
       (link) => links.push(link),
       (error: unknown) => warn(`skipped ${name}: ${(error as Error).message}`),
     );

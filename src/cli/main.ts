@@ -13,6 +13,7 @@ import { registerList } from './ls-command.js';
 import { registerStats } from './stats-command.js';
 import { registerPrune } from './prune-command.js';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from './exit-codes.js';
+import { addS3Flags } from './s3-flags.js';
 
 export interface MainOptions {
   stdout?: NodeJS.WriteStream;
@@ -50,6 +51,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   registerList(program, context);
   registerStats(program, context);
   registerPrune(program, context);
+  // Every command takes an s3:// location; create also says how to write there.
+  for (const command of program.commands) addS3Flags(command, command.name() === 'create');
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -6,9 +6,10 @@ import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
 import { integerOrRaw } from './parse.js';
+import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 import { formatPruneResult } from '../report/prune-report.js';
 
-interface PruneFlags {
+interface PruneFlags extends S3Flags {
   keepLast?: string;
   keepHourly?: string;
   keepDaily?: string;
@@ -24,7 +25,7 @@ export function registerPrune(program: Command, context: CliContext): void {
   program
     .command('prune')
     .description('remove the backups in a folder that a retention policy does not keep, never one that a kept backup needs')
-    .argument('<folder>', 'the folder of backups')
+    .argument('<folder>', 'the folder of backups, or s3://bucket/prefix')
     .option('--keep-last <n>', 'keep the n newest backups')
     .option('--keep-hourly <n>', 'keep the newest backup of each of the last n hours that have one')
     .option('--keep-daily <n>', 'keep the newest backup of each of the last n days that have one')
@@ -44,6 +45,7 @@ export function registerPrune(program: Command, context: CliContext): void {
         keepMonthly: integerOrRaw(flags.keepMonthly),
         keepYearly: integerOrRaw(flags.keepYearly),
         dryRun: flags.dryRun === true,
+        s3: s3SettingsFrom(flags),
       });
       if (flags.json) context.stdout.write(`${JSON.stringify(result)}\n`);
       else context.stdout.write(formatPruneResult(result, flags.quiet === true).map((line) => `${line}\n`).join(''));

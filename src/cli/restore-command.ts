@@ -2,11 +2,12 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
+import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 import { stderrProgress } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatRestoreResult } from '../report/restore-report.js';
 
-interface RestoreFlags {
+interface RestoreFlags extends S3Flags {
   to: string;
   include: string[];
   allowEmpty?: boolean;
@@ -21,7 +22,7 @@ export function registerRestore(program: Command, context: CliContext): void {
   program
     .command('restore')
     .description('restore a backup (or any .tar.gz) into a folder, checking every file against the manifest')
-    .argument('<path>', 'NAME.manifest.jsonl, or an archive (its manifest beside it is used when present)')
+    .argument('<path>', 'NAME.manifest.jsonl, an archive (its manifest beside it is used when present), or a folder or s3:// prefix (its newest backup)')
     .requiredOption('-t, --to <dir>', 'folder to restore into (created when missing)')
     .option('-i, --include <glob>', 'restore only entries that match, by archive path or path within its source (repeatable); their folders come too', collect, [])
     .option('--allow-empty', 'patterns that match nothing restore nothing instead of failing')
@@ -40,6 +41,7 @@ export function registerRestore(program: Command, context: CliContext): void {
         overwrite: flags.overwrite,
         concurrency: integerOrRaw(flags.concurrency),
         signal: context.signal,
+        s3: s3SettingsFrom(flags),
       }).finally(() => renderer.stop());
       if (flags.json) context.stdout.write(`${JSON.stringify(result)}\n`);
       else context.stdout.write(formatRestoreResult(result, flags.quiet === true).map((line) => `${line}\n`).join(''));

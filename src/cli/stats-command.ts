@@ -7,6 +7,9 @@ import type { CliContext } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
 import { formatBytes, formatDuration } from '../report/format.js';
 import { plural } from '../engine/plural.js';
+import { resolveLocation } from '../store/location.js';
+import { storesFor } from '../store/stores.js';
+import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 
 export function registerStats(program: Command, context: CliContext): void {
   program
@@ -14,8 +17,8 @@ export function registerStats(program: Command, context: CliContext): void {
     .description("print a backup's statistics: totals, compression, timings, the extensions that take the most space")
     .argument('<path>', 'NAME.manifest.jsonl, its archive, or a folder (its newest backup)')
     .option('--json', 'print them as JSON')
-    .action(async (path: string, flags: { json?: boolean }) => {
-      const { manifest, manifestPath } = await locateBackup(path);
+    .action(async (path: string, flags: { json?: boolean } & S3Flags) => {
+      const { manifest, manifestPath } = await locateBackup(resolveLocation(path), storesFor(s3SettingsFrom(flags)));
       if (!manifest) throw new BackupError('MANIFEST_INVALID', `${path} has no manifest beside it; statistics come from NAME.manifest.jsonl.`, { path });
       const { header, footer } = manifest;
       const extensions = extensionStatistics(manifest);

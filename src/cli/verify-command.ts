@@ -2,11 +2,12 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { integerOrRaw } from './parse.js';
+import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 import { stderrProgress } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatVerifyReport } from '../report/verify-report.js';
 
-interface VerifyFlags {
+interface VerifyFlags extends S3Flags {
   source?: string;
   concurrency?: string;
   json?: boolean;
@@ -29,6 +30,7 @@ export function registerVerify(program: Command, context: CliContext): void {
         concurrency: integerOrRaw(flags.concurrency),
         signal: context.signal,
         source: flags.source,
+        s3: s3SettingsFrom(flags),
         onProgress: (progress) => renderer.update(progress),
       }).finally(() => renderer.stop());
       if (flags.json) context.stdout.write(`${JSON.stringify(report)}\n`);

@@ -14,6 +14,9 @@ import { CODEC_NAMES, codecNamed } from '../format/codecs/codecs.js';
 import type { BackupProgress } from './progress.js';
 import { withFileSystem, type ContentFileSystem } from './file-system.js';
 import { optionKeys, rejectUnknownKeys } from './option-keys.js';
+import { resolveLocation } from '../store/location.js';
+import type { S3Settings } from '../store/s3-settings.js';
+import { storesFor, type Stores } from '../store/stores.js';
 
 export type HashAlgorithm = 'sha256' | 'sha1' | 'sha512' | 'md5';
 export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'sha1', 'sha512', 'md5'];
@@ -45,6 +48,8 @@ export interface ChainOptions {
   compareCtime?: boolean;
   /** Count a file as changed when its inode number differs. Default true; off for network and FUSE file systems. */
   compareInode?: boolean;
+  /** How to reach S3 when `out` or `since` is an `s3://bucket/prefix` location (README §Object storage). */
+  s3?: S3Settings;
 }
 
 export interface ResolvedChainOptions {
@@ -55,6 +60,8 @@ export interface ResolvedChainOptions {
   checksum: boolean;
   compareCtime: boolean;
   compareInode: boolean;
+  /** The stores `out` and `since` are read and written through. */
+  stores: Stores;
 }
 
 /** Options of the archive writer: what shapes the bytes, and how hard to work. */
@@ -226,7 +233,7 @@ function hashList(value: unknown): HashAlgorithm[] {
   return [...new Set(list)] as HashAlgorithm[];
 }
 
-const CHAIN_KEYS = ['kind', 'since', 'fullEvery', 'fullMaxAge', 'checksum', 'compareCtime', 'compareInode'] as const;
+const CHAIN_KEYS = ['kind', 'since', 'fullEvery', 'fullMaxAge', 'checksum', 'compareCtime', 'compareInode', 's3'] as const;
 const ARCHIVE_KEYS = [
   ...CHAIN_KEYS,
   ...(['codec', 'level', 'blockSize', 'hashes', 'concurrency', 'readConcurrency', 'name', 'signal', 'onProgress', 'maxMemory', 'retries', 'retryDelay', 'onFileError', 'fileSystem'] as const),
@@ -290,12 +297,13 @@ function resolveChainOptions(options: ChainOptions): ResolvedChainOptions {
   }
   return {
     kind: oneOf('kind', options.kind, KINDS, 'full'),
-    since: options.since === undefined ? undefined : resolve(options.since),
+    since: options.since === undefined ? undefined : resolveLocation(options.since),
     fullEvery: integerIn('fullEvery', options.fullEvery, 1, Number.MAX_SAFE_INTEGER, 10),
     fullMaxAgeMs: duration('fullMaxAge', options.fullMaxAge, 7 * DAY_MS),
     checksum: booleanOption('checksum', options.checksum, false),
     compareCtime: booleanOption('compareCtime', options.compareCtime, true),
     compareInode: booleanOption('compareInode', options.compareInode, true),
+    stores: storesFor(options.s3),
   };
 }
 
@@ -305,14 +313,14 @@ export function resolveBackupOptions(options: BackupOptions, api = 'createBackup
   rejectUnknownKeys(api, options, BACKUP_OPTION_KEYS);
   const archive = resolveArchiveFields(options);
   if (typeof options.out !== 'string' || options.out === '') {
-    throw new OptionError('out', options.out, 'the path of the output folder');
+    throw new OptionError('out', options.out, 'the path of the output folder, or s3://bucket/prefix');
   }
   const cwd = resolve(options.cwd ?? process.cwd());
   const sources = stringList('sources', options.sources, ['.']);
   if (sources.length === 0) throw new OptionError('sources', options.sources, 'at least one file or folder');
   return {
     ...archive,
-    out: resolve(options.out),
+    out: resolveLocation(options.out),
     sources,
     cwd,
     include: stringList('include', options.include, ['**']),

@@ -6,7 +6,7 @@
  * taken for dead: its process cannot be checked from here.
  */
 import { hostname } from 'node:os';
-import { open, readFile, rm } from 'node:fs/promises';
+import type { BackupStore } from '../store/backup-store.js';
 
 export interface RunLockRecord {
   pid: number;
@@ -15,39 +15,31 @@ export interface RunLockRecord {
 }
 
 export class RunLock {
-  private constructor(readonly path: string) {}
+  private constructor(
+    private readonly store: BackupStore,
+    readonly name: string,
+  ) {}
 
-  /** Claims `path`; undefined when another run holds it (alive, or dead: see `isDeadLock`). */
-  static async claim(path: string): Promise<RunLock | undefined> {
-    let handle;
-    try {
-      handle = await open(path, 'wx');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
-      throw error;
-    }
-    try {
-      const record: RunLockRecord = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
-      await handle.writeFile(`${JSON.stringify(record)}\n`);
-    } finally {
-      await handle.close();
-    }
-    return new RunLock(path);
+  /** Claims `name` in `store`; undefined when another run holds it (alive, or dead: see `isDeadLock`). */
+  static async claim(store: BackupStore, name: string): Promise<RunLock | undefined> {
+    const record: RunLockRecord = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+    return (await store.createExclusive(name, `${JSON.stringify(record)}\n`)) ? new RunLock(store, name) : undefined;
   }
 
   async release(): Promise<void> {
-    await rm(this.path, { force: true });
+    await this.store.remove(this.name);
   }
 }
 
-/** Whether the run that wrote the lock at `path` is gone. An unreadable or empty lock is a dead run's too (killed while writing it). */
-export async function isDeadLock(path: string): Promise<boolean> {
+/** Whether the run that wrote the lock `name` is gone. An unreadable or empty lock is a dead run's too (killed while writing it). */
+export async function isDeadLock(store: BackupStore, name: string): Promise<boolean> {
   let record: Partial<RunLockRecord>;
   try {
-    record = JSON.parse(await readFile(path, 'utf8')) as Partial<RunLockRecord>;
+    record = JSON.parse((await store.readAll(name)).toString('utf8')) as Partial<RunLockRecord>;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false; // released meanwhile
-    return true;
+    if (error instanceof SyntaxError) return true;
+    throw error;
   }
   if (record.host !== hostname() || !Number.isInteger(record.pid)) return record.host === hostname();
   return !processAlive(record.pid!);

@@ -13,6 +13,7 @@ import File from 'vinyl';
 import { OptionError } from '../errors.js';
 import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
 import { rm } from 'node:fs/promises';
+import { LocalStore } from '../store/local-store.js';
 import log from 'gulplog';
 import { onInterrupt, runSignal } from './interrupt.js';
 import type { ArchiveSink } from '../engine/write/block-writer.js';
@@ -70,7 +71,7 @@ export function backup(options: BackupPluginOptions = {}): Transform {
     flush(callback: TransformCallback) {
       const start = performance.now();
       entries.sort((a, b) => compareArchivePaths(a.path, b.path));
-      const paths = outputPaths(cwd, resolved.name ?? defaultBackupName(startedAt), resolved.codec);
+      const paths = outputPaths(new LocalStore(cwd), resolved.name ?? defaultBackupName(startedAt), resolved.codec);
       // Progress every few seconds and a summary through gulp's logger, as the task logs them.
       const progress = new ProgressTracker(loggedProgress(resolved.onProgress));
       progress.filesTotal = entries.length;

@@ -5,12 +5,8 @@
  * Ancestors are read whole (to hash them) but only their header and footer are parsed.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
 import { BackupError, ChainError } from '../../errors.js';
 import {
-  MANIFEST_CHUNK,
   parseManifestEnds,
   readManifest,
   type Manifest,
@@ -19,14 +15,16 @@ import {
   type ManifestHeader,
   type ParentLink,
 } from '../../format/manifest.js';
+import { joinLocation, nameOf, parentLocation, resolveFrom, resolveLocation } from '../../store/location.js';
+import { defaultStores, type Stores } from '../../store/stores.js';
 
 /** One backup of a chain, as far as following the chain needs it. */
 export interface ChainLink {
   header: ManifestHeader;
   footer: ManifestFooter;
-  /** Absolute path of the manifest. */
+  /** Absolute location of the manifest (a path, or `s3://bucket/key`). */
   manifestPath: string;
-  /** Absolute path of the archive, beside the manifest. */
+  /** Absolute location of the archive, beside the manifest. */
   archivePath: string;
   /** SHA-256 of the manifest file. */
   sha256: string;
@@ -36,9 +34,10 @@ export interface ChainLink {
  * Reads a manifest file as a chain link: hashed, header and footer parsed. `proven`, when given,
  * sees the file's SHA-256 before anything is parsed (a parent edited since is named as such).
  */
-export async function readChainLink(manifestPath: string, proven?: (sha256: string) => void): Promise<ChainLink> {
-  const path = resolve(manifestPath);
-  const bytes = await readFile(path);
+export async function readChainLink(manifestPath: string, stores: Stores = defaultStores, proven?: (sha256: string) => void): Promise<ChainLink> {
+  const path = resolveLocation(manifestPath);
+  const { store, name } = stores.file(path);
+  const bytes = await store.readAll(name);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   proven?.(sha256);
   let ends: ReturnType<typeof parseManifestEnds>;
@@ -50,7 +49,7 @@ export async function readChainLink(manifestPath: string, proven?: (sha256: stri
   return {
     ...ends,
     manifestPath: path,
-    archivePath: join(dirname(path), basename(ends.header.archive)),
+    archivePath: joinLocation(parentLocation(path), nameOf(ends.header.archive)),
     sha256,
   };
 }
@@ -59,9 +58,10 @@ export async function readChainLink(manifestPath: string, proven?: (sha256: stri
  * The whole manifest of a link, entries included, streamed (it may be large) and hashed on the
  * way: bytes that differ from the ones the link was proven with are refused.
  */
-export async function readLinkManifest(link: ChainLink): Promise<Manifest> {
+export async function readLinkManifest(link: ChainLink, stores: Stores = defaultStores): Promise<Manifest> {
   const hash = createHash('sha256');
-  const input = createReadStream(link.manifestPath, { highWaterMark: MANIFEST_CHUNK });
+  const { store, name } = stores.file(link.manifestPath);
+  const input = store.stream(name);
   input.on('data', (chunk) => hash.update(chunk));
   let manifest: Manifest;
   try {
@@ -79,19 +79,19 @@ export async function readLinkManifest(link: ChainLink): Promise<Manifest> {
  * The parent of the backup whose manifest is `childPath`: found at the recorded relative path and
  * proven by its SHA-256 and id.
  */
-export async function readParent(childPath: string, parent: ParentLink): Promise<ChainLink> {
-  const child = basename(childPath);
+export async function readParent(childPath: string, parent: ParentLink, stores: Stores = defaultStores): Promise<ChainLink> {
+  const child = nameOf(childPath);
   if (typeof parent.manifest !== 'string' || typeof parent.manifestSha256 !== 'string' || typeof parent.id !== 'string') {
     throw new BackupError('MANIFEST_INVALID', `${childPath}: its parent record is malformed; the manifest is damaged.`, { path: childPath });
   }
-  const path = resolve(dirname(childPath), parent.manifest);
+  const path = resolveFrom(parentLocation(childPath), parent.manifest);
   const changed = (why: string) =>
     new ChainError('PARENT_CHANGED', `${path} is not the manifest that ${child} was built on (its ${why} differs): it was edited or replaced. Put the original back, or make a full backup.`, {
       path,
     });
   let link: ChainLink;
   try {
-    link = await readChainLink(path, (sha256) => {
+    link = await readChainLink(path, stores, (sha256) => {
       if (sha256 !== parent.manifestSha256) throw changed('SHA-256');
     });
   } catch (error) {
@@ -108,7 +108,7 @@ export async function readParent(childPath: string, parent: ParentLink): Promise
 }
 
 /** The link itself, then each ancestor up to the full backup at the chain's root, each one proven. */
-export async function* ancestry(link: ChainLink): AsyncGenerator<ChainLink> {
+export async function* ancestry(link: ChainLink, stores: Stores = defaultStores): AsyncGenerator<ChainLink> {
   const seen = new Set<string>();
   for (let current: ChainLink | undefined = link; current; ) {
     if (seen.has(current.header.id)) {
@@ -116,7 +116,7 @@ export async function* ancestry(link: ChainLink): AsyncGenerator<ChainLink> {
     }
     seen.add(current.header.id);
     yield current;
-    current = current.header.parent ? await readParent(current.manifestPath, current.header.parent) : undefined;
+    current = current.header.parent ? await readParent(current.manifestPath, current.header.parent, stores) : undefined;
   }
 }
 
@@ -140,7 +140,7 @@ export interface ContentHolders {
  * The backups that hold the content of `manifest`'s files, by id: the backup itself, and the
  * ancestors that its entries' `heldBy` name. Only as much of the chain is followed as that needs.
  */
-export async function contentHolders(manifest: Manifest, manifestPath: string | undefined, archivePath: string): Promise<ContentHolders> {
+export async function contentHolders(manifest: Manifest, manifestPath: string | undefined, archivePath: string, stores: Stores = defaultStores): Promise<ContentHolders> {
   const holders = new Map<string, ContentHolder>([
     [manifest.header.id, { id: manifest.header.id, header: manifest.header, footer: manifest.footer, manifestPath, archivePath }],
   ]);
@@ -155,12 +155,12 @@ export async function contentHolders(manifest: Manifest, manifestPath: string | 
   for (let parent: ParentLink | null = manifest.header.parent; parent && needed.size > 0; ) {
     let link: ChainLink;
     try {
-      link = await readParent(child, parent);
+      link = await readParent(child, parent, stores);
     } catch (error) {
       if (!(error instanceof ChainError)) throw error;
       // Past a missing or edited link, the backups further up may still be there: found by id in
       // the folder. Their files are proven by the hashes in this manifest, not by the chain.
-      await findHoldersById(dirname(manifestPath), needed, holders);
+      await findHoldersById(parentLocation(manifestPath), needed, holders, stores);
       return { holders, broken: error };
     }
     if (holders.has(link.header.id)) throw new BackupError('MANIFEST_INVALID', `${link.manifestPath}: the chain of backups loops back on itself.`);
@@ -177,10 +177,10 @@ export async function contentHolders(manifest: Manifest, manifestPath: string | 
   return { holders };
 }
 
-async function findHoldersById(folder: string, needed: Set<string>, holders: Map<string, ContentHolder>): Promise<void> {
-  const names = (await readdir(folder).catch(() => [] as string[])).filter((name) => name.endsWith('.manifest.jsonl'));
+async function findHoldersById(folder: string, needed: Set<string>, holders: Map<string, ContentHolder>, stores: Stores): Promise<void> {
+  const names = (await stores.folder(folder).list().catch(() => [] as string[])).filter((name) => name.endsWith('.manifest.jsonl'));
   for (const name of names) {
-    const link = await readChainLink(join(folder, name)).catch(() => undefined);
+    const link = await readChainLink(joinLocation(folder, name), stores).catch(() => undefined);
     if (!link || !needed.has(link.header.id) || holders.has(link.header.id)) continue;
     holders.set(link.header.id, { id: link.header.id, header: link.header, footer: link.footer, manifestPath: link.manifestPath, archivePath: link.archivePath });
     needed.delete(link.header.id);

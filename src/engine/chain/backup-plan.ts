@@ -3,14 +3,14 @@
  * backup), `differential` (on the full backup at the root of the newest chain) or `auto`.
  * The parent's chain is proven link by link before anything is built on it.
  */
-import { stat } from 'node:fs/promises';
-import { basename, relative, sep } from 'node:path';
 import { BackupError, ChainError, OptionError } from '../../errors.js';
 import type { BackupKind, Manifest, ManifestHeader, ParentLink, Selection } from '../../format/manifest.js';
 import { ancestry, readChainLink, readLinkManifest, type ChainLink } from './backup-chain.js';
 import { isBackupFileName, manifestBeside, newestManifest, type UnreadableManifest } from './locate-backup.js';
 import { ChangeDetector } from './change-detector.js';
 import type { ResolvedArchiveOptions, ResolvedChainOptions } from '../options.js';
+import { nameOf, relativeLocation } from '../../store/location.js';
+import type { Stores } from '../../store/stores.js';
 
 /** The reason of a full backup made because one was asked for (the summary says nothing more). */
 export const FULL_ASKED_FOR = 'a full backup was asked for';
@@ -42,7 +42,7 @@ export interface TreeIdentity {
  *   the chain must be kept in one folder).
  */
 export async function planBackup(options: ResolvedChainOptions, tree: TreeIdentity, outFolder: string | undefined, now: Date): Promise<BackupPlan> {
-  const { kind } = options;
+  const { kind, stores } = options;
   const warnings: string[] = [];
   if (kind === 'full') return { kind: 'full', reason: FULL_ASKED_FOR, warnings };
   const since = options.since ?? outFolder;
@@ -51,7 +51,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     throw new OptionError('since', since, `the manifest or the folder of backups that a ${kind} backup builds on`);
   }
   const unreadable: UnreadableManifest[] = [];
-  const newestPath = await newestBackupIn(since, unreadable);
+  const newestPath = await newestBackupIn(since, unreadable, stores);
   warnings.push(...unreadable.map((u) => `skipped ${u.path}: ${u.reason}`));
   if (newestPath === undefined && kind !== 'auto') {
     throw new ChainError('PARENT_MISSING', `There is no backup in ${since} to build on. Make a full backup first, or use --auto.`, { path: since });
@@ -62,7 +62,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
 
   let chain: ChainLink[];
   try {
-    const newest = await readChainLink(newestPath);
+    const newest = await readChainLink(newestPath, stores);
     const otherTree = treeDifference(newest.header, tree);
     if (otherTree) {
       throw new ChainError(
@@ -72,8 +72,8 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
       );
     }
     chain = [];
-    for await (const link of ancestry(newest)) chain.push(link);
-    await checkArchivesPresent(chain);
+    for await (const link of ancestry(newest, stores)) chain.push(link);
+    await checkArchivesPresent(chain, stores);
   } catch (error) {
     // `auto` starts a new chain rather than build on one that cannot be restored.
     if (kind === 'auto' && error instanceof ChainError) return { kind: 'full', reason: error.message, warnings };
@@ -86,7 +86,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     });
   }
   let chosen: BackupKind = kind === 'auto' ? 'incremental' : kind;
-  let reason = `${kind === 'auto' ? 'incremental' : kind} on ${basename((kind === 'differential' ? root : chain[0]!).manifestPath)}`;
+  let reason = `${kind === 'auto' ? 'incremental' : kind} on ${nameOf((kind === 'differential' ? root : chain[0]!).manifestPath)}`;
   if (kind === 'auto') {
     const ageMs = now.getTime() - Date.parse(root.header.createdAt);
     if (chain.length >= options.fullEvery) {
@@ -99,15 +99,19 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
   }
   if (chosen === 'full') return { kind: 'full', reason, warnings };
   const parent = chosen === 'incremental' ? chain[0]! : root;
+  const parentManifest = outFolder === undefined ? nameOf(parent.manifestPath) : relativeLocation(outFolder, parent.manifestPath);
+  if (parentManifest === undefined) {
+    throw new OptionError('since', options.since, `in the same place as the output (${outFolder}): a chain lives in one folder on disk or one bucket`);
+  }
   return {
     kind: chosen,
     reason,
     warnings,
     parent: {
-      manifest: await readLinkManifest(parent),
+      manifest: await readLinkManifest(parent, stores),
       link: {
         id: parent.header.id,
-        manifest: outFolder === undefined ? basename(parent.manifestPath) : relative(outFolder, parent.manifestPath).split(sep).join('/'),
+        manifest: parentManifest,
         manifestSha256: parent.sha256,
       },
       scanStartNs: BigInt(Date.parse(parent.header.createdAt)) * 1_000_000n,
@@ -119,17 +123,19 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
  * `since` as a manifest path: itself, the manifest beside an archive, or a folder's newest;
  * undefined for a folder with no backup (or none yet: the output folder of a first run).
  */
-async function newestBackupIn(since: string, unreadable: UnreadableManifest[]): Promise<string | undefined> {
-  const isBackupFile = isBackupFileName(since);
-  const info = await stat(since).catch(() => undefined);
-  if (!isBackupFile) {
+async function newestBackupIn(since: string, unreadable: UnreadableManifest[], stores: Stores): Promise<string | undefined> {
+  if (!isBackupFileName(since)) {
     // A folder without backups (or not there yet) has nothing to build on; an unreadable one is an error.
-    if (!info) return undefined;
-    if (!info.isDirectory()) throw new OptionError('since', since, 'the path of a NAME.manifest.jsonl, of its archive, or of a folder of backups');
-    return newestManifest(since, unreadable).catch((error: unknown) => (error instanceof BackupError && error.code === 'SOURCE_NOT_FOUND' ? undefined : Promise.reject(error)));
+    const folder = stores.folder(since);
+    if (!(await folder.isFolder())) {
+      if (await stores.file(since).store.stat(nameOf(since))) throw new OptionError('since', since, 'the path of a NAME.manifest.jsonl, of its archive, or of a folder of backups');
+      return undefined;
+    }
+    return newestManifest(since, unreadable, stores).catch((error: unknown) => (error instanceof BackupError && error.code === 'SOURCE_NOT_FOUND' ? undefined : Promise.reject(error)));
   }
   const path = manifestBeside(since);
-  if (!(await stat(path).catch(() => undefined))) {
+  const { store, name } = stores.file(path);
+  if (!(await store.stat(name))) {
     throw new ChainError('PARENT_MISSING', `The backup to build on, ${path}, does not exist. Check \`since\`, or make a full backup.`, { path });
   }
   return path;
@@ -140,13 +146,14 @@ async function newestBackupIn(since: string, unreadable: UnreadableManifest[]): 
  * unchanged files to them. (Manifests are proven by `ancestry`; archives only by their size here,
  * since hashing them all would read the whole chain on every run. `verify` reads them.)
  */
-async function checkArchivesPresent(chain: readonly ChainLink[]): Promise<void> {
+async function checkArchivesPresent(chain: readonly ChainLink[], stores: Stores): Promise<void> {
   for (const link of chain) {
-    const size = (await stat(link.archivePath).catch(() => undefined))?.size;
+    const { store, name } = stores.file(link.archivePath);
+    const size = (await store.stat(name))?.size;
     if (size === link.footer.archiveFile.size) continue;
     throw new ChainError(
       'PARENT_MISSING',
-      `${link.archivePath}, an archive of the chain that ${basename(chain[0]!.manifestPath)} belongs to, is ${size === undefined ? 'missing' : `${size} bytes, not ${link.footer.archiveFile.size}`}: ` +
+      `${link.archivePath}, an archive of the chain that ${nameOf(chain[0]!.manifestPath)} belongs to, is ${size === undefined ? 'missing' : `${size} bytes, not ${link.footer.archiveFile.size}`}: ` +
         'a backup built on it could not be restored. Put it back, or make a full backup (--auto does so by itself).',
       { path: link.archivePath },
     );

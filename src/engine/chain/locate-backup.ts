@@ -1,9 +1,8 @@
 /** Finds a backup's manifest and archive from either path. */
-import { createReadStream } from 'node:fs';
-import { access, open, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { BackupError, SourceError, sourceReadError } from '../../errors.js';
-import { MANIFEST_CHUNK, ManifestFormatError, decodeManifestRecord, readManifest, type Manifest } from '../../format/manifest.js';
+import { ManifestFormatError, decodeManifestRecord, readManifest, type Manifest } from '../../format/manifest.js';
+import { joinLocation, nameOf, parentLocation } from '../../store/location.js';
+import { defaultStores, type Stores } from '../../store/stores.js';
 
 export interface LocatedBackup {
   manifest: Manifest | undefined;
@@ -12,18 +11,12 @@ export interface LocatedBackup {
 }
 
 export function notFound(path: string, error: unknown, why?: string): BackupError {
+  if (error instanceof BackupError) return error;
   if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return sourceReadError(path, error);
   return new SourceError(
     'SOURCE_NOT_FOUND',
     `${path} not found${why ? ` (${why})` : ''}. Pass the path of a NAME.manifest.jsonl or NAME.tar.gz.`,
     { path, cause: error },
-  );
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
   );
 }
 
@@ -39,15 +32,17 @@ export interface UnreadableManifest {
  * that a copied folder keeps its order. A manifest that cannot be read (empty, damaged) is skipped
  * and reported through `unreadable`: one bad file must not stop every later backup.
  */
-export async function newestManifest(folder: string, unreadable: UnreadableManifest[] = []): Promise<string> {
-  const names = (await readdir(folder)).filter((name) => name.endsWith('.manifest.jsonl'));
+export async function newestManifest(folder: string, unreadable: UnreadableManifest[] = [], stores: Stores = defaultStores): Promise<string> {
+  const store = stores.folder(folder);
+  const names = (await store.list()).filter((name) => name.endsWith('.manifest.jsonl'));
   const dated: { name: string; createdAt: string }[] = [];
   await Promise.all(
     names.map(async (name) => {
       try {
-        dated.push({ name, createdAt: await createdAtOf(join(folder, name)) });
+        dated.push({ name, createdAt: await createdAtOf(joinLocation(folder, name), stores) });
       } catch (error) {
-        unreadable.push({ path: join(folder, name), reason: (error as Error).message });
+        if (error instanceof BackupError && error.code !== 'MANIFEST_INVALID') throw error; // the store failed: not this manifest's fault
+        unreadable.push({ path: joinLocation(folder, name), reason: (error as Error).message });
       }
     }),
   );
@@ -56,16 +51,17 @@ export async function newestManifest(folder: string, unreadable: UnreadableManif
     const why = unreadable.length > 0 ? `its only manifests cannot be read (${unreadable.map((u) => u.reason).join('; ')})` : 'it holds no NAME.manifest.jsonl';
     throw new SourceError('SOURCE_NOT_FOUND', `No backup in ${folder}: ${why}. Pass the path of a backup.`, { path: folder });
   }
-  return join(folder, dated[0]!.name);
+  return joinLocation(folder, dated[0]!.name);
 }
 
 /** The `createdAt` of a manifest's header, reading no more than its first line. */
-async function createdAtOf(path: string): Promise<string> {
-  const handle = await open(path, 'r');
+async function createdAtOf(path: string, stores: Stores): Promise<string> {
+  const { store, name } = stores.file(path);
+  const file = await store.open(name);
   try {
-    const chunk = Buffer.alloc(HEADER_READ_LIMIT);
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, 0);
-    const end = chunk.subarray(0, bytesRead).indexOf(0x0a);
+    const chunk = await file.read(0, HEADER_READ_LIMIT);
+    const bytesRead = chunk.length;
+    const end = chunk.indexOf(0x0a);
     if (bytesRead === 0) throw new ManifestFormatError('The manifest is empty.');
     const header = decodeManifestRecord(chunk.subarray(0, end === -1 ? bytesRead : end).toString('utf8'), 1);
     if (header.record !== 'header' || typeof header.createdAt !== 'string') throw new ManifestFormatError('The manifest does not start with a header record.');
@@ -73,7 +69,7 @@ async function createdAtOf(path: string): Promise<string> {
   } catch (error) {
     throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message} It was skipped; remove or repair it.`, { path, cause: error });
   } finally {
-    await handle.close();
+    await file.close();
   }
 }
 
@@ -98,22 +94,24 @@ export function isBackupFileName(path: string): boolean {
  * `NAME.manifest.jsonl`, an archive whose manifest is beside it (or not: then only the archive), or
  * a folder of backups, whose newest is used.
  */
-export async function locateBackup(path: string): Promise<LocatedBackup> {
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) return locateBackup(await newestManifest(path));
+export async function locateBackup(path: string, stores: Stores = defaultStores): Promise<LocatedBackup> {
+  if (!isBackupFileName(path) && (await stores.folder(path).isFolder())) return locateBackup(await newestManifest(path, [], stores), stores);
+  const { store, name } = stores.file(path);
   if (path.endsWith('.manifest.jsonl')) {
     let manifest: Manifest;
     try {
-      manifest = await readManifest(createReadStream(path, { highWaterMark: MANIFEST_CHUNK }));
+      manifest = await readManifest(store.stream(name));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(path, error);
+      if (error instanceof BackupError) throw error;
       throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
     }
-    return { manifest, manifestPath: path, archivePath: join(dirname(path), basename(manifest.header.archive)) };
+    return { manifest, manifestPath: path, archivePath: joinLocation(parentLocation(path), nameOf(manifest.header.archive)) };
   }
   const beside = manifestBeside(path);
-  if (beside !== path && (await exists(beside))) {
-    const located = await locateBackup(beside);
-    if (basename(located.archivePath) === basename(path)) return { ...located, archivePath: path };
+  if (beside !== path && (await store.stat(nameOf(beside)))) {
+    const located = await locateBackup(beside, stores);
+    if (nameOf(located.archivePath) === name) return { ...located, archivePath: path };
   }
   return { manifest: undefined, manifestPath: undefined, archivePath: path };
 }

@@ -5,9 +5,10 @@
  * removed backup goes first, so a prune that is killed leaves no backup half-removed that still
  * looks whole; the leftovers of killed runs go too.
  */
-import { readdir, rm, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
 import { BackupError, OptionError } from '../../errors.js';
+import { joinLocation, nameOf, resolveLocation } from '../../store/location.js';
+import type { S3Settings } from '../../store/s3-settings.js';
+import { storesFor } from '../../store/stores.js';
 import type { BackupKind } from '../../format/manifest.js';
 import { readChainLink, type ChainLink } from './backup-chain.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
@@ -18,6 +19,8 @@ import { applyRetention, validateRetentionPolicy, type RetentionPolicy } from '.
 export interface PruneOptions extends RetentionPolicy {
   /** List what would be kept and removed, and remove nothing. */
   dryRun?: boolean;
+  /** How to reach S3 when the folder is `s3://bucket/prefix`. */
+  s3?: S3Settings;
 }
 
 export interface PrunedBackup {
@@ -41,7 +44,7 @@ export interface PruneResult {
   freedBytes: number;
 }
 
-const PRUNE_OPTION_KEYS = optionKeys<PruneOptions>()('keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly', 'dryRun');
+const PRUNE_OPTION_KEYS = optionKeys<PruneOptions>()('keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly', 'dryRun', 's3');
 
 /** Checks prune options without doing anything (pruneTask calls it when the gulpfile loads). */
 export function validatePruneOptions(options: PruneOptions, api = 'pruneBackups()'): void {
@@ -53,22 +56,25 @@ export function validatePruneOptions(options: PruneOptions, api = 'pruneBackups(
 
 export async function pruneBackups(folderPath: string, options: PruneOptions): Promise<PruneResult> {
   validatePruneOptions(options);
-  const folder = resolve(folderPath);
-  const names = await readdir(folder).catch((error: unknown) => {
+  const folder = resolveLocation(folderPath);
+  const stores = storesFor(options.s3);
+  const store = stores.folder(folder);
+  const names = await store.list().catch((error: unknown) => {
+    if (error instanceof BackupError) throw error;
     throw new BackupError('SOURCE_NOT_FOUND', `Cannot read the folder of backups ${folder} (${(error as NodeJS.ErrnoException).code}). Check the path.`, { path: folder, cause: error });
   });
   // A run writing here now may build on a backup this prune would remove.
   for (const lock of names.filter((name) => name.endsWith(LOCK_SUFFIX))) {
-    if (!(await isDeadLock(join(folder, lock)))) {
+    if (!(await isDeadLock(store, lock))) {
       throw new BackupError('RUN_IN_PROGRESS', `A gulp-backup run is writing in ${folder} right now (${lock}); prune once it has finished.`, { path: folder });
     }
   }
   const dryRun = options.dryRun === true;
-  const cleaned = dryRun ? [] : await removeDeadRuns(folder);
+  const cleaned = dryRun ? [] : await removeDeadRuns(store);
   const links = new Map<string, ChainLink>();
   const unreadable: PruneResult['unreadable'] = [];
   for (const name of names.filter((n) => n.endsWith('.manifest.jsonl')).sort()) {
-    await readChainLink(join(folder, name)).then(
+    await readChainLink(joinLocation(folder, name), stores).then(
       (link) => links.set(link.header.id, link),
       (error: unknown) => unreadable.push({ manifest: name, reason: (error as Error).message }),
     );
@@ -80,7 +86,7 @@ export async function pruneBackups(folderPath: string, options: PruneOptions): P
   // A kept backup keeps its chain: every parent up to its full backup holds some of its content.
   for (const id of [...reasons.keys()]) {
     const child = links.get(id)!;
-    const why = `needed by ${basename(child.manifestPath)}`;
+    const why = `needed by ${nameOf(child.manifestPath)}`;
     for (let parent = links.get(child.header.parent?.id ?? ''); parent; parent = links.get(parent.header.parent?.id ?? '')) {
       const list = reasons.get(parent.header.id) ?? [];
       if (!list.includes(why)) list.push(why);
@@ -88,7 +94,7 @@ export async function pruneBackups(folderPath: string, options: PruneOptions): P
     }
   }
   const newestFirst = [...links.values()].sort((a, b) => (a.header.createdAt < b.header.createdAt ? 1 : a.header.createdAt > b.header.createdAt ? -1 : 0));
-  const describe = (link: ChainLink): PrunedBackup => ({ manifest: basename(link.manifestPath), kind: link.header.kind, createdAt: link.header.createdAt });
+  const describe = (link: ChainLink): PrunedBackup => ({ manifest: nameOf(link.manifestPath), kind: link.header.kind, createdAt: link.header.createdAt });
   const result: PruneResult = { folder, dryRun, kept: [], removed: [], unreadable, cleaned, freedBytes: 0 };
   for (const link of newestFirst) {
     const why = reasons.get(link.header.id);
@@ -97,11 +103,11 @@ export async function pruneBackups(folderPath: string, options: PruneOptions): P
       continue;
     }
     // The manifest first: once it is gone, what is left is no backup, and the next run cleans it up.
-    const files = [link.manifestPath, link.archivePath, `${link.archivePath}.sha256`];
+    const files = [nameOf(link.manifestPath), nameOf(link.archivePath), `${nameOf(link.archivePath)}.sha256`];
     let bytes = 0;
-    for (const file of files) bytes += (await stat(file).catch(() => undefined))?.size ?? 0;
-    if (!dryRun) for (const file of files) await rm(file, { force: true });
-    result.removed.push({ ...describe(link), files: files.map((file) => basename(file)), bytes });
+    for (const file of files) bytes += (await store.stat(file))?.size ?? 0;
+    if (!dryRun) for (const file of files) await store.remove(file);
+    result.removed.push({ ...describe(link), files, bytes });
     result.freedBytes += bytes;
   }
   return result;

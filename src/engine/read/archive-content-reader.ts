@@ -4,8 +4,6 @@
  * Restoring a point of a chain opens one of these per archive it needs, so each file is read once,
  * from the archive that holds it, while the others inflate alongside.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { codecNamed, readableCodec } from '../../format/codecs/codecs.js';
 import type { ManifestEntry } from '../../format/manifest.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
@@ -13,6 +11,9 @@ import type { ContentHolder } from '../chain/backup-chain.js';
 import type { BlockCodecPool } from '../block-codec-pool.js';
 import { notFound } from '../chain/locate-backup.js';
 import { RestoreRefusal } from './restore-writer.js';
+import type { StoredFile } from '../../store/backup-store.js';
+import { nameOf as basename } from '../../store/location.js';
+import type { Stores } from '../../store/stores.js';
 
 export class ArchiveContentReader {
   /** Blocks this archive has, and those the chosen files need. */
@@ -20,7 +21,7 @@ export class ArchiveContentReader {
   readonly blocksNeeded: number;
   private blocks: AsyncGenerator<ReadBlock> | undefined;
   private current: ReadBlock | undefined;
-  private handle: FileHandle | undefined;
+  private file: StoredFile | undefined;
 
   private constructor(
     private readonly holder: ContentHolder,
@@ -37,6 +38,7 @@ export class ArchiveContentReader {
     pool: BlockCodecPool,
     maxInFlight: number,
     signal: AbortSignal | undefined,
+    stores: Stores,
   ): Promise<ArchiveContentReader> {
     const blockSize = holder.footer.blocks.blockSize;
     const needed = new Set<number>();
@@ -49,18 +51,15 @@ export class ArchiveContentReader {
     const content = new ArchiveContentReader(holder, [...needed].sort((a, b) => a - b));
     if (needed.size === 0) return content;
     const where = holder.manifestPath ? `the archive that ${basename(holder.manifestPath)} names is not beside it` : undefined;
-    const fileSize = await stat(holder.archivePath).then(
-      (s) => s.size,
-      (error: unknown) => {
-        throw notFound(holder.archivePath, error, where);
-      },
-    );
-    content.handle = await open(holder.archivePath, 'r');
+    const { store, name } = stores.file(holder.archivePath);
+    content.file = await store.open(name).catch((error: unknown) => {
+      throw notFound(holder.archivePath, error, where);
+    });
     const { footer, header } = holder;
     const index = { blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes };
     const codec = readableCodec(codecNamed(header.options.codec, holder.manifestPath ?? holder.archivePath), holder.archivePath);
     // Each file is proven by its own SHA-256; the archive's, over every byte, is verify's to check.
-    const reader = new ArchiveReader(content.handle, fileSize, pool, codec, index, false);
+    const reader = new ArchiveReader(content.file, pool, codec, index, false);
     content.blocks = reader.blocks({ maxInFlight, only: content.only, signal });
     return content;
   }
@@ -83,7 +82,7 @@ export class ArchiveContentReader {
 
   async close(): Promise<void> {
     await this.blocks?.return(undefined);
-    await this.handle?.close();
+    await this.file?.close();
   }
 
   private async blockAt(i: number): Promise<ReadBlock> {

@@ -3,8 +3,6 @@
  * whose manifest is gone): the compression is told by magic bytes, never by file name, and the
  * bytes become one tar stream for `readTarEntries`. Compressions we cannot read are named.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { BackupError } from '../../errors.js';
@@ -13,6 +11,8 @@ import { zstdCodec } from '../../format/codecs/zstd-codec.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
 import { TarFormatError, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { notFound } from '../chain/locate-backup.js';
+import { defaultStores, type Stores } from '../../store/stores.js';
+import { missingFileError } from '../../store/backup-store.js';
 
 export type ArchiveCompression = 'gzip' | 'zstd' | 'none';
 
@@ -46,20 +46,6 @@ export function compressionOf(head: Buffer, path: string): ArchiveCompression {
 function zstdDecompressor(path: string): NodeJS.ReadWriteStream {
   readableCodec(zstdCodec, path);
   return (zlib as unknown as { createZstdDecompress: () => NodeJS.ReadWriteStream }).createZstdDecompress();
-}
-
-/** Reads the first bytes of a file (for magic numbers). */
-export async function readHead(path: string, length = 8): Promise<Buffer> {
-  const handle = await open(path, 'r').catch((error: unknown) => {
-    throw notFound(path, error);
-  });
-  try {
-    const head = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(head, 0, length, 0);
-    return head.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 /** The tar bytes of a stream of archive bytes, decompressed as its magic bytes say. */
@@ -105,9 +91,16 @@ const TAIL_LIMIT = 64 * 1024 * 1024;
  * compressed stream is read (up to 64 MiB) so that a cut-short or damaged end is found, as
  * `tar -xz` finds it through gzip; what is odd but harmless goes to `warnings`.
  */
-export async function* archiveEntries(path: string, end: TarStreamEnd = { endMarker: false, bytes: 0 }, warnings: string[] = []): AsyncGenerator<TarEntry> {
-  await readHead(path, 1); // a missing file is named before anything else
-  yield* archiveEntriesOf(createReadStream(path), path, end, warnings);
+export async function* archiveEntries(
+  path: string,
+  end: TarStreamEnd = { endMarker: false, bytes: 0 },
+  warnings: string[] = [],
+  stores: Stores = defaultStores,
+): AsyncGenerator<TarEntry> {
+  const { store, name } = stores.file(path);
+  // A missing file is named before anything else.
+  if (!(await store.stat(name))) throw notFound(path, missingFileError(path));
+  yield* archiveEntriesOf(store.stream(name), path, end, warnings);
 }
 
 /** The same, from a stream of archive bytes (a vinyl file's contents); `path` names it in messages. */

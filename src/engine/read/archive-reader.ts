@@ -8,9 +8,9 @@
  * seek table); damage there may end the walk.
  */
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { implausibleBlock, type BlockCodec, type BlockSizes, type LocatedBlock } from '../../format/codecs/block-codec.js';
 import type { BlockCodecPool, BlockRange, DecompressedBlock } from '../block-codec-pool.js';
+import type { StoredFile } from '../../store/backup-store.js';
 
 export interface BlockIndex {
   blockSize: number;
@@ -60,17 +60,18 @@ export class ArchiveReader {
   readonly end: ArchiveEnd;
 
   private readonly sizes: BlockSizes[] = [];
+  private readonly fileSize: number;
 
   constructor(
-    private readonly handle: FileHandle,
-    private readonly fileSize: number,
+    private readonly file: StoredFile,
     private readonly pool: BlockCodecPool,
     private readonly codec: BlockCodec,
     private readonly index: BlockIndex | undefined,
     /** Whether to hash the whole file as it is read (verify); restore proves each file instead. */
     private readonly hashFile = true,
   ) {
-    this.end = { sha256: undefined, fileSize, problems: [] };
+    this.fileSize = file.size;
+    this.end = { sha256: undefined, fileSize: file.size, problems: [] };
   }
 
   /** Yields every block in order (or those of `only`); `end` is filled in once the generator is done. */
@@ -102,17 +103,10 @@ export class ArchiveReader {
 
   /** Reads `length` bytes at `position` into a buffer of its own (transferable), hashing in file order. */
   private async readAt(position: number, length: number): Promise<Buffer> {
-    const bytes = Buffer.from(new ArrayBuffer(length));
-    let filled = 0;
-    while (filled < length) {
-      const { bytesRead } = await this.handle.read(bytes, filled, length - filled, position + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    const read = bytes.subarray(0, filled);
+    const read = await this.file.read(position, length);
     if (this.hashFile && position === this.hashedUpTo) {
       this.hash.update(read);
-      this.hashedUpTo += filled;
+      this.hashedUpTo += read.length;
     }
     return read;
   }

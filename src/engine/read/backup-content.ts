@@ -10,6 +10,7 @@ import { BlockCodecPool } from '../block-codec-pool.js';
 import { contentHolders, groupByHolder } from '../chain/backup-chain.js';
 import { ArchiveContentReader } from './archive-content-reader.js';
 import { RestoreRefusal } from './restore-writer.js';
+import { defaultStores, type Stores } from '../../store/stores.js';
 
 export class BackupContent {
   /** Blocks the chosen files need, and the blocks their archives hold. */
@@ -32,9 +33,10 @@ export class BackupContent {
     manifestPath: string | undefined,
     archivePath: string,
     files: readonly ManifestEntry[],
-    options: { concurrency: number; signal?: AbortSignal | undefined },
+    options: { concurrency: number; signal?: AbortSignal | undefined; stores?: Stores },
   ): Promise<BackupContent> {
-    const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
+    const stores = options.stores ?? defaultStores;
+    const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath, stores);
     const content = new BackupContent(manifest.header.id, new BlockCodecPool(options.concurrency));
     content.brokenChain = broken?.message;
     try {
@@ -52,7 +54,7 @@ export class BackupContent {
           continue;
         }
         try {
-          const reader = await ArchiveContentReader.open(holder, entries, content.pool, maxInFlight, options.signal);
+          const reader = await ArchiveContentReader.open(holder, entries, content.pool, maxInFlight, options.signal, stores);
           content.readers.set(id, reader);
           content.blocksTotal += reader.blocksTotal;
           content.blocksNeeded += reader.blocksNeeded;

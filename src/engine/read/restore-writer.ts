@@ -14,7 +14,7 @@ import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, s
 import { dirname, join } from 'node:path';
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { linkEscape } from './link-resolution.js';
-import { ensureFolder } from '../write/output-files.js';
+import { LocalStore, ensureFolder } from '../../store/local-store.js';
 import { RunLock, isDeadLock } from '../run-lock.js';
 import { collisionKey } from './safe-paths.js';
 
@@ -85,9 +85,10 @@ export class RestoreWriter {
    */
   async claim(): Promise<string[]> {
     const lockPath = join(this.root, RESTORE_LOCK);
+    const target = new LocalStore(this.root);
     const removed: string[] = [];
-    this.lock = await RunLock.claim(lockPath);
-    if (!this.lock && (await isDeadLock(lockPath))) {
+    this.lock = await RunLock.claim(target, RESTORE_LOCK);
+    if (!this.lock && (await isDeadLock(target, RESTORE_LOCK))) {
       for (const entry of await readdir(this.root, { recursive: true, withFileTypes: true })) {
         if (!entry.isFile() || !TEMPORARY_NAME.test(entry.name)) continue;
         const full = join(entry.parentPath, entry.name);
@@ -95,7 +96,7 @@ export class RestoreWriter {
         removed.push(full.slice(this.root.length + 1));
       }
       await rm(lockPath, { force: true });
-      this.lock = await RunLock.claim(lockPath);
+      this.lock = await RunLock.claim(target, RESTORE_LOCK);
     }
     if (!this.lock) throw new RestoreRefusal(`another gulp-backup restore is writing into ${this.root} right now (${RESTORE_LOCK}); wait for it to finish`);
     return removed;

@@ -28,6 +28,9 @@ import { secondsForUtimes } from './time.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { stringList } from '../options.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
+import { resolveLocation } from '../../store/location.js';
+import type { S3Settings } from '../../store/s3-settings.js';
+import { storesFor, type Stores } from '../../store/stores.js';
 
 export interface RestoreOptions {
   /** Folder to restore into; created when missing. */
@@ -49,6 +52,8 @@ export interface RestoreOptions {
   signal?: AbortSignal;
   /** Called with progress events: entries and file bytes restored (phase `restore`, then `done`). */
   onProgress?: (progress: BackupProgress) => void;
+  /** How to reach S3 when the backup is at `s3://bucket/prefix`. */
+  s3?: S3Settings;
 }
 
 export interface RestoreFailure {
@@ -74,7 +79,7 @@ export interface RestoreResult {
   elapsedMs: number;
 }
 
-const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'concurrency', 'maxDepth', 'signal', 'onProgress');
+const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'concurrency', 'maxDepth', 'signal', 'onProgress', 's3');
 
 /**
  * Checks restore options without doing anything (tasks call it when the gulpfile loads); returns
@@ -94,17 +99,17 @@ export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBa
   for (const key of ['overwrite', 'allowEmpty'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new OptionError(key, options[key], 'true or false');
   }
-  const { include, ...rest } = options;
-  return { ...rest, concurrency, ...(include === undefined ? {} : { include: stringList('include', include, []) }) };
+  const { include, s3, ...rest } = options;
+  return { ...rest, concurrency, stores: storesFor(s3), ...(include === undefined ? {} : { include: stringList('include', include, []) }) };
 }
 
-type ValidRestoreOptions = Omit<RestoreOptions, 'include'> & { include?: string[]; concurrency: number };
+type ValidRestoreOptions = Omit<RestoreOptions, 'include' | 's3'> & { include?: string[]; concurrency: number; stores: Stores };
 
 export async function restoreBackup(path: string, restoreOptions: RestoreOptions): Promise<RestoreResult> {
   const start = performance.now();
   const options = validateRestoreOptions(restoreOptions);
   const concurrency = options.concurrency;
-  const located = await locateBackup(path);
+  const located = await locateBackup(resolveLocation(path), options.stores);
   if (located.manifest && options.include && !options.allowEmpty && selectEntries(located.manifest, options.include).length === 0) {
     throw nothingSelected(located.archivePath, options.include);
   }
@@ -255,7 +260,7 @@ async function restoreWithManifest(
   context.progress.bytesTotal = selected.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
   // A point of a chain: each file's content comes from the backup that holds it, all read at once.
   // A backup of the chain that is gone fails only the files it holds; the others are restored.
-  const content = await BackupContent.open(manifest, manifestPath, archivePath, selected, { concurrency, signal: context.options.signal });
+  const content = await BackupContent.open(manifest, manifestPath, archivePath, selected, { concurrency, signal: context.options.signal, stores: context.options.stores });
   if (content.brokenChain) {
     result.warnings.push(`broken chain: ${content.brokenChain} Backups beyond it were looked up by id in the same folder; their files are proven by their SHA-256.`);
   }
@@ -404,7 +409,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
   const signal = context.options.signal;
   const end = { endMarker: false, bytes: 0 };
   try {
-    for await (const entry of archiveEntries(archivePath, end, result.warnings)) {
+    for await (const entry of archiveEntries(archivePath, end, result.warnings, context.options.stores)) {
       signal?.throwIfAborted();
       if (include) {
         // Patterns name paths as they are restored: `a.txt` matches the `./a.txt` of `tar -C dir .`.

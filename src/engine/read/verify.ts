@@ -6,10 +6,8 @@
  * damaged block names the entries in it; the other blocks are still checked.
  * With only an archive: block checksums, lengths, end marker and tar structure; file hashes are not checked.
  */
-import { createReadStream } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AbortError, BackupError, OptionError } from '../../errors.js';
 import { codecNamed, containerOf, readableCodec } from '../../format/codecs/codecs.js';
 import { noneCodec } from '../../format/codecs/none-codec.js';
@@ -18,6 +16,7 @@ import { contentHolders, groupByHolder } from '../chain/backup-chain.js';
 import { TAR_END_OF_ARCHIVE } from '../../format/tar-header.js';
 import { TarFormatError, readTarEntries, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
+import type { StoredFile } from '../../store/backup-store.js';
 import type { BlockRange } from '../block-codec-pool.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { compressionOf, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
@@ -26,6 +25,9 @@ import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
 import { locateBackup, notFound } from '../chain/locate-backup.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
+import { nameOf as basename, resolveLocation } from '../../store/location.js';
+import type { S3Settings } from '../../store/s3-settings.js';
+import { storesFor, type Stores } from '../../store/stores.js';
 
 export interface VerifyOptions {
   /**
@@ -38,6 +40,8 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** Called with progress events: archive bytes read so far and in all (phase `verify`, then `done`). */
   onProgress?: (progress: BackupProgress) => void;
+  /** How to reach S3 when the backup is at `s3://bucket/prefix`. */
+  s3?: S3Settings;
 }
 
 export interface VerifyReport {
@@ -69,7 +73,7 @@ export interface VerifyReport {
  * const report = await verifyBackup('backups/nightly.manifest.jsonl');
  * if (!report.ok) console.error(report.problems, report.entries.filter((e) => e.status !== 'ok'));
  */
-const VERIFY_OPTION_KEYS = optionKeys<VerifyOptions>()('source', 'concurrency', 'signal', 'onProgress');
+const VERIFY_OPTION_KEYS = optionKeys<VerifyOptions>()('source', 'concurrency', 'signal', 'onProgress', 's3');
 
 /** Checks verify options without doing anything (tasks call it when the gulpfile loads). */
 export function validateVerifyOptions(options: VerifyOptions, api = 'verifyBackup()', extraKeys: readonly string[] = []): number {
@@ -88,7 +92,8 @@ export function validateVerifyOptions(options: VerifyOptions, api = 'verifyBacku
 export async function verifyBackup(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const start = performance.now();
   const concurrency = validateVerifyOptions(options);
-  const { manifest, manifestPath, archivePath } = await locateBackup(path);
+  const stores = storesFor(options.s3);
+  const { manifest, manifestPath, archivePath } = await locateBackup(resolveLocation(path), stores);
   if (options.source !== undefined && !manifest) {
     throw new OptionError('source', options.source, 'used with a manifest (no NAME.manifest.jsonl was found beside the archive)');
   }
@@ -102,9 +107,9 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
     const counts = { blocks: 0, damagedBlocks: 0 };
     let entries: EntryReport[];
     if (!manifest) {
-      progress.bytesTotal = await archiveSize(archivePath, undefined);
+      progress.bytesTotal = await archiveSize(archivePath, undefined, stores);
       progress.enter('verify');
-      const checked = await checkArchive({ archivePath, manifest: undefined }, pool, concurrency, options.signal, progress);
+      const checked = await checkArchive({ archivePath, manifest: undefined }, pool, concurrency, options.signal, progress, stores);
       archives.push(archivePath);
       problems.push(...checked.problems);
       warnings.push(...checked.warnings);
@@ -113,13 +118,13 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       counts.damagedBlocks += checked.damagedBlocks;
     } else {
       // A point of a chain: every archive that holds some of its content is checked, for those entries.
-      const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath);
+      const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath, stores);
       if (broken) problems.push(`broken chain: ${broken.message}`);
       const ownId = manifest.header.id;
       // This backup's own archive is always checked, even when it holds no file.
       const byHolder = groupByHolder(manifest.entries, ownId, new Map([[ownId, []]]));
       // For the progress total only: a missing archive is reported where it is checked.
-      const sizes = await Promise.all([...byHolder.keys()].map((id) => holders.get(id)).map((h) => (h ? archiveSize(h.archivePath, h.manifestPath).catch(() => 0) : 0)));
+      const sizes = await Promise.all([...byHolder.keys()].map((id) => holders.get(id)).map((h) => (h ? archiveSize(h.archivePath, h.manifestPath, stores).catch(() => 0) : 0)));
       progress.bytesTotal = sizes.reduce((sum, size) => sum + size, 0);
       progress.enter('verify');
       const reports = new Map<ManifestEntry, EntryReport>();
@@ -132,7 +137,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
         const prefix = id === ownId ? '' : `${basename(holder.archivePath)} (held content): `;
         let checked: ArchiveCheck;
         try {
-          checked = await checkArchive({ archivePath: holder.archivePath, manifest: { ...holder, entries: held } }, pool, concurrency, options.signal, progress);
+          checked = await checkArchive({ archivePath: holder.archivePath, manifest: { ...holder, entries: held } }, pool, concurrency, options.signal, progress, stores);
         } catch (error) {
           // A missing archive of the chain: its entries are missing, the other archives are still checked.
           if (!(error instanceof BackupError) || error.code !== 'SOURCE_NOT_FOUND') throw error;
@@ -175,13 +180,17 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   }
 }
 
-async function archiveSize(archivePath: string, manifestPath: string | undefined): Promise<number> {
-  return stat(archivePath).then(
-    (s) => s.size,
-    (error: unknown) => {
-      throw notFound(archivePath, error, manifestPath ? `the archive that ${basename(manifestPath)} names is not beside it` : undefined);
-    },
-  );
+async function archiveSize(archivePath: string, manifestPath: string | undefined, stores: Stores): Promise<number> {
+  const file = await openArchive(archivePath, manifestPath, stores);
+  await file.close();
+  return file.size;
+}
+
+function openArchive(archivePath: string, manifestPath: string | undefined, stores: Stores): Promise<StoredFile> {
+  const { store, name } = stores.file(archivePath);
+  return store.open(name).catch((error: unknown) => {
+    throw notFound(archivePath, error, manifestPath ? `the archive that ${basename(manifestPath)} names is not beside it` : undefined);
+  });
 }
 
 interface ArchiveToCheck {
@@ -198,13 +207,6 @@ interface ArchiveCheck {
   warnings: string[];
 }
 
-/** Up to `length` bytes at `position`, in a buffer of their own. */
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const bytes = Buffer.alloc(length);
-  const { bytesRead } = await handle.read(bytes, 0, length, position);
-  return bytes.subarray(0, bytesRead);
-}
-
 /** One archive: its size and SHA-256, every block, the end marker, and the given entries. */
 async function checkArchive(
   { archivePath, manifest }: ArchiveToCheck,
@@ -212,23 +214,23 @@ async function checkArchive(
   concurrency: number,
   signal: AbortSignal | undefined,
   progress: ProgressTracker,
+  stores: Stores,
 ): Promise<ArchiveCheck> {
-  const fileSize = await archiveSize(archivePath, undefined);
-  const handle = await open(archivePath, 'r');
+  const file = await openArchive(archivePath, undefined, stores);
+  const fileSize = file.size;
   try {
     const footer = manifest?.footer;
     // Without a manifest the bytes say what the archive is: ours (blocked gzip or zstd, read in
     // parallel), another gzip or zstd stream (read sequentially), or plain tar.
-    const bytes = { size: fileSize, read: (position: number, length: number) => readAt(handle, position, length) };
+    const bytes = { size: fileSize, read: (position: number, length: number) => file.read(position, length) };
     const codec = manifest
       ? readableCodec(codecNamed(manifest.header.options.codec, archivePath), archivePath)
       : fileSize === 0
         ? undefined
         : await containerOf(bytes);
-    const compression = codec ? undefined : compressionOf(await readAt(handle, 0, 8), archivePath);
+    const compression = codec ? undefined : compressionOf(await file.read(0, 8), archivePath);
     const reader = new ArchiveReader(
-      handle,
-      fileSize,
+      file,
       pool,
       codec ?? noneCodec,
       footer ? { blockSize: footer.blocks.blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes } : undefined,
@@ -242,7 +244,7 @@ async function checkArchive(
     // Files whole in one block are hashed by the worker that decompresses it.
     const plan = manifest && footer ? workerHashPlan(manifest.entries, footer.blocks.blockSize, manifest.header.options.hashes) : undefined;
     const blocks = foreign
-      ? decompressedBlocks(archivePath, onRead, warnings)
+      ? decompressedBlocks(archivePath, onRead, warnings, stores)
       : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal, onRead, ...(plan ? { hashRanges: plan.ranges } : {}) });
     const problems: string[] = [];
     let blockCount = 0;
@@ -272,7 +274,7 @@ async function checkArchive(
     }
     return { problems, entries, blocks: blockCount, damagedBlocks, warnings };
   } finally {
-    await handle.close();
+    await file.close();
   }
 }
 
@@ -366,8 +368,9 @@ function isEntryType(type: string): type is EntryReport['type'] {
  * feeding the tar reader. A decompression error ends the walk: without member boundaries nothing
  * after it can be found.
  */
-async function* decompressedBlocks(path: string, onRead: (bytes: number) => void, warnings: string[]): AsyncGenerator<ReadBlock> {
-  const input = createReadStream(path);
+async function* decompressedBlocks(path: string, onRead: (bytes: number) => void, warnings: string[], stores: Stores): AsyncGenerator<ReadBlock> {
+  const { store, name } = stores.file(path);
+  const input = store.stream(name);
   input.on('data', (chunk) => onRead(chunk.length));
   const { compression, tar, gzip } = await tarBytesOf(input, path);
   let index = 0;

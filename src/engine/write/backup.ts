@@ -2,8 +2,6 @@
  * `createBackup`: scan the sources, write the archive (blocks compressed in parallel), then the checksum
  * file and the manifest. Nothing that looks complete is left behind unless all of it succeeded.
  */
-import { readdir, rm } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
 import { AbortError, BackupError } from '../../errors.js';
 import { codecNamed, usableCodec } from '../../format/codecs/codecs.js';
 import type { BackupKind, SkippedEntry } from '../../format/manifest.js';
@@ -11,8 +9,11 @@ import { planBackup } from '../chain/backup-plan.js';
 import { writeBackup } from './backup-writer.js';
 import { resolveBackupOptions, selectionOf, type BackupOptions, type ResolvedBackupOptions } from '../options.js';
 import { plural } from '../plural.js';
-import { PartialFile, prepareOutput, replaceBackup, writeLinesSealed, type OutputPaths } from './output-files.js';
+import { prepareOutput, replaceBackup, writeLinesSealed, type OutputPaths } from './output-files.js';
+import type { StoreWriter } from '../../store/backup-store.js';
+import { isS3Location, nameOf, resolveFrom } from '../../store/location.js';
 import type { RunLock } from '../run-lock.js';
+import type { Stores } from '../../store/stores.js';
 import { readChainLink } from '../chain/backup-chain.js';
 import { ProgressTracker } from '../progress.js';
 import { scanSources, type ScanResult } from './scan.js';
@@ -26,7 +27,7 @@ export interface BackupResult {
   kind: BackupKind;
   /** Why this kind, and what it builds on, in words. */
   kindReason: string;
-  /** Absolute paths of the files written. */
+  /** Absolute locations of the files written (paths, or `s3://bucket/key`). */
   archivePath: string;
   manifestPath: string;
   checksumPath: string;
@@ -58,34 +59,35 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   throwIfAborted(resolved.signal);
   const selection = selectionOf(resolved);
   const plan = await planBackup(resolved, { root: resolved.cwd, selection }, resolved.out, startedAt);
-  const scan = await scanSources({ ...resolved, leaveOut: [resolved.out] });
+  const scan = await scanSources({ ...resolved, leaveOut: isS3Location(resolved.out) ? [] : [resolved.out] });
   if (!resolved.allowEmpty) refuseEmptySelection(scan, resolved);
   const scanMs = performance.now() - start;
   progress.filesTotal = scan.entries.length;
   progress.bytesTotal = scan.entries.reduce((sum, entry) => sum + entry.size, 0);
   throwIfAborted(resolved.signal);
 
-  const { paths, lock, cleaned } = await prepareOutput(resolved.out, resolved.name, resolved.codec, startedAt, resolved.replace);
-  if (resolved.replace) await refuseReplacingAParent(paths, plan.parent?.link.id, lock);
+  const store = resolved.stores.folder(resolved.out);
+  const { paths, lock, cleaned } = await prepareOutput(store, resolved.name, resolved.codec, startedAt, resolved.replace);
+  if (resolved.replace) await refuseReplacingAParent(paths, plan.parent?.link.id, lock, resolved.stores);
   const warnings = [...plan.warnings, ...(cleaned.length > 0 ? [`removed what an interrupted run left in ${resolved.out}: ${cleaned.join(', ')}`] : [])];
-  let archiveFile: PartialFile;
+  let archiveFile: StoreWriter;
   try {
-    archiveFile = await PartialFile.create(paths.archive);
+    archiveFile = await store.create(paths.archiveName);
   } catch (error) {
     await lock.release();
     throw error;
   }
   const created: string[] = [];
-  // With replace, every new file waits, whole and durable, under its temporary name; they are
-  // swapped in together at the end (replaceBackup).
-  const sealed: PartialFile[] = [];
-  const finishFile = async (file: PartialFile, path: string) => {
+  // With replace, every new file waits, whole and durable, unseen; they are swapped in together
+  // at the end (replaceBackup).
+  const sealed: StoreWriter[] = [];
+  const finishFile = async (file: StoreWriter, path: string) => {
     if (resolved.replace) {
       await file.seal();
       sealed.push(file);
     } else {
       await file.commit();
-      created.push(path);
+      created.push(nameOf(path));
     }
   };
   try {
@@ -106,18 +108,18 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
         await finishFile(archiveFile, paths.archive);
       },
     });
-    await finishFile(await writeLinesSealed(paths.checksum, [made.checksumLine]), paths.checksum);
+    await finishFile(await writeLinesSealed(store, nameOf(paths.checksum), [made.checksumLine]), paths.checksum);
     throwIfAborted(resolved.signal);
-    await finishFile(await writeLinesSealed(paths.manifest, made.manifestLines), paths.manifest);
+    await finishFile(await writeLinesSealed(store, nameOf(paths.manifest), made.manifestLines), paths.manifest);
     if (resolved.replace) await replaceBackup(paths, sealed);
     await lock.release(); // after the manifest: a run killed before this point is a dead run's
     progress.enter('done');
-    const chained = plan.parent ? { parent: { id: plan.parent.link.id, manifestPath: resolve(resolved.out, plan.parent.link.manifest) }, changes: made.changes! } : {};
+    const chained = plan.parent ? { parent: { id: plan.parent.link.id, manifestPath: resolveFrom(resolved.out, plan.parent.link.manifest) }, changes: made.changes! } : {};
     return { id: made.header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics: made.statistics, skipped: made.skipped, warnings, ...chained };
   } catch (error) {
     await archiveFile.discard();
     await Promise.all(sealed.map((file) => file.discard()));
-    await Promise.all(created.map((path) => rm(path, { force: true })));
+    await Promise.all(created.map((name) => store.remove(name).catch(() => {})));
     await lock.release();
     throw resolved.signal?.aborted && !(error instanceof AbortError) ? new AbortError(resolved.signal.reason) : error;
   }
@@ -152,21 +154,21 @@ function refuseEmptySelection(scan: ScanResult, options: ResolvedBackupOptions):
  * A backup that others build on is never replaced: their parent link names its manifest's
  * SHA-256, and a new one would break their chains.
  */
-async function refuseReplacingAParent(paths: OutputPaths, parentId: string | undefined, lock: RunLock): Promise<void> {
-  const old = await readChainLink(paths.manifest).catch(() => undefined);
+async function refuseReplacingAParent(paths: OutputPaths, parentId: string | undefined, lock: RunLock, stores: Stores): Promise<void> {
+  const old = await readChainLink(paths.manifest, stores).catch(() => undefined);
   if (!old) return; // nothing (readable) to replace
   const children: string[] = [];
   if (parentId === old.header.id) children.push('the backup being made now');
-  for (const name of await readdir(paths.folder)) {
-    if (!name.endsWith('.manifest.jsonl') || join(paths.folder, name) === paths.manifest) continue;
-    const link = await readChainLink(join(paths.folder, name)).catch(() => undefined);
+  for (const name of await paths.store.list()) {
+    if (!name.endsWith('.manifest.jsonl') || paths.store.locationOf(name) === paths.manifest) continue;
+    const link = await readChainLink(paths.store.locationOf(name), stores).catch(() => undefined);
     if (link?.header.parent?.id === old.header.id) children.push(name);
   }
   if (children.length === 0) return;
   await lock.release();
   throw new BackupError(
     'OUTPUT_EXISTS',
-    `${basename(paths.manifest)} is not replaced: ${children.join(', ')} ${children.length === 1 ? 'builds' : 'build'} on it, and replacing it would break ${children.length === 1 ? 'that chain' : 'those chains'}. Choose another --name, or make a full backup (replace works on a full backup that nothing builds on).`,
+    `${nameOf(paths.manifest)} is not replaced: ${children.join(', ')} ${children.length === 1 ? 'builds' : 'build'} on it, and replacing it would break ${children.length === 1 ? 'that chain' : 'those chains'}. Choose another --name, or make a full backup (replace works on a full backup that nothing builds on).`,
     { path: paths.manifest },
   );
 }
