@@ -8,10 +8,11 @@ export type { EntryReport, EntryStatus } from './engine/read/entry-checker.js';
 export { restoreBackup, type RestoreOptions, type RestoreResult, type RestoreFailure } from './engine/read/restore.js';
 export type { BackupOptions, ArchiveOptions, HashAlgorithm } from './engine/options.js';
 export type { ContentFileSystem } from './engine/file-system.js';
+export type { S3Settings } from './store/s3-settings.js';
 export type { BackupProgress, BackupPhase } from './engine/progress.js';
 export type { BackupStatistics, PhaseTimings } from './engine/write/statistics.js';
 // Every error the API throws is a BackupError with a stable `code` (the classes narrow it).
-export { BackupError, OptionError, SourceError, OutputError, ChainError, AbortError, type BackupErrorCode, type BackupErrorDetails } from './errors.js';
+export { BackupError, OptionError, SourceError, OutputError, ChainError, StoreError, AbortError, type BackupErrorCode, type BackupErrorDetails } from './errors.js';
 // The manifest format (docs/FORMAT.md): its types, and a reader for scripts that inspect backups.
 export {
   MANIFEST_FORMAT,

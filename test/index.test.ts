@@ -17,6 +17,7 @@ describe('the package API', () => {
       'OptionError',
       'OutputError',
       'SourceError',
+      'StoreError',
       'backup',
       'backupTask',
       'backupWithProgress',

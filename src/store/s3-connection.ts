@@ -43,7 +43,9 @@ export class S3Connection {
         // (aws-chunked bodies with trailing CRC32) is stored as the object's bytes by some of them.
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
-        requestHandler: { connectionTimeout: 10_000, socketTimeout: idleTimeout, requestTimeout: idleTimeout },
+        // A connection silent for idleTimeout is dropped and the request retried; no limit on a
+        // whole request, which a large part on a slow link may need.
+        requestHandler: { connectionTimeout: 10_000, socketTimeout: idleTimeout },
       });
       return { sdk, client };
     })();
@@ -100,7 +102,7 @@ export class S3Connection {
     if (DENIED.has(name) || status === 403 || status === 401) {
       return new StoreError(
         'STORE_ACCESS_DENIED',
-        `S3 refused ${what} ${location} (${name}${status ? `, HTTP ${status}` : ''}). Check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the machine's role), that they have not expired, and that they may use this bucket.`,
+        `S3 refused ${what} ${location} (${[name === 'Unknown' ? '' : name, status ? `HTTP ${status}` : ''].filter(Boolean).join(', ')}). Check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the machine's role), that they have not expired, and that they may use this bucket.`,
         { path: location, cause: error },
       );
     }

@@ -17,11 +17,21 @@ function capture(): { stream: NodeJS.WriteStream; text: () => string } {
   return { stream: stream as unknown as NodeJS.WriteStream, text: () => Buffer.concat(chunks).toString() };
 }
 
-export async function runCli(args: string[], signal?: AbortSignal): Promise<CliRun> {
+/** Runs the CLI in this process; `env` is set for the run (AWS_* for S3) and put back after it. */
+export async function runCli(args: string[], signal?: AbortSignal, env: Record<string, string> = {}): Promise<CliRun> {
   const stdout = capture();
   const stderr = capture();
-  const code = await main(args, { stdout: stdout.stream, stderr: stderr.stream, signal: signal ?? new AbortController().signal });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, env);
+  try {
+    const code = await main(args, { stdout: stdout.stream, stderr: stderr.stream, signal: signal ?? new AbortController().signal });
+    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
 }
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));

@@ -14,6 +14,7 @@ import type { StoreWriter } from '../../store/backup-store.js';
 import { isS3Location, nameOf, resolveFrom } from '../../store/location.js';
 import type { RunLock } from '../run-lock.js';
 import type { Stores } from '../../store/stores.js';
+import type { StoreCounters } from '../../store/s3-connection.js';
 import { readChainLink } from '../chain/backup-chain.js';
 import { ProgressTracker } from '../progress.js';
 import { scanSources, type ScanResult } from './scan.js';
@@ -67,6 +68,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   throwIfAborted(resolved.signal);
 
   const store = resolved.stores.folder(resolved.out);
+  const requestsBefore = { ...resolved.stores.counters() };
   const { paths, lock, cleaned } = await prepareOutput(store, resolved.name, resolved.codec, startedAt, resolved.replace);
   if (resolved.replace) await refuseReplacingAParent(paths, plan.parent?.link.id, lock, resolved.stores);
   const warnings = [...plan.warnings, ...(cleaned.length > 0 ? [`removed what an interrupted run left in ${resolved.out}: ${cleaned.join(', ')}`] : [])];
@@ -115,7 +117,8 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
     await lock.release(); // after the manifest: a run killed before this point is a dead run's
     progress.enter('done');
     const chained = plan.parent ? { parent: { id: plan.parent.link.id, manifestPath: resolveFrom(resolved.out, plan.parent.link.manifest) }, changes: made.changes! } : {};
-    return { id: made.header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics: made.statistics, skipped: made.skipped, warnings, ...chained };
+    const statistics = store.remote ? { ...made.statistics, store: countersSince(requestsBefore, resolved.stores.counters()) } : made.statistics;
+    return { id: made.header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics, skipped: made.skipped, warnings, ...chained };
   } catch (error) {
     await archiveFile.discard();
     await Promise.all(sealed.map((file) => file.discard()));
@@ -125,6 +128,11 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   }
 }
 
+
+/** What this run asked of the store (one set of counters may serve several runs). */
+function countersSince(before: StoreCounters, now: StoreCounters): StoreCounters {
+  return { requests: now.requests - before.requests, retries: now.retries - before.retries, bytesRead: now.bytesRead - before.bytesRead, bytesWritten: now.bytesWritten - before.bytesWritten };
+}
 
 function resultPaths(paths: OutputPaths) {
   return { archivePath: paths.archive, manifestPath: paths.manifest, checksumPath: paths.checksum };

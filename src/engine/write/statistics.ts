@@ -1,4 +1,5 @@
 /** The numbers a backup reports: in its result, its summary line and its manifest footer. */
+import type { StoreCounters } from '../../store/s3-connection.js';
 import type { ManifestEntry, ManifestFooter, SkippedEntry } from '../../format/manifest.js';
 import { estimateByExtension, type ExtensionStatistics } from './extension-statistics.js';
 import type { WrittenArchive } from './write-archive.js';
@@ -40,6 +41,8 @@ export interface BackupStatistics {
   savedPercent: number;
   /** Reads tried again: after a transient error, or because the file changed while it was read. */
   retries: number;
+  /** Requests to object storage (a backup to `s3://`): how many, how many were retried (throttling, 5xx, resets), bytes sent. */
+  store?: StoreCounters;
   /** Content bytes per second over the whole run. */
   bytesPerSecond: number;
   blocks: number;

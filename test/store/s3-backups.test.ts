@@ -1,0 +1,212 @@
+/**
+ * Backups in object storage: every command against a real S3 protocol server (s3rver) through the
+ * real AWS SDK, with faults injected by a proxy in front of it.
+ */
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createBackup, pruneBackups, restoreBackup, verifyBackup, type BackupError, type BackupResult } from '../../src/index.js';
+import { readManifest } from '../../src/format/manifest.js';
+import { Readable } from 'node:stream';
+import { S3TestServer, SECRET_KEY } from '../helpers/s3.js';
+import { runCli } from '../helpers/cli.js';
+import { pseudoRandomBytes, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('store/S3: backups in a bucket', function () {
+  this.timeout(120_000);
+  let s3: S3TestServer;
+  let root: string;
+
+  before(async () => {
+    s3 = await S3TestServer.start();
+    root = await tempDir();
+    await writeTree(root, {
+      'site/index.html': { content: '<h1>hi</h1>', mode: 0o640, mtime: 1_500_000_000.25 },
+      'site/bin/run.sh': { content: '#!/bin/sh\n', mode: 0o755 },
+      'site/big.bin': pseudoRandomBytes(12_000_000, 7),
+      'site/deep/er/x.txt': 'x',
+      'site/link': { symlink: 'index.html' },
+    });
+  });
+  after(async () => s3.close());
+  afterEach(() => s3.clearFaults());
+
+  it('writes a backup to s3://bucket/prefix that verifies and restores exactly', async () => {
+    const result = await createBackup({ sources: ['site'], cwd: root, out: s3.location('nightly'), name: 'b1', s3: s3.settings({ partSize: '5MB' }) });
+    expect(result.archivePath).to.equal(s3.location('nightly/b1.tar.gz'));
+    expect(await s3.keys('nightly/')).to.deep.equal(['nightly/b1.manifest.jsonl', 'nightly/b1.tar.gz', 'nightly/b1.tar.gz.sha256']);
+    expect(result.statistics.store?.requests).to.be.greaterThan(3);
+
+    const report = await verifyBackup(result.manifestPath, { s3: s3.settings() });
+    expect(report.ok, JSON.stringify(report.problems)).to.equal(true);
+    expect(report.hashesChecked).to.equal(true);
+
+    const target = await tempDir();
+    const restored = await restoreBackup(s3.location('nightly'), { to: target, s3: s3.settings() });
+    expect(restored.ok, JSON.stringify(restored.failures)).to.equal(true);
+    expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(root, 'site')));
+  });
+
+  it('stores the bytes it sent, on every upload path: multipart, one PUT, small files', async () => {
+    // 12 MB of random content in 5 MB parts: a three-part upload; the manifest and checksum: one PUT each.
+    s3.takeRequests();
+    const big = await createBackup({ sources: ['site'], cwd: root, out: s3.location('bytes'), name: 'multi', s3: s3.settings({ partSize: '5MB' }) });
+    const small = await createBackup({ sources: ['site/index.html'], cwd: root, out: s3.location('bytes'), name: 'single', s3: s3.settings() });
+    for (const [result, name] of [
+      [big, 'multi'],
+      [small, 'single'],
+    ] as [BackupResult, string][]) {
+      const archive = await s3.getObject(`bytes/${name}.tar.gz`);
+      const manifestBytes = await s3.getObject(`bytes/${name}.manifest.jsonl`);
+      const manifest = await readManifest(Readable.from([manifestBytes]));
+      expect(archive.length).to.equal(manifest.footer.archiveFile.size);
+      expect(sha256(archive)).to.equal(manifest.footer.archiveFile.sha256);
+      expect((await s3.getObject(`bytes/${name}.tar.gz.sha256`)).toString()).to.equal(`${manifest.footer.archiveFile.sha256}  ${name}.tar.gz\n`);
+      expect(result.statistics.archiveBytes).to.equal(archive.length);
+      // No aws-chunked framing or trailing checksum stored in front of or after the bytes.
+      expect(archive.subarray(0, 2)).to.deep.equal(Buffer.from([0x1f, 0x8b]));
+    }
+    const uploads = s3.takeRequests().filter((r) => r.method === 'PUT' && r.url.includes('partNumber='));
+    expect(uploads.map((r) => r.bytesIn)).to.deep.equal([5 * 1024 * 1024, 5 * 1024 * 1024, big.statistics.archiveBytes - 10 * 1024 * 1024]);
+  });
+
+  it('reads only the blocks it needs: restoring one small file of a large backup fetches a few blocks', async () => {
+    const result = await createBackup({ sources: ['site'], cwd: root, out: s3.location('random'), name: 'r', blockSize: '256KB', s3: s3.settings() });
+    s3.takeRequests();
+    const target = await tempDir();
+    const restored = await restoreBackup(result.manifestPath, { to: target, include: ['site/deep/er/x.txt'], s3: s3.settings() });
+    expect(restored.ok).to.equal(true);
+    expect(restored.blocksRead).to.be.lessThan(3);
+    const archiveBytes = s3
+      .takeRequests()
+      .filter((r) => r.method === 'GET' && r.url.includes('r.tar.gz'))
+      .reduce((sum, r) => sum + r.bytesOut, 0);
+    expect(archiveBytes).to.be.greaterThan(0);
+    expect(archiveBytes).to.be.lessThan(2 * 256 * 1024);
+  });
+
+  it('builds chains in the bucket: an incremental backup restores like a local one', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'one', 'b.bin': pseudoRandomBytes(300_000, 3) });
+    const settings = s3.settings();
+    const full = await createBackup({ sources: ['.'], cwd: tree, out: s3.location('chain'), name: 'full', s3: settings });
+    await writeFile(join(tree, 'a.txt'), 'two, longer');
+    const incremental = await createBackup({ sources: ['.'], cwd: tree, out: s3.location('chain'), name: 'inc', kind: 'incremental', s3: settings });
+    expect(incremental.kind).to.equal('incremental');
+    expect(incremental.parent?.manifestPath).to.equal(full.manifestPath);
+    expect(incremental.changes).to.include({ changed: 1, unchanged: 1 });
+    const target = await tempDir();
+    const restored = await restoreBackup(incremental.manifestPath, { to: target, s3: settings });
+    expect(restored.ok, JSON.stringify(restored.failures)).to.equal(true);
+    expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(tree));
+    expect((await verifyBackup(incremental.manifestPath, { s3: settings })).ok).to.equal(true);
+  });
+
+  it('retries throttling, 500s and connections reset mid-part and mid-GET, and counts the retries', async () => {
+    s3.inject({ method: 'PUT', url: (url) => url.includes('partNumber=1'), action: 'slow-down', times: 2 });
+    s3.inject({ method: 'PUT', url: (url) => url.includes('partNumber=2'), action: 'reset-request' });
+    s3.inject({ method: 'PUT', url: (url) => url.includes('.manifest.jsonl'), action: 'internal-error' });
+    const result = await createBackup({ sources: ['site'], cwd: root, out: s3.location('faults'), name: 'f', s3: s3.settings({ partSize: '5MB' }) });
+    expect(result.statistics.store?.retries).to.be.at.least(4);
+    s3.inject({ method: 'GET', url: (url) => url.includes('f.tar.gz'), action: 'reset-response', times: 2 });
+    s3.inject({ method: 'GET', url: (url) => url.includes('f.manifest.jsonl'), action: 'slow-down' });
+    const report = await verifyBackup(result.manifestPath, { s3: s3.settings() });
+    expect(report.ok, JSON.stringify(report.problems)).to.equal(true);
+    const target = await tempDir();
+    s3.inject({ method: 'GET', url: (url) => url.includes('f.tar.gz'), action: 'reset-response' });
+    const restored = await restoreBackup(result.manifestPath, { to: target, s3: s3.settings() });
+    expect(restored.ok).to.equal(true);
+    expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(root, 'site')));
+  });
+
+  it('never hangs on a server that stops answering: the silent request is dropped and retried', async () => {
+    s3.inject({ method: 'PUT', url: (url) => url.includes('partNumber=1'), action: 'stall' });
+    s3.inject({ method: 'GET', url: (url) => url.includes('.tar.gz'), action: 'stall' });
+    const settings = s3.settings({ partSize: '5MB', idleTimeout: 500 });
+    const result = await createBackup({ sources: ['site'], cwd: root, out: s3.location('stall'), name: 's', s3: settings });
+    expect(result.statistics.store?.retries).to.equal(1);
+    const report = await verifyBackup(result.manifestPath, { s3: settings });
+    expect(report.ok, JSON.stringify(report.problems)).to.equal(true);
+  });
+
+  it('leaves no manifest when an upload fails for good, and aborts its multipart upload', async () => {
+    s3.inject({ method: 'PUT', url: (url) => url.includes('partNumber=2'), action: 'internal-error', times: 100 });
+    s3.takeRequests();
+    const error = (await createBackup({ sources: ['site'], cwd: root, out: s3.location('failed'), name: 'x', s3: s3.settings({ partSize: '5MB', maxAttempts: 2 }) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as BackupError;
+    expect(error?.code).to.equal('STORE_UNAVAILABLE');
+    expect(error.message).to.match(/after 2 attempts/);
+    expect(await s3.keys('failed/')).to.deep.equal([]);
+    expect(s3.takeRequests().some((r) => r.method === 'DELETE' && r.url.includes('uploadId='))).to.equal(true);
+  });
+
+  it('says when credentials are refused, without printing the secret (exit 2)', async () => {
+    s3.inject({ action: 'denied', times: 100 });
+    const run = await runCli(['create', 'site', '-C', root, '--out', s3.location('denied'), '--s3-endpoint', s3.endpoint], undefined, {
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: SECRET_KEY,
+    });
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.match(/S3 refused .*HTTP 403\).*Check the credentials/);
+    expect(run.stderr + run.stdout).not.to.include(SECRET_KEY);
+  });
+
+  it('names a bucket that does not exist (exit 2)', async () => {
+    const error = (await verifyBackup('s3://no-such-bucket/x', { s3: s3.settings() }).catch((e: unknown) => e)) as BackupError;
+    expect(error.code).to.equal('STORE_NOT_FOUND');
+    expect(error.message).to.include('The bucket no-such-bucket does not exist');
+    const run = await runCli(['ls', 's3://no-such-bucket/backups', '--s3-endpoint', s3.endpoint], undefined, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: SECRET_KEY });
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.include('The bucket no-such-bucket does not exist');
+  });
+
+  it('runs every command on s3:// from the CLI: create, ls, verify, restore, stats, prune', async () => {
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_ENDPOINT_URL: s3.endpoint };
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'one' });
+    const out = s3.location('cli');
+    const created = await runCli(['create', '.', '-C', tree, '--out', out, '--name', 'one', '--json'], undefined, env);
+    expect(created.code, created.stderr).to.equal(0);
+    await writeFile(join(tree, 'a.txt'), 'two');
+    expect((await runCli(['create', '.', '-C', tree, '--out', out, '--name', 'two', '--incremental', '-q'], undefined, env)).code).to.equal(0);
+    const listed = await runCli(['ls', out], undefined, env);
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(listed.stdout).to.match(/full .* one\.manifest\.jsonl/).and.match(/incremental .* two\.manifest\.jsonl {2}← one\.manifest\.jsonl/);
+    expect((await runCli(['verify', `${out}/two.manifest.jsonl`, '-q'], undefined, env)).code).to.equal(0);
+    const target = await tempDir();
+    const restored = await runCli(['restore', out, '--to', target, '-q'], undefined, env);
+    expect(restored.code, restored.stderr).to.equal(0);
+    expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(tree));
+    const stats = await runCli(['stats', `${out}/one.tar.gz`, '--json'], undefined, env);
+    expect(JSON.parse(stats.stdout)).to.include({ kind: 'full' });
+    const pruned = await runCli(['prune', out, '--keep-last', '1', '--json'], undefined, env);
+    expect(pruned.code, pruned.stderr).to.equal(0);
+    expect(JSON.parse(pruned.stdout).removed).to.deep.equal([]); // the full backup is needed by the kept incremental one
+  });
+
+  it('prunes in a bucket: removes what the policy does not keep, manifest first', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'one' });
+    const settings = s3.settings();
+    for (const name of ['p1', 'p2', 'p3']) await createBackup({ sources: ['.'], cwd: tree, out: s3.location('prune'), name, s3: settings });
+    const result = await pruneBackups(s3.location('prune'), { keepLast: 1, s3: settings });
+    expect(result.removed.map((r) => r.manifest).sort()).to.deep.equal(['p1.manifest.jsonl', 'p2.manifest.jsonl']);
+    expect(await s3.keys('prune/')).to.deep.equal(['prune/p3.manifest.jsonl', 'prune/p3.tar.gz', 'prune/p3.tar.gz.sha256']);
+  });
+
+  it('cleans up after a run that was killed: its lock and its archive without a manifest go', async () => {
+    const lock = JSON.stringify({ pid: 2 ** 22 + 17, host: (await import('node:os')).hostname(), startedAt: new Date().toISOString() });
+    await s3.putObject('dead/k.gulp-backup.lock', lock);
+    await s3.putObject('dead/k.tar.gz', 'half an archive');
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'one' });
+    const result = await createBackup({ sources: ['.'], cwd: tree, out: s3.location('dead'), name: 'next', s3: s3.settings() });
+    expect(result.warnings.join(' ')).to.include('k.tar.gz');
+    expect(await s3.keys('dead/')).to.deep.equal(['dead/next.manifest.jsonl', 'dead/next.tar.gz', 'dead/next.tar.gz.sha256']);
+  });
+});
