@@ -91,10 +91,14 @@ const FLAGS: Readonly<Record<string, string>> = {
   dot: '--dot / --no-dot',
   sources: 'the paths to back up',
   options: 'the options',
+  's3.forcePathStyle': '--s3-path-style',
+  's3.serverSideEncryption': '--s3-sse',
+  's3.sseKmsKeyId': '--s3-kms-key-id',
 };
 
 /** An option error in the words of the command line: `--level must be …, got 12`. */
 function inFlags(error: OptionError): string {
-  const flag = FLAGS[error.option] ?? `--${error.option.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+  // `s3.partSize` is --s3-part-size.
+  const flag = FLAGS[error.option] ?? `--${error.option.replace('.', '-').replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
   return `${flag} must be ${error.expected}, got ${formatValue(error.received)}`;
 }

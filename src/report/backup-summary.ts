@@ -1,7 +1,7 @@
 /** The closing summary of a backup, shared by the CLI and the gulp task. */
 import type { BackupResult } from '../engine/write/backup.js';
 import { FULL_ASKED_FOR } from '../engine/chain/backup-plan.js';
-import { capped, formatBytes, formatDuration, formatRate } from './format.js';
+import { capped, formatBytes, formatDuration, formatRate, formatStoreCounters } from './format.js';
 import type { BackupPreview } from '../engine/write/preview.js';
 import { plural } from '../engine/plural.js';
 
@@ -27,6 +27,7 @@ export function formatBackupSummary(result: BackupResult): string[] {
     `  scan ${formatDuration(s.timings.scanMs)}, store ${formatDuration(s.timings.storeMs)}, finish ${formatDuration(s.timings.finishMs)}; ${plural(s.blocks, 'block')}` +
       (s.retries > 0 ? `; ${plural(s.retries, 'read')} retried` : ''),
     `  manifest ${result.manifestPath}`,
+    ...formatStoreCounters(s.store),
   ];
   const left = s.leftOut;
   if (left && left.excluded + left.notIncluded + left.dot > 0) {

@@ -1,5 +1,7 @@
 /** Human-readable numbers for the CLI and the gulp log. */
 import bytes from 'bytes';
+import { plural } from '../engine/plural.js';
+import type { StoreCounters } from '../store/s3-connection.js';
 
 export function formatBytes(count: number): string {
   return bytes.format(count, { unitSeparator: ' ', decimalPlaces: 1 }) ?? `${count} B`;
@@ -14,6 +16,13 @@ export function formatDuration(ms: number): string {
 
 export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** What a run asked of object storage: `S3: 14 requests, 12.0 MB sent, 2 retried`. */
+export function formatStoreCounters(counters: StoreCounters | undefined): string[] {
+  if (!counters) return [];
+  const moved = [counters.bytesWritten > 0 ? `${formatBytes(counters.bytesWritten)} sent` : '', counters.bytesRead > 0 ? `${formatBytes(counters.bytesRead)} fetched` : ''].filter(Boolean);
+  return [`  S3: ${plural(counters.requests, 'request')}${moved.length > 0 ? `, ${moved.join(', ')}` : ''}${counters.retries > 0 ? `, ${counters.retries} retried` : ''}`];
 }
 
 /** The first lines of a long list and a count of the rest (--json has them all). */

@@ -1,7 +1,7 @@
 /** A restore result in words, as the CLI prints it and gulp logs it. */
 import type { RestoreResult } from '../engine/read/restore.js';
 import { plural } from '../engine/plural.js';
-import { capped, formatBytes, formatDuration } from './format.js';
+import { capped, formatBytes, formatDuration, formatStoreCounters } from './format.js';
 
 export function formatRestoreResult(result: RestoreResult, quiet: boolean): string[] {
   const lines: string[] = [];
@@ -12,6 +12,7 @@ export function formatRestoreResult(result: RestoreResult, quiet: boolean): stri
         `${plural(r.directories, 'folder')}, ${plural(r.symlinks + r.hardlinks, 'link')} in ${formatDuration(result.elapsedMs)}` +
         (result.blocksTotal > 0 ? `; read ${result.blocksRead} of ${plural(result.blocksTotal, 'block')}` : ''),
     );
+    lines.push(...formatStoreCounters(result.store));
     if (!result.hashesChecked) lines.push('  sizes were checked against the tar headers; a plain tar archive holds no hashes to check');
   }
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);

@@ -1,6 +1,6 @@
 /** A verify report in words, as the CLI prints it and gulp logs it. */
 import type { VerifyReport } from '../engine/read/verify.js';
-import { capped, formatDuration } from './format.js';
+import { capped, formatDuration, formatStoreCounters } from './format.js';
 
 export function formatVerifyReport(report: VerifyReport, quiet: boolean): string[] {
   const lines: string[] = [];
@@ -17,6 +17,7 @@ export function formatVerifyReport(report: VerifyReport, quiet: boolean): string
     if (!quiet) {
       const chain = report.archives.length > 1 ? ` of ${report.archives.length} archives of its chain` : '';
       lines.push(`OK ${report.archivePath}: ${counts.entries} entries in ${counts.blocks} blocks${chain}, in ${formatDuration(report.elapsedMs)}`);
+      lines.push(...formatStoreCounters(report.store));
       if (!report.hashesChecked) lines.push('  block checksums, lengths and tar structure were checked; without a manifest there are no file hashes to check');
       for (const warning of report.warnings) lines.push(`  warning: ${warning}`);
       if (source) lines.push(`  ${source.root} matches the manifest`);

@@ -53,15 +53,24 @@ export class S3Upload implements StoreWriter {
     }
   }
 
+  /** Seals and places; a file that fits in one part is sent with one PutObject. */
   async commit(): Promise<void> {
+    if (this.state === 'open' && this.uploadId === undefined) {
+      this.throwIfFailed();
+      await this.putWhole();
+      return;
+    }
     await this.seal();
     await this.place();
   }
 
-  /** Every byte uploaded (or held, for a one-part file), nothing visible yet. */
+  /**
+   * Every byte on the server, nothing visible yet: what is left to `place()` is one small request.
+   * (A replace removes the old manifest between the two, so the bytes must be safe first.)
+   */
   async seal(): Promise<void> {
     if (this.state !== 'open') return;
-    if (this.uploadId !== undefined && this.filled > 0) await this.sendPart();
+    if (this.uploadId === undefined || this.filled > 0) await this.sendPart();
     await Promise.all(this.inFlight);
     this.throwIfFailed();
     this.state = 'sealed';
@@ -70,20 +79,22 @@ export class S3Upload implements StoreWriter {
   /** Makes the object visible under its name, replacing one that was there. */
   async place(): Promise<void> {
     if (this.state === 'open') await this.seal();
-    const objectSettings = this.objectSettings();
-    if (this.uploadId === undefined) {
-      const body = this.part.subarray(0, this.filled);
-      await this.request('writing', (sdk) => new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length, ContentMD5: md5(body), ...objectSettings }));
-      this.connection.counters.bytesWritten += body.length;
-    } else {
-      const parts = [...this.parts].sort((a, b) => a.PartNumber - b.PartNumber);
-      await this.request('completing', (sdk) => new sdk.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: parts } }));
-      // A server that assembled the parts wrongly is caught here rather than at the next verify.
-      const head = await this.request<{ ContentLength?: number }>('checking', (sdk) => new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key }));
-      if (head.ContentLength !== this.written) {
-        throw outputWriteError(this.location, new Error(`the server stored ${head.ContentLength} bytes where ${this.written} were sent`));
-      }
+    const parts = [...this.parts].sort((a, b) => a.PartNumber - b.PartNumber);
+    await this.request('completing', (sdk) => new sdk.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: parts } }));
+    this.state = 'placed';
+    // A server that assembled the parts wrongly is caught here rather than at the next verify.
+    const head = await this.request<{ ContentLength?: number }>('checking', (sdk) => new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key }));
+    if (head.ContentLength !== this.written) {
+      throw outputWriteError(this.location, new Error(`the server stored ${head.ContentLength} bytes where ${this.written} were sent`));
     }
+  }
+
+  private async putWhole(): Promise<void> {
+    const body = this.part.subarray(0, this.filled);
+    await this.request('writing', (sdk) =>
+      new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length, ContentMD5: md5(body), ...this.objectSettings() }),
+    );
+    this.connection.counters.bytesWritten += body.length;
     this.state = 'placed';
   }
 

@@ -28,9 +28,15 @@ export class Stores {
     return { store: this.folder(parentLocation(location)), name: nameOf(location) };
   }
 
-  /** Requests and retries made to S3 so far (zeros when none was). */
+  /** Requests and retries made to S3 so far (zeros when none was): a copy, to give `since` later. */
   counters(): StoreCounters {
-    return this.connection?.counters ?? { requests: 0, retries: 0, bytesRead: 0, bytesWritten: 0 };
+    return { ...(this.connection?.counters ?? { requests: 0, retries: 0, bytesRead: 0, bytesWritten: 0 }) };
+  }
+
+  /** What was asked of S3 since `before` (one set of stores may serve several runs). */
+  since(before: StoreCounters): StoreCounters {
+    const now = this.counters();
+    return { requests: now.requests - before.requests, retries: now.retries - before.retries, bytesRead: now.bytesRead - before.bytesRead, bytesWritten: now.bytesWritten - before.bytesWritten };
   }
 
   private s3(): S3Connection {

@@ -80,6 +80,7 @@ describe('store/S3: backups in a bucket', function () {
     const restored = await restoreBackup(result.manifestPath, { to: target, include: ['site/deep/er/x.txt'], s3: s3.settings() });
     expect(restored.ok).to.equal(true);
     expect(restored.blocksRead).to.be.lessThan(3);
+    expect(restored.store?.bytesRead).to.be.lessThan(2 * 256 * 1024 + 64 * 1024); // a few blocks and the manifest
     const archiveBytes = s3
       .takeRequests()
       .filter((r) => r.method === 'GET' && r.url.includes('r.tar.gz'))
@@ -115,6 +116,7 @@ describe('store/S3: backups in a bucket', function () {
     s3.inject({ method: 'GET', url: (url) => url.includes('f.manifest.jsonl'), action: 'slow-down' });
     const report = await verifyBackup(result.manifestPath, { s3: s3.settings() });
     expect(report.ok, JSON.stringify(report.problems)).to.equal(true);
+    expect(report.store?.retries).to.be.at.least(3);
     const target = await tempDir();
     s3.inject({ method: 'GET', url: (url) => url.includes('f.tar.gz'), action: 'reset-response' });
     const restored = await restoreBackup(result.manifestPath, { to: target, s3: s3.settings() });
@@ -143,6 +145,27 @@ describe('store/S3: backups in a bucket', function () {
     expect(error.message).to.match(/after 2 attempts/);
     expect(await s3.keys('failed/')).to.deep.equal([]);
     expect(s3.takeRequests().some((r) => r.method === 'DELETE' && r.url.includes('uploadId='))).to.equal(true);
+  });
+
+  it('replaces a backup of the same name only once the new one is whole: a failed replace keeps the old one', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'old' });
+    const settings = s3.settings({ maxAttempts: 1 });
+    const old = await createBackup({ sources: ['.'], cwd: tree, out: s3.location('replace'), name: 'snap', s3: settings });
+    await writeFile(join(tree, 'a.txt'), 'new');
+    s3.inject({ method: 'PUT', url: (url) => url.includes('snap.manifest.jsonl'), action: 'internal-error', times: 10 });
+    const failed = await createBackup({ sources: ['.'], cwd: tree, out: s3.location('replace'), name: 'snap', replace: true, s3: settings }).catch((e: unknown) => e);
+    expect((failed as BackupError).code).to.equal('STORE_UNAVAILABLE');
+    s3.clearFaults();
+    const kept = await verifyBackup(s3.location('replace/snap.manifest.jsonl'), { s3: settings });
+    expect(kept.ok, JSON.stringify(kept.problems)).to.equal(true);
+    const keptManifest = await readManifest(Readable.from([await s3.getObject('replace/snap.manifest.jsonl')]));
+    expect(keptManifest.header.id).to.equal(old.id);
+    const replaced = await createBackup({ sources: ['.'], cwd: tree, out: s3.location('replace'), name: 'snap', replace: true, s3: settings });
+    expect(replaced.id).not.to.equal(old.id);
+    const target = await tempDir();
+    expect((await restoreBackup(s3.location('replace'), { to: target, s3: settings })).ok).to.equal(true);
+    expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(tree));
   });
 
   it('says when credentials are refused, without printing the secret (exit 2)', async () => {
@@ -174,10 +197,15 @@ describe('store/S3: backups in a bucket', function () {
     expect(created.code, created.stderr).to.equal(0);
     await writeFile(join(tree, 'a.txt'), 'two');
     expect((await runCli(['create', '.', '-C', tree, '--out', out, '--name', 'two', '--incremental', '-q'], undefined, env)).code).to.equal(0);
+    const badPart = await runCli(['create', '.', '-C', tree, '--out', out, '--s3-part-size', '1MB'], undefined, env);
+    expect(badPart.code).to.equal(2);
+    expect(badPart.stderr).to.include('--s3-part-size must be a size from 5MB to 5GB');
     const listed = await runCli(['ls', out], undefined, env);
     expect(listed.code, listed.stderr).to.equal(0);
     expect(listed.stdout).to.match(/full .* one\.manifest\.jsonl/).and.match(/incremental .* two\.manifest\.jsonl {2}← one\.manifest\.jsonl/);
-    expect((await runCli(['verify', `${out}/two.manifest.jsonl`, '-q'], undefined, env)).code).to.equal(0);
+    const verified = await runCli(['verify', `${out}/two.manifest.jsonl`], undefined, env);
+    expect(verified.code, verified.stderr).to.equal(0);
+    expect(verified.stdout).to.match(/^OK s3:\/\/backups\/cli\/two\.tar\.gz: .*\n {2}S3: \d+ requests, [\d.]+ KB fetched/);
     const target = await tempDir();
     const restored = await runCli(['restore', out, '--to', target, '-q'], undefined, env);
     expect(restored.code, restored.stderr).to.equal(0);
@@ -187,6 +215,19 @@ describe('store/S3: backups in a bucket', function () {
     const pruned = await runCli(['prune', out, '--keep-last', '1', '--json'], undefined, env);
     expect(pruned.code, pruned.stderr).to.equal(0);
     expect(JSON.parse(pruned.stdout).removed).to.deep.equal([]); // the full backup is needed by the kept incremental one
+  });
+
+  it('runs as gulp tasks: backupTask, verifyTask and restoreTask take s3:// locations', async () => {
+    const { backupTask, verifyTask, restoreTask } = await import('../../src/index.js');
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'one', 'b/c.txt': 'two' });
+    const settings = s3.settings();
+    const made = await backupTask({ sources: ['.'], cwd: tree, out: s3.location('tasks'), s3: settings })();
+    expect(made.kind).to.equal('full'); // auto, first of a chain
+    expect((await verifyTask(s3.location('tasks'), { s3: settings })()).ok).to.equal(true);
+    const target = await tempDir();
+    await restoreTask(s3.location('tasks'), { to: target, s3: settings })();
+    expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(tree));
   });
 
   it('prunes in a bucket: removes what the policy does not keep, manifest first', async () => {

@@ -28,7 +28,8 @@ import { secondsForUtimes } from './time.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { stringList } from '../options.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
-import { resolveLocation } from '../../store/location.js';
+import { isS3Location, resolveLocation } from '../../store/location.js';
+import type { StoreCounters } from '../../store/s3-connection.js';
 import type { S3Settings } from '../../store/s3-settings.js';
 import { storesFor, type Stores } from '../../store/stores.js';
 
@@ -76,6 +77,8 @@ export interface RestoreResult {
   /** Blocks inflated, and in the archive: a restore of one file reads a few blocks of many. */
   blocksRead: number;
   blocksTotal: number;
+  /** Requests to object storage when the backup is in a bucket: bytes fetched (a one-file restore fetches a few blocks), retries. */
+  store?: StoreCounters;
   elapsedMs: number;
 }
 
@@ -109,6 +112,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   const start = performance.now();
   const options = validateRestoreOptions(restoreOptions);
   const concurrency = options.concurrency;
+  const requestsBefore = options.stores.counters();
   const located = await locateBackup(resolveLocation(path), options.stores);
   if (located.manifest && options.include && !options.allowEmpty && selectEntries(located.manifest, options.include).length === 0) {
     throw nothingSelected(located.archivePath, options.include);
@@ -163,6 +167,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   }
   context.progress.enter('done');
   context.result.ok = context.result.failures.length === 0;
+  if (isS3Location(located.archivePath)) context.result.store = options.stores.since(requestsBefore);
   context.result.elapsedMs = performance.now() - start;
   return context.result;
 }

@@ -25,7 +25,8 @@ import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
 import { locateBackup, notFound } from '../chain/locate-backup.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
-import { nameOf as basename, resolveLocation } from '../../store/location.js';
+import { isS3Location, nameOf as basename, resolveLocation } from '../../store/location.js';
+import type { StoreCounters } from '../../store/s3-connection.js';
 import type { S3Settings } from '../../store/s3-settings.js';
 import { storesFor, type Stores } from '../../store/stores.js';
 
@@ -62,6 +63,8 @@ export interface VerifyReport {
   counts: { entries: number; ok: number; damaged: number; missing: number; blocks: number; damagedBlocks: number };
   /** With `source`: how the live tree differs from the manifest. */
   source?: TreeComparison;
+  /** Requests to object storage when the backup is in a bucket: bytes fetched, retries. */
+  store?: StoreCounters;
   elapsedMs: number;
 }
 
@@ -93,6 +96,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   const start = performance.now();
   const concurrency = validateVerifyOptions(options);
   const stores = storesFor(options.s3);
+  const requestsBefore = stores.counters();
   const { manifest, manifestPath, archivePath } = await locateBackup(resolveLocation(path), stores);
   if (options.source !== undefined && !manifest) {
     throw new OptionError('source', options.source, 'used with a manifest (no NAME.manifest.jsonl was found beside the archive)');
@@ -170,6 +174,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       entries,
       counts: allCounts,
       ...(source ? { source } : {}),
+      ...(isS3Location(archivePath) ? { store: stores.since(requestsBefore) } : {}),
       elapsedMs: performance.now() - start,
     };
   } catch (error) {

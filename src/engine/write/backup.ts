@@ -9,12 +9,11 @@ import { planBackup } from '../chain/backup-plan.js';
 import { writeBackup } from './backup-writer.js';
 import { resolveBackupOptions, selectionOf, type BackupOptions, type ResolvedBackupOptions } from '../options.js';
 import { plural } from '../plural.js';
-import { prepareOutput, replaceBackup, writeLinesSealed, type OutputPaths } from './output-files.js';
+import { prepareOutput, replaceBackup, writeLines, type OutputPaths } from './output-files.js';
 import type { StoreWriter } from '../../store/backup-store.js';
 import { isS3Location, nameOf, resolveFrom } from '../../store/location.js';
 import type { RunLock } from '../run-lock.js';
 import type { Stores } from '../../store/stores.js';
-import type { StoreCounters } from '../../store/s3-connection.js';
 import { readChainLink } from '../chain/backup-chain.js';
 import { ProgressTracker } from '../progress.js';
 import { scanSources, type ScanResult } from './scan.js';
@@ -68,7 +67,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   throwIfAborted(resolved.signal);
 
   const store = resolved.stores.folder(resolved.out);
-  const requestsBefore = { ...resolved.stores.counters() };
+  const requestsBefore = resolved.stores.counters();
   const { paths, lock, cleaned } = await prepareOutput(store, resolved.name, resolved.codec, startedAt, resolved.replace);
   if (resolved.replace) await refuseReplacingAParent(paths, plan.parent?.link.id, lock, resolved.stores);
   const warnings = [...plan.warnings, ...(cleaned.length > 0 ? [`removed what an interrupted run left in ${resolved.out}: ${cleaned.join(', ')}`] : [])];
@@ -110,14 +109,14 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
         await finishFile(archiveFile, paths.archive);
       },
     });
-    await finishFile(await writeLinesSealed(store, nameOf(paths.checksum), [made.checksumLine]), paths.checksum);
+    await finishFile(await writeLines(store, nameOf(paths.checksum), [made.checksumLine]), paths.checksum);
     throwIfAborted(resolved.signal);
-    await finishFile(await writeLinesSealed(store, nameOf(paths.manifest), made.manifestLines), paths.manifest);
+    await finishFile(await writeLines(store, nameOf(paths.manifest), made.manifestLines), paths.manifest);
     if (resolved.replace) await replaceBackup(paths, sealed);
     await lock.release(); // after the manifest: a run killed before this point is a dead run's
     progress.enter('done');
     const chained = plan.parent ? { parent: { id: plan.parent.link.id, manifestPath: resolveFrom(resolved.out, plan.parent.link.manifest) }, changes: made.changes! } : {};
-    const statistics = store.remote ? { ...made.statistics, store: countersSince(requestsBefore, resolved.stores.counters()) } : made.statistics;
+    const statistics = store.remote ? { ...made.statistics, store: resolved.stores.since(requestsBefore) } : made.statistics;
     return { id: made.header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(paths), statistics, skipped: made.skipped, warnings, ...chained };
   } catch (error) {
     await archiveFile.discard();
@@ -128,11 +127,6 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   }
 }
 
-
-/** What this run asked of the store (one set of counters may serve several runs). */
-function countersSince(before: StoreCounters, now: StoreCounters): StoreCounters {
-  return { requests: now.requests - before.requests, retries: now.retries - before.retries, bytesRead: now.bytesRead - before.bytesRead, bytesWritten: now.bytesWritten - before.bytesWritten };
-}
 
 function resultPaths(paths: OutputPaths) {
   return { archivePath: paths.archive, manifestPath: paths.manifest, checksumPath: paths.checksum };

@@ -120,8 +120,8 @@ export async function removeDeadRuns(store: BackupStore): Promise<string[]> {
   return removed;
 }
 
-/** `lines` written unseen to `name` and made durable, for the caller to `place()`: in batches, so a million-line manifest is never one string. */
-export async function writeLinesSealed(store: BackupStore, name: string, lines: Iterable<string>): Promise<StoreWriter> {
+/** `lines` written unseen to `name`, for the caller to `commit()` (or `seal()`, then `place()`): in batches, so a million-line manifest is never one string. */
+export async function writeLines(store: BackupStore, name: string, lines: Iterable<string>): Promise<StoreWriter> {
   const file = await store.create(name);
   try {
     let batch: Buffer[] = [];
@@ -137,7 +137,6 @@ export async function writeLinesSealed(store: BackupStore, name: string, lines: 
       }
     }
     if (batch.length > 0) await file.write(batch);
-    await file.seal();
     return file;
   } catch (error) {
     await file.discard();
