@@ -47,6 +47,17 @@ export class S3Connection {
         // whole request, which a large part on a slow link may need.
         requestHandler: { connectionTimeout: 10_000, socketTimeout: idleTimeout },
       });
+      // Bodies are signed as UNSIGNED-PAYLOAD, as the SDK signs streams: SigV4 would otherwise
+      // hash every part with SHA-256 on this thread, a second pass over the archive, while the
+      // part's Content-MD5 already makes the server check its bytes.
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          const request = args.request as { headers?: Record<string, string>; body?: unknown };
+          if (request.headers && Buffer.isBuffer(request.body) && request.headers['content-md5']) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+          return next(args);
+        },
+        { step: 'build', name: 'gulpBackupUnsignedPayload' },
+      );
       return { sdk, client };
     })();
     return this.loaded;

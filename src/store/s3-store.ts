@@ -5,7 +5,7 @@ import type { BackupStore, StoredFile, StoredFileStat, StoreWriter } from './bac
 import { s3Location } from './location.js';
 import type { S3Connection } from './s3-connection.js';
 import { S3File, getRange, objectStream, type S3Object } from './s3-object-reader.js';
-import { S3Upload } from './s3-upload.js';
+import { S3Upload, md5 } from './s3-upload.js';
 
 export class S3Store implements BackupStore {
   readonly remote = true;
@@ -97,7 +97,7 @@ export class S3Store implements BackupStore {
     const body = Buffer.from(content);
     try {
       await this.connection.send('writing', this.locationOf(name), (sdk) =>
-        new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(name), Body: body, ContentLength: body.length, IfNoneMatch: '*' }),
+        new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(name), Body: body, ContentLength: body.length, ContentMD5: md5(body), IfNoneMatch: '*' }),
       );
       return true;
     } catch (error) {

@@ -164,6 +164,7 @@ export class S3Upload implements StoreWriter {
   }
 }
 
-function md5(bytes: Buffer): string {
+/** The Content-MD5 header of a body: the server refuses it when its bytes differ. */
+export function md5(bytes: Buffer): string {
   return createHash('md5').update(bytes).digest('base64');
 }
