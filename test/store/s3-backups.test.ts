@@ -145,6 +145,13 @@ describe('store/S3: backups in a bucket', function () {
     expect(error.message).to.match(/after 2 attempts/);
     expect(await s3.keys('failed/')).to.deep.equal([]);
     expect(s3.takeRequests().some((r) => r.method === 'DELETE' && r.url.includes('uploadId='))).to.equal(true);
+
+    // The archive is in place when the manifest fails for good: the archive and checksum go again.
+    s3.clearFaults();
+    s3.inject({ method: 'PUT', url: (url) => url.includes('y.manifest.jsonl'), action: 'internal-error', times: 100 });
+    const late = (await createBackup({ sources: ['site'], cwd: root, out: s3.location('failed'), name: 'y', s3: s3.settings({ maxAttempts: 2 }) }).catch((e: unknown) => e)) as BackupError;
+    expect(late.code).to.equal('STORE_UNAVAILABLE');
+    expect(await s3.keys('failed/')).to.deep.equal([]);
   });
 
   it('replaces a backup of the same name only once the new one is whole: a failed replace keeps the old one', async () => {
