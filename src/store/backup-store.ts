@@ -17,6 +17,11 @@ export interface StoredFile {
   readonly size: number;
   /** Up to `length` bytes at `position` (fewer at the end), in a buffer of their own (transferable). */
   read(position: number, length: number): Promise<Buffer>;
+  /**
+   * Says which ranges `[start, end)` will be read next, in order: a remote store fetches them ahead,
+   * several at once, each into a buffer of its own. Reads are still made one by one.
+   */
+  willRead?(ranges: readonly (readonly [number, number])[]): void;
   close(): Promise<void>;
 }
 

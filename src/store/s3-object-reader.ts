@@ -17,16 +17,38 @@ export interface S3Object {
 
 /** Bytes `[start, end)` of the object, resumed after a broken body, in a buffer of their own. */
 export async function getRange(object: S3Object, start: number, end: number): Promise<Buffer> {
-  const bytes = Buffer.from(new ArrayBuffer(end - start));
-  let filled = 0;
-  for (let attempt = 1; filled < bytes.length; attempt++) {
+  const [bytes] = await getRanges(object, start, [end - start]);
+  return bytes!;
+}
+
+/**
+ * One GET from `start` for consecutive ranges of these lengths, each read into a buffer of its own
+ * (transferable); `filled(i, bytes)` hears of each as it completes. Resumed from the byte reached
+ * after a broken body; a range the object ends inside comes back short.
+ */
+export async function getRanges(object: S3Object, start: number, lengths: readonly number[], filled?: (i: number, bytes: Buffer) => void): Promise<Buffer[]> {
+  const buffers = lengths.map((length) => Buffer.from(new ArrayBuffer(length)));
+  const total = lengths.reduce((sum, length) => sum + length, 0);
+  let at = 0; // bytes received in all
+  let current = 0; // the range being filled, and how much of it is
+  let inCurrent = 0;
+  const finish = (i: number, length: number) => filled?.(i, buffers[i]!.subarray(0, length));
+  for (let attempt = 1; at < total; attempt++) {
     try {
-      for await (const chunk of await rangeBody(object, start + filled, end)) {
+      for await (const chunk of await rangeBody(object, start + at, start + total)) {
         const piece = chunk as Buffer;
-        const room = Math.min(piece.length, bytes.length - filled);
-        piece.copy(bytes, filled, 0, room);
-        filled += room;
-        object.connection.counters.bytesRead += room;
+        for (let offset = 0; offset < piece.length && current < buffers.length; ) {
+          const copied = piece.copy(buffers[current]!, inCurrent, offset);
+          offset += copied;
+          inCurrent += copied;
+          at += copied;
+          object.connection.counters.bytesRead += copied;
+          if (inCurrent === buffers[current]!.length) {
+            finish(current, inCurrent);
+            current++;
+            inCurrent = 0;
+          }
+        }
       }
       break;
     } catch (error) {
@@ -35,7 +57,12 @@ export async function getRange(object: S3Object, start: number, end: number): Pr
       await backoff(attempt);
     }
   }
-  return bytes.subarray(0, filled);
+  // The object ended early: the range it ended in is short, those after it empty.
+  for (let i = current; i < buffers.length; i++) {
+    finish(i, i === current ? inCurrent : 0);
+    buffers[i] = buffers[i]!.subarray(0, i === current ? inCurrent : 0);
+  }
+  return buffers;
 }
 
 async function rangeBody(object: S3Object, start: number, end: number): Promise<AsyncIterable<unknown>> {
@@ -81,6 +108,16 @@ interface Window {
   data: Promise<Buffer>;
 }
 
+/** A range the reader said it will read: fetched ahead into a buffer of its own. */
+interface Planned {
+  start: number;
+  end: number;
+  data: Promise<Buffer>;
+  resolve: (bytes: Buffer) => void;
+  reject: (error: unknown) => void;
+  fetched: boolean;
+}
+
 export class S3File implements StoredFile {
   readonly location: string;
   private windows: Window[] = [];
@@ -88,6 +125,12 @@ export class S3File implements StoredFile {
   private lastEnd = -1;
   private inOrder = 0;
   private windowSize = FIRST_WINDOW;
+  /** Ranges announced by `willRead`, in order; those before `consumed` were read (or passed over). */
+  private planned: Planned[] = [];
+  private readonly plannedAt = new Map<number, number>();
+  private consumed = 0;
+  private nextToFetch = 0;
+  private aheadBytes = 0;
 
   constructor(
     private readonly object: S3Object,
@@ -96,9 +139,25 @@ export class S3File implements StoredFile {
     this.location = object.location;
   }
 
+  willRead(ranges: readonly (readonly [number, number])[]): void {
+    for (const [start, rangeEnd] of ranges) {
+      const end = Math.min(this.size, rangeEnd);
+      if (end <= start || this.plannedAt.has(start)) continue;
+      let resolve!: (bytes: Buffer) => void;
+      let reject!: (error: unknown) => void;
+      const data = new Promise<Buffer>((yes, no) => ((resolve = yes), (reject = no)));
+      data.catch(() => {}); // thrown by the read that needs it
+      this.plannedAt.set(start, this.planned.length);
+      this.planned.push({ start, end, data, resolve, reject, fetched: false });
+    }
+    this.fetchPlanned();
+  }
+
   async read(position: number, length: number): Promise<Buffer> {
     const end = Math.min(this.size, position + length);
     if (end <= position) return Buffer.alloc(0);
+    const planned = this.takePlanned(position, end);
+    if (planned) return planned;
     this.inOrder = position === this.lastEnd ? this.inOrder + 1 : 0;
     this.lastEnd = end;
     this.windows = this.windows.filter((window) => window.end > position);
@@ -118,9 +177,51 @@ export class S3File implements StoredFile {
   }
 
   async close(): Promise<void> {
-    const pending = this.windows;
+    const pending = [...this.windows.map((window) => window.data), ...this.planned.slice(this.consumed).filter((p) => p.fetched).map((p) => p.data)];
     this.windows = [];
-    await Promise.allSettled(pending.map((window) => window.data));
+    this.planned = [];
+    this.plannedAt.clear();
+    await Promise.allSettled(pending);
+  }
+
+  /** The announced range at `start`, once fetched; ranges announced before it and not read are let go. */
+  private takePlanned(start: number, end: number): Promise<Buffer> | undefined {
+    const index = this.plannedAt.get(start);
+    if (index === undefined || index < this.consumed || this.planned[index]!.end < end) return undefined;
+    for (; this.consumed <= index; this.consumed++) {
+      const passed = this.planned[this.consumed]!;
+      this.plannedAt.delete(passed.start);
+      if (passed.fetched) this.aheadBytes -= passed.end - passed.start;
+    }
+    this.nextToFetch = Math.max(this.nextToFetch, index + 1);
+    const planned = this.planned[index]!;
+    if (!planned.fetched) this.fetchGroup([planned], false);
+    this.fetchPlanned();
+    return planned.data.then((bytes) => (bytes.length > end - start ? bytes.subarray(0, end - start) : bytes));
+  }
+
+  /** Keeps about `concurrency` windows of announced ranges in flight: one GET for each run of adjacent ranges, up to a window. */
+  private fetchPlanned(): void {
+    const limit = this.object.connection.settings.concurrency * MAX_WINDOW;
+    while (this.nextToFetch < this.planned.length && this.aheadBytes < limit) {
+      const group = [this.planned[this.nextToFetch++]!];
+      let bytes = group[0]!.end - group[0]!.start;
+      for (let next = this.planned[this.nextToFetch]; next && next.start === group.at(-1)!.end && bytes + next.end - next.start <= MAX_WINDOW; next = this.planned[this.nextToFetch]) {
+        group.push(next);
+        bytes += next.end - next.start;
+        this.nextToFetch++;
+      }
+      this.fetchGroup(group, true);
+    }
+  }
+
+  private fetchGroup(group: Planned[], counted: boolean): void {
+    for (const planned of group) planned.fetched = true;
+    if (counted) this.aheadBytes += group.at(-1)!.end - group[0]!.start;
+    const lengths = group.map((planned) => planned.end - planned.start);
+    getRanges(this.object, group[0]!.start, lengths, (i, bytes) => group[i]!.resolve(bytes)).catch((error: unknown) => {
+      for (const planned of group) planned.reject(error);
+    });
   }
 
   /** The windows that hold `[start, end)` between them, in order; undefined when some of it is in none. */

@@ -40,6 +40,9 @@ export interface SeenRequest {
 
 export class S3TestServer {
   readonly requests: SeenRequest[] = [];
+  /** Requests being answered at once, and the most seen since the last `takeRequests`. */
+  private inFlight = 0;
+  maxInFlight = 0;
   private readonly faults: (Fault & { left: number })[] = [];
   private readonly sockets = new Set<Socket>();
 
@@ -116,6 +119,7 @@ export class S3TestServer {
 
   /** Requests seen since the last call (and forgets them). */
   takeRequests(): SeenRequest[] {
+    this.maxInFlight = 0;
     return this.requests.splice(0);
   }
 
@@ -133,6 +137,9 @@ export class S3TestServer {
   }
 
   private async forward(request: http.IncomingMessage, response: http.ServerResponse, port: number): Promise<void> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    response.on('close', () => this.inFlight--);
     const seen: SeenRequest = { method: request.method ?? '', url: request.url ?? '', status: 0, bytesOut: 0, bytesIn: 0 };
     this.requests.push(seen);
     const action = this.faultFor(request);

@@ -40,9 +40,16 @@ describe('store/S3: backups in a bucket', function () {
     expect(await s3.keys('nightly/')).to.deep.equal(['nightly/b1.manifest.jsonl', 'nightly/b1.tar.gz', 'nightly/b1.tar.gz.sha256']);
     expect(result.statistics.store?.requests).to.be.greaterThan(3);
 
+    s3.takeRequests();
     const report = await verifyBackup(result.manifestPath, { s3: s3.settings() });
     expect(report.ok, JSON.stringify(report.problems)).to.equal(true);
     expect(report.hashesChecked).to.equal(true);
+    // The blocks are fetched ahead with ranged GETs, several at once, and each byte once.
+    expect(s3.maxInFlight).to.be.greaterThan(1);
+    const gets = s3.takeRequests().filter((r) => r.method === 'GET' && r.url.includes('b1.tar.gz'));
+    expect(gets.length).to.be.greaterThan(1);
+    expect(gets.reduce((sum, r) => sum + r.bytesOut, 0)).to.equal(result.statistics.archiveBytes);
+    expect(report.store?.bytesRead).to.equal(result.statistics.archiveBytes + (await s3.getObject('nightly/b1.manifest.jsonl')).length);
 
     const target = await tempDir();
     const restored = await restoreBackup(s3.location('nightly'), { to: target, s3: s3.settings() });
@@ -85,6 +92,10 @@ describe('store/S3: backups in a bucket', function () {
       .takeRequests()
       .filter((r) => r.method === 'GET' && r.url.includes('r.tar.gz'))
       .reduce((sum, r) => sum + r.bytesOut, 0);
+    // Files far apart: their blocks only, fetched at once.
+    const spread = await restoreBackup(result.manifestPath, { to: await tempDir(), include: ['site/index.html', 'site/deep/er/x.txt', 'site/bin/run.sh'], s3: s3.settings() });
+    expect(spread.ok).to.equal(true);
+    expect(spread.store?.bytesRead).to.be.lessThan(4 * 256 * 1024);
     expect(archiveBytes).to.be.greaterThan(0);
     expect(archiveBytes).to.be.lessThan(2 * 256 * 1024);
   });

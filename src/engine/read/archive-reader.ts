@@ -145,19 +145,24 @@ export class ArchiveReader {
 
   private async *indexedBlocks(index: BlockIndex, only: readonly number[] | undefined): AsyncGenerator<LocatedBlock> {
     const count = index.offsets.length - 1;
-    for (const i of only ?? Array.from({ length: count }, (_, n) => n)) {
+    const chosen = (only ?? Array.from({ length: count }, (_, n) => n)).map((i) => {
       const archiveOffset = index.offsets[i]!;
       const length = index.offsets[i + 1]! - archiveOffset;
       const tarOffset = i * index.blockSize;
       const rawLength = Math.min(index.blockSize, index.tarBytes - tarOffset);
+      // A hostile or damaged index must not make us read gigabytes into memory.
+      const implausible = length < 0 || rawLength < 0 ? 'its offsets are out of order' : implausibleBlock(length, rawLength);
+      return { index: i, archiveOffset, length, tarOffset, rawLength, implausible };
+    });
+    // A remote store fetches the blocks ahead, several at once, each into a buffer of its own.
+    this.file.willRead?.(chosen.filter((block) => !block.implausible && block.archiveOffset < this.fileSize).map((block) => [block.archiveOffset, block.archiveOffset + block.length] as const));
+    for (const { implausible, ...base } of chosen) {
+      const { archiveOffset, length, rawLength } = base;
       this.sizes.push({ stored: length, raw: rawLength });
-      const base = { index: i, archiveOffset, length, tarOffset, rawLength };
       if (archiveOffset >= this.fileSize) {
         yield { ...base, error: `missing: the archive ends at byte ${this.fileSize}, before this block (truncated)` };
         continue;
       }
-      // A hostile or damaged index must not make us read gigabytes into memory.
-      const implausible = length < 0 || rawLength < 0 ? 'its offsets are out of order' : implausibleBlock(length, rawLength);
       if (implausible) {
         yield { ...base, error: `the manifest's block index is damaged: ${implausible}` };
         continue;
