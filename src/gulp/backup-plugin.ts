@@ -11,6 +11,8 @@ import { PassThrough, Readable, Transform, type TransformCallback } from 'node:s
 import PluginError from 'plugin-error';
 import File from 'vinyl';
 import { OptionError } from '../errors.js';
+import { resolveLocation } from '../store/location.js';
+import { storeBackup } from '../engine/write/store-backup.js';
 import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
 import { rm } from 'node:fs/promises';
 import { LocalStore } from '../store/local-store.js';
@@ -36,13 +38,29 @@ const STOP_WAIT_MS = 2000;
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export type BackupPluginOptions = ArchiveOptions;
+export interface BackupPluginOptions extends ArchiveOptions {
+  /**
+   * Where the backup goes instead of down the stream: a folder, or `s3://bucket/prefix` (written
+   * as `createBackup` writes, manifest last; nothing is emitted). Default: the files are emitted
+   * for `gulp.dest`. It is also where `since` looks by default.
+   */
+  out?: string;
+  /** With `out`: replace the backup of that `name` once the new one is whole. */
+  replace?: boolean;
+}
 
-export function backup(options: BackupPluginOptions = {}): Transform {
+export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
   // Bad options fail at once, when the pipeline is built.
   let resolved: ReturnType<typeof resolveArchiveOptions>;
+  let out: string | undefined;
+  let replace = false;
   try {
-    resolved = resolveArchiveOptions(options);
+    const { out: given, replace: replaceGiven, ...options } = pluginOptions ?? {};
+    if (given !== undefined && (typeof given !== 'string' || given === '')) throw new OptionError('out', given, 'a folder, or s3://bucket/prefix');
+    if (replaceGiven !== undefined && (typeof replaceGiven !== 'boolean' || given === undefined)) throw new OptionError('replace', replaceGiven, 'true or false, with `out`');
+    out = given === undefined ? undefined : resolveLocation(given);
+    replace = replaceGiven === true;
+    resolved = resolveArchiveOptions({ ...(out !== undefined && options.since === undefined ? { since: out } : {}), ...options });
     usableCodec(codecNamed(resolved.codec, 'codec'));
     // gulp.dest decides where the backup goes, so the plugin cannot guess where earlier ones are.
     if ((resolved.kind === 'incremental' || resolved.kind === 'differential') && resolved.since === undefined) {
@@ -71,6 +89,13 @@ export function backup(options: BackupPluginOptions = {}): Transform {
     flush(callback: TransformCallback) {
       const start = performance.now();
       entries.sort((a, b) => compareArchivePaths(a.path, b.path));
+      if (out !== undefined) {
+        backUpInto(out, replace, { entries, options: resolved, startedAt, start, root: cwd }).then(
+          () => callback(),
+          (error: unknown) => callback(new PluginError(PLUGIN_NAME, error as Error)),
+        );
+        return;
+      }
       const paths = outputPaths(new LocalStore(cwd), resolved.name ?? defaultBackupName(startedAt), resolved.codec);
       // Progress every few seconds and a summary through gulp's logger, as the task logs them.
       const progress = new ProgressTracker(loggedProgress(resolved.onProgress));
@@ -148,6 +173,56 @@ export function backup(options: BackupPluginOptions = {}): Transform {
   });
 }
 
+
+/**
+ * The backup written into `out` (a folder, or an S3 prefix) as `createBackup` writes it, with the
+ * summary logged. Ctrl-C cancels it and removes what it wrote, then the process ends by the signal.
+ */
+async function backUpInto(
+  out: string,
+  replace: boolean,
+  run: { entries: ArchiveEntry[]; options: ReturnType<typeof resolveArchiveOptions>; startedAt: Date; start: number; root: string },
+): Promise<void> {
+  const progress = new ProgressTracker(loggedProgress(run.options.onProgress));
+  progress.filesTotal = run.entries.length;
+  progress.bytesTotal = run.entries.reduce((sum, entry) => sum + entry.size, 0);
+  const controller = new AbortController();
+  let running: Promise<unknown> = Promise.resolve();
+  const stopListening = onInterrupt(async (signal) => {
+    log.warn(`gulp-backup: ${signal}: cancelling; the files of this backup are removed`);
+    controller.abort(new Error(`received ${signal}`));
+    await running.catch(() => {});
+  });
+  try {
+    const options = { ...run.options, signal: runSignal(controller, run.options.signal) };
+    const work = (async () => {
+      const plan = await planBackup(options, { root: run.root, selection: undefined }, out, run.startedAt);
+      return { plan, made: await storeBackup({ entries: run.entries, options, plan, startedAt: run.startedAt, start: run.start, root: run.root, progress }, out, replace) };
+    })();
+    running = work;
+    const { plan, made } = await work;
+    progress.enter('done');
+    const summary = formatBackupSummary({
+      id: made.header.id,
+      kind: plan.kind,
+      kindReason: plan.reason,
+      archivePath: made.paths.archive,
+      manifestPath: made.paths.manifest,
+      checksumPath: made.paths.checksum,
+      statistics: made.statistics,
+      skipped: made.skipped,
+      warnings: made.warnings,
+      ...(made.changes ? { changes: made.changes } : {}),
+    });
+    for (const line of summary) log.info(line);
+  } catch (error) {
+    // Interrupted: the stream neither ends nor fails; the process ends by the signal, raised again.
+    if (controller.signal.aborted && !run.options.signal?.aborted) return new Promise<never>(() => {});
+    throw error;
+  } finally {
+    stopListening();
+  }
+}
 
 /** Writes to a stream, waiting for 'drain' when it is full: the plugin keeps the engine's bounded memory. */
 function streamSink(stream: PassThrough): ArchiveSink {

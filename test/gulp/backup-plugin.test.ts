@@ -38,6 +38,23 @@ describe('gulp/backup() plugin', () => {
     expect(manifest.entries.map((e) => e.path)).to.deep.equal(['css', 'css/a.css', 'img', 'img/logo.png', 'index.html', 'link']);
   }
 
+  it('with out, writes the backup into that folder itself (lock, manifest last) and emits nothing', async () => {
+    const out = join(await tempDir(), 'backups');
+    const emitted: string[] = [];
+    await pipeline(
+      gulp.src('site/**', { cwd: root, resolveSymlinks: false, encoding: false, read: false }),
+      backup({ out, name: 'own' }),
+      async (files: AsyncIterable<{ path: string }>) => {
+        for await (const file of files) emitted.push(file.path);
+      },
+    );
+    expect(emitted).to.deep.equal([]);
+    await expectRestorable(out, 'own');
+    const again = await pipeline(gulp.src('site/**', { cwd: root, resolveSymlinks: false, encoding: false, read: false }), backup({ out, name: 'own' })).catch((e: unknown) => e);
+    expect((again as Error).message).to.include('A backup named own already exists');
+    expect(() => backup({ replace: true })).to.throw('Expected `replace` to be true or false, with `out`');
+  });
+
   it('backs up buffered files (encoding: false)', async () => {
     const out = join(root, 'out-buffer');
     await backUp({ encoding: false }, { name: 'site' }, out);

@@ -248,6 +248,27 @@ describe('store/S3: backups in a bucket', function () {
     expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(tree));
   });
 
+  it('runs as the backup() plugin with out: s3://…: the backup goes to the bucket, chains included', async () => {
+    const { default: gulp } = await import('gulp');
+    const { pipeline } = await import('node:stream/promises');
+    const { backup } = await import('../../src/index.js');
+    const tree = await tempDir();
+    await writeTree(tree, { 'site/a.txt': 'one', 'site/b.bin': pseudoRandomBytes(200_000, 5) });
+    const settings = s3.settings();
+    const run = (options: object) => pipeline(gulp.src('site/**', { cwd: tree, encoding: false, read: false }), backup({ out: s3.location('plugin'), s3: settings, ...options }));
+    await run({ name: 'p1' });
+    await writeFile(join(tree, 'site/a.txt'), 'two');
+    await run({ name: 'p2', kind: 'incremental' });
+    expect(await s3.keys('plugin/')).to.deep.equal(['plugin/p1.manifest.jsonl', 'plugin/p1.tar.gz', 'plugin/p1.tar.gz.sha256', 'plugin/p2.manifest.jsonl', 'plugin/p2.tar.gz', 'plugin/p2.tar.gz.sha256']);
+    const manifest = await readManifest(Readable.from([await s3.getObject('plugin/p2.manifest.jsonl')]));
+    expect(manifest.header.kind).to.equal('incremental');
+    const target = await tempDir();
+    const restored = await restoreBackup(s3.location('plugin'), { to: target, s3: settings });
+    expect(restored.ok, JSON.stringify(restored.failures)).to.equal(true);
+    // Paths are relative to the glob's base, as gulp.dest would write them.
+    expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(join(tree, 'site')));
+  });
+
   it('prunes in a bucket: removes what the policy does not keep, manifest first', async () => {
     const tree = await tempDir();
     await writeTree(tree, { 'a.txt': 'one' });
