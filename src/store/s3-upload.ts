@@ -91,8 +91,9 @@ export class S3Upload implements StoreWriter {
 
   private async putWhole(): Promise<void> {
     const body = this.part.subarray(0, this.filled);
-    await this.request('writing', (sdk) =>
-      new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length, ContentMD5: md5(body), ...this.objectSettings() }),
+    const digest = md5Digest(body);
+    await this.sendChecked('writing', digest, (sdk) =>
+      new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentLength: body.length, ContentMD5: digest.toString('base64'), ...this.objectSettings() }),
     );
     this.connection.counters.bytesWritten += body.length;
     this.state = 'placed';
@@ -135,8 +136,9 @@ export class S3Upload implements StoreWriter {
     const body = buffer.subarray(0, this.filled);
     this.written += body.length;
     this.filled = 0;
-    const sent = this.request<{ ETag?: string }>(`uploading part ${partNumber} of`, (sdk) =>
-      new sdk.UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ContentMD5: md5(body) }),
+    const digest = md5Digest(body);
+    const sent = this.sendChecked(`uploading part ${partNumber} of`, digest, (sdk) =>
+      new sdk.UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ContentMD5: digest.toString('base64') }),
     ).then(
       (result) => {
         this.parts.push({ PartNumber: partNumber, ETag: result.ETag ?? '' });
@@ -159,12 +161,47 @@ export class S3Upload implements StoreWriter {
     if (this.failure !== undefined) throw this.failure instanceof Error && 'code' in this.failure ? this.failure : outputWriteError(this.location, this.failure);
   }
 
+  /**
+   * Sends a body and checks what the server says it stored. Servers check Content-MD5, but not all
+   * of them (s3rver does not); where the answer's ETag is the body's MD5 (not with SSE-KMS or
+   * SSE-C, whose ETags are something else), a different one means the bytes were damaged on the
+   * way, and the body is sent again.
+   */
+  private async sendChecked(what: string, digest: Buffer, command: Parameters<S3Connection['send']>[2]): Promise<{ ETag?: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.request<StoredAnswer>(what, command);
+      if (!storedOtherBytes(result, digest)) return result;
+      if (attempt >= this.connection.settings.maxAttempts) {
+        throw outputWriteError(this.location, new Error(`the server stored other bytes than were sent (ETag ${result.ETag}, MD5 ${digest.toString('hex')}), ${attempt} times`));
+      }
+      this.connection.counters.retries++;
+    }
+  }
+
   private request<T>(what: string, command: Parameters<S3Connection['send']>[2]): Promise<T> {
     return this.connection.send<T>(what, this.location, command);
   }
 }
 
+interface StoredAnswer {
+  ETag?: string;
+  ServerSideEncryption?: string;
+  SSECustomerAlgorithm?: string;
+}
+
+/** Whether an answer's ETag says the server stored bytes whose MD5 is not `digest`. */
+function storedOtherBytes(answer: StoredAnswer, digest: Buffer): boolean {
+  const etag = answer.ETag?.replaceAll('"', '').toLowerCase();
+  if (!etag || !/^[0-9a-f]{32}$/.test(etag)) return false; // not an MD5 (a multipart ETag, or none)
+  if (answer.SSECustomerAlgorithm || answer.ServerSideEncryption?.startsWith('aws:kms')) return false; // ETag is not the MD5 then
+  return etag !== digest.toString('hex');
+}
+
+function md5Digest(bytes: Buffer): Buffer {
+  return createHash('md5').update(bytes).digest();
+}
+
 /** The Content-MD5 header of a body: the server refuses it when its bytes differ. */
 export function md5(bytes: Buffer): string {
-  return createHash('md5').update(bytes).digest('base64');
+  return md5Digest(bytes).toString('base64');
 }

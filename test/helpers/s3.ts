@@ -17,7 +17,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export const ACCESS_KEY = 'S3RVER';
 export const SECRET_KEY = 'S3RVER-secret-never-printed';
 
-export type FaultAction = 'slow-down' | 'internal-error' | 'denied' | 'reset-request' | 'reset-response' | 'delay' | 'stall';
+export type FaultAction = 'slow-down' | 'internal-error' | 'denied' | 'reset-request' | 'reset-response' | 'delay' | 'stall' | 'corrupt-request';
 
 export interface Fault {
   /** Which requests: a method, and a test of the URL (path and query). */
@@ -179,7 +179,15 @@ export class S3TestServer {
     }
     if (action === 'delay') await new Promise((resolve) => setTimeout(resolve, 300));
     const upstream = http.request({ host: '127.0.0.1', port, method: request.method, path: request.url, headers: request.headers });
-    request.on('data', (chunk: Buffer) => (seen.bytesIn += chunk.length));
+    let flipped = action !== 'corrupt-request';
+    request.on('data', (chunk: Buffer) => {
+      seen.bytesIn += chunk.length;
+      // One bit flipped on the wire, the length kept: only a checksum can tell.
+      if (!flipped && chunk.length > 0) {
+        chunk[chunk.length >> 1]! ^= 0x01;
+        flipped = true;
+      }
+    });
     request.pipe(upstream);
     const answer = (await once(upstream, 'response'))[0] as http.IncomingMessage;
     seen.status = answer.statusCode ?? 0;

@@ -135,6 +135,15 @@ describe('store/S3: backups in a bucket', function () {
     expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(root, 'site')));
   });
 
+  it('a body damaged on the wire is sent again (the server checks its Content-MD5, or its ETag gives it away): what is stored is what was sent', async () => {
+    s3.inject({ method: 'PUT', url: (url) => url.includes('partNumber=2'), action: 'corrupt-request' });
+    s3.inject({ method: 'PUT', url: (url) => url.includes('c.manifest.jsonl'), action: 'corrupt-request' });
+    const result = await createBackup({ sources: ['site'], cwd: root, out: s3.location('corrupt'), name: 'c', s3: s3.settings({ partSize: '5MB' }) });
+    expect(result.statistics.store?.retries).to.equal(2);
+    const report = await verifyBackup(result.manifestPath, { s3: s3.settings() });
+    expect(report.ok, JSON.stringify(report.problems)).to.equal(true);
+  });
+
   it('never hangs on a server that stops answering: the silent request is dropped and retried', async () => {
     s3.inject({ method: 'PUT', url: (url) => url.includes('partNumber=1'), action: 'stall' });
     s3.inject({ method: 'GET', url: (url) => url.includes('.tar.gz'), action: 'stall' });
