@@ -80,10 +80,21 @@ export class S3Upload implements StoreWriter {
   async place(): Promise<void> {
     if (this.state === 'open') await this.seal();
     const parts = [...this.parts].sort((a, b) => a.PartNumber - b.PartNumber);
-    await this.request('completing', (sdk) => new sdk.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: parts } }));
+    await this.request('completing', (sdk) => new sdk.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, MultipartUpload: { Parts: parts } })).catch(
+      (error: unknown) => {
+        // A retried completion whose first try went through finds the upload gone (NoSuchUpload):
+        // the HEAD below tells whether the object is there, whole.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      },
+    );
     this.state = 'placed';
     // A server that assembled the parts wrongly is caught here rather than at the next verify.
-    const head = await this.request<{ ContentLength?: number }>('checking', (sdk) => new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key }));
+    const head = await this.request<{ ContentLength?: number }>('checking', (sdk) => new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key })).catch(
+      (error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        throw outputWriteError(this.location, new Error('the upload was completed, but the object is not there'));
+      },
+    );
     if (head.ContentLength !== this.written) {
       throw outputWriteError(this.location, new Error(`the server stored ${head.ContentLength} bytes where ${this.written} were sent`));
     }
