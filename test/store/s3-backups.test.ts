@@ -128,6 +128,15 @@ describe('store/S3: backups in a bucket', function () {
     expect((await verifyBackup(incremental.manifestPath, { s3: settings })).ok).to.equal(true);
   });
 
+  it('keeps a chain in one place: --since in a bucket with --out on disk is refused, naming both', async () => {
+    await createBackup({ sources: ['site/index.html'], cwd: root, out: s3.location('elsewhere'), s3: s3.settings() });
+    const error = (await createBackup({ sources: ['site/index.html'], cwd: root, out: join(root, 'local-out'), kind: 'incremental', since: s3.location('elsewhere'), s3: s3.settings() }).catch(
+      (e: unknown) => e,
+    )) as BackupError;
+    expect(error.code).to.equal('INVALID_OPTION');
+    expect(error.message).to.include('in the same place as the output').and.include('local-out');
+  });
+
   it('retries throttling, 500s and connections reset mid-part and mid-GET, and counts the retries', async () => {
     s3.inject({ method: 'PUT', url: (url) => url.includes('partNumber=1'), action: 'slow-down', times: 2 });
     s3.inject({ method: 'PUT', url: (url) => url.includes('partNumber=2'), action: 'reset-request' });
