@@ -1,7 +1,18 @@
 /** Timing whole processes with GNU time, and the side-by-side table, shared by the benchmarks. */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** bench/, the repository, and bench/.out where results and work folders go. */
+export const BENCH = dirname(fileURLToPath(import.meta.url));
+export const ROOT = dirname(BENCH);
+export const OUT = join(BENCH, '.out');
+
+/** The gulp-backup command line, under `--node PATH` when given. */
+export function gulpBackupCli(): string {
+  return `${option('node') ?? 'node'} ${join(ROOT, 'bin/gulp-backup.js')}`;
+}
 
 export interface Tool {
   name: string;

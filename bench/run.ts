@@ -14,16 +14,12 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildLarge, buildMixed, buildSmall } from './corpus.js';
-import { compare, option, table, type Tool } from './measure.js';
+import { BENCH, OUT, compare, gulpBackupCli, option, table, type Tool } from './measure.js';
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(BENCH);
-const OUT = join(BENCH, '.out');
 const cores = availableParallelism();
 const node = option('node') ?? 'node';
-const cli = `${node} ${join(ROOT, 'bin/gulp-backup.js')}`;
+const cli = gulpBackupCli();
 const PIGZ = `tar | pigz -6 -p${cores}`;
 
 const TOOLS: Tool[] = [

@@ -14,15 +14,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { buildLarge, buildSmall } from './corpus.js';
-import { compare, option, table, type Tool } from './measure.js';
+import { BENCH, OUT, ROOT, compare, gulpBackupCli, option, table, type Tool } from './measure.js';
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(BENCH);
-const OUT = join(BENCH, '.out');
-const node = option('node') ?? 'node';
-const cli = `${node} ${join(ROOT, 'bin/gulp-backup.js')}`;
+const cli = gulpBackupCli();
 const cores = availableParallelism();
 const corpus = option('corpus') ?? 'large';
 const runs = Number(option('runs') ?? 3);
