@@ -80,14 +80,20 @@ export class S3Connection {
     }
   }
 
-  /** Proves the bucket is there and ours to use, once per bucket: a HEAD on a missing bucket's key says only "404". */
+  /**
+   * Proves the bucket is there and ours to use, once per bucket: a HEAD on a missing bucket's key
+   * says only "404". HeadBucket's refusals have no body, so an expired token (400) or a refused key
+   * (403) is asked again as a one-key listing, whose answer names the reason.
+   */
   bucketReady(bucket: string, location: string): Promise<void> {
     let ready = this.buckets.get(bucket);
     if (!ready) {
       ready = this.send<unknown>('opening', location, (sdk) => new sdk.HeadBucketCommand({ Bucket: bucket })).then(
         () => undefined,
-        (error: unknown) => {
+        async (error: unknown) => {
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw this.noSuchBucket(bucket, location);
+          const status = ((error as { cause?: { $metadata?: { httpStatusCode?: number } } }).cause?.$metadata?.httpStatusCode);
+          if (status === 400 || status === 403) await this.send('opening', location, (sdk) => new sdk.ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
           throw error;
         },
       );

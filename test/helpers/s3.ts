@@ -17,7 +17,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export const ACCESS_KEY = 'S3RVER';
 export const SECRET_KEY = 'S3RVER-secret-never-printed';
 
-export type FaultAction = 'slow-down' | 'internal-error' | 'denied' | 'reset-request' | 'reset-response' | 'delay' | 'stall' | 'corrupt-request';
+export type FaultAction = 'slow-down' | 'internal-error' | 'denied' | 'expired' | 'reset-request' | 'reset-response' | 'delay' | 'stall' | 'corrupt-request';
 
 export interface Fault {
   /** Which requests: a method, and a test of the URL (path and query). */
@@ -143,14 +143,16 @@ export class S3TestServer {
     const seen: SeenRequest = { method: request.method ?? '', url: request.url ?? '', status: 0, bytesOut: 0, bytesIn: 0 };
     this.requests.push(seen);
     const action = this.faultFor(request);
-    if (action === 'slow-down' || action === 'internal-error' || action === 'denied') {
+    if (action === 'slow-down' || action === 'internal-error' || action === 'denied' || action === 'expired') {
       for await (const chunk of request) seen.bytesIn += (chunk as Buffer).length;
       const [status, code, message] =
         action === 'slow-down'
           ? [503, 'SlowDown', 'Please reduce your request rate.']
           : action === 'denied'
             ? [403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.']
-            : [500, 'InternalError', 'We encountered an internal error. Please try again.'];
+            : action === 'expired'
+              ? [400, 'ExpiredToken', 'The provided token has expired.']
+              : [500, 'InternalError', 'We encountered an internal error. Please try again.'];
       seen.status = status;
       response.writeHead(status, { 'content-type': 'application/xml' });
       response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`);

@@ -215,15 +215,20 @@ describe('store/S3: backups in a bucket', function () {
     expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(tree));
   });
 
-  it('says when credentials are refused, without printing the secret (exit 2)', async () => {
+  it('says when credentials are refused or expired, without printing the secret (exit 2)', async () => {
     s3.inject({ action: 'denied', times: 100 });
     const run = await runCli(['create', 'site', '-C', root, '--out', s3.location('denied'), '--s3-endpoint', s3.endpoint], undefined, {
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: SECRET_KEY,
     });
     expect(run.code).to.equal(2);
-    expect(run.stderr).to.match(/S3 refused .*HTTP 403\).*Check the credentials/);
+    expect(run.stderr).to.match(/S3 refused opening .*\(InvalidAccessKeyId, HTTP 403\)\. Check the credentials/);
     expect(run.stderr + run.stdout).not.to.include(SECRET_KEY);
+    s3.clearFaults();
+    s3.inject({ action: 'expired', times: 100 });
+    const expired = await verifyBackup(s3.location('nightly'), { s3: s3.settings() }).catch((e: unknown) => e);
+    expect((expired as BackupError).code).to.equal('STORE_ACCESS_DENIED');
+    expect((expired as BackupError).message).to.match(/\(ExpiredToken, HTTP 400\).*that they have not expired/);
   });
 
   it('names a bucket that does not exist (exit 2)', async () => {
