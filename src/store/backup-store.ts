@@ -46,8 +46,6 @@ export interface BackupStore {
   readonly remote: boolean;
   /** The location of a name in it. */
   locationOf(name: string): string;
-  /** The store of another folder, relative to this one (`../other`), with the same settings. */
-  relative(folder: string): BackupStore;
   /** Makes the folder exist (the bucket must). */
   ensure(): Promise<void>;
   /** Whether the folder exists and is a folder (a prefix always is, once the bucket answers). */

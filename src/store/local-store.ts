@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { outputWriteError } from '../errors.js';
 import type { BackupStore, StoredFile, StoredFileStat, StoreWriter } from './backup-store.js';
@@ -21,10 +21,6 @@ export class LocalStore implements BackupStore {
 
   locationOf(name: string): string {
     return join(this.location, name);
-  }
-
-  relative(folder: string): LocalStore {
-    return new LocalStore(resolve(this.location, folder));
   }
 
   async ensure(): Promise<void> {

@@ -1,5 +1,4 @@
 /** Backups under a prefix of an S3 bucket (`s3://bucket/prefix`): one "folder" of objects. */
-import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { BackupStore, StoredFile, StoredFileStat, StoreWriter } from './backup-store.js';
 import { s3Location } from './location.js';
@@ -22,10 +21,6 @@ export class S3Store implements BackupStore {
 
   locationOf(name: string): string {
     return s3Location(this.bucket, this.keyOf(name));
-  }
-
-  relative(folder: string): S3Store {
-    return new S3Store(this.connection, this.bucket, posix.resolve(`/${this.prefix}`, folder).slice(1));
   }
 
   async ensure(): Promise<void> {
