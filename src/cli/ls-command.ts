@@ -3,10 +3,11 @@
  * chain it belongs to; for a folder, its backups and how they chain.
  */
 import type { Command } from 'commander';
-import { ancestry, readChainLink, type ChainLink } from '../engine/chain/backup-chain.js';
-import { locateBackup } from '../engine/chain/locate-backup.js';
+import { readChainLink, type ChainLink } from '../engine/chain/backup-chain.js';
+import { BackupReader } from '../engine/read/backup-reader.js';
+import { isDecompressionError } from '../engine/read/archive-format.js';
+import { TarFormatError } from '../format/tar-entry-stream.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
-import { ChainError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatBytes } from '../report/format.js';
@@ -34,9 +35,10 @@ export function registerList(program: Command, context: CliContext): void {
         context.exitCode = EXIT_OK;
         return;
       }
-      const { manifest, manifestPath, archivePath } = await locateBackup(location, stores);
+      const backup = await BackupReader.open(location, stores);
+      const { manifest, manifestPath, archivePath } = backup;
       if (!manifest) {
-        context.exitCode = await listArchive(archivePath, flags, write, (line) => context.stderr.write(`gulp-backup: ${line}\n`), stores);
+        context.exitCode = await listArchive(backup, flags, write, (line) => context.stderr.write(`gulp-backup: ${line}\n`));
         return;
       } else if (flags.json) {
         for (const entry of manifest.entries) write(JSON.stringify(entry));
@@ -45,7 +47,7 @@ export function registerList(program: Command, context: CliContext): void {
         write(`# ${h.kind} backup ${h.id}, ${h.createdAt}, ${manifest.entries.length} entries, ${archivePath}`);
         if (h.parent && manifestPath) {
           write('# chain, oldest first:');
-          for (const line of await chainLines(manifestPath, stores)) write(`#   ${line}`);
+          for (const line of await chainLines(backup)) write(`#   ${line}`);
         }
         for (const entry of manifest.entries) write(entryLine(entry.type, entry.mode, entry.size, BigInt(entry.mtimeNs), entry.path, entry.linkTarget));
       }
@@ -77,12 +79,11 @@ function entryLine(type: string, mode: number, size: number, mtimeNs: bigint, pa
  * An archive without a manifest (GNU tar's, Python's…), read through: the entries before any
  * damage are listed, the damage is said on stderr and the exit code is 1.
  */
-async function listArchive(archivePath: string, flags: ListFlags, write: (line: string) => void, say: (line: string) => void, stores: Stores): Promise<number> {
-  const { archiveEntries, isDecompressionError } = await import('../engine/read/archive-format.js');
-  const { TarFormatError } = await import('../format/tar-entry-stream.js');
+async function listArchive(backup: BackupReader, flags: ListFlags, write: (line: string) => void, say: (line: string) => void): Promise<number> {
+  const { archivePath } = backup;
   const warnings: string[] = [];
   try {
-    for await (const entry of archiveEntries(archivePath, undefined, warnings, stores)) {
+    for await (const entry of backup.entries(undefined, warnings)) {
       const size = entry.type === 'file' ? (entry.sparse?.realSize ?? entry.size) : 0;
       const linkTarget = entry.type === 'symlink' || entry.type === 'hardlink' ? entry.linkTarget : undefined;
       if (flags.json) write(JSON.stringify({ path: entry.path, type: entry.type, size, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtimeNs.toString(), ...(linkTarget === undefined ? {} : { linkTarget }) }));
@@ -108,16 +109,9 @@ function describe(link: ChainLink): string {
 }
 
 /** The chain from its full backup to this one; a broken link is said where it breaks. */
-async function chainLines(manifestPath: string, stores: Stores): Promise<string[]> {
-  const links: ChainLink[] = [];
-  let broken: string | undefined;
-  try {
-    for await (const link of ancestry(await readChainLink(manifestPath, stores), stores)) links.push(link);
-  } catch (error) {
-    if (!(error instanceof ChainError)) throw error;
-    broken = `(broken: ${error.message})`;
-  }
-  return [...(broken ? [broken] : []), ...links.reverse().map(describe)];
+async function chainLines(backup: BackupReader): Promise<string[]> {
+  const { links, broken } = await backup.chain();
+  return [...(broken ? [`(broken: ${broken.message})`] : []), ...links.reverse().map(describe)];
 }
 
 async function listFolder(folder: string, flags: ListFlags, write: (line: string) => void, warn: (line: string) => void, stores: Stores): Promise<void> {

@@ -1,13 +1,12 @@
 /** `gulp-backup stats <manifest>`: the summary of an existing backup, with the extensions that take the space. */
 import type { Command } from 'commander';
 import { extensionStatistics } from '../engine/write/extension-statistics.js';
-import { locateBackup } from '../engine/chain/locate-backup.js';
+import { BackupReader } from '../engine/read/backup-reader.js';
 import { BackupError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
 import { formatBytes, formatDuration } from '../report/format.js';
 import { plural } from '../engine/plural.js';
-import { resolveLocation } from '../store/location.js';
 import { storesFor } from '../store/stores.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 
@@ -18,7 +17,7 @@ export function registerStats(program: Command, context: CliContext): void {
     .argument('<path>', 'NAME.manifest.jsonl, its archive, or a folder (its newest backup)')
     .option('--json', 'print them as JSON')
     .action(async (path: string, flags: { json?: boolean } & S3Flags) => {
-      const { manifest, manifestPath } = await locateBackup(resolveLocation(path), storesFor(s3SettingsFrom(flags)));
+      const { manifest, manifestPath } = await BackupReader.open(path, storesFor(s3SettingsFrom(flags)));
       if (!manifest) throw new BackupError('MANIFEST_INVALID', `${path} has no manifest beside it; statistics come from NAME.manifest.jsonl.`, { path });
       const { header, footer } = manifest;
       const extensions = extensionStatistics(manifest);

@@ -19,12 +19,9 @@ import log from 'gulplog';
 import PluginError from 'plugin-error';
 import File from 'vinyl';
 import { availableParallelism } from 'node:os';
-import type { Manifest } from '../format/manifest.js';
 import type { TarEntry } from '../format/tar-entry-stream.js';
-import { archiveEntriesOf } from '../engine/read/archive-format.js';
 import { expandSparse } from '../engine/read/sparse.js';
-import { BackupContent } from '../engine/read/backup-content.js';
-import { locateBackup } from '../engine/chain/locate-backup.js';
+import { BackupReader } from '../engine/read/backup-reader.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../engine/read/safe-paths.js';
 import { PLUGIN_NAME } from './backup-plugin.js';
@@ -65,18 +62,17 @@ export function restore(options: RestorePluginOptions = {}): Transform {
 
 async function emitEntries(file: File, include: ((path: string) => boolean) | undefined, push: (file: File) => void): Promise<string[]> {
   // The manifest beside the archive, when there is one: hashes to check, or a chain to follow.
-  const located = file.isNull() ? await locateBackup(file.path) : await locateBackup(file.path).catch(() => undefined);
+  const located = file.isNull() ? await BackupReader.open(file.path) : await BackupReader.open(file.path).catch(() => undefined);
   const base = join(file.cwd, '.gulp-backup-restore');
-  if (located?.manifest?.entries.some((entry) => entry.heldBy !== undefined)) {
-    return emitChainPoint(located.manifest, located.manifestPath, located.archivePath, base, include, push);
-  }
+  if (located?.manifest?.entries.some((entry) => entry.heldBy !== undefined)) return emitChainPoint(located, base, include, push);
   const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, entry.hashes?.sha256]));
-  const source: Readable = file.isNull() ? createReadStream(located!.archivePath) : file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable);
+  // The bytes that came down the pipeline are the archive (a file read with `read: false` is read here).
+  const bytes: Readable = file.isNull() ? createReadStream(located!.archivePath) : file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable);
   const refused: string[] = [];
   const warnings: string[] = [];
   // As restore reads an archive without a manifest: the compressed stream is read to its end, so a
   // cut-short .tar.gz fails here as it does there (and as gzip -d does).
-  for await (const entry of archiveEntriesOf(source, file.path, undefined, warnings)) {
+  for await (const entry of BackupReader.ofBytes(bytes, file.path).entries(undefined, warnings)) {
     const vinyl = await toVinyl(entry, base, include, hashes, refused);
     if (vinyl) push(vinyl);
   }
@@ -141,14 +137,8 @@ function vinylOf(entry: EntryToEmit, base: string, sha256: string | undefined, r
  * A point of a backup chain: its entries from its manifest, each file's content read from the
  * archive of the chain that holds it (only the blocks needed, one reader per archive).
  */
-async function emitChainPoint(
-  manifest: Manifest,
-  manifestPath: string | undefined,
-  archivePath: string,
-  base: string,
-  include: ((path: string) => boolean) | undefined,
-  push: (file: File) => void,
-): Promise<string[]> {
+async function emitChainPoint(backup: BackupReader, base: string, include: ((path: string) => boolean) | undefined, push: (file: File) => void): Promise<string[]> {
+  const manifest = backup.manifest!;
   const refused: string[] = [];
   // The manifest is as untrusted as the archive: a malformed record is refused, as restore refuses it.
   const wellFormed = manifest.entries.filter((entry) => {
@@ -157,7 +147,7 @@ async function emitChainPoint(
     return !malformed;
   });
   const chosen = wellFormed.filter((entry) => (!include || include(entry.path)) && entry.type !== 'hardlink');
-  const content = await BackupContent.open(manifest, manifestPath, archivePath, chosen, { concurrency: availableParallelism() });
+  const content = await backup.content(chosen, { concurrency: availableParallelism() });
   try {
     for (const entry of chosen) {
       const chunks: Buffer[] = [];

@@ -1,16 +1,16 @@
 /**
- * The content of a backup's files, wherever in its chain each one lies: the one way restore and
- * the `restore()` plugin read a backup through its manifest. Each archive that holds some of the
- * chosen files is opened once and read ahead (only the blocks those files span, decompressed in
- * parallel on one shared pool); an archive that cannot be reached fails only the files it holds.
+ * The content of a backup's files, wherever in its chain each one lies: what
+ * `BackupReader.content` gives restore and the `restore()` plugin. Each archive that holds some of
+ * the chosen files is opened once and read ahead (only the blocks those files span, decompressed
+ * in parallel on one shared pool); an archive that cannot be reached fails only the files it holds.
  */
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import { BackupError } from '../../errors.js';
 import { BlockCodecPool } from '../block-codec-pool.js';
-import { contentHolders, groupByHolder } from '../chain/backup-chain.js';
+import { groupByHolder, type ContentHolders } from '../chain/backup-chain.js';
 import { ArchiveContentReader } from './archive-content-reader.js';
 import { RestoreRefusal } from './restore-writer.js';
-import { defaultStores, type Stores } from '../../store/stores.js';
+import type { Stores } from '../../store/stores.js';
 
 export class BackupContent {
   /** Blocks the chosen files need, and the blocks their archives hold. */
@@ -27,16 +27,14 @@ export class BackupContent {
     private readonly pool: BlockCodecPool,
   ) {}
 
-  /** Opens what reading `files` (entries of `manifest`, in archive order) needs. */
+  /** Opens what reading `files` (entries of `manifest`, in archive order) needs, from the holders its chain proved. */
   static async open(
     manifest: Manifest,
-    manifestPath: string | undefined,
-    archivePath: string,
+    { holders, broken }: ContentHolders,
     files: readonly ManifestEntry[],
-    options: { concurrency: number; signal?: AbortSignal | undefined; stores?: Stores },
+    options: { concurrency: number; signal?: AbortSignal | undefined; stores: Stores },
   ): Promise<BackupContent> {
-    const stores = options.stores ?? defaultStores;
-    const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath, stores);
+    const { stores } = options;
     const content = new BackupContent(manifest.header.id, new BlockCodecPool(options.concurrency));
     content.brokenChain = broken?.message;
     try {

@@ -15,11 +15,10 @@ import { AbortError, BackupError, OptionError } from '../../errors.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import { TarFormatError } from '../../format/tar-entry-stream.js';
 import { GzipFormatError } from '../../format/gzip-members.js';
-import { archiveEntries, isDecompressionError } from './archive-format.js';
+import { isDecompressionError } from './archive-format.js';
 import { sparseContent } from './sparse.js';
-import { BackupContent } from './backup-content.js';
+import { BackupReader } from './backup-reader.js';
 import { StreamHasher } from '../write/stream-hasher.js';
-import { locateBackup } from '../chain/locate-backup.js';
 import { RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { plural } from '../plural.js';
 import { fsPath } from '../../format/path-bytes.js';
@@ -28,7 +27,7 @@ import { secondsForUtimes } from './time.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { stringList } from '../options.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
-import { isS3Location, resolveLocation } from '../../store/location.js';
+import { isS3Location } from '../../store/location.js';
 import type { StoreCounters } from '../../store/s3-connection.js';
 import type { S3Settings } from '../../store/s3-settings.js';
 import { storesFor, type Stores } from '../../store/stores.js';
@@ -113,9 +112,9 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   const options = validateRestoreOptions(restoreOptions);
   const concurrency = options.concurrency;
   const requestsBefore = options.stores.counters();
-  const located = await locateBackup(resolveLocation(path), options.stores);
-  if (located.manifest && options.include && !options.allowEmpty && selectEntries(located.manifest, options.include).length === 0) {
-    throw nothingSelected(located.archivePath, options.include);
+  const backup = await BackupReader.open(path, options.stores);
+  if (backup.manifest && options.include && !options.allowEmpty && selectEntries(backup.manifest, options.include).length === 0) {
+    throw nothingSelected(backup.archivePath, options.include);
   }
   const writer = new RestoreWriter(resolve(options.to), options.overwrite === true);
   await writer.ensureFolder('').catch((error: unknown) => {
@@ -133,7 +132,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
     result: {
       ok: true,
       target: writer.root,
-      hashesChecked: located.manifest !== undefined,
+      hashesChecked: backup.manifest !== undefined,
       restored: { files: 0, directories: 0, symlinks: 0, hardlinks: 0, bytes: 0 },
       skipped: [],
       warnings: [],
@@ -148,9 +147,9 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   });
   if (cleaned.length > 0) context.result.warnings.push(`removed ${plural(cleaned.length, 'temporary file')} that an interrupted restore left in ${writer.root}`);
   try {
-    if (located.manifest && !options.overwrite) await refuseTakenNames(located.manifest, options, writer.root);
-    if (located.manifest) await restoreWithManifest(located.manifest, located.manifestPath, located.archivePath, concurrency, context);
-    else await restoreSequentially(located.archivePath, context);
+    if (backup.manifest && !options.overwrite) await refuseTakenNames(backup.manifest, options, writer.root);
+    if (backup.manifest) await restoreWithManifest(backup, backup.manifest, concurrency, context);
+    else await restoreSequentially(backup, context);
     for (const removed of writer.removeEscapedLinks()) context.result.failures.push(removed);
     await writer.release(); // before the folders' times: removing the lock changes the target's
     await writer.finishFolders();
@@ -167,7 +166,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   }
   context.progress.enter('done');
   context.result.ok = context.result.failures.length === 0;
-  if (isS3Location(located.archivePath)) context.result.store = options.stores.since(requestsBefore);
+  if (isS3Location(backup.archivePath)) context.result.store = options.stores.since(requestsBefore);
   context.result.elapsedMs = performance.now() - start;
   return context.result;
 }
@@ -252,20 +251,14 @@ function selectEntries(manifest: Manifest, include: string[] | undefined): Manif
   return entries.filter((entry) => wanted.has(entry.path));
 }
 
-async function restoreWithManifest(
-  manifest: Manifest,
-  manifestPath: string | undefined,
-  archivePath: string,
-  concurrency: number,
-  context: RestoreContext,
-): Promise<void> {
+async function restoreWithManifest(backup: BackupReader, manifest: Manifest, concurrency: number, context: RestoreContext): Promise<void> {
   const { result } = context;
   const selected = selectEntries(manifest, context.options.include);
   context.progress.filesTotal = selected.length;
   context.progress.bytesTotal = selected.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
   // A point of a chain: each file's content comes from the backup that holds it, all read at once.
   // A backup of the chain that is gone fails only the files it holds; the others are restored.
-  const content = await BackupContent.open(manifest, manifestPath, archivePath, selected, { concurrency, signal: context.options.signal, stores: context.options.stores });
+  const content = await backup.content(selected, { concurrency, signal: context.options.signal });
   if (content.brokenChain) {
     result.warnings.push(`broken chain: ${content.brokenChain} Backups beyond it were looked up by id in the same folder; their files are proven by their SHA-256.`);
   }
@@ -406,7 +399,8 @@ function isSystemError(error: unknown): boolean {
  * entries restored one at a time under the same rules. Sizes are checked against the tar headers;
  * there are no hashes to check. A damaged or truncated archive keeps what came before the damage.
  */
-async function restoreSequentially(archivePath: string, context: RestoreContext): Promise<void> {
+async function restoreSequentially(backup: BackupReader, context: RestoreContext): Promise<void> {
+  const { archivePath } = backup;
   const { result } = context;
   context.progress.enter('restore'); // totals unknown: a plain archive says nothing of its end
   const include = context.options.include ? selectionMatcher(context.options.include) : undefined;
@@ -414,7 +408,7 @@ async function restoreSequentially(archivePath: string, context: RestoreContext)
   const signal = context.options.signal;
   const end = { endMarker: false, bytes: 0 };
   try {
-    for await (const entry of archiveEntries(archivePath, end, result.warnings, context.options.stores)) {
+    for await (const entry of backup.entries(end, result.warnings)) {
       signal?.throwIfAborted();
       if (include) {
         // Patterns name paths as they are restored: `a.txt` matches the `./a.txt` of `tar -C dir .`.

@@ -12,7 +12,8 @@ import { AbortError, BackupError, OptionError } from '../../errors.js';
 import { codecNamed, containerOf, readableCodec } from '../../format/codecs/codecs.js';
 import { noneCodec } from '../../format/codecs/none-codec.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
-import { contentHolders, groupByHolder } from '../chain/backup-chain.js';
+import { groupByHolder } from '../chain/backup-chain.js';
+import { BackupReader } from './backup-reader.js';
 import { TAR_END_OF_ARCHIVE } from '../../format/tar-header.js';
 import { TarFormatError, readTarEntries, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
@@ -23,9 +24,9 @@ import { compressionOf, isDecompressionError, notTarAtAll, tarBytesOf, type Arch
 import { BlockCodecPool } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
-import { locateBackup, notFound } from '../chain/locate-backup.js';
+import { notFound } from '../chain/locate-backup.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
-import { isS3Location, nameOf as basename, resolveLocation } from '../../store/location.js';
+import { isS3Location, nameOf as basename } from '../../store/location.js';
 import type { StoreCounters } from '../../store/s3-connection.js';
 import type { S3Settings } from '../../store/s3-settings.js';
 import { storesFor, type Stores } from '../../store/stores.js';
@@ -97,7 +98,8 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   const concurrency = validateVerifyOptions(options);
   const stores = storesFor(options.s3);
   const requestsBefore = stores.counters();
-  const { manifest, manifestPath, archivePath } = await locateBackup(resolveLocation(path), stores);
+  const backup = await BackupReader.open(path, stores);
+  const { manifest, manifestPath, archivePath } = backup;
   if (options.source !== undefined && !manifest) {
     throw new OptionError('source', options.source, 'used with a manifest (no NAME.manifest.jsonl was found beside the archive)');
   }
@@ -122,7 +124,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       counts.damagedBlocks += checked.damagedBlocks;
     } else {
       // A point of a chain: every archive that holds some of its content is checked, for those entries.
-      const { holders, broken } = await contentHolders(manifest, manifestPath, archivePath, stores);
+      const { holders, broken } = await backup.holders();
       if (broken) problems.push(`broken chain: ${broken.message}`);
       const ownId = manifest.header.id;
       // This backup's own archive is always checked, even when it holds no file.
