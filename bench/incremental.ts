@@ -5,29 +5,31 @@
  * its own full backup, made once before the timed runs; GNU tar's snapshot file is copied into
  * place inside its timed command (a 1 MB copy), since tar rewrites it.
  *
- *   npm run build && npx tsx bench/incremental.ts [--runs 5]
+ *   npm run build && npx tsx bench/incremental.ts [--runs 5] [--node PATH]
  *
  * Reported: wall time (median, same-run ratio to GNU tar), the archive's size next to the full
- * one's, and gulp-backup's own counter of file content read (0 when nothing changed).
+ * one's, and gulp-backup's own counter of file content read (0 when nothing changed). Two rows
+ * for scale: Node's start-up alone, and the floor of any Node program for this format
+ * (anchors/node-incremental-floor.mjs: walk, lstat, parent manifest hashed, child's written).
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { buildSmall } from './corpus.js';
-import { compare, option, table, type Tool } from './measure.js';
+import { BENCH, ROOT, compare, gulpBackupCli, option, table, type Tool } from './measure.js';
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(BENCH);
 const WORK = join(BENCH, '.out', 'incremental');
 const BIN = join(ROOT, 'bin/gulp-backup.js');
 const runs = Number(option('runs') ?? 5);
+const NODE = option('node') ?? 'node';
 
 const TOOLS: Tool[] = [
   { name: 'GNU tar --listed-incremental -z', command: 'cd "$WORK" && cp base/snap "$OUT/snap" && tar --listed-incremental="$OUT/snap" -czf "$OUT/inc.tar.gz" tree' },
-  { name: 'gulp-backup create --incremental', command: `cd "$WORK" && node "${BIN}" create tree -o "$OUT" --since base/full.manifest.jsonl --incremental -q` },
-  { name: 'node -e 0 (Node start-up alone)', command: 'node -e 0' },
+  { name: 'gulp-backup create --incremental', command: `cd "$WORK" && ${gulpBackupCli()} create tree -o "$OUT" --since base/full.manifest.jsonl --incremental -q` },
+  { name: 'node -e 0 (Node start-up alone)', command: `${NODE} -e 0` },
+  // Walk, lstat, hash the parent's manifest, write the child's: what any Node program must do.
+  { name: 'Node floor (walk + lstat + manifest copy)', command: `cd "$WORK" && ${NODE} "${join(BENCH, 'anchors/node-incremental-floor.mjs')}" tree base/full.manifest.jsonl "$OUT/floor.manifest.jsonl"` },
 ];
 
 /** Every file of the tree, sorted, for a deterministic choice of the 1% that change. */
