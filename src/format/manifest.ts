@@ -4,7 +4,7 @@
  * Integers that can pass 2^53 (nanosecond times, inode numbers) are decimal strings.
  */
 import { BackupError } from '../errors.js';
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 export const MANIFEST_FORMAT = 'gulp-backup-manifest';
@@ -164,15 +164,26 @@ export function encodeManifestRecord(record: ManifestRecord): string {
   return `${JSON.stringify(record)}\n`;
 }
 
-/** The lines of a manifest: header, entries, then the footer with the digest of every line before it. */
+/** Lines are joined into pieces of about this many characters: one hash update and one write each, not one per line. */
+const MANIFEST_PIECE = 64 * 1024;
+
+/**
+ * A manifest as text, in pieces of whole lines: header, entries, then the footer with the digest
+ * of every line before it.
+ */
 export function* encodeManifest(header: ManifestHeader, entries: Iterable<ManifestEntry>, footer: ManifestFooter): Generator<string> {
   const hash = createHash('sha256');
-  for (const record of [header, ...entries]) {
-    const line = encodeManifestRecord(record);
-    hash.update(line);
-    yield line;
+  let piece = encodeManifestRecord(header);
+  for (const entry of entries) {
+    piece += encodeManifestRecord(entry);
+    if (piece.length >= MANIFEST_PIECE) {
+      hash.update(piece);
+      yield piece;
+      piece = '';
+    }
   }
-  yield encodeManifestRecord({ ...footer, linesSha256: hash.digest('hex') });
+  hash.update(piece);
+  yield piece + encodeManifestRecord({ ...footer, linesSha256: hash.digest('hex') });
 }
 
 /** A manifest that cannot be read as one (`MANIFEST_INVALID`). */
@@ -204,20 +215,16 @@ class ManifestAssembler {
   private footer: ManifestFooter | undefined;
   private readonly entries: ManifestEntry[] = [];
   private lineNumber = 0;
-  /** Digest of the lines before the footer, as they were read. */
-  private readonly hash: Hash = createHash('sha256');
-  private linesSha256: string | undefined;
 
-  /** `raw`: the line's bytes with their newline, for the digest. */
-  add(line: string, raw: Buffer): void {
+  /** Whether the footer has been added (the digest covers the bytes before its line). */
+  get ended(): boolean {
+    return this.footer !== undefined;
+  }
+
+  add(line: string): void {
     this.lineNumber++;
-    if (line === '') {
-      this.hash.update(raw);
-      return;
-    }
+    if (line === '') return;
     const record = decodeManifestRecord(line, this.lineNumber);
-    if (record.record === 'footer' && !this.footer) this.linesSha256 = this.hash.digest('hex');
-    else if (!this.footer) this.hash.update(raw);
     if (this.footer) throw new ManifestFormatError(`Manifest line ${this.lineNumber} follows the footer; the manifest is damaged.`);
     if (record.record === 'header') {
       if (this.header) throw new ManifestFormatError(`Manifest line ${this.lineNumber} is a second header.`);
@@ -231,10 +238,11 @@ class ManifestAssembler {
     }
   }
 
-  finish(): Manifest {
+  /** `linesSha256`: the digest of every byte before the footer's line, as read. */
+  finish(linesSha256: string): Manifest {
     if (!this.header) throw new ManifestFormatError('The manifest is empty.');
     if (!this.footer) throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
-    checkDigest(this.header, this.footer, this.linesSha256!);
+    checkDigest(this.header, this.footer, linesSha256);
     checkTotals(this.entries, this.footer);
     return { header: this.header, entries: this.entries, footer: this.footer };
   }
@@ -281,20 +289,40 @@ function checkHeader(record: ManifestHeader): ManifestHeader {
  * is about twice as fast as node:readline on a 20,000-line manifest).
  */
 export async function readManifest(input: Readable): Promise<Manifest> {
+  return assembleManifest(input as AsyncIterable<Buffer | string>);
+}
+
+/** A whole manifest from its bytes, already in memory (a chain link read and hashed whole). */
+export function decodeManifest(bytes: Buffer): Promise<Manifest> {
+  return assembleManifest([bytes]);
+}
+
+async function assembleManifest(input: AsyncIterable<Buffer | string> | Iterable<Buffer>): Promise<Manifest> {
   const assembler = new ManifestAssembler();
+  // The digest of the lines before the footer, taken a chunk of whole lines at a time (one update per line cost more than the hashing).
+  const hash = createHash('sha256');
+  let linesSha256: string | undefined;
   let rest: Buffer | undefined;
-  for await (const read of input as AsyncIterable<Buffer | string>) {
+  const add = (bytes: Buffer, start: number, end: number, hashedTo: number): number => {
+    assembler.add(lineAt(bytes, start, end));
+    if (linesSha256 !== undefined || !assembler.ended) return hashedTo;
+    linesSha256 = hash.update(bytes.subarray(hashedTo, start)).digest('hex');
+    return start;
+  };
+  for await (const read of input) {
     const chunk = typeof read === 'string' ? Buffer.from(read) : read;
     const bytes = rest ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
+    let hashedTo = 0;
     for (let end = bytes.indexOf(0x0a); end !== -1; end = bytes.indexOf(0x0a, start)) {
-      assembler.add(lineAt(bytes, start, end), bytes.subarray(start, end + 1));
+      hashedTo = add(bytes, start, end, hashedTo);
       start = end + 1;
     }
+    if (linesSha256 === undefined) hash.update(bytes.subarray(hashedTo, start));
     rest = start < bytes.length ? bytes.subarray(start) : undefined;
   }
-  if (rest) assembler.add(lineAt(rest, 0, rest.length), rest);
-  return assembler.finish();
+  if (rest) add(rest, 0, rest.length, 0);
+  return assembler.finish(linesSha256 ?? hash.digest('hex'));
 }
 
 /** The text of bytes [start, end), without a trailing carriage return. */

@@ -144,7 +144,7 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
           });
           if (interrupted) return stopped();
           emit(new File({ cwd, base: cwd, path: `${join(cwd, paths.archiveName)}.sha256`, contents: Buffer.from(made.checksumLine) }));
-          const manifest = Readable.from(made.manifestLines, { objectMode: false });
+          const manifest = Readable.from(made.manifestText, { objectMode: false });
           manifest.on('end', stopListening); // handed over whole: the backup is gulp.dest's to finish
           emit(new File({ cwd, base: cwd, path: join(cwd, `${paths.name}.manifest.jsonl`), contents: manifest }));
           progress.enter('done');

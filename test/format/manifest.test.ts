@@ -17,9 +17,9 @@ const header = {
 const entry = { record: 'entry', path: 'a', type: 'directory', size: 0, mode: 493, uid: 0, gid: 0, mtimeNs: '1', ctimeNs: '1', ino: '1', offset: 0 } as ManifestRecord;
 const totals = { entries: 1, files: 0, directories: 1, symlinks: 0, hardlinks: 0, contentBytes: 0 };
 const footer = { record: 'footer', totals, skipped: [] } as unknown as ManifestRecord;
-/** A whole manifest as the engine writes it (the footer with its digest). */
+/** A whole manifest as the engine writes it (the footer with its digest), line by line. */
 const written = (entries: ManifestRecord[] = [entry], foot = footer) =>
-  [...encodeManifest(header as ManifestHeader, entries as ManifestEntry[], foot as ManifestFooter)];
+  [...encodeManifest(header as ManifestHeader, entries as ManifestEntry[], foot as ManifestFooter)].join('').split(/(?<=\n)/);
 
 const stream = (lines: string[]) => Readable.from([lines.join('')]);
 
@@ -74,9 +74,26 @@ describe('format/manifest', () => {
       [lines[0]!, lines[1]!.replace('"mode":493', '"mode":511'), lines[2]!, footerLine], // a field edited
       [lines[0]!, lines[1]!, lines[2]!, unsigned], // the digest removed
     ]) {
-      const error = await readManifest(stream(tampered)).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(ManifestFormatError);
-      expect((error as Error).message).to.match(/removed, added or edited/);
+      const bytes = Buffer.from(tampered.join(''));
+      // Whole, and in 5-byte chunks: the digest is taken a chunk of whole lines at a time.
+      for (const chunks of [[bytes], Array.from({ length: Math.ceil(bytes.length / 5) }, (_, i) => bytes.subarray(i * 5, i * 5 + 5))]) {
+        const error = await readManifest(Readable.from(chunks)).catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(ManifestFormatError);
+        expect((error as Error).message).to.match(/removed, added or edited/);
+      }
+    }
+  });
+
+  it('writes a large manifest in pieces of whole lines, which read back whole however they are cut', async () => {
+    const entries = Array.from({ length: 3000 }, (_, i) => ({ ...entry, path: `d${String(i).padStart(5, '0')}` }) as ManifestRecord);
+    const pieces = [...encodeManifest(header as ManifestHeader, entries as ManifestEntry[], { ...footer, totals: { ...totals, entries: 3000, directories: 3000 } } as ManifestFooter)];
+    expect(pieces.length).to.be.greaterThan(2); // not one string, not one per line
+    expect(pieces.length).to.be.lessThan(100);
+    for (const piece of pieces) expect(piece.endsWith('\n')).to.equal(true);
+    const bytes = Buffer.from(pieces.join(''));
+    for (const size of [bytes.length, 65_536, 4_099, 333]) {
+      const chunks = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, i * size + size));
+      expect((await readManifest(Readable.from(chunks))).entries).to.have.length(3000);
     }
   });
 

@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { BackupError, ChainError } from '../../errors.js';
 import {
+  decodeManifest,
   parseManifestEnds,
-  readManifest,
   type Manifest,
   type ManifestFooter,
   type ManifestEntry,
@@ -55,24 +55,20 @@ export async function readChainLink(manifestPath: string, stores: Stores = defau
 }
 
 /**
- * The whole manifest of a link, entries included, streamed (it may be large) and hashed on the
- * way: bytes that differ from the ones the link was proven with are refused.
+ * The whole manifest of a link, entries included, read whole (as `readChainLink` reads it) and
+ * hashed: bytes that differ from the ones the link was proven with are refused.
  */
 export async function readLinkManifest(link: ChainLink, stores: Stores = defaultStores): Promise<Manifest> {
-  const hash = createHash('sha256');
   const { store, name } = stores.file(link.manifestPath);
-  const input = store.stream(name);
-  input.on('data', (chunk) => hash.update(chunk));
-  let manifest: Manifest;
+  const bytes = await store.readAll(name);
+  if (createHash('sha256').update(bytes).digest('hex') !== link.sha256) {
+    throw new ChainError('PARENT_CHANGED', `${link.manifestPath} changed while it was read. Run the backup again.`, { path: link.manifestPath });
+  }
   try {
-    manifest = await readManifest(input);
+    return await decodeManifest(bytes);
   } catch (error) {
     throw new BackupError('MANIFEST_INVALID', `${link.manifestPath}: ${(error as Error).message}`, { path: link.manifestPath, cause: error });
   }
-  if (hash.digest('hex') !== link.sha256) {
-    throw new ChainError('PARENT_CHANGED', `${link.manifestPath} changed while it was read. Run the backup again.`, { path: link.manifestPath });
-  }
-  return manifest;
 }
 
 /**

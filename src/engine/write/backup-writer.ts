@@ -44,8 +44,8 @@ export interface WrittenBackup {
   skipped: SkippedEntry[];
   /** The `.sha256` file's one line. */
   checksumLine: string;
-  /** The manifest, line by line (header, entries, footer). */
-  manifestLines: Iterable<string>;
+  /** The manifest's text (header, entries, footer), in pieces of whole lines. */
+  manifestText: Iterable<string>;
   /** Files new, changed, deleted and unchanged since the parent, for a chained backup. */
   changes?: FileChanges;
 }
@@ -81,7 +81,7 @@ export async function writeBackup(backup: BackupToWrite): Promise<WrittenBackup>
     statistics,
     skipped,
     checksumLine: formatChecksumLine(written.blocks.archiveSha256, backup.archiveName),
-    manifestLines: encodeManifest(header, written.entries, footer),
+    manifestText: encodeManifest(header, written.entries, footer),
     ...(plan.parent ? { changes: fileChanges(written.entries, plan.parent.manifest.entries) } : {}),
   };
 }

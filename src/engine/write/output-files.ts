@@ -120,14 +120,14 @@ export async function removeDeadRuns(store: BackupStore): Promise<string[]> {
   return removed;
 }
 
-/** `lines` written unseen to `name`, for the caller to `commit()` (or `seal()`, then `place()`): in batches, so a million-line manifest is never one string. */
-export async function writeLines(store: BackupStore, name: string, lines: Iterable<string>): Promise<StoreWriter> {
+/** `text` (pieces of it) written unseen to `name`, for the caller to `commit()` (or `seal()`, then `place()`): in batches, so a million-line manifest is never one string. */
+export async function writeText(store: BackupStore, name: string, text: Iterable<string>): Promise<StoreWriter> {
   const file = await store.create(name);
   try {
     let batch: Buffer[] = [];
     let batchBytes = 0;
-    for (const line of lines) {
-      const buffer = Buffer.from(line);
+    for (const piece of text) {
+      const buffer = Buffer.from(piece);
       batch.push(buffer);
       batchBytes += buffer.length;
       if (batch.length >= 512 || batchBytes >= 1 << 20) {

@@ -11,7 +11,7 @@ import { readChainLink } from '../chain/backup-chain.js';
 import type { ResolvedArchiveOptions } from '../options.js';
 import type { RunLock } from '../run-lock.js';
 import { writeBackup, type BackupToWrite, type WrittenBackup } from './backup-writer.js';
-import { prepareOutput, replaceBackup, writeLines, type OutputPaths } from './output-files.js';
+import { prepareOutput, replaceBackup, writeText, type OutputPaths } from './output-files.js';
 import { throwIfAborted } from './write-archive.js';
 
 export interface StoredBackup extends WrittenBackup {
@@ -63,9 +63,9 @@ export async function storeBackup(
         await finishFile(archiveFile, paths.archive);
       },
     });
-    await finishFile(await writeLines(store, nameOf(paths.checksum), [made.checksumLine]), paths.checksum);
+    await finishFile(await writeText(store, nameOf(paths.checksum), [made.checksumLine]), paths.checksum);
     throwIfAborted(signal);
-    await finishFile(await writeLines(store, nameOf(paths.manifest), made.manifestLines), paths.manifest);
+    await finishFile(await writeText(store, nameOf(paths.manifest), made.manifestText), paths.manifest);
     if (replace) await replaceBackup(paths, sealed);
     await lock.release(); // after the manifest: a run killed before this point is a dead run's
     const statistics = store.remote ? { ...made.statistics, store: stores.since(requestsBefore) } : made.statistics;
