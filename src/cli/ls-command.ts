@@ -4,9 +4,7 @@
  */
 import type { Command } from 'commander';
 import { readChainLink, type ChainLink } from '../engine/chain/backup-chain.js';
-import { BackupReader } from '../engine/read/backup-reader.js';
-import { isDecompressionError } from '../engine/read/archive-format.js';
-import { TarFormatError } from '../format/tar-entry-stream.js';
+import type { BackupReader } from '../engine/read/backup-reader.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
@@ -35,6 +33,8 @@ export function registerList(program: Command, context: CliContext): void {
         context.exitCode = EXIT_OK;
         return;
       }
+      // Loaded when needed: every command's start-up would pay for the read path otherwise.
+      const { BackupReader } = await import('../engine/read/backup-reader.js');
       const backup = await BackupReader.open(location, stores);
       const { manifest, manifestPath, archivePath } = backup;
       if (!manifest) {
@@ -80,6 +80,8 @@ function entryLine(type: string, mode: number, size: number, mtimeNs: bigint, pa
  * damage are listed, the damage is said on stderr and the exit code is 1.
  */
 async function listArchive(backup: BackupReader, flags: ListFlags, write: (line: string) => void, say: (line: string) => void): Promise<number> {
+  const { isDecompressionError } = await import('../engine/read/archive-format.js');
+  const { TarFormatError } = await import('../format/tar-entry-stream.js');
   const { archivePath } = backup;
   const warnings: string[] = [];
   try {

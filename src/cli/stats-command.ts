@@ -1,7 +1,6 @@
 /** `gulp-backup stats <manifest>`: the summary of an existing backup, with the extensions that take the space. */
 import type { Command } from 'commander';
 import { extensionStatistics } from '../engine/write/extension-statistics.js';
-import { BackupReader } from '../engine/read/backup-reader.js';
 import { BackupError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
@@ -17,6 +16,7 @@ export function registerStats(program: Command, context: CliContext): void {
     .argument('<path>', 'NAME.manifest.jsonl, its archive, or a folder (its newest backup)')
     .option('--json', 'print them as JSON')
     .action(async (path: string, flags: { json?: boolean } & S3Flags) => {
+      const { BackupReader } = await import('../engine/read/backup-reader.js');
       const { manifest, manifestPath } = await BackupReader.open(path, storesFor(s3SettingsFrom(flags)));
       if (!manifest) throw new BackupError('MANIFEST_INVALID', `${path} has no manifest beside it; statistics come from NAME.manifest.jsonl.`, { path });
       const { header, footer } = manifest;

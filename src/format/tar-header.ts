@@ -10,7 +10,7 @@
  * `hdrcharset` record, which that version warns about) and nanosecond times.
  * Decoding lives in tar-entry-header.ts.
  */
-import { Header } from 'tar';
+import { Header } from 'tar/header';
 import { encodeNameBytes, hasEscapedBytes } from './path-bytes.js';
 import { encodePaxRecords, formatPaxTime } from './pax.js';
 
