@@ -57,11 +57,11 @@ export function encodeTarHeader(entry: TarEntryHeader): Buffer {
   if (fast) {
     // The usual pax case: an exact mtime (most file systems keep nanoseconds), nothing else.
     const link = entry.linkTarget === undefined ? '' : paxRecord('linkpath', entry.linkTarget);
-    const body = Buffer.from(paxRecord('path', path) + link + paxRecord('mtime', formatPaxTime(entry.mtimeNs)), 'latin1');
+    const body = paxRecord('path', path) + link + paxRecord('mtime', formatPaxTime(entry.mtimeNs));
     const padded = body.length + tarPadding(body.length);
     const out = Buffer.allocUnsafe(2 * TAR_BLOCK_SIZE + padded);
     ustarBlock(out, 0, 'PaxHeader', { type: 'pax', mode: 0o644, uid: 0, gid: 0 }, body.length, Number(seconds));
-    body.copy(out, TAR_BLOCK_SIZE);
+    writeAscii(out, TAR_BLOCK_SIZE, body);
     out.fill(0, TAR_BLOCK_SIZE + body.length, TAR_BLOCK_SIZE + padded);
     return ustarBlock(out, TAR_BLOCK_SIZE + padded, path, entry, size, Number(seconds));
   }
@@ -103,6 +103,7 @@ export function encodeWithNodeTar(entry: TarEntryHeader): Buffer {
 
 const MAX_OCTAL_7 = 0o7777777;
 const MAX_OCTAL_11 = 0o77777777777;
+const MAX_SECONDS = BigInt(MAX_OCTAL_11);
 
 /** Whether node-tar would write this entry as plain ustar fields, with no pax for a field (the time aside). */
 function fitsUstarDirectly(path: string, entry: TarEntryHeader, size: number, seconds: bigint): boolean {
@@ -115,7 +116,7 @@ function fitsUstarDirectly(path: string, entry: TarEntryHeader, size: number, se
     entry.gid >= 0 &&
     entry.gid <= MAX_OCTAL_7 &&
     size < MAX_OCTAL_11 && // the largest size gets a pax size record too, as before
-    seconds <= BigInt(MAX_OCTAL_11)
+    seconds <= MAX_SECONDS
   );
 }
 
@@ -126,7 +127,17 @@ function isAscii(text: string): boolean {
 
 const TYPE_FLAGS = { file: 0x30, hardlink: 0x31, symlink: 0x32, directory: 0x35, pax: 0x78 } as const;
 
-/** One ustar block at `offset`, as node-tar's Header writes it for fields that fit; returns `block`. */
+/** What every ustar block written here holds besides its fields: the magic, the version, devmajor and devminor. */
+const USTAR_TEMPLATE = Buffer.alloc(TAR_BLOCK_SIZE);
+USTAR_TEMPLATE.write('ustar\x0000', 257, 'latin1');
+writeOctal(USTAR_TEMPLATE, 329, 8, 0);
+writeOctal(USTAR_TEMPLATE, 337, 8, 0);
+
+/**
+ * One ustar block at `offset`, as node-tar's Header writes it for fields that fit; returns `block`.
+ * Byte by byte rather than through `Buffer#write` and octal strings: at thousands of files a
+ * second the strings and the calls cost more than the block's own work.
+ */
 function ustarBlock(
   block: Buffer,
   offset: number,
@@ -135,18 +146,15 @@ function ustarBlock(
   size: number,
   seconds: number,
 ): Buffer {
-  block.fill(0, offset, offset + TAR_BLOCK_SIZE);
-  block.write(path, offset, 'latin1');
+  USTAR_TEMPLATE.copy(block, offset);
+  writeAscii(block, offset, path);
   writeOctal(block, offset + 100, 8, entry.mode & 0o7777);
   writeOctal(block, offset + 108, 8, entry.uid);
   writeOctal(block, offset + 116, 8, entry.gid);
   writeOctal(block, offset + 124, 12, size);
   writeOctal(block, offset + 136, 12, seconds);
   block[offset + 156] = TYPE_FLAGS[entry.type];
-  if (entry.linkTarget !== undefined) block.write(entry.linkTarget, offset + 157, 'latin1');
-  block.write('ustar\x0000', offset + 257, 'latin1');
-  writeOctal(block, offset + 329, 8, 0);
-  writeOctal(block, offset + 337, 8, 0);
+  if (entry.linkTarget !== undefined) writeAscii(block, offset + 157, entry.linkTarget);
   // The checksum counts its own field as eight spaces.
   let sum = 8 * 0x20;
   for (let i = offset; i < offset + 148; i++) sum += block[i]!;
@@ -155,10 +163,26 @@ function ustarBlock(
   return block;
 }
 
-/** node-tar's octal field: zero-padded digits, then ' ' and NUL (only NUL when the digits fill all but one byte). */
+/** Text known to be ASCII (the direct encoding's names, pax records), one byte per character. */
+function writeAscii(block: Buffer, offset: number, text: string): void {
+  for (let i = 0; i < text.length; i++) block[offset + i] = text.charCodeAt(i);
+}
+
+/**
+ * node-tar's octal field: zero-padded digits, then ' ' and NUL (only NUL when the digits fill all
+ * but one byte). `value` fits the field (the callers check), and stays exact below 2^53.
+ */
 function writeOctal(block: Buffer, offset: number, size: number, value: number): void {
-  const digits = value.toString(8);
-  block.write(digits.length === size - 1 ? `${digits}\0` : `${'0'.repeat(size - 2 - digits.length)}${digits} \0`, offset, 'latin1');
+  let digits = 1;
+  for (let rest = value; rest >= 8; rest = Math.floor(rest / 8)) digits++;
+  const width = digits === size - 1 ? size - 1 : size - 2;
+  let rest = value;
+  for (let i = offset + width - 1; i >= offset; i--) {
+    block[i] = 0x30 + (rest % 8);
+    rest = Math.floor(rest / 8);
+  }
+  block[offset + width] = width === size - 1 ? 0 : 0x20;
+  if (width !== size - 1) block[offset + width + 1] = 0;
 }
 
 /** One pax record for an ASCII value: `"<length> <keyword>=<value>\n"`, the length counting itself. */
