@@ -10,7 +10,7 @@ import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { formatBytes } from '../report/format.js';
 import { isBackupFileName } from '../engine/chain/locate-backup.js';
-import { joinLocation, nameOf as basename, resolveLocation } from '../store/location.js';
+import { joinLocation, nameOf as basename, resolveFrom, resolveLocation } from '../store/location.js';
 import { storesFor, type Stores } from '../store/stores.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 
@@ -145,8 +145,14 @@ async function listFolder(folder: string, flags: ListFlags, write: (line: string
         }),
       );
     } else {
-      write(`${describe(link)}${parent ? `  ← ${nameOf.get(parent.id) ?? `${parent.manifest} (missing)`}` : ''}`);
+      write(`${describe(link)}${parent ? `  ← ${nameOf.get(parent.id) ?? (await parentElsewhere(folder, parent.manifest, stores))}` : ''}`);
     }
   }
   if (links.length === 0 && !flags.json) write(`# no backups in ${folder}`);
+}
+
+/** A parent that is not in the folder listed: a chain may build on backups in another folder (`--since`). */
+async function parentElsewhere(folder: string, relativeManifest: string, stores: Stores): Promise<string> {
+  const { store, name } = stores.file(resolveFrom(folder, relativeManifest));
+  return (await store.stat(name)) ? relativeManifest : `${relativeManifest} (missing)`;
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackup } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -73,5 +73,18 @@ describe('cli: gulp-backup restore and ls', () => {
     const both = await create('--incremental', '--differential');
     expect(both.code).to.equal(2);
     expect(both.stderr).to.match(/one of --incremental, --differential and --auto/);
+  });
+
+  it('ls of a folder names a parent kept in another folder (--since), and says when it is missing', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'app/a.txt': 'a' });
+    const full = runCli(['create', 'app', '--cwd', root, '--out', join(root, 'full'), '--name', 'base', '-q']);
+    expect((await full).code).to.equal(0);
+    const inc = await runCli(['create', 'app', '--cwd', root, '--out', join(root, 'inc'), '--name', 'next', '--incremental', '--since', join(root, 'full'), '-q']);
+    expect(inc.code, inc.stderr).to.equal(0);
+    const listed = await runCli(['ls', join(root, 'inc')]);
+    expect(listed.stdout).to.match(/next\.manifest\.jsonl {2}← \.\.\/full\/base\.manifest\.jsonl\n$/);
+    await rename(join(root, 'full/base.manifest.jsonl'), join(root, 'full/moved.manifest.jsonl'));
+    expect((await runCli(['ls', join(root, 'inc')])).stdout).to.match(/← \.\.\/full\/base\.manifest\.jsonl \(missing\)\n$/);
   });
 });
