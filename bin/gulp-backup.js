@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The installed command: the compiled CLI (`npm run build`, which `npm ci` runs through `prepare`).
-import '../dist/cli/bin.js';
+// The installed command: the CLI as scripts/bundle-cli.mjs bundles it (`npm run build`, which `npm pack` runs first).
+import '../dist/command/bin.js';

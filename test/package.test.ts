@@ -33,7 +33,7 @@ describe('the packed package, installed into a fresh gulp 5 project', function (
     const packed = await execa('npm', ['pack', '--json', '--pack-destination', packs], { cwd: ROOT });
     const [info] = JSON.parse(String(packed.stdout)) as [{ filename: string; files: { path: string }[] }];
     const files = info.files.map((file) => file.path);
-    expect(files).to.include.members(['LICENSE', 'README.md', 'package.json', 'bin/gulp-backup.js', 'dist/index.js', 'dist/index.d.ts']);
+    expect(files).to.include.members(['LICENSE', 'README.md', 'package.json', 'bin/gulp-backup.js', 'dist/command/bin.js', 'dist/index.js', 'dist/index.d.ts']);
     expect(files.filter((path) => path.startsWith('test/') || path.startsWith('src/') || path.endsWith('.tgz'))).to.deep.equal([]);
     const map = JSON.parse(await readFile(join(ROOT, 'dist/index.js.map'), 'utf8')) as { sourcesContent?: string[] };
     expect(map.sourcesContent?.[0], 'source maps embed their sources (src/ is not shipped)').to.be.a('string');
