@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
 import { BackupError, backup as backupPlugin, backupTask, createBackup, restore, restoreBackup, verify, verifyBackup, type BackupResult, type VerifyReport } from '../../src/index.js';
 import { decodeSeekTable, encodeSeekTable, frameContentSize, seekTableAt } from '../../src/format/zstd-frames.js';
-import { loadManifest } from '../helpers/archive.js';
+import { editManifestEntry, loadManifest } from '../helpers/archive.js';
 import { runCli } from '../helpers/cli.js';
 import { describeTree } from '../helpers/exact-tree.js';
 import { pseudoRandomBytes, run, tempDir, writeTree } from '../helpers/tree.js';
@@ -105,6 +105,23 @@ describe('codec zstd (Node.js with zstd)', () => {
     expect(one.ok).to.equal(true);
     expect(one.blocksRead).to.equal(1);
     expect(one.blocksTotal).to.be.greaterThan(10);
+  });
+
+  it('small files are proven by the SHA-256 the inflating worker takes: many to a block restore exactly; a hash the manifest lies about is refused', async () => {
+    const many = await tempDir();
+    const files = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`many/f${i}.txt`, `file ${i} `.repeat(1 + ((i * 37) % 800))]));
+    await writeTree(many, files);
+    const made = await createBackup({ sources: ['many'], cwd: many, out: join(many, 'out'), name: 'm', codec: 'zstd', blockSize: '64KB' });
+    const target = await tempDir();
+    const restored = await restoreBackup(made.manifestPath, { to: target });
+    expect(restored.ok, JSON.stringify(restored.failures)).to.equal(true);
+    expect(describeTree(join(target, 'many'))).to.deep.equal(describeTree(join(many, 'many')));
+    await editManifestEntry(made.manifestPath, 'many/f7.txt', (entry) => ({ ...entry, hashes: { sha256: 'f'.repeat(64) } }));
+    const lied = await tempDir();
+    const refused = await restoreBackup(made.manifestPath, { to: lied });
+    expect(refused.failures.map((failure) => failure.path)).to.deep.equal(['many/f7.txt']);
+    expect(refused.failures[0]!.reason).to.match(/does not match its SHA-256/);
+    expect(await readdir(join(lied, 'many'))).to.have.length(59);
   });
 
   it('without its manifest: verify walks the frames by the seek table; restore and ls read it', async () => {

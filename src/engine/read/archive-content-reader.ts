@@ -8,7 +8,7 @@ import { codecNamed, readableCodec } from '../../format/codecs/codecs.js';
 import type { ManifestEntry } from '../../format/manifest.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import type { ContentHolder } from '../chain/backup-chain.js';
-import type { BlockCodecPool } from '../block-codec-pool.js';
+import type { BlockCodecPool, BlockRange } from '../block-codec-pool.js';
 import { notFound } from '../chain/locate-backup.js';
 import { RestoreRefusal } from './restore-writer.js';
 import type { StoredFile } from '../../store/backup-store.js';
@@ -26,12 +26,18 @@ export class ArchiveContentReader {
   private constructor(
     private readonly holder: ContentHolder,
     private readonly only: number[],
+    /** Files whose SHA-256 the worker that inflates their block takes: the block, and the file's place among its ranges. */
+    private readonly hashedInBlock: ReadonlyMap<ManifestEntry, readonly [block: number, range: number]>,
   ) {
     this.blocksTotal = holder.footer.blocks.count;
     this.blocksNeeded = only.length;
   }
 
-  /** Opens `holder`'s archive to read the content of `entries` (its files, in archive order). */
+  /**
+   * Opens `holder`'s archive to read the content of `entries` (its files, in archive order).
+   * `hashInBlockUpTo`: files up to this size, whole in one block, are hashed by its worker (when
+   * the codec decompresses fast; see `BlockCodec.decompressesFast`).
+   */
   static async open(
     holder: ContentHolder,
     entries: readonly ManifestEntry[],
@@ -39,34 +45,50 @@ export class ArchiveContentReader {
     maxInFlight: number,
     signal: AbortSignal | undefined,
     stores: Stores,
+    hashInBlockUpTo = 0,
   ): Promise<ArchiveContentReader> {
-    const blockSize = holder.footer.blocks.blockSize;
+    const { footer, header } = holder;
+    const blockSize = footer.blocks.blockSize;
     const needed = new Set<number>();
+    // Small files that lie whole in one block, to be hashed by the worker that inflates it.
+    const byBlock = new Map<number, BlockRange[]>();
+    const hashedInBlock = new Map<ManifestEntry, readonly [number, number]>();
     for (const entry of entries) {
       if (entry.type !== 'file' || entry.size === 0) continue;
       const first = Math.floor(entry.dataOffset! / blockSize);
       const last = Math.floor((entry.dataOffset! + entry.size - 1) / blockSize);
       for (let i = first; i <= last; i++) needed.add(i);
+      if (first !== last || !(entry.size <= hashInBlockUpTo) || typeof entry.hashes?.sha256 !== 'string') continue;
+      const ranges = byBlock.get(first) ?? byBlock.set(first, []).get(first)!;
+      hashedInBlock.set(entry, [first, ranges.length]);
+      ranges.push([entry.dataOffset! - first * blockSize, entry.size]);
     }
-    const content = new ArchiveContentReader(holder, [...needed].sort((a, b) => a - b));
-    if (needed.size === 0) return content;
+    if (needed.size === 0) return new ArchiveContentReader(holder, [], new Map());
+    const codec = readableCodec(codecNamed(header.options.codec, holder.manifestPath ?? holder.archivePath), holder.archivePath);
+    // Only where the workers have time to spare (gzip keeps them the busier side).
+    const inWorker = codec.decompressesFast;
+    const content = new ArchiveContentReader(holder, [...needed].sort((a, b) => a - b), inWorker ? hashedInBlock : new Map());
     const where = holder.manifestPath ? `the archive that ${basename(holder.manifestPath)} names is not beside it` : undefined;
     const { store, name } = stores.file(holder.archivePath);
     content.file = await store.open(name).catch((error: unknown) => {
       throw notFound(holder.archivePath, error, where);
     });
-    const { footer, header } = holder;
     const index = { blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes };
-    const codec = readableCodec(codecNamed(header.options.codec, holder.manifestPath ?? holder.archivePath), holder.archivePath);
     // Each file is proven by its own SHA-256; the archive's, over every byte, is verify's to check.
     const reader = new ArchiveReader(content.file, pool, codec, index, false);
-    content.blocks = reader.blocks({ maxInFlight, only: content.only, signal });
+    content.blocks = reader.blocks({ maxInFlight, only: content.only, signal, ...(inWorker ? { hashRanges: { byBlock, algorithms: ['sha256'] } } : {}) });
     return content;
   }
 
-  /** Hands `entry`'s content to `write`, block by block; a damaged block refuses the file. */
-  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<void> {
+  /**
+   * Hands `entry`'s content to `write`, block by block; a damaged block refuses the file. Resolves
+   * to the content's SHA-256 when the worker took it (a file up to `hashInBlockUpTo` bytes, whole
+   * in one block), else to undefined.
+   */
+  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<string | undefined> {
+    const hashed = this.hashedInBlock.get(entry);
     const end = entry.dataOffset! + entry.size;
+    let digest: string | undefined;
     for (let position = entry.dataOffset!; position < end; ) {
       const block = await this.blockAt(Math.floor(position / this.holder.footer.blocks.blockSize));
       if (!block.data) throw new RestoreRefusal(`it is in damaged block ${block.index} of ${basename(this.holder.archivePath)} (${block.error})`);
@@ -77,7 +99,9 @@ export class ArchiveContentReader {
       const to = Math.min(block.data.length, end - block.tarOffset);
       await write(block.data.subarray(position - block.tarOffset, to));
       position = block.tarOffset + to;
+      if (hashed && block.index === hashed[0]) digest = block.digests?.[hashed[1]]?.[0];
     }
+    return digest;
   }
 
   async close(): Promise<void> {

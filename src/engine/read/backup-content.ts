@@ -32,7 +32,7 @@ export class BackupContent {
     manifest: Manifest,
     { holders, broken }: ContentHolders,
     files: readonly ManifestEntry[],
-    options: { concurrency: number; signal?: AbortSignal | undefined; stores: Stores },
+    options: { concurrency: number; signal?: AbortSignal | undefined; stores: Stores; hashInBlockUpTo?: number },
   ): Promise<BackupContent> {
     const { stores } = options;
     const content = new BackupContent(manifest.header.id, new BlockCodecPool(options.concurrency));
@@ -52,7 +52,7 @@ export class BackupContent {
           continue;
         }
         try {
-          const reader = await ArchiveContentReader.open(holder, entries, content.pool, maxInFlight, options.signal, stores);
+          const reader = await ArchiveContentReader.open(holder, entries, content.pool, maxInFlight, options.signal, stores, options.hashInBlockUpTo);
           content.readers.set(id, reader);
           content.blocksTotal += reader.blocksTotal;
           content.blocksNeeded += reader.blocksNeeded;
@@ -71,12 +71,13 @@ export class BackupContent {
   /**
    * Hands `entry`'s content to `write`, block by block, in archive order of the files opened. A file
    * that cannot be read (its archive unreachable, its block damaged) is a `RestoreRefusal`.
+   * Resolves to the content's SHA-256 when a worker took it (see `hashInBlockUpTo`).
    */
-  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<void> {
+  async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<string | undefined> {
     const id = entry.heldBy ?? this.ownId;
     const reader = this.readers.get(id);
     if (!reader) throw new RestoreRefusal(this.unavailable.get(id) ?? 'refused: its manifest record is malformed (heldBy)');
-    await reader.read(entry, write);
+    return reader.read(entry, write);
   }
 
   async close(): Promise<void> {

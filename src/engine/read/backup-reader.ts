@@ -64,8 +64,12 @@ export class BackupReader {
     return this.provenHolders;
   }
 
-  /** The content of `files` (entries of the manifest, in its order), each from the archive that holds it. */
-  async content(files: readonly ManifestEntry[], options: { concurrency: number; signal?: AbortSignal | undefined }): Promise<BackupContent> {
+  /**
+   * The content of `files` (entries of the manifest, in its order), each from the archive that
+   * holds it. Files up to `hashInBlockUpTo` bytes that lie whole in one block are hashed (SHA-256)
+   * by the worker that inflates it, and `BackupContent.read` gives their digest.
+   */
+  async content(files: readonly ManifestEntry[], options: { concurrency: number; signal?: AbortSignal | undefined; hashInBlockUpTo?: number }): Promise<BackupContent> {
     return BackupContent.open(this.requireManifest('content'), await this.holders(), files, { ...options, stores: this.stores });
   }
 

@@ -232,16 +232,20 @@ export class RestoreWriter {
    * A small file in one go, every step synchronous as tar does it (a cached metadata call costs
    * microseconds; a trip through libuv's pool costs tens). Size and hash are proven before
    * anything is written, so a mismatch leaves nothing behind. `ensureFolder` must have run.
+   * `sha256`: the content's digest, when the worker that inflated its block took it.
    */
-  writeFileSync(path: string, chunks: Buffer[], expected: ExpectedContent, metadata: FileMetadata): void {
+  writeFileSync(path: string, chunks: Buffer[], expected: ExpectedContent, metadata: FileMetadata, sha256?: string): void {
     let size = 0;
     for (const chunk of chunks) size += chunk.length;
     if (size !== expected.size) throw sizeRefusal(size, expected);
     if (expected.sha256 !== undefined) {
-      // Here, not in the worker that decompressed the block: on two cores that was 7% slower (docs/BENCHMARKS.md).
-      const hash = createHash('sha256');
-      for (const chunk of chunks) hash.update(chunk);
-      if (hash.digest('hex') !== expected.sha256) throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
+      let actual = sha256;
+      if (actual === undefined) {
+        const hash = createHash('sha256');
+        for (const chunk of chunks) hash.update(chunk);
+        actual = hash.digest('hex');
+      }
+      if (actual !== expected.sha256) throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
     }
     const temporary = temporaryName(join(this.root, path));
     const fd = openSync(fsPath(temporary), CREATE_FLAGS, 0o600);

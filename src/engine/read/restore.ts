@@ -181,9 +181,11 @@ interface RestoreContext {
   result: RestoreResult;
 }
 
-/** How a file's content reaches the writer: its bytes, and (sparse files) the holes between them. */
-/** Writes an entry's content through `write` and `hole`. */
-type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => Promise<void> | void) => Promise<void>;
+/**
+ * How a file's content reaches the writer: its bytes through `write`, and (sparse files) the holes
+ * between them through `hole`. Resolves to the content's SHA-256 when a worker already took it.
+ */
+type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => Promise<void> | void) => Promise<string | undefined | void>;
 
 /**
  * Without overwrite, names that are taken in the target are refused once, before anything is
@@ -258,7 +260,8 @@ async function restoreWithManifest(backup: BackupReader, manifest: Manifest, con
   context.progress.bytesTotal = selected.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
   // A point of a chain: each file's content comes from the backup that holds it, all read at once.
   // A backup of the chain that is gone fails only the files it holds; the others are restored.
-  const content = await backup.content(selected, { concurrency, signal: context.options.signal });
+  // Small files whole in one block are hashed by the worker that inflates it, off this thread.
+  const content = await backup.content(selected, { concurrency, signal: context.options.signal, hashInBlockUpTo: SMALL_FILE_LIMIT });
   if (content.brokenChain) {
     result.warnings.push(`broken chain: ${content.brokenChain} Backups beyond it were looked up by id in the same folder; their files are proven by their SHA-256.`);
   }
@@ -336,12 +339,12 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
         const expected = { size: entry.size, sha256: checkHash ? entry.hashes?.sha256 : undefined, record } as const;
         if (entry.size <= SMALL_FILE_LIMIT) {
           const chunks: Buffer[] = [];
-          await content(
+          const digest = await content(
             async (bytes) => void chunks.push(bytes),
             (length) => void chunks.push(Buffer.alloc(length)),
           );
           await writer.ensureFolder(parentPath(path));
-          writer.writeFileSync(path, chunks, expected, metadata);
+          writer.writeFileSync(path, chunks, expected, metadata, digest ?? undefined);
           result.restored.files++;
           result.restored.bytes += entry.size;
           return;

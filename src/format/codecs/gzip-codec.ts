@@ -7,6 +7,7 @@ export const gzipCodec: BlockCodec = {
   suffix: '.tar.gz',
   // deflate's window is 32 KiB: 1 MiB blocks lose almost nothing (docs/BENCHMARKS.md)
   defaultBlockSize: 1024 * 1024,
+  decompressesFast: false,
   compresses: true,
   levels: { min: 0, max: 9, default: 6 },
   unavailable: () => undefined,

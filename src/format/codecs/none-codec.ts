@@ -5,6 +5,7 @@ export const noneCodec: BlockCodec = {
   name: 'none',
   suffix: '.tar',
   defaultBlockSize: 1024 * 1024,
+  decompressesFast: false,
   compresses: false,
   levels: { min: 0, max: 0, default: 0 },
   unavailable: () => undefined,

@@ -11,6 +11,7 @@ export const zstdCodec: BlockCodec = {
   suffix: '.tar.zst',
   // zstd -3 looks back up to 2 MiB: 4 MiB blocks stay within 1% of one zstd -3 stream (docs/BENCHMARKS.md)
   defaultBlockSize: 4 * 1024 * 1024,
+  decompressesFast: true,
   compresses: true,
   levels: { min: 1, max: 19, default: 3 },
   unavailable: () => ('zstdCompressSync' in zlib ? undefined : 'Node.js 22.15 or later (for its built-in zstd)'),
