@@ -45,6 +45,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     .exitOverride()
     .showHelpAfterError('(run gulp-backup --help for usage)')
     .configureOutput({ writeOut: (text) => stdout.write(text), writeErr: (text) => stderr.write(text) });
+  // What an interrupted run leaves behind depends on the command: it is said in those terms.
+  let running = '';
+  program.hook('preAction', (_program, action) => void (running = action.name()));
   registerCreate(program, context);
   registerVerify(program, context);
   registerRestore(program, context);
@@ -63,7 +66,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (error instanceof AbortError || signal.aborted) {
-      stderr.write(`gulp-backup: interrupted; nothing was left behind. Run the command again to make the backup.\n`);
+      stderr.write(`gulp-backup: ${INTERRUPTED[running] ?? 'interrupted.'}\n`);
       return received === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
     }
     if (error instanceof OptionError) {
@@ -80,6 +83,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     process.off('SIGTERM', onSignal);
   }
 }
+
+/** What an interrupted command says about what it left. */
+const INTERRUPTED: Readonly<Record<string, string>> = {
+  create: 'interrupted; nothing was left behind. Run the command again to make the backup.',
+  restore:
+    'interrupted; the files restored so far are in place, each one whole and proven, and no partial file was left. ' +
+    'Run the command again with --overwrite to finish, or restore into an empty folder.',
+};
 
 /** The engine's option names as the flags that set them. */
 const FLAGS: Readonly<Record<string, string>> = {

@@ -87,4 +87,13 @@ describe('cli: gulp-backup restore and ls', () => {
     await rename(join(root, 'full/base.manifest.jsonl'), join(root, 'full/moved.manifest.jsonl'));
     expect((await runCli(['ls', join(root, 'inc')])).stdout).to.match(/← \.\.\/full\/base\.manifest\.jsonl \(missing\)\n$/);
   });
+
+  it('an interrupted command says what it left, in its own terms (exit 130)', async () => {
+    const restore = await runCli(['restore', manifestPath, '--to', await tempDir()], AbortSignal.abort());
+    expect(restore.code).to.equal(130);
+    expect(restore.stderr).to.match(/interrupted; the files restored so far are in place.*--overwrite/);
+    const verify = await runCli(['verify', manifestPath], AbortSignal.abort());
+    expect(verify.code).to.equal(130);
+    expect(verify.stderr).to.equal('gulp-backup: interrupted.\n');
+  });
 });
