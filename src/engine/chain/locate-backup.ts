@@ -15,7 +15,7 @@ export function notFound(path: string, error: unknown, why?: string): BackupErro
   if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return sourceReadError(path, error);
   return new SourceError(
     'SOURCE_NOT_FOUND',
-    `${path} not found${why ? ` (${why})` : ''}. Pass the path of a NAME.manifest.jsonl or NAME.tar.gz.`,
+    `${path} not found${why ? ` (${why})` : ''}. Pass a backup: its NAME.manifest.jsonl, its archive (.tar.gz, .tar.zst, .tar) or the folder that holds it.`,
     { path, cause: error },
   );
 }
