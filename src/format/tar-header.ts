@@ -45,12 +45,15 @@ const TAR_TYPE_NAMES = {
 
 const NS_PER_SECOND = 1_000_000_000n;
 
-/** Encodes the header block(s) for one entry: `[pax header + body] + ustar header`. */
-export function encodeTarHeader(entry: TarEntryHeader): Buffer {
+/**
+ * Encodes the header block(s) for one entry: `[pax header + body] + ustar header`. `contentSize`,
+ * when given, stands for `entry.size` (a file's size as opened, which may differ from the scan's).
+ */
+export function encodeTarHeader(entry: TarEntryHeader, contentSize = entry.size): Buffer {
   const path = entry.type === 'directory' ? `${entry.path}/` : entry.path;
   // The ustar field holds whole, positive seconds; pax carries the exact time otherwise.
   const seconds = entry.mtimeNs > 0n ? entry.mtimeNs / NS_PER_SECOND : 0n;
-  const size = entry.type === 'file' ? entry.size : 0;
+  const size = entry.type === 'file' ? contentSize : 0;
   const wholeSeconds = entry.mtimeNs === seconds * NS_PER_SECOND;
   const fast = fitsUstarDirectly(path, entry, size, seconds);
   if (fast && wholeSeconds) return ustarBlock(Buffer.allocUnsafe(TAR_BLOCK_SIZE), 0, path, entry, size, Number(seconds));
@@ -65,7 +68,7 @@ export function encodeTarHeader(entry: TarEntryHeader): Buffer {
     out.fill(0, TAR_BLOCK_SIZE + body.length, TAR_BLOCK_SIZE + padded);
     return ustarBlock(out, TAR_BLOCK_SIZE + padded, path, entry, size, Number(seconds));
   }
-  return encodeWithNodeTar(entry);
+  return encodeWithNodeTar(contentSize === entry.size ? entry : { ...entry, size: contentSize });
 }
 
 /**

@@ -11,6 +11,9 @@ export interface ArchiveSink {
   write(buffers: Buffer[]): Promise<void>;
 }
 
+/** Zero bytes for tar padding, shared (never written to). */
+const TAR_PADDING_ZEROS = Buffer.alloc(512);
+
 /** Up to this many bytes, an archive of a single block is compressed on the main thread. */
 const SINGLE_BLOCK_HERE = 512 * 1024;
 
@@ -119,9 +122,9 @@ export class BlockWriter {
     return written;
   }
 
-  /** Appends `count` zero bytes (tar padding). */
+  /** Appends `count` zero bytes (tar padding: under a tar block, the common case, without allocating). */
   async pushZeros(count: number): Promise<void> {
-    if (count > 0) await this.push(Buffer.alloc(count));
+    if (count > 0) await this.push(count <= TAR_PADDING_ZEROS.length ? TAR_PADDING_ZEROS.subarray(0, count) : Buffer.alloc(count));
   }
 
   /** Flushes the last partial block, writes the end marker and returns the block index. */

@@ -123,7 +123,7 @@ export async function writeArchive(
         continue;
       }
       if (entry.type !== 'file') {
-        await writer.push(encodeTarHeader({ ...entry, size: 0 }));
+        await writer.push(encodeTarHeader(entry, 0));
       } else {
         let stored: number | undefined;
         let skipReason: string | undefined;
@@ -142,7 +142,7 @@ export async function writeArchive(
           }
           record.size = content.size;
           bytesRead += content.size;
-          await writer.push(encodeTarHeader({ ...entry, size: content.size }));
+          await writer.push(encodeTarHeader(entry, content.size));
           record.dataOffset = writer.position;
           const hashing = contentHashing(content, writer, hasher, options.hashes);
           try {
