@@ -1,6 +1,7 @@
-/** tarNumber: the byte-by-byte octal parser gives what the straightforward string version gives. */
+/** Header blocks: tarNumber's byte-by-byte octal parser against the string version; both checksum conventions. */
 import { expect } from 'chai';
-import { tarNumber } from '../../src/format/tar-header-block.js';
+import { decodeHeaderBlock, tarNumber } from '../../src/format/tar-header-block.js';
+import { encodeTarHeader } from '../../src/format/tar-header.js';
 import { pseudoRandomBytes } from '../helpers/tree.js';
 
 /** The reference: the field as text, leading spaces and NULs dropped, digits up to a space or NUL. */
@@ -36,5 +37,16 @@ describe('format/tar-header-block: tarNumber', () => {
     expect(tarNumber(Buffer.from('0000 9  '), 0, 8)).to.equal(0n);
     expect(tarNumber(Buffer.from('00008   '), 0, 8)).to.equal(undefined);
     expect(tarNumber(Buffer.from('77777777777777777777'), 0, 20)).to.equal(8n ** 20n - 1n);
+  });
+
+  it('takes a header whose checksum is the signed sum (old tars), and refuses one whose checksum is neither', () => {
+    const block = encodeTarHeader({ path: 'a.txt', type: 'file', size: 3, mode: 0o644, uid: 0, gid: 0, mtimeNs: 1_700_000_000_000_000_000n });
+    block.fill(0xe9, 265, 270); // a uname with bytes of 0x80 and more: the two sums differ
+    let signed = 8 * 0x20;
+    for (let i = 0; i < 512; i++) if (i < 148 || i >= 156) signed += block[i]! >= 0x80 ? block[i]! - 0x100 : block[i]!;
+    block.write(`${signed.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    expect(decodeHeaderBlock(block)).to.include({ size: 3, mode: 0o644 });
+    block.write('000001\0 ', 148, 'latin1');
+    expect(decodeHeaderBlock(block)).to.deep.equal({ invalid: 'header checksum mismatch' });
   });
 });
