@@ -8,7 +8,7 @@ import type { BackupReader } from '../engine/read/backup-reader.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
-import { formatBytes } from '../report/format.js';
+import { formatBytes, printableName } from '../report/format.js';
 import { isBackupFileName } from '../engine/chain/locate-backup.js';
 import { joinLocation, nameOf as basename, resolveFrom, resolveLocation } from '../store/location.js';
 import { storesFor, type Stores } from '../store/stores.js';
@@ -71,8 +71,8 @@ export function modeString(type: string, mode: number): string {
 /** One entry as `tar -tv` shows it: kind and mode, size, time (UTC), path and link target. */
 function entryLine(type: string, mode: number, size: number, mtimeNs: bigint, path: string, linkTarget: string | undefined): string {
   const when = new Date(nanosecondsToMilliseconds(mtimeNs)).toISOString().replace('T', ' ').slice(0, 19);
-  const target = linkTarget === undefined ? '' : ` ${type === 'hardlink' ? 'link to' : '->'} ${linkTarget}`;
-  return `${modeString(type, mode)} ${String(size).padStart(12)} ${when} ${path}${target}`;
+  const target = linkTarget === undefined ? '' : ` ${type === 'hardlink' ? 'link to' : '->'} ${printableName(linkTarget)}`;
+  return `${modeString(type, mode)} ${String(size).padStart(12)} ${when} ${printableName(path)}${target}`;
 }
 
 /**

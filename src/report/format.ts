@@ -30,3 +30,27 @@ export function capped(lines: string[], what = '', limit = 20): string[] {
   if (lines.length <= limit) return lines;
   return [...lines.slice(0, limit), `  … and ${lines.length - limit} more${what ? ` ${what}` : ''} (--json lists them all)`];
 }
+
+const C_ESCAPES: Readonly<Record<number, string>> = { 0x07: '\\a', 0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0b: '\\v', 0x0c: '\\f', 0x0d: '\\r', 0x5c: '\\\\' };
+
+/**
+ * A name for one line of a listing, quoted as GNU tar's default (escape) style shows it: a
+ * backslash, control characters and bytes that are not UTF-8 (path-bytes.ts) as C escapes (`\\`,
+ * `\n`, `\377`), so that a name with a newline cannot pass for two entries. `--json` keeps names
+ * exact.
+ */
+export function printableName(name: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is looked for
+  if (!/[\x00-\x1f\x7f\\\udc80-\udcff]/.test(name)) return name;
+  let out = '';
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    const previous = i > 0 ? name.charCodeAt(i - 1) : 0;
+    // A lone low surrogate is an escaped byte; one that completes a pair is part of a character.
+    const escapedByte = code >= 0xdc80 && code <= 0xdcff && !(previous >= 0xd800 && previous <= 0xdbff);
+    if (escapedByte) out += `\\${(code & 0xff).toString(8)}`;
+    else if (code < 0x20 || code === 0x7f || code === 0x5c) out += C_ESCAPES[code] ?? `\\${code.toString(8).padStart(3, '0')}`;
+    else out += name[i];
+  }
+  return out;
+}

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { createBackup, restoreBackup, verifyBackup } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tree.js';
 
 /** Every name under `root` as bytes (hex), with its type and content: what must come back exactly. */
@@ -74,6 +75,20 @@ describe('engine: nothing left out (names, dot files, loops, unreadable folders)
     const fromGnu = await tempDir();
     expect((await restoreBackup(foreign, { to: fromGnu })).failures).to.deep.equal([]);
     expect(treeBytes(join(fromGnu, 'src'))).to.deep.equal(treeBytes(join(root, 'src')));
+  });
+
+  it('ls shows each name on one line, quoted as GNU tar quotes it (line breaks, backslashes, bytes that are not UTF-8)', async () => {
+    const root = await tempDir();
+    writeAwkwardTree(root);
+    execFileSync('python3', ['-c', "open(b'src/back\\\\slash\\ttab', 'wb').write(b'x')"], { cwd: root });
+    const made = await createBackup({ sources: ['src'], cwd: root, out: join(root, 'out') });
+    const listed = await runCli(['ls', made.manifestPath]);
+    expect(listed.code).to.equal(0);
+    // What follows the date and time of each line (tar -tv's columns), with the folders' slash dropped from tar's.
+    const ours = listed.stdout.trim().split('\n').slice(1).map((line) => line.replace(/^\S+ +\d+ \S+ \S+ /, '').replace(/ -> .*$/, ''));
+    const gnu = execFileSync('tar', ['-tzf', made.archivePath]).toString().trim().split('\n').map((line) => line.replace(/\/$/, ''));
+    expect(ours).to.deep.equal(gnu);
+    expect(ours).to.include.members(['src/new\\nline.txt', 'src/carriage\\r', 'src/dir\\377/caf\\351', 'src/back\\\\slash\\ttab']);
   });
 
   it('follows symlinks to files, and lists symlink loops as skipped instead of failing (as tar -h does)', async () => {
