@@ -1,7 +1,7 @@
 /** The closing summary of a backup, shared by the CLI and the gulp task. */
 import type { BackupResult } from '../engine/write/backup.js';
 import { FULL_ASKED_FOR } from '../engine/chain/backup-plan.js';
-import { capped, formatBytes, formatDuration, formatRate, formatStoreCounters } from './format.js';
+import { capped, formatBytes, formatDuration, formatRate, formatStoreCounters, printableName } from './format.js';
 import type { BackupPreview } from '../engine/write/preview.js';
 import { plural } from '../engine/plural.js';
 
@@ -45,7 +45,7 @@ export function formatBackupSummary(result: BackupResult): string[] {
   }
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   if (s.changedDuringBackup > 0) lines.push(`  warning: ${plural(s.changedDuringBackup, 'file')} changed while read (flagged in the manifest)`);
-  for (const item of result.skipped.slice(0, 10)) lines.push(`  skipped ${item.path}: ${item.reason}`);
+  for (const item of result.skipped.slice(0, 10)) lines.push(`  skipped ${printableName(item.path)}: ${item.reason}`);
   if (result.skipped.length > 10) lines.push(`  … and ${result.skipped.length - 10} more skipped (listed in the manifest's footer)`);
   return lines;
 }
@@ -64,8 +64,8 @@ export function formatPreview(preview: BackupPreview): string[] {
     `  would store ${plural(files, 'file')} (${formatBytes(bytes)}) and ${plural(preview.store.length - files, 'other entry', 'other entries')}; ` +
       `${count(preview.unchanged.length)} unchanged (${formatBytes(held)} held by earlier backups); ${count(preview.leftOut.length)} left out`,
     ...preview.warnings.map((warning) => `  warning: ${warning}`),
-    ...capped(preview.store.map((entry) => `  store ${entry.path}${entry.type === 'file' ? ` (${formatBytes(entry.size)})` : ` (${entry.type})`}`), 'to store'),
-    ...capped(preview.unchanged.map((entry) => `  unchanged ${entry.path} (held by ${entry.heldBy})`), 'unchanged'),
-    ...capped(preview.leftOut.map((entry) => `  left out ${entry.path}: ${entry.rule}`), 'left out'),
+    ...capped(preview.store.map((entry) => `  store ${printableName(entry.path)}${entry.type === 'file' ? ` (${formatBytes(entry.size)})` : ` (${entry.type})`}`), 'to store'),
+    ...capped(preview.unchanged.map((entry) => `  unchanged ${printableName(entry.path)} (held by ${entry.heldBy})`), 'unchanged'),
+    ...capped(preview.leftOut.map((entry) => `  left out ${printableName(entry.path)}: ${entry.rule}`), 'left out'),
   ];
 }

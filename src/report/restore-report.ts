@@ -1,7 +1,7 @@
 /** A restore result in words, as the CLI prints it and gulp logs it. */
 import type { RestoreResult } from '../engine/read/restore.js';
 import { plural } from '../engine/plural.js';
-import { capped, formatBytes, formatDuration, formatStoreCounters } from './format.js';
+import { capped, formatBytes, formatDuration, formatStoreCounters, printableName } from './format.js';
 
 export function formatRestoreResult(result: RestoreResult, quiet: boolean): string[] {
   const lines: string[] = [];
@@ -16,7 +16,7 @@ export function formatRestoreResult(result: RestoreResult, quiet: boolean): stri
     if (!result.hashesChecked) lines.push('  sizes were checked against the tar headers; a plain tar archive holds no hashes to check');
   }
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
-  lines.push(...capped(result.failures.map((failure) => `  not restored ${failure.path}: ${failure.reason}`), 'not restored'));
-  lines.push(...capped(result.skipped.map((skipped) => `  skipped ${skipped.path}: ${skipped.reason}`), 'skipped'));
+  lines.push(...capped(result.failures.map((failure) => `  not restored ${printableName(failure.path)}: ${failure.reason}`), 'not restored'));
+  lines.push(...capped(result.skipped.map((skipped) => `  skipped ${printableName(skipped.path)}: ${skipped.reason}`), 'skipped'));
   return lines;
 }

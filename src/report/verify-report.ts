@@ -1,6 +1,6 @@
 /** A verify report in words, as the CLI prints it and gulp logs it. */
 import type { VerifyReport } from '../engine/read/verify.js';
-import { capped, formatDuration, formatStoreCounters } from './format.js';
+import { capped, formatDuration, formatStoreCounters, printableName } from './format.js';
 
 export function formatVerifyReport(report: VerifyReport, quiet: boolean): string[] {
   const lines: string[] = [];
@@ -8,9 +8,9 @@ export function formatVerifyReport(report: VerifyReport, quiet: boolean): string
   const source = report.source;
   const sourceLines = source
     ? [
-        ...source.changed.map((c) => `  changed ${c.path}: ${c.reason}`),
-        ...source.missing.map((path) => `  missing from ${source.root}: ${path}`),
-        ...source.new.map((path) => `  new in ${source.root}: ${path}`),
+        ...source.changed.map((c) => `  changed ${printableName(c.path)}: ${c.reason}`),
+        ...source.missing.map((path) => `  missing from ${source.root}: ${printableName(path)}`),
+        ...source.new.map((path) => `  new in ${source.root}: ${printableName(path)}`),
       ]
     : [];
   if (report.ok) {
@@ -31,7 +31,7 @@ export function formatVerifyReport(report: VerifyReport, quiet: boolean): string
   }
   lines.push(`DAMAGED ${report.archivePath}: ${counts.damaged} damaged, ${counts.missing} missing of ${counts.entries} entries; ${counts.damagedBlocks} of ${counts.blocks} blocks unreadable`);
   for (const problem of report.problems) lines.push(`  ${problem}`);
-  for (const entry of report.entries) if (entry.status !== 'ok') lines.push(`  ${entry.status} ${entry.path}: ${entry.reason ?? ''}`);
+  for (const entry of report.entries) if (entry.status !== 'ok') lines.push(`  ${entry.status} ${printableName(entry.path)}: ${entry.reason ?? ''}`);
   return [...lines, ...capped(sourceLines)];
 }
 

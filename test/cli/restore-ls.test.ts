@@ -94,6 +94,6 @@ describe('cli: gulp-backup restore and ls', () => {
     expect(restore.stderr).to.match(/interrupted; the files restored so far are in place.*--overwrite/);
     const verify = await runCli(['verify', manifestPath], AbortSignal.abort());
     expect(verify.code).to.equal(130);
-    expect(verify.stderr).to.equal('gulp-backup: interrupted.\n');
+    expect(verify.stderr).to.match(/(^|\n)gulp-backup: interrupted\.\n$/); // after its progress line, when stderr is not a terminal
   });
 });

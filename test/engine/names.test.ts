@@ -89,6 +89,10 @@ describe('engine: nothing left out (names, dot files, loops, unreadable folders)
     const gnu = execFileSync('tar', ['-tzf', made.archivePath]).toString().trim().split('\n').map((line) => line.replace(/\/$/, ''));
     expect(ours).to.deep.equal(gnu);
     expect(ours).to.include.members(['src/new\\nline.txt', 'src/carriage\\r', 'src/dir\\377/caf\\351', 'src/back\\\\slash\\ttab']);
+    // The reports that list names quote them the same way: a dry run, one line per entry.
+    const dryRun = await runCli(['create', 'src', '--cwd', root, '--dry-run']);
+    expect(dryRun.stdout.split('\n').filter((line) => line.startsWith('  store '))).to.have.length(gnu.length);
+    expect(dryRun.stdout).to.include('  store src/new\\nline.txt (7 B)\n');
   });
 
   it('follows symlinks to files, and lists symlink loops as skipped instead of failing (as tar -h does)', async () => {
