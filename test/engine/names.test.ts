@@ -1,5 +1,5 @@
 /**
- * Nothing is left out without a word: dot files, names with line breaks, names that are not UTF-8,
+ * Nothing is left out without a word: dot files, names with line breaks or backslashes, names that are not UTF-8,
  * symlink loops and unreadable folders are stored, or skipped and named. Names come back byte-exact.
  */
 import { expect } from 'chai';
@@ -42,6 +42,7 @@ open(b'src/dir\\xff/caf\\xe9', 'wb').write(b'latin-1 e-acute')
 open(b'src/dir\\xff/caf\\xe8', 'wb').write(b'latin-1 e-grave')
 open(b'src/new\\nline.txt', 'wb').write(b'newline')
 open(b'src/carriage\\r', 'wb').write(b'cr')
+open(b'src/dev-disk-by\\\\x2duuid.swap', 'wb').write(b'a backslash is part of a POSIX name')
 open(b'src/.env', 'wb').write(b'SECRET=1')
 os.makedirs(b'src/.github', exist_ok=True)
 open(b'src/.github/ci.yml', 'wb').write(b'on: push')
@@ -57,9 +58,9 @@ describe('engine: nothing left out (names, dot files, loops, unreadable folders)
     const made = await createBackup({ sources: ['src'], cwd: root, out: join(root, 'out') });
     expect(made.skipped).to.deep.equal([]);
     const manifest = await loadManifest(made.manifestPath);
-    expect(manifest.entries).to.have.length(10);
+    expect(manifest.entries).to.have.length(11);
     // Two names that differ only in bytes that are not UTF-8 stay two (U+FFFD would merge them).
-    expect(new Set(manifest.entries.map((e) => e.path)).size).to.equal(10);
+    expect(new Set(manifest.entries.map((e) => e.path)).size).to.equal(11);
     const report = await verifyBackup(made.manifestPath);
     expect(report.ok, report.problems.join('; ')).to.equal(true);
     const restored = await tempDir();

@@ -10,6 +10,7 @@ import { createBackup, restoreBackup, type RestoreResult } from '../../src/index
 import { BlockCodecPool } from '../../src/engine/block-codec-pool.js';
 import { encodeMemberHeader, encodeMemberTrailer } from '../../src/format/blocked-gzip.js';
 import { editManifestEntry } from '../helpers/archive.js';
+import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../../src/engine/read/safe-paths.js';
 import { craftTarGz, type CraftedEntry } from '../helpers/craft-tar.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
 import { crc32, deflateRawSync } from 'node:zlib';
@@ -58,7 +59,7 @@ describe('restore: hostile archives', () => {
     await expectContained(box);
   });
 
-  it('absolute paths: /, //, C:, backslashes (roots stripped, .. refused)', async () => {
+  it('absolute paths: /, // (roots stripped); on POSIX a backslash and C: are characters of a name, kept inside the target as GNU tar keeps them', async () => {
     const marker = `/tmp/gulp-backup-attack-${process.pid}-${Date.now()}`;
     const box = await restoreCrafted([
       { path: `${marker}/abs.txt`, body: 'a' },
@@ -66,15 +67,35 @@ describe('restore: hostile archives', () => {
       { path: 'C:..\\..\\outside\\win.txt', body: 'c' },
       { path: 'C:\\win\\sys.txt', body: 'd' },
       { path: '..\\..\\outside\\back.txt', body: 'e' },
+      { path: 'dev-disk-by\\x2duuid.swap', body: 'f' },
     ]);
     await access(marker).then(
       () => expect.fail(`${marker} was written outside the target`),
       () => {},
     );
-    expect(await names(box.target)).to.include.members([`${marker.slice(1)}/abs.txt`, 'server/share.txt', 'win/sys.txt']);
-    expect(failureOf(box.result, 'C:..\\..\\outside\\win.txt')).to.match(/climbs out/);
-    expect(failureOf(box.result, '..\\..\\outside\\back.txt')).to.match(/climbs out/);
+    expect(await names(box.target)).to.include.members([
+      `${marker.slice(1)}/abs.txt`,
+      'server/share.txt',
+      'C:..\\..\\outside\\win.txt',
+      'C:\\win\\sys.txt',
+      '..\\..\\outside\\back.txt',
+      'dev-disk-by\\x2duuid.swap',
+    ]);
+    expect(box.result.failures).to.deep.equal([]);
     await expectContained(box);
+  });
+
+  it('on Windows, where a backslash separates and C: is a drive, the same names are stripped or refused', () => {
+    const windows = { maxDepth: DEFAULT_MAX_DEPTH, syntax: 'windows' } as const;
+    expect(safeEntryPath('C:\\win\\sys.txt', windows)).to.deep.equal({ path: 'win/sys.txt' });
+    expect(safeEntryPath('\\\\?\\C:\\x.txt', windows)).to.deep.equal({ path: 'x.txt' });
+    expect(safeEntryPath('..\\..\\outside\\back.txt', windows)).to.have.property('refused').that.matches(/climbs out/);
+    expect(safeEntryPath('C:..\\..\\outside\\win.txt', windows)).to.have.property('refused').that.matches(/climbs out/);
+    expect(symlinkTargetRefusal('a/link', '..\\..\\x', 'windows')).to.match(/points outside/);
+    expect(symlinkTargetRefusal('a/link', 'C:\\x', 'windows')).to.match(/absolute path/);
+    // The same strings on POSIX: one name each, inside the target.
+    expect(safeEntryPath('..\\..\\outside\\back.txt', { maxDepth: DEFAULT_MAX_DEPTH, syntax: 'posix' })).to.deep.equal({ path: '..\\..\\outside\\back.txt' });
+    expect(symlinkTargetRefusal('a/link', '..\\..\\x', 'posix')).to.equal(undefined);
   });
 
   it('symlink then a file written through it', async () => {

@@ -7,6 +7,7 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
+import { HOST_PATH_SYNTAX } from './safe-paths.js';
 
 /** Links followed before a target is taken for a loop (Linux's own limit). */
 const MAX_LINK_HOPS = 40;
@@ -42,9 +43,10 @@ export function linkEscape(root: string, linkPath: string, target: string): stri
   return undefined;
 }
 
-/** The components of a relative target (`.` and empty ones dropped); undefined for an absolute one. */
+/** The components of a relative target (`.` and empty ones dropped), read as the host reads it; undefined for an absolute one. */
 function splitTarget(target: string): string[] | undefined {
-  const normalised = target.replace(/\\/g, '/');
-  if (normalised.startsWith('/') || /^[a-zA-Z]:/.test(normalised)) return undefined;
+  const windows = HOST_PATH_SYNTAX === 'windows';
+  const normalised = windows ? target.replace(/\\/g, '/') : target;
+  if (normalised.startsWith('/') || (windows && /^[a-zA-Z]:/.test(normalised))) return undefined;
   return normalised.split('/').filter((part) => part !== '' && part !== '.');
 }
