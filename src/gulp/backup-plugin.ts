@@ -28,8 +28,8 @@ import { compareArchivePaths, type ArchiveEntry } from '../engine/write/scan.js'
 import { formatBackupSummary } from '../report/backup-summary.js';
 import { loggedProgress } from './log-progress.js';
 import { vinylToEntry } from './vinyl-entry.js';
+import { PLUGIN_NAME, streamError } from './stream-error.js';
 
-export const PLUGIN_NAME = 'gulp-backup';
 
 /** How long gulp.dest gets to open what it was writing before the files are removed on an interrupt. */
 const DEST_SETTLE_MS = 100;
@@ -83,7 +83,7 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
           if (entry) entries.push(entry);
           callback();
         },
-        (error: unknown) => callback(new PluginError(PLUGIN_NAME, error as Error, { fileName: file.path })),
+        (error: unknown) => callback(streamError(error as Error, file.path)),
       );
     },
     flush(callback: TransformCallback) {
@@ -92,7 +92,7 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
       if (out !== undefined) {
         backUpInto(out, replace, { entries, options: resolved, startedAt, start, root: cwd }).then(
           () => callback(),
-          (error: unknown) => callback(new PluginError(PLUGIN_NAME, error as Error)),
+          (error: unknown) => callback(streamError(error as Error)),
         );
         return;
       }
@@ -167,7 +167,7 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
           if (interrupted) return stopped();
           stopListening();
           archiveStream?.destroy(error as Error);
-          callback(new PluginError(PLUGIN_NAME, error as Error));
+          callback(streamError(error as Error));
         });
     },
   });

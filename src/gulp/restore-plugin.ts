@@ -24,7 +24,7 @@ import { expandSparse } from '../engine/read/sparse.js';
 import { BackupReader } from '../engine/read/backup-reader.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../engine/read/safe-paths.js';
-import { PLUGIN_NAME } from './backup-plugin.js';
+import { PLUGIN_NAME, streamError } from './stream-error.js';
 import { malformedEntry } from '../engine/read/restore.js';
 import { OptionError } from '../errors.js';
 import { optionKeys, rejectUnknownKeys } from '../engine/option-keys.js';
@@ -52,9 +52,9 @@ export function restore(options: RestorePluginOptions = {}): Transform {
       emitEntries(file, include, (vinyl) => this.push(vinyl)).then(
         (refused) => {
           if (refused.length === 0) callback();
-          else callback(new PluginError(PLUGIN_NAME, `${file.relative}: entries not restored:\n${refused.join('\n')}`, { fileName: file.path }));
+          else callback(streamError(`${file.relative}: entries not restored:\n${refused.join('\n')}`, file.path));
         },
-        (error: unknown) => callback(new PluginError(PLUGIN_NAME, error as Error, { fileName: file.path })),
+        (error: unknown) => callback(streamError(error as Error, file.path)),
       );
     },
   });

@@ -9,7 +9,7 @@ import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/read/verify.js';
 import { formatVerifyReport } from '../report/verify-report.js';
-import { PLUGIN_NAME } from './backup-plugin.js';
+import { PLUGIN_NAME, streamError } from './stream-error.js';
 import { isBackupFileName } from '../engine/chain/locate-backup.js';
 
 export interface VerifyPluginOptions extends VerifyOptions {
@@ -35,9 +35,9 @@ export function verify(options: VerifyPluginOptions = {}): Transform {
           // Not log.error: gulplog emits it as an EventEmitter "error" event, which throws without a listener.
           for (const line of lines) (report.ok ? log.info : log.warn)(line);
           if (report.ok) callback(null, file);
-          else callback(new PluginError(PLUGIN_NAME, lines.join('\n'), { fileName: file.path }));
+          else callback(streamError(lines.join('\n'), file.path));
         },
-        (error: unknown) => callback(new PluginError(PLUGIN_NAME, error as Error, { fileName: file.path })),
+        (error: unknown) => callback(streamError(error as Error, file.path)),
       );
     },
   });

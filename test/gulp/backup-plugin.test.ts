@@ -96,6 +96,18 @@ describe('gulp/backup() plugin', () => {
     expect(await listFolder(out)).to.deep.equal([]);
   });
 
+  it("says its error through gulp's logger too: in a .pipe() chain gulp.src takes it and gulp would never hear of it", async () => {
+    const events = log as unknown as NodeJS.EventEmitter;
+    const logged = new Promise<string>((resolve) => events.once('error', resolve));
+    // The chain as most gulpfiles write it, and as gulp 5 treats it: it never ends, and emits no error gulp sees.
+    gulp
+      .src('site/**', { cwd: root, resolveSymlinks: false })
+      .pipe(backup({ name: 'site' }))
+      .pipe(gulp.dest(join(root, 'out-piped')));
+    const silence = new Promise<string>((resolve) => setTimeout(() => resolve('(nothing logged in 10 s)'), 10_000).unref());
+    expect(await Promise.race([logged, silence])).to.match(/^gulp-backup: .*logo\.png.*encoding: false/s);
+  });
+
   it('fails the same way in stream mode, where the length is only known once the file is read', async () => {
     const out = join(root, 'out-decoded-stream');
     const error = await backUp({ buffer: false }, { name: 'site' }, out).catch((e: unknown) => e);
