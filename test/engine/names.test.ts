@@ -63,6 +63,10 @@ describe('engine: nothing left out (names, dot files, loops, unreadable folders)
     expect(new Set(manifest.entries.map((e) => e.path)).size).to.equal(11);
     const report = await verifyBackup(made.manifestPath);
     expect(report.ok, report.problems.join('; ')).to.equal(true);
+    // Compared with the live tree, names that are not UTF-8 are read as bytes too.
+    const compared = await verifyBackup(made.manifestPath, { source: root });
+    expect(compared.source).to.deep.include({ changed: [], missing: [], new: [] });
+    expect(compared.ok).to.equal(true);
     const restored = await tempDir();
     const result = await restoreBackup(made.manifestPath, { to: restored });
     expect(result.failures).to.deep.equal([]);

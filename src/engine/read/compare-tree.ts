@@ -19,9 +19,14 @@ export interface TreeComparison {
   new: string[];
 }
 
-async function sha256Of(path: string): Promise<string> {
+/** The file's SHA-256, or why it cannot be read (it may vanish or change between the lstat and the read). */
+async function sha256Of(path: string): Promise<string | { unreadable: string }> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  try {
+    for await (const chunk of createReadStream(fsPath(path))) hash.update(chunk as Buffer);
+  } catch (error) {
+    return { unreadable: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
+  }
   return hash.digest('hex');
 }
 
@@ -40,8 +45,10 @@ async function difference(entry: ManifestEntry, root: string): Promise<string | 
   if (entry.type !== 'file') return undefined;
   if (stats.size !== entry.size) return `${stats.size} bytes, was ${entry.size}`;
   const expected = entry.hashes?.sha256;
-  if (expected !== undefined && (await sha256Of(path)) !== expected) return 'content differs (sha256)';
-  return undefined;
+  if (expected === undefined) return undefined;
+  const actual = await sha256Of(path);
+  if (typeof actual !== 'string') return `cannot be read (${actual.unreadable})`;
+  return actual === expected ? undefined : 'content differs (sha256)';
 }
 
 export async function compareWithTree(manifest: Manifest, root: string): Promise<TreeComparison> {
