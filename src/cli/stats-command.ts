@@ -31,7 +31,8 @@ export function registerStats(program: Command, context: CliContext): void {
           ...(t.unchangedFiles === undefined
             ? []
             : [`  ${plural(t.files - t.unchangedFiles, 'file')} stored, ${t.unchangedFiles} unchanged (${formatBytes(t.unchangedBytes ?? 0)} held by earlier backups of its chain)`]),
-          `  ${formatBytes(t.contentBytes)} → ${formatBytes(t.archiveBytes)} (${footer.compression.savedPercent}% saved, ${footer.compression.codec} level ${footer.compression.level}, ${footer.blocks.count} blocks)`,
+          // Saved against the tar stream (headers and padding included), as the backup's own summary says it: a tree of tiny files can have an archive larger than its content.
+          `  ${formatBytes(t.contentBytes)} of content → ${formatBytes(t.archiveBytes)} archive (${footer.compression.savedPercent}% smaller than the ${formatBytes(t.tarBytes)} tar stream; ${footer.compression.codec} level ${footer.compression.level}, ${plural(footer.blocks.count, 'block')})`,
           `  took ${formatDuration(footer.timings.totalMs)}: scan ${formatDuration(footer.timings.scanMs)}, store ${formatDuration(footer.timings.storeMs)}, finish ${formatDuration(footer.timings.finishMs)}`,
           '  extension       files         size   in archive  ratio',
           ...extensions.map(
