@@ -107,6 +107,12 @@ describe('engine: interrupted runs', () => {
     const target = join(root, 'target');
     await killAfter(['restore', made.manifestPath, '--to', target, '--quiet', '-j', '1'], root, 900);
     // Whatever the kill left, and what a kill in the middle of a file leaves for certain:
+    await writeTree(target, { 'data/.0123456789ab.gulp-backup.partial': 'half a file', 'data/f00.bin': 'restored before the kill' });
+    await writeDeadLock(join(target, '.gulp-backup-restore.lock'));
+    // Without overwrite, the files already restored are in the way: the refusal says why they are there.
+    const refused = await restoreBackup(made.manifestPath, { to: target }).catch((error: unknown) => error);
+    expect((refused as Error).message).to.match(/already exist.*A restore into this folder was interrupted before it finished.*--overwrite/s);
+    // The refused run took the dead run's lock over (removing its temporary files) and released it: as the kill left them again.
     await writeTree(target, { 'data/.0123456789ab.gulp-backup.partial': 'half a file' });
     await writeDeadLock(join(target, '.gulp-backup-restore.lock'));
     const result = await restoreBackup(made.manifestPath, { to: target, overwrite: true });

@@ -81,14 +81,17 @@ export class RestoreWriter {
 
   /**
    * Marks the target as being restored into (a lock naming this process). Where a restore was
-   * killed before, its temporary files are found and removed first; their names are returned.
+   * killed before (its lock is still there), its temporary files are found and removed first:
+   * their names are returned, and `interrupted` says that such a restore was found.
    */
-  async claim(): Promise<string[]> {
+  async claim(): Promise<{ removed: string[]; interrupted: boolean }> {
     const lockPath = join(this.root, RESTORE_LOCK);
     const target = new LocalStore(this.root);
     const removed: string[] = [];
+    let interrupted = false;
     this.lock = await RunLock.claim(target, RESTORE_LOCK);
     if (!this.lock && (await isDeadLock(target, RESTORE_LOCK))) {
+      interrupted = true;
       for (const entry of await readdir(this.root, { recursive: true, withFileTypes: true })) {
         if (!entry.isFile() || !TEMPORARY_NAME.test(entry.name)) continue;
         const full = join(entry.parentPath, entry.name);
@@ -99,7 +102,7 @@ export class RestoreWriter {
       this.lock = await RunLock.claim(target, RESTORE_LOCK);
     }
     if (!this.lock) throw new RestoreRefusal(`another gulp-backup restore is writing into ${this.root} right now (${RESTORE_LOCK}); wait for it to finish`);
-    return removed;
+    return { removed, interrupted };
   }
 
   async release(): Promise<void> {

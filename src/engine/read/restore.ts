@@ -142,12 +142,13 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
       elapsedMs: 0,
     },
   };
-  const cleaned = await writer.claim().catch((error: unknown) => {
+  const claimed = await writer.claim().catch((error: unknown) => {
     throw error instanceof RestoreRefusal ? new BackupError('OUTPUT_EXISTS', `Cannot restore: ${error.message}.`, { path: writer.root }) : error;
   });
+  const cleaned = claimed.removed;
   if (cleaned.length > 0) context.result.warnings.push(`removed ${plural(cleaned.length, 'temporary file')} that an interrupted restore left in ${writer.root}`);
   try {
-    if (backup.manifest && !options.overwrite) await refuseTakenNames(backup.manifest, options, writer.root);
+    if (backup.manifest && !options.overwrite) await refuseTakenNames(backup.manifest, options, writer.root, claimed.interrupted);
     if (backup.manifest) await restoreWithManifest(backup, backup.manifest, concurrency, context);
     else await restoreSequentially(backup, context);
     for (const removed of writer.removeEscapedLinks()) context.result.failures.push(removed);
@@ -192,7 +193,7 @@ type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: nu
  * written, naming a few and the count (one line per file buried the answer under thousands).
  * Folders that exist are fine: a restore merges into them.
  */
-async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions, root: string): Promise<void> {
+async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions, root: string, interrupted: boolean): Promise<void> {
   const present = await readdir(root);
   if (present.every((name) => name === RESTORE_LOCK)) return; // an empty (or new) folder
   const taken: string[] = [];
@@ -206,7 +207,10 @@ async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions
   if (count === 0) return;
   throw new BackupError(
     'OUTPUT_EXISTS',
-    `${plural(count, 'file')} to restore already exist${count === 1 ? 's' : ''} in ${root} (${taken.join(', ')}${count > taken.length ? ', …' : ''}); nothing was restored. Pass --overwrite (overwrite: true) to replace them, or restore into an empty folder.`,
+    `${plural(count, 'file')} to restore already exist${count === 1 ? 's' : ''} in ${root} (${taken.join(', ')}${count > taken.length ? ', …' : ''}); nothing was restored. ` +
+      (interrupted
+        ? 'A restore into this folder was interrupted before it finished (its lock was still there): pass --overwrite (overwrite: true) to finish it, or restore into an empty folder.'
+        : 'Pass --overwrite (overwrite: true) to replace them, or restore into an empty folder.'),
     { path: root },
   );
 }
