@@ -193,7 +193,7 @@ describe('engine: incremental and differential backups', () => {
       const result = await restoreBackup(inc2.manifestPath, { to: target });
       expect(result.ok).to.equal(false);
       expect(result.failures.map((f) => f.path)).to.deep.equal(['data/a.txt', 'data/hard']); // and the hard link to it
-      expect(result.failures[0]!.reason).to.match(/inc1\.tar\.gz not found/);
+      expect(result.failures[0]!.reason).to.match(/inc1\.tar\.gz, the archive that inc1\.manifest\.jsonl names, is missing: put it back beside its manifest/);
       expect(await readFile(join(target, 'data/c.txt'), 'utf8')).to.equal('gamma 2'); // its own archive
       expect(await readFile(join(target, 'data/b.bin'))).to.deep.equal(await readFile(join(root, 'data/b.bin'))); // the full one
       const report = await verifyBackup(inc2.manifestPath);

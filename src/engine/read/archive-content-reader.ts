@@ -11,6 +11,7 @@ import type { ContentHolder } from '../chain/backup-chain.js';
 import type { BlockCodecPool, BlockRange } from '../block-codec-pool.js';
 import { notFound } from '../chain/locate-backup.js';
 import { RestoreRefusal } from './restore-writer.js';
+import { SourceError } from '../../errors.js';
 import type { StoredFile } from '../../store/backup-store.js';
 import { nameOf as basename } from '../../store/location.js';
 import type { Stores } from '../../store/stores.js';
@@ -68,10 +69,15 @@ export class ArchiveContentReader {
     // Only where the workers have time to spare (gzip keeps them the busier side).
     const inWorker = codec.decompressesFast;
     const content = new ArchiveContentReader(holder, [...needed].sort((a, b) => a - b), inWorker ? hashedInBlock : new Map());
-    const where = holder.manifestPath ? `the archive that ${basename(holder.manifestPath)} names is not beside it` : undefined;
     const { store, name } = stores.file(holder.archivePath);
     content.file = await store.open(name).catch((error: unknown) => {
-      throw notFound(holder.archivePath, error, where);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw notFound(holder.archivePath, error);
+      // An archive of the chain, not one the user named: what to do is to put it back.
+      const whose = holder.manifestPath ? `the archive that ${basename(holder.manifestPath)} names` : 'the archive';
+      throw new SourceError('SOURCE_NOT_FOUND', `${holder.archivePath}, ${whose}, is missing: put it back beside its manifest to restore the files it holds.`, {
+        path: holder.archivePath,
+        cause: error,
+      });
     });
     const index = { blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes };
     // Each file is proven by its own SHA-256; the archive's, over every byte, is verify's to check.

@@ -48,7 +48,7 @@ export class BackupContent {
       for (const [id, entries] of byHolder) {
         const holder = holders.get(id);
         if (!holder) {
-          content.unavailable.set(id, `not restored: it is held by backup ${id}, which cannot be reached (${broken?.message ?? 'not in the chain'})`);
+          content.unavailable.set(id, `it is held by backup ${id}, which cannot be reached (${broken?.message ?? 'not in the chain'})`);
           continue;
         }
         try {
@@ -58,7 +58,7 @@ export class BackupContent {
           content.blocksNeeded += reader.blocksNeeded;
         } catch (error) {
           if (!(error instanceof BackupError) || error.code !== 'SOURCE_NOT_FOUND') throw error;
-          content.unavailable.set(id, `not restored: ${error.message}`);
+          content.unavailable.set(id, error.message);
         }
       }
     } catch (error) {
