@@ -31,6 +31,12 @@ export interface TarEntryInfo {
   linkTarget: string;
   /** Sparse files: the file's real size and where its stored regions go. */
   sparse?: SparseLayout;
+  /**
+   * Bytes that follow the header without being content, skipped as GNU tar skips them: a GNU
+   * dump directory's (`D`, `tar --listed-incremental`) list of the names in it, data a link or a
+   * device entry declares. Only a plain directory (`5`) has none, whatever its size field says.
+   */
+  unusedBytes?: number;
 }
 
 export interface SparseLayout {
@@ -81,7 +87,8 @@ export class TarEntryHeaderResolver {
     let path = decodeNameBytes(nameBytes);
     const type = entryTypeOf(block.typeflag, path);
     if (type === 'directory' || path.length > 1) path = path.replace(/\/+$/, '');
-    const size = type === 'directory' || type === 'symlink' || type === 'hardlink' ? 0 : (decimal(record('size')) ?? block.size);
+    const declared = decimal(record('size')) ?? block.size;
+    const size = type === 'directory' || type === 'symlink' || type === 'hardlink' ? 0 : declared;
     const info: TarEntryInfo = {
       path,
       type,
@@ -96,6 +103,9 @@ export class TarEntryHeaderResolver {
     };
     const sparse = sparseLayout(block, local, size);
     if (sparse) info.sparse = sparse;
+    // GNU tar skips the declared size after every header but a directory's ('5', or an old tar's regular file named with a slash).
+    const unused = type === 'directory' && block.typeflag !== 'D' ? 0 : declared - size;
+    if (unused > 0) info.unusedBytes = unused;
     return info;
   }
 }

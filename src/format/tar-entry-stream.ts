@@ -175,8 +175,10 @@ export async function* readTarEntries(source: AsyncIterable<Uint8Array>, end?: T
       yield entry;
       if (consumed < size && (await bytes.skip(size - consumed)) < size - consumed) throw truncated(bytes.position);
       consumed = size;
+      const unused = info.unusedBytes ?? 0;
+      if (unused > 0 && (await bytes.skip(unused)) < unused) throw truncated(bytes.position);
       // Missing padding at the very end of a stream is tolerated, as GNU tar does.
-      await bytes.skip(tarPadding(size));
+      await bytes.skip(tarPadding(size + unused));
       entryStart = bytes.position;
       if (end) end.bytes = bytes.position;
     }

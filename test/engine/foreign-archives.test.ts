@@ -165,6 +165,31 @@ describe('archives made by other tools, restored as GNU tar extracts them', func
     }
   });
 
+  it('tar --listed-incremental, level 0 and 1 (GNU dump directories: folder entries whose content lists their names): verified, listed and restored as GNU tar extracts them', async () => {
+    const tree = join(work, 'dumped');
+    execFileSync('cp', ['-a', plain, tree]);
+    const snapshot = join(work, 'dumped.snar');
+    const level0 = join(work, 'level0.tar.gz');
+    const level1 = join(work, 'level1.tar');
+    execFileSync('tar', ['--listed-incremental', snapshot, '-C', tree, '-czf', level0, '.']);
+    await writeFile(join(tree, 'docs/new.txt'), 'added after level 0');
+    await utimes(join(tree, 'docs/new.txt'), 1_700_000_000, 1_700_000_000);
+    execFileSync('tar', ['--listed-incremental', snapshot, '-C', tree, '-cf', level1, '.']);
+    // The first folder entry of each is a dump directory with content: the case this test is about.
+    expect(execFileSync('tar', ['-tvf', level1]).toString()).to.match(/^d\S+ \S+ +[1-9]\d* /);
+    for (const archive of [level0, level1]) {
+      const verified = await runCli(['verify', archive]);
+      expect(verified.code, verified.stdout + verified.stderr).to.equal(0);
+      const listed = await runCli(['ls', archive]);
+      expect(listed.code, listed.stderr).to.equal(0);
+      expect(listed.stdout.trim().split('\n').length).to.equal(execFileSync('tar', ['-tf', archive]).toString().trim().split('\n').length);
+      const tars = await extractWithTar(archive, work);
+      const ours = await extractWithUs(archive, work);
+      expect(ours.code, ours.stdout).to.equal(0);
+      expectSameTree(ours.dir, tars.dir);
+    }
+  });
+
   it('npm pack and git archive tarballs (no folder entries; a pax global comment holding the commit)', async () => {
     const pkg = join(work, 'pkg');
     await mkdir(join(pkg, 'lib'), { recursive: true });
@@ -380,6 +405,19 @@ open('repeated.tar', 'wb').write(pax({'path': 'first-name.txt', 'mtime': '111111
       expect(restore.stdout).to.match(/warning: bytes that are not gzip data follow the last gzip member/);
       expect(verify.stdout).to.match(/warning: bytes that are not gzip data/);
       expectSameTree(restore.dir, (await extractWithTar(join(work, 'good.tar.gz'), work)).dir);
+    });
+
+    it('links that declare a size and carry data (as some tars write them): the data is skipped and the entries after are read, as GNU tar reads them', async () => {
+      const bytes = craftTar([
+        { path: 'a.txt', body: 'alpha' },
+        { path: 'soft', type: 'SymbolicLink', linkpath: 'a.txt', body: 'data a symlink carries', declaredSize: 22 },
+        { path: 'hard', type: 'Link', linkpath: 'a.txt', body: 'x'.repeat(700), declaredSize: 700 },
+        { path: 'after.txt', body: 'read after them' },
+      ]);
+      const { restore, verify, ls } = await tryAll('links-with-data.tar', bytes);
+      expect([restore.code, verify.code, ls.code], restore.stdout + verify.stdout + ls.stderr).to.deep.equal([0, 0, 0]);
+      expectSameTree(restore.dir, (await extractWithTar(join(work, 'links-with-data.tar'), work)).dir, ['.']);
+      expect(await readFile(join(restore.dir, 'after.txt'), 'utf8')).to.equal('read after them');
     });
 
     it('zero padding after the gzip member (tape blocks): read as GNU tar reads it, without a word', async () => {
