@@ -470,16 +470,26 @@ open('repeated.tar', 'wb').write(pax({'path': 'first-name.txt', 'mtime': '111111
       }
     });
 
-    it('bzip2 and xz: exit 2, naming the compression and what to do', async () => {
+    it('bzip2, xz and lzma (which has no magic bytes): exit 2, naming the compression and what to do, never "damaged"', async () => {
       const tarBytes = execFileSync('tar', ['-cf', '-', '-C', plain, 'hello.txt']);
       for (const [tool, name] of [
         ['bzip2', 'x.tar.bz2'],
         ['xz', 'x.tar.xz'],
+        ['lzma', 'x.tar.lzma'],
       ] as const) {
-        const { restore, verify, ls } = await tryAll(name, execFileSync(tool, ['-c'], { input: tarBytes }));
+        const compressed = tool === 'lzma' ? execFileSync('xz', ['--format=lzma', '-c'], { input: tarBytes }) : execFileSync(tool, ['-c'], { input: tarBytes });
+        const { restore, verify, ls } = await tryAll(name, compressed);
         expect([restore.code, verify.code, ls.code], name).to.deep.equal([2, 2, 2]);
         expect(restore.stderr).to.match(new RegExp(`${tool}-compressed, which gulp-backup does not read\\. Decompress it first`));
+        expect(verify.stdout + verify.stderr).to.not.match(/DAMAGED/);
       }
+      // A tar whose first name is "]" starts with the bytes an .lzma file starts with: still a tar.
+      const bracket = join(work, 'bracket');
+      await mkdir(bracket);
+      await writeFile(join(bracket, ']'), 'a name of one bracket');
+      const { restore, verify } = await tryAll('bracket.tar', execFileSync('tar', ['-cf', '-', '-C', bracket, ']']));
+      expect([restore.code, verify.code]).to.deep.equal([0, 0]);
+      expect(await readFile(join(restore.dir, ']'), 'utf8')).to.equal('a name of one bracket');
     });
 
     it('a gzip of 256 MiB of zeros (no tar inside) ends at once, reading at most 64 MiB past the end', async () => {

@@ -10,6 +10,8 @@ import { readableCodec } from '../../format/codecs/codecs.js';
 import { zstdCodec } from '../../format/codecs/zstd-codec.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
 import { TarFormatError, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
+import { decodeHeaderBlock } from '../../format/tar-header-block.js';
+import { TAR_BLOCK_SIZE } from '../../format/tar-header.js';
 import { notFound } from '../chain/locate-backup.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
 import { missingFileError } from '../../store/backup-store.js';
@@ -32,14 +34,27 @@ export function compressionOf(head: Buffer, path: string): ArchiveCompression {
   if (head.length === 0) throw new BackupError('ARCHIVE_UNRECOGNIZED', `${path} is empty (0 bytes): it is not an archive.`, { path });
   if (head.subarray(0, 2).equals(GZIP_MAGIC)) return 'gzip';
   if (head.subarray(0, 4).equals(ZSTD_MAGIC)) return 'zstd';
-  for (const [name, magic] of UNSUPPORTED) {
-    if (head.subarray(0, magic.length).equals(magic)) {
-      throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} is ${name}-compressed, which gulp-backup does not read. Decompress it first (it reads tar, gzip and zstd).`, {
-        path,
-      });
-    }
+  const unsupported = UNSUPPORTED.find(([, magic]) => head.subarray(0, magic.length).equals(magic))?.[0] ?? (isLzmaAlone(head) ? 'lzma' : undefined);
+  if (unsupported !== undefined) {
+    throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} is ${unsupported}-compressed, which gulp-backup does not read. Decompress it first (it reads tar, gzip and zstd).`, {
+      path,
+    });
   }
   return 'none';
+}
+
+/** Bytes `compressionOf` wants to see: a whole tar header block, to tell a tar from an .lzma file. */
+export const COMPRESSION_HEAD_BYTES = 512;
+
+/**
+ * The legacy .lzma format (`lzma`, `tar --lzma`) has no magic: it starts with a properties byte,
+ * 0x5D for every preset, then the dictionary size, whose two low bytes are 0 (as `file` tells it).
+ * A tar whose first name is "]" starts so too: it is taken for .lzma only when its first block is
+ * not a valid tar header.
+ */
+function isLzmaAlone(head: Buffer): boolean {
+  if (head[0] !== 0x5d || head[1] !== 0 || head[2] !== 0) return false;
+  return head.length < TAR_BLOCK_SIZE || 'invalid' in decodeHeaderBlock(head.subarray(0, TAR_BLOCK_SIZE));
 }
 
 /** The zstd decompressor, or an error naming what it needs. */
@@ -53,7 +68,7 @@ export async function tarBytesOf(source: Readable, name: string): Promise<{ comp
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let head = Buffer.alloc(0);
   const held: Buffer[] = [];
-  while (head.length < 8) {
+  while (head.length < COMPRESSION_HEAD_BYTES) {
     const next = await iterator.next();
     if (next.done) break;
     held.push(next.value);

@@ -20,7 +20,7 @@ import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import type { StoredFile } from '../../store/backup-store.js';
 import type { BlockRange } from '../block-codec-pool.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
-import { compressionOf, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
+import { COMPRESSION_HEAD_BYTES, compressionOf, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
 import { BlockCodecPool } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
@@ -235,7 +235,7 @@ async function checkArchive(
       : fileSize === 0
         ? undefined
         : await containerOf(bytes);
-    const compression = codec ? undefined : compressionOf(await file.read(0, 8), archivePath);
+    const compression = codec ? undefined : compressionOf(await file.read(0, COMPRESSION_HEAD_BYTES), archivePath);
     const reader = new ArchiveReader(
       file,
       pool,
