@@ -22,6 +22,8 @@ import { availableParallelism } from 'node:os';
 import type { TarEntry } from '../format/tar-entry-stream.js';
 import { expandSparse } from '../engine/read/sparse.js';
 import { BackupReader } from '../engine/read/backup-reader.js';
+import { isManifestFileName } from '../engine/chain/locate-backup.js';
+import { hasEscapedBytes } from '../format/path-bytes.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../engine/read/safe-paths.js';
 import { PLUGIN_NAME, streamError } from './stream-error.js';
@@ -61,13 +63,15 @@ export function restore(options: RestorePluginOptions = {}): Transform {
 }
 
 async function emitEntries(file: File, include: ((path: string) => boolean) | undefined, push: (file: File) => void): Promise<string[]> {
+  // A manifest stands for its backup, whose archive is beside it; so does a file read with `read: false`.
+  const byPath = file.isNull() || isManifestFileName(file.path);
   // The manifest beside the archive, when there is one: hashes to check, or a chain to follow.
-  const located = file.isNull() ? await BackupReader.open(file.path) : await BackupReader.open(file.path).catch(() => undefined);
+  const located = byPath ? await BackupReader.open(file.path) : await BackupReader.open(file.path).catch(() => undefined);
   const base = join(file.cwd, '.gulp-backup-restore');
   if (located?.manifest?.entries.some((entry) => entry.heldBy !== undefined)) return emitChainPoint(located, base, include, push);
   const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, entry.hashes?.sha256]));
-  // The bytes that came down the pipeline are the archive (a file read with `read: false` is read here).
-  const bytes: Readable = file.isNull() ? createReadStream(located!.archivePath) : file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable);
+  // Otherwise the bytes that came down the pipeline are the archive.
+  const bytes: Readable = byPath ? createReadStream(located!.archivePath) : file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable);
   const refused: string[] = [];
   const warnings: string[] = [];
   // As restore reads an archive without a manifest: the compressed stream is read to its end, so a
@@ -107,12 +111,18 @@ interface EntryToEmit {
 
 /** A vinyl file for an entry, under restore's path rules; a refusal is recorded and nothing emitted. */
 function vinylOf(entry: EntryToEmit, base: string, sha256: string | undefined, refused: string[]): File | undefined {
+  const { type } = entry;
   const safe = safeEntryPath(entry.path, { maxDepth: DEFAULT_MAX_DEPTH });
   if ('refused' in safe) {
     refused.push(`${entry.path}: ${safe.refused}`);
     return undefined;
   }
-  const { mtime, type } = entry;
+  // Vinyl paths are strings and gulp.dest writes them as UTF-8: a name that is not would land under another name.
+  if (hasEscapedBytes(entry.path) || (type === 'symlink' && hasEscapedBytes(entry.linkTarget ?? ''))) {
+    refused.push(`${entry.path}: its name (or link target) is not UTF-8, which gulp.dest cannot write as it is; restore it with restoreTask or gulp-backup restore`);
+    return undefined;
+  }
+  const { mtime } = entry;
   const stat = { mode: entry.mode, mtime, atime: mtime, isDirectory: () => type === 'directory', isSymbolicLink: () => type === 'symlink', isFile: () => type === 'file' };
   const path = join(base, safe.path);
   if (type === 'directory') return new File({ base, path, contents: null, stat: stat as never });

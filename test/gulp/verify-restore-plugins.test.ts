@@ -1,6 +1,7 @@
 /** verify() and restore() through the real gulp, and the verify/restore task factories. */
 import { expect } from 'chai';
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
@@ -51,6 +52,26 @@ describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () =
     expect(Object.keys(restored)).to.deep.equal(Object.keys(original));
     expect(restored['logo.bin']!.content).to.equal(original['logo.bin']!.content);
     expect(restored['link']).to.deep.equal(original['link']);
+  });
+
+  it('restore() takes the manifest as gulp.src reads it (contents and all) for its backup, as restoreTask does', async () => {
+    const out = await tempDir();
+    await pipeline(gulp.src('backups/app.manifest.jsonl', { cwd: root, encoding: false }), restore(), gulp.dest(out));
+    const restored = await snapshotTree(join(out, 'app'));
+    const original = await snapshotTree(join(root, 'app'));
+    expect(Object.keys(restored)).to.deep.equal(Object.keys(original));
+    expect(restored['logo.bin']!.content).to.equal(original['logo.bin']!.content);
+  });
+
+  it('restore() refuses, by name, an entry whose name is not UTF-8 (gulp.dest would write it under another name)', async () => {
+    const tree = await tempDir();
+    execFileSync('python3', ['-c', "import os; os.makedirs(b'src'); open(b'src/caf\\xe9', 'wb').write(b'latin-1'); open(b'src/plain.txt', 'wb').write(b'fine')"], { cwd: tree });
+    const backup = await createBackup({ sources: ['src'], cwd: tree, out: join(tree, 'backups'), name: 'b' });
+    const out = await tempDir();
+    const error = await pipeline(gulp.src(backup.archivePath, { read: false }), restore(), gulp.dest(out)).catch((e: unknown) => e);
+    expect((error as Error).message).to.match(/entries not restored:\nsrc\/caf.: its name \(or link target\) is not UTF-8/);
+    const written = (await readdir(out, { recursive: true })).map(String);
+    expect(written.filter((name) => name.includes('\ufffd')), 'no file under a mangled name').to.deep.equal([]);
   });
 
   it('restore() of a .tar.gz without a manifest reads the gzip stream to its end: a cut-short trailer or a bad CRC fails, as restore does', async () => {

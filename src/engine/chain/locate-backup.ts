@@ -85,6 +85,11 @@ export function manifestBeside(path: string): string {
   return path.replace(ARCHIVE_NAME, '.manifest.jsonl');
 }
 
+/** Whether a path names a manifest (which stands for its backup: the archive is beside it). */
+export function isManifestFileName(path: string): boolean {
+  return path.endsWith('.manifest.jsonl');
+}
+
 /** Whether a path names a manifest or an archive (rather than a folder of backups). */
 export function isBackupFileName(path: string): boolean {
   return BACKUP_FILE_NAME.test(path);
