@@ -115,12 +115,21 @@ export function sourceReadError(path: string, error: unknown): SourceError {
     });
   }
   const reason = code ?? (error instanceof Error ? error.message : String(error));
-  return new SourceError(
-    'FILE_UNREADABLE',
-    `Cannot read ${path} (${reason}). Fix its permissions, or leave it out with an exclude pattern.`,
-    { path, cause: error },
-  );
+  return new SourceError('FILE_UNREADABLE', `Cannot read ${path} (${reason}). ${READ_ADVICE[code ?? ''] ?? 'Fix what keeps it from being read'}, or leave it out with an exclude pattern (or onFileError: 'skip').`, {
+    path,
+    cause: error,
+  });
 }
+
+/** What to do about a read error, by its code; the rest get a general word. */
+const READ_ADVICE: Readonly<Record<string, string>> = {
+  EACCES: 'Fix its permissions',
+  EPERM: 'Fix its permissions',
+  ENAMETOOLONG: `Its path is longer than the system lets a program name a file (PATH_MAX, 4096 bytes on Linux): move it higher in the tree`,
+  EIO: 'The device reports an I/O error: check the disk',
+  EMFILE: 'Too many files are open: raise the limit (ulimit -n)',
+  ENFILE: 'Too many files are open: raise the limit (ulimit -n)',
+};
 
 /** Wraps a system error met while writing the output into an `OutputError`. */
 export function outputWriteError(path: string, error: unknown): OutputError {
