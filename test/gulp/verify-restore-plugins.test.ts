@@ -44,23 +44,25 @@ describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () =
     expect((error as Error).message).to.match(/DAMAGED[\s\S]*damaged app\/logo\.bin/);
   });
 
-  it('restore() turns an archive into files that gulp.dest writes, hash-checked', async () => {
-    const out = await tempDir();
-    await pipeline(gulp.src('backups/app.tar.gz', { cwd: root, read: false }), restore(), gulp.dest(out));
+  /** What gulp.dest wrote into `out` is the tree backed up: its names, the binary's bytes, the link. */
+  async function expectRestoredApp(out: string): Promise<void> {
     const restored = await snapshotTree(join(out, 'app'));
     const original = await snapshotTree(join(root, 'app'));
     expect(Object.keys(restored)).to.deep.equal(Object.keys(original));
     expect(restored['logo.bin']!.content).to.equal(original['logo.bin']!.content);
     expect(restored['link']).to.deep.equal(original['link']);
+  }
+
+  it('restore() turns an archive into files that gulp.dest writes, hash-checked', async () => {
+    const out = await tempDir();
+    await pipeline(gulp.src('backups/app.tar.gz', { cwd: root, read: false }), restore(), gulp.dest(out));
+    await expectRestoredApp(out);
   });
 
   it('restore() takes the manifest as gulp.src reads it (contents and all) for its backup, as restoreTask does', async () => {
     const out = await tempDir();
     await pipeline(gulp.src('backups/app.manifest.jsonl', { cwd: root, encoding: false }), restore(), gulp.dest(out));
-    const restored = await snapshotTree(join(out, 'app'));
-    const original = await snapshotTree(join(root, 'app'));
-    expect(Object.keys(restored)).to.deep.equal(Object.keys(original));
-    expect(restored['logo.bin']!.content).to.equal(original['logo.bin']!.content);
+    await expectRestoredApp(out);
   });
 
   it('restore() refuses, by name, an entry whose name is not UTF-8 (gulp.dest would write it under another name)', async () => {
