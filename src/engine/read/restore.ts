@@ -186,7 +186,7 @@ interface RestoreContext {
  * How a file's content reaches the writer: its bytes through `write`, and (sparse files) the holes
  * between them through `hole`. Resolves to the content's SHA-256 when a worker already took it.
  */
-type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => Promise<void> | void) => Promise<string | undefined | void>;
+type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => Promise<void> | void) => Promise<string | undefined>;
 
 /**
  * Without overwrite, names that are taken in the target are refused once, before anything is
@@ -348,7 +348,7 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
             (length) => void chunks.push(Buffer.alloc(length)),
           );
           await writer.ensureFolder(parentPath(path));
-          writer.writeFileSync(path, chunks, expected, metadata, digest ?? undefined);
+          writer.writeFileSync(path, chunks, expected, metadata, digest);
           result.restored.files++;
           result.restored.bytes += entry.size;
           return;
@@ -451,6 +451,7 @@ async function restoreSequentially(backup: BackupReader, context: RestoreContext
             if (typeof part === 'number') await hole(part);
             else await write(part);
           }
+          return undefined; // no digest: an archive without a manifest has none to prove
         },
         false,
       );
