@@ -457,10 +457,12 @@ open('repeated.tar', 'wb').write(pax({'path': 'first-name.txt', 'mtime': '111111
       expect([restore.code, verify.code]).to.deep.equal([0, 0]);
     });
 
-    it('not an archive at all (random bytes, a gzip of random bytes, an empty file): exit 2, saying so', async () => {
+    it('not an archive at all (random bytes, a gzip of random bytes or of a gzip, fewer bytes than a header, an empty file): exit 2, saying so', async () => {
       const cases: [string, Buffer, RegExp][] = [
         ['random.tar.gz', pseudoRandomBytes(5000, 9), /random\.tar\.gz is not a tar archive: gulp-backup reads tar/],
         ['random-inside.tar.gz', zlib.gzipSync(pseudoRandomBytes(5000, 9)), /is not a tar archive \(it is gzip-compressed, but what is inside is not tar\)/],
+        ['twice.tar.gz', zlib.gzipSync(zlib.gzipSync(Buffer.from('a small text'))), /twice\.tar\.gz is not a tar archive \(it is gzip-compressed, but what is inside is not tar\)/],
+        ['short.tar', Buffer.from('three hundred bytes of text, not tar\n'.repeat(8)), /short\.tar is not a tar archive: gulp-backup reads tar/],
         ['empty.tar', Buffer.alloc(0), /empty\.tar is empty \(0 bytes\): it is not an archive/],
       ];
       for (const [name, bytes, message] of cases) {

@@ -153,7 +153,8 @@ export async function* archiveEntriesOf(
  * like a tar archive"): a usage error, not a damaged archive.
  */
 export function notTarAtAll(error: unknown, path: string, compression: ArchiveCompression): BackupError | undefined {
-  if (!(error instanceof TarFormatError) || error.code !== 'TAR_DAMAGED' || error.offset !== 0) return undefined;
+  // Fewer bytes than one header count as not tar too, as GNU tar counts them (a gzip of a gzip, a short text file).
+  if (!(error instanceof TarFormatError) || error.offset !== 0) return undefined;
   const inside = compression === 'none' ? '' : ` (it is ${compression}-compressed, but what is inside is not tar)`;
   return new BackupError('ARCHIVE_UNRECOGNIZED', `${path} is not a tar archive${inside}: gulp-backup reads tar, .tar.gz and .tar.zst archives.`, { path });
 }
