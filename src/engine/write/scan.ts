@@ -201,8 +201,12 @@ function statOrLstat(path: string): BigIntStats {
  * in silence.
  */
 function walk(root: string, options: ScanOptions, leftOut: LeftOut): { matches: [string, string][]; skipped: SkippedEntry[] } {
-  const includePattern = picomatch(options.include, { dot: options.dot, basename: true });
-  const excludePattern = options.exclude.length > 0 ? picomatch(options.exclude, { dot: true, basename: true }) : () => false;
+  // The default include, `**` on its own, matches every name (but dot names without `dot`): as
+  // picomatch decides it, without a match per entry (a tenth of the walk on 20,000 files).
+  const includesAll = options.include.length === 1 && options.include[0] === '**';
+  const includePattern = includesAll ? undefined : picomatch(options.include, { dot: options.dot, basename: true });
+  const included = (matched: string, name: string) => (includePattern ? includePattern(matched) : options.dot || !name.startsWith('.'));
+  const excludePattern = options.exclude.length > 0 ? picomatch(options.exclude, { dot: true, basename: true }) : undefined;
   const matchable = (path: string) => (/[\n\r]/.test(path) ? path.replace(/[\n\r]/g, '?') : path);
   const leaveOut = new Set(options.leaveOut ?? []);
   // Without `dot`, nothing inside a dot folder can match unless a pattern names one.
@@ -226,8 +230,8 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut): { matches: 
       const path = relative === '' ? name : `${relative}/${name}`;
       const absolute = `${folder}${sep}${name}`;
       if (leaveOut.has(absolute)) continue;
-      const matched = matchable(path);
-      if (excludePattern(matched)) {
+      const matched = includePattern || excludePattern ? matchable(path) : path;
+      if (excludePattern?.(matched)) {
         leftOut.excluded++;
         options.onLeftOut?.(path, `exclude pattern ${options.exclude.find((pattern) => picomatch(pattern, { dot: true, basename: true })(matched))}`);
         continue;
@@ -244,7 +248,7 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut): { matches: 
         if (isFolder) entered.add(`${target!.dev}:${target!.ino}`);
       }
       const dotName = name.startsWith('.');
-      if (includePattern(matched)) matches.push([path, absolute]);
+      if (included(matched, name)) matches.push([path, absolute]);
       else if (dotName && !options.dot) {
         leftOut.dot++;
         options.onLeftOut?.(path, 'a dot name (dot: false)');
