@@ -27,10 +27,10 @@ export function registerStats(program: Command, context: CliContext): void {
         const t = footer.totals;
         const lines = [
           `${header.kind} backup ${header.id} of ${header.createdAt}: ${manifestPath}`,
-          `  ${t.files} files, ${t.directories} folders, ${t.symlinks + t.hardlinks} links, ${t.skipped} skipped`,
+          `  ${plural(t.files, 'file')}, ${plural(t.directories, 'folder')}, ${plural(t.symlinks + t.hardlinks, 'link')}, ${t.skipped.toLocaleString('en-US')} skipped`,
           ...(t.unchangedFiles === undefined
             ? []
-            : [`  ${plural(t.files - t.unchangedFiles, 'file')} stored, ${t.unchangedFiles} unchanged (${formatBytes(t.unchangedBytes ?? 0)} held by earlier backups of its chain)`]),
+            : [`  ${plural(t.files - t.unchangedFiles, 'file')} stored, ${t.unchangedFiles.toLocaleString('en-US')} unchanged (${formatBytes(t.unchangedBytes ?? 0)} held by earlier backups of its chain)`]),
           // Saved against the tar stream (headers and padding included), as the backup's own summary says it: a tree of tiny files can have an archive larger than its content.
           `  ${formatBytes(t.contentBytes)} of content → ${formatBytes(t.archiveBytes)} archive (${footer.compression.savedPercent}% smaller than the ${formatBytes(t.tarBytes)} tar stream; ${footer.compression.codec} level ${footer.compression.level}, ${plural(footer.blocks.count, 'block')})`,
           `  took ${formatDuration(footer.timings.totalMs)}: scan ${formatDuration(footer.timings.scanMs)}, store ${formatDuration(footer.timings.storeMs)}, finish ${formatDuration(footer.timings.finishMs)}`,

@@ -31,7 +31,7 @@ describe('cli: gulp-backup stats, and the statistics by extension', () => {
   it('prints the summary of an existing backup, or JSON', async () => {
     const r = await runCli(['stats', manifestPath]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^full backup [0-9a-f-]+ of .*s\.manifest\.jsonl\n {2}4 files, 1 folders/);
+    expect(r.stdout).to.match(/^full backup [0-9a-f-]+ of .*s\.manifest\.jsonl\n {2}4 files, 1 folder, 0 links, 0 skipped\n/); // one folder, not "1 folders"
     expect(r.stdout).to.match(/^ {2}\.jpg +1 /m);
     // What is saved is said against the tar stream, as the backup's summary says it.
     expect(r.stdout).to.match(/^ {2}[\d.]+ \w?B of content → [\d.]+ \w?B archive \([\d.]+% smaller than the [\d.]+ \w?B tar stream; gzip level 6, \d+ blocks?\)$/m);

@@ -18,7 +18,7 @@ describe('cli: gulp-backup verify', () => {
   it('exits 0 on an intact backup and says so', async () => {
     const r = await runCli(['verify', manifestPath]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^OK .*v\.tar\.gz: 3 entries in \d+ blocks/);
+    expect(r.stdout).to.match(/^OK .*v\.tar\.gz: 3 entries in \d+ blocks, /);
   });
 
   it('exits 1 on damage and names the damaged file; --json gives the report', async () => {
