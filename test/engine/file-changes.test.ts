@@ -8,7 +8,7 @@ describe('engine: what a backup changed against its parent (restic-style counts)
   it('counts files new, changed, deleted and unchanged, and names the parent', async () => {
     const root = await tempDir();
     await writeTree(root, { 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c', 'sub/d.txt': 'd' });
-    const out = join(root, '..', `${root.split('/').at(-1)}-out`);
+    const out = await tempDir(); // outside the tree, and removed after the run as the tree is
     const full = await createBackup({ cwd: root, out, name: 'one' });
     expect(full.changes).to.equal(undefined);
     await writeFile(join(root, 'b.txt'), 'b changed');
