@@ -19,6 +19,7 @@ export type BackupErrorCode =
   | 'CODEC_UNAVAILABLE'
   | 'ARCHIVE_UNRECOGNIZED'
   | 'NOTHING_SELECTED'
+  | 'DUPLICATE_PATH'
   | 'RUN_IN_PROGRESS'
   | 'PARENT_MISSING'
   | 'PARENT_CHANGED'
@@ -118,6 +119,16 @@ export function sourceReadError(path: string, error: unknown): SourceError {
   return new SourceError('FILE_UNREADABLE', `Cannot read ${path} (${reason}). ${READ_ADVICE[code ?? ''] ?? 'Fix what keeps it from being read'}, or leave it out with an exclude pattern (or onFileError: 'skip').`, {
     path,
     cause: error,
+  });
+}
+
+/**
+ * Two different files (or folders) would have one path in the archive: a restore could give back only one, so
+ * the backup is refused rather than one of them left out in silence. `advice` says how to part them.
+ */
+export function duplicatePathError(archivePath: string, first: string, second: string, advice: string): SourceError {
+  return new SourceError('DUPLICATE_PATH', `${first} and ${second} would both be ${archivePath} in the archive; a restore could give back only one. ${advice}`, {
+    path: second,
   });
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import PluginError from 'plugin-error';
 import File from 'vinyl';
-import { OptionError } from '../errors.js';
+import { duplicatePathError, OptionError } from '../errors.js';
 import { resolveLocation } from '../store/location.js';
 import { storeBackup } from '../engine/write/store-backup.js';
 import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
@@ -69,7 +69,9 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
   } catch (error) {
     throw new PluginError(PLUGIN_NAME, error as Error);
   }
-  const entries: ArchiveEntry[] = [];
+  let entries: ArchiveEntry[] = [];
+  /** The file each entry was read from: merged streams may carry one file twice. */
+  const sourceOf = new Map<ArchiveEntry, string>();
   let cwd = process.cwd();
   // Before gulp.src reads or stats anything: the start of the racy window a later backup checks.
   const startedAt = new Date();
@@ -80,7 +82,10 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
       cwd = file.cwd;
       vinylToEntry(file).then(
         (entry) => {
-          if (entry) entries.push(entry);
+          if (entry) {
+            entries.push(entry);
+            sourceOf.set(entry, file.history[0] ?? file.path); // where it was read, before any rename
+          }
           callback();
         },
         (error: unknown) => callback(streamError(error as Error, file.path)),
@@ -89,6 +94,12 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
     flush(callback: TransformCallback) {
       const start = performance.now();
       entries.sort((a, b) => compareArchivePaths(a.path, b.path));
+      try {
+        entries = withoutRepeats(entries, sourceOf);
+      } catch (error) {
+        callback(streamError(error as Error));
+        return;
+      }
       if (out !== undefined) {
         backUpInto(out, replace, { entries, options: resolved, startedAt, start, root: cwd }).then(
           () => callback(),
@@ -243,4 +254,21 @@ function streamSink(stream: PassThrough): ArchiveSink {
       });
     },
   };
+}
+
+/**
+ * Entries sorted by path, each path once: a file that merged streams carry twice (read from the
+ * same path) is kept once, in stream order; two different files that reach one path (a rename that
+ * collides) are refused, since a restore could give back only one of them.
+ */
+function withoutRepeats(sorted: readonly ArchiveEntry[], sourceOf: ReadonlyMap<ArchiveEntry, string>): ArchiveEntry[] {
+  const kept: ArchiveEntry[] = [];
+  for (const entry of sorted) {
+    const previous = kept.at(-1);
+    if (previous?.path !== entry.path) kept.push(entry);
+    else if (sourceOf.get(previous) !== sourceOf.get(entry)) {
+      throw duplicatePathError(entry.path, sourceOf.get(previous)!, sourceOf.get(entry)!, 'Rename one of them before backup() (gulp-rename), or back them up in two backups.');
+    }
+  }
+  return kept;
 }

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createBackup } from '../../src/index.js';
 import { formatBackupSummary } from '../../src/report/backup-summary.js';
-import { loadManifest } from '../helpers/archive.js';
+import { listFolder, loadManifest } from '../helpers/archive.js';
 import { run, tempDir, writeTree } from '../helpers/tree.js';
 
 async function listed(archive: string): Promise<string[]> {
@@ -78,6 +78,28 @@ describe('engine/createBackup: what gets stored', () => {
     await writeTree(tree, { 'a.txt': 'a', 'backups/old.tar.gz': 'earlier backup' });
     const r = await createBackup({ sources: ['.'], cwd: tree, out: join(tree, 'backups') });
     expect(await listed(r.archivePath)).to.deep.equal(['a.txt']);
+  });
+
+  it('sources that overlap store each file once; two files on one archive path are refused (DUPLICATE_PATH), none dropped unsaid', async () => {
+    const overlap = await createBackup({ sources: ['app', 'app/lib', './app/index.js'], cwd: root, out: join(root, 'out-overlap'), name: 'o' });
+    const names = await listed(overlap.archivePath);
+    expect(names.filter((name) => name === 'app/lib/util.js' || name === 'app/index.js')).to.deep.equal(['app/index.js', 'app/lib/util.js']);
+    expect(new Set(names).size).to.equal(names.length);
+    // A source outside cwd is stored under its path from the root (as GNU tar stores it): here that
+    // is the path of another file inside cwd.
+    const outside = await tempDir();
+    await writeTree(outside, { 'f.txt': 'outside' });
+    const cwd = await tempDir();
+    const relative = outside.slice(1); // tmp/gulp-backup-test-…, the archive path of `outside`
+    await writeTree(cwd, { [`${relative}/f.txt`]: 'inside' });
+    const out = join(root, 'out-duplicate');
+    const error = await createBackup({ sources: [relative, outside], cwd, out }).catch((e: unknown) => e);
+    expect(error).to.have.property('code', 'DUPLICATE_PATH');
+    expect((error as Error).message).to.equal(
+      `${join(cwd, relative)} and ${outside} would both be ${relative} in the archive; a restore could give back only one. ` +
+        'Back up the two sources separately, or run from a folder (cwd) where their paths differ.',
+    );
+    expect(await listFolder(out).catch(() => [])).to.deep.equal([]);
   });
 
   it('names a second backup in the same second apart, and refuses to replace a named one', async () => {

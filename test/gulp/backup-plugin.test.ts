@@ -2,9 +2,11 @@
 import { expect } from 'chai';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
 import log from 'gulplog';
+import type File from 'vinyl';
 import { backup, backupTask, restoreBackup, type BackupPluginOptions } from '../../src/index.js';
 import { recordOpens } from '../helpers/faults.js';
 import { loadManifest, listFolder } from '../helpers/archive.js';
@@ -114,6 +116,30 @@ describe('gulp/backup() plugin', () => {
     expect(error).to.have.property('plugin', 'gulp-backup');
     expect((error as Error).message).to.match(/logo\.png.*encoding: false/s);
     expect((await listFolder(out)).filter((name) => name.endsWith('.manifest.jsonl'))).to.deep.equal([]);
+  });
+
+  it('merged streams: a file carried twice is stored once; two files renamed onto one path fail with DUPLICATE_PATH', async () => {
+    const source = (glob: string) => gulp.src(glob, { cwd: root, resolveSymlinks: false, encoding: false });
+    async function* merged(second: AsyncIterable<File>) {
+      yield* source('site/**') as AsyncIterable<File>;
+      yield* second;
+    }
+    const out = join(root, 'out-merged');
+    await pipeline(Readable.from(merged(source('site/index.html') as AsyncIterable<File>)), backup({ name: 'site' }), gulp.dest(out));
+    await expectRestorable(out, 'site'); // the entries listed once each
+
+    async function* renamedOntoIndex() {
+      for await (const file of source('site/css/a.css') as AsyncIterable<File>) {
+        file.path = join(file.base, 'index.html'); // a rename that collides (gulp-rename, flatten)
+        yield file;
+      }
+    }
+    const collided = join(root, 'out-collided');
+    const error = await pipeline(Readable.from(merged(renamedOntoIndex())), backup({ name: 'site' }), gulp.dest(collided)).catch((e: unknown) => e);
+    expect(error).to.have.property('plugin', 'gulp-backup');
+    expect(error).to.have.property('code', 'DUPLICATE_PATH');
+    expect((error as Error).message).to.include(`${join(root, 'site/index.html')} and ${join(root, 'site/css/a.css')} would both be index.html in the archive`);
+    expect(await listFolder(collided).catch(() => [])).to.deep.equal([]);
   });
 
   it('rejects bad options when the pipeline is built', () => {

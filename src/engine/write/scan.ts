@@ -11,7 +11,7 @@ import { constants, lstatSync, readdirSync, readlinkSync, realpathSync, statSync
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { isAbsolute, parse, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { sourceReadError } from '../../errors.js';
+import { duplicatePathError, sourceReadError } from '../../errors.js';
 import type { EntryType, SkippedEntry } from '../../format/manifest.js';
 import type { ContentSource } from './file-content.js';
 
@@ -77,6 +77,16 @@ export function compareArchivePaths(a: string, b: string): number {
 
 export async function scanSources(options: ScanOptions): Promise<ScanResult> {
   const found = new Map<string, string>(); // archive path → absolute path
+  // Sources that overlap (src and src/sub) name the same files twice: kept once. Two different
+  // files on one archive path (a source outside cwd stored under its path from the root, and one
+  // inside that reaches the same path) cannot both be restored: refused, not one dropped unsaid.
+  const add = (path: string, absolute: string) => {
+    const before = found.get(path);
+    if (before !== undefined && before !== absolute) {
+      throw duplicatePathError(path, before, absolute, 'Back up the two sources separately, or run from a folder (cwd) where their paths differ.');
+    }
+    found.set(path, absolute);
+  };
   const leftOut: LeftOut = { excluded: 0, notIncluded: 0, dot: 0 };
   const skipped: SkippedEntry[] = [];
   for (const source of options.sources) {
@@ -89,13 +99,13 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     const rootPath = archivePathOf(options.cwd, root);
     const isFolder = rootStat.isDirectory() || (options.followSymlinks && rootStat.isSymbolicLink() && statSync(root).isDirectory());
     if (!isFolder) {
-      found.set(rootPath, root);
+      add(rootPath, root);
       continue;
     }
-    if (rootPath !== '') found.set(rootPath, root);
+    if (rootPath !== '') add(rootPath, root);
     const prefix = rootPath === '' ? '' : `${rootPath}/`;
     const walked = walk(root, { ...options, ...(options.onLeftOut ? { onLeftOut: (path: string, rule: string) => options.onLeftOut!(prefix + path, rule) } : {}) }, leftOut);
-    for (const [match, absolute] of walked.matches) found.set(prefix + match, absolute);
+    for (const [match, absolute] of walked.matches) add(prefix + match, absolute);
     for (const item of walked.skipped) skipped.push({ ...item, path: prefix + item.path });
   }
 
