@@ -54,12 +54,16 @@ describe('engine/verifyBackup', () => {
     }
   });
 
-  it('reports progress: archive bytes read, growing, ending at 100%', async () => {
-    const events: BackupProgress[] = [];
-    await verifyBackup(backup.manifestPath, { onProgress: (p) => events.push(p) });
-    expect(events[0]!.phase).to.equal('verify');
-    expect(events.at(-1)).to.include({ phase: 'done', percentage: 100, bytesTotal: (await loadManifest(backup.manifestPath)).footer.archiveFile.size, filesDone: 7 });
-    for (let i = 1; i < events.length; i++) expect(events[i]!.bytesDone).to.be.at.least(events[i - 1]!.bytesDone);
+  it('reports progress: archive bytes read, growing, ending at 100% with every byte counted (a plain .tar too)', async () => {
+    const plain = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'plain'), name: 'p', codec: 'none', blockSize: '64KB' });
+    for (const made of [backup, plain]) {
+      const events: BackupProgress[] = [];
+      await verifyBackup(made.manifestPath, { onProgress: (p) => events.push(p) });
+      expect(events[0]!.phase).to.equal('verify');
+      const size = (await loadManifest(made.manifestPath)).footer.archiveFile.size;
+      expect(events.at(-1)).to.include({ phase: 'done', percentage: 100, bytesDone: size, bytesTotal: size, filesDone: 7 });
+      for (let i = 1; i < events.length; i++) expect(events[i]!.bytesDone).to.be.at.least(events[i - 1]!.bytesDone);
+    }
   });
 
   it('checks an archive alone (no manifest): CRCs and structure, and says hashes were not checked', async () => {

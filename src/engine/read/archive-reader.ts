@@ -77,18 +77,22 @@ export class ArchiveReader {
   /** Yields every block in order (or those of `only`); `end` is filled in once the generator is done. */
   async *blocks(options: ReadOptions): AsyncGenerator<ReadBlock> {
     if (!this.codec.compresses) {
-      yield* this.plainBlocks(this.index?.blockSize ?? DEFAULT_PLAIN_BLOCK, this.index?.tarBytes, options.only);
+      yield* this.plainBlocks(this.index?.blockSize ?? DEFAULT_PLAIN_BLOCK, this.index?.tarBytes, options);
       return;
     }
     const pending: Array<Promise<ReadBlock>> = [];
+    let counted = 0;
     for await (const member of this.located(options.only)) {
       options.signal?.throwIfAborted();
       options.onRead?.(member.length);
+      counted += member.length;
       const result = this.inflate(member, options.hashRanges);
       result.catch(() => {});
       pending.push(result);
       while (pending.length >= options.maxInFlight) yield await pending.shift()!;
     }
+    // The end marker (or seek table) was read too: the whole file is counted, so progress ends at its size.
+    if (!options.only && this.fileSize > counted) options.onRead?.(this.fileSize - counted);
     while (pending.length > 0) yield await pending.shift()!;
   }
 
@@ -112,11 +116,13 @@ export class ArchiveReader {
   }
 
   /** A plain `.tar` (codec none): blocks are read as they are, and the file is the tar stream. */
-  private async *plainBlocks(blockSize: number, tarBytes: number | undefined, only: readonly number[] | undefined): AsyncGenerator<ReadBlock> {
+  private async *plainBlocks(blockSize: number, tarBytes: number | undefined, { only, onRead, signal }: ReadOptions): AsyncGenerator<ReadBlock> {
     const count = Math.ceil(this.fileSize / blockSize);
     for (const i of only ?? Array.from({ length: count }, (_, n) => n)) {
+      signal?.throwIfAborted();
       const position = i * blockSize;
       const data = await this.readAt(position, Math.max(0, Math.min(blockSize, this.fileSize - position)));
+      onRead?.(data.length);
       yield { index: i, tarOffset: position, rawLength: data.length, archiveOffset: position, data };
     }
     if (only) return;
