@@ -112,6 +112,32 @@ describe('engine/restoreBackup', () => {
     expect((await allNames(target)).filter((name) => name.includes('partial'))).to.deep.equal([]);
   });
 
+  it('a file or symlink where a folder goes, a folder where a file goes: refused up front; with overwrite replaced as GNU tar does, never through the link', async () => {
+    const target = await tempDir();
+    const elsewhere = await tempDir();
+    await writeTree(target, {
+      'site/bin': 'a file where the backup has a folder',
+      'site/deep': { symlink: elsewhere },
+      'site/big.bin': { dir: true },
+      'site/index.html/mine.txt': 'a folder with contents where the backup has a file',
+    });
+    // Without overwrite: every name in the way counted once, up front (site/bin/run.sh lies under a
+    // file; site/deep is the symlink, site/index.html the folder).
+    const refused = await restoreBackup(backup.manifestPath, { to: target }).catch((error: unknown) => error as BackupError);
+    expect(refused).to.have.property('code', 'OUTPUT_EXISTS');
+    expect((refused as Error).message).to.match(/^5 files to restore already exist in .* \(site\/big\.bin, site\/bin, site\/bin\/run\.sh, …\); nothing was restored\./);
+    const result = await restoreBackup(backup.manifestPath, { to: target, overwrite: true });
+    expect(result.failures).to.deep.equal([
+      { path: 'site/index.html', reason: 'site/index.html is in the way: it is a folder with contents in the target; move it away and restore again' },
+    ]);
+    expect(await readFile(join(target, 'site/bin/run.sh'), 'utf8')).to.equal('#!/bin/sh\n');
+    expect((await lstat(join(target, 'site/deep'))).isDirectory()).to.equal(true);
+    expect(await readFile(join(target, 'site/deep/er/x.txt'), 'utf8')).to.equal('x');
+    expect(await readdir(elsewhere)).to.deep.equal([]); // the link was replaced, not followed
+    expect((await readFile(join(target, 'site/big.bin'))).equals(pseudoRandomBytes(1_500_000, 9))).to.equal(true);
+    expect(await readFile(join(target, 'site/index.html/mine.txt'), 'utf8')).to.match(/^a folder with contents/);
+  });
+
   it('restores a plain .tar (codec none) through its manifest, and any archive without one', async () => {
     const plain = await createBackup({ sources: ['site'], cwd: root, out: await tempDir(), name: 'p', codec: 'none' });
     const target = await tempDir();

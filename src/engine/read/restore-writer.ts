@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { StreamHasher } from '../write/stream-hasher.js';
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, readlinkSync, renameSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, readlinkSync, renameSync, rmdirSync, unlinkSync, writevSync } from 'node:fs';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
@@ -72,10 +72,21 @@ export class RestoreWriter {
     if (this.plantedLinks.has(collisionKey(path))) throw new RestoreRefusal(`${path} is a symlink restored earlier; nothing is written through it`);
     const full = join(this.root, path);
     const existing = await lstat(fsPath(full)).catch(() => undefined);
-    if (existing?.isSymbolicLink()) throw new RestoreRefusal(`${path} is a symlink in the target; nothing is written through it`);
-    if (existing && !existing.isDirectory()) throw new RestoreRefusal(`${path} is in the way: it exists and is not a folder`);
+    if (existing && !existing.isDirectory()) {
+      // With overwrite, a file or symlink where the backup has a folder is removed (the link
+      // itself, never what it leads to) and the folder made, as GNU tar does; nothing is ever
+      // written through it.
+      if (!this.overwrite) {
+        throw new RestoreRefusal(
+          existing.isSymbolicLink()
+            ? `${path} is a symlink in the target; nothing is written through it (--overwrite replaces it with the folder)`
+            : `${path} is in the way: it exists and is not a folder; pass --overwrite (overwrite: true) to replace it`,
+        );
+      }
+      await rm(fsPath(full));
+    }
     // Folders without an entry of their own keep this mode: GNU tar's (0777 less the umask).
-    if (!existing) await mkdir(fsPath(full), { mode: 0o777 });
+    if (!existing?.isDirectory()) await mkdir(fsPath(full), { mode: 0o777 });
     this.verifiedFolders.add(path);
   }
 
@@ -178,7 +189,19 @@ export class RestoreWriter {
       if (!this.overwrite && !this.placed.has(path) && lstatSync(fsPath(full), { throwIfNoEntry: false })) {
         throw new RestoreRefusal(`${path} exists; pass --overwrite (overwrite: true) to replace it`);
       }
-      renameSync(fsPath(temporary), fsPath(full));
+      try {
+        renameSync(fsPath(temporary), fsPath(full));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EISDIR') throw error;
+        // A folder where the backup has a file: an empty one gives way, as in GNU tar; one with
+        // contents is not removed (they are not in this backup).
+        try {
+          rmdirSync(fsPath(full));
+        } catch {
+          throw new RestoreRefusal(`${path} is in the way: it is a folder with contents in the target; move it away and restore again`);
+        }
+        renameSync(fsPath(temporary), fsPath(full));
+      }
     } catch (error) {
       rmQuietly(temporary);
       throw error;

@@ -189,6 +189,19 @@ interface RestoreContext {
 type ContentWriter = (write: (bytes: Buffer) => Promise<void>, hole: (length: number) => Promise<void> | void) => Promise<string | undefined>;
 
 /**
+ * Whether restoring an entry at `path` would replace something: for a folder, anything there that
+ * is not a folder; for the rest, anything there; for both, a file where one of its folders goes.
+ */
+function isTaken(path: string, isFolder: boolean): boolean {
+  try {
+    const existing = lstatSync(fsPath(path), { throwIfNoEntry: false });
+    return existing !== undefined && !(isFolder && existing.isDirectory());
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOTDIR';
+  }
+}
+
+/**
  * Without overwrite, names that are taken in the target are refused once, before anything is
  * written, naming a few and the count (one line per file buried the answer under thousands).
  * Folders that exist are fine: a restore merges into them.
@@ -199,9 +212,8 @@ async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions
   const taken: string[] = [];
   let count = 0;
   for (const entry of selectEntries(manifest, options.include)) {
-    if (entry.type === 'directory') continue;
     const safe = safeEntryPath(entry.path, { maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH });
-    if (!('path' in safe) || !lstatSync(fsPath(join(root, safe.path)), { throwIfNoEntry: false })) continue;
+    if (!('path' in safe) || !isTaken(join(root, safe.path), entry.type === 'directory')) continue;
     if (++count <= 3) taken.push(safe.path);
   }
   if (count === 0) return;
