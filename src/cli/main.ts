@@ -1,6 +1,7 @@
 /**
  * The `gulp-backup` command. Errors that are the user's to fix (BackupError) print their message
- * alone, without a stack, and exit 2; Ctrl-C cancels the run, cleans up and exits 130 (SIGTERM: 143).
+ * alone, without a stack, and exit 2; any other error prints its stack and exits 3; Ctrl-C cancels
+ * the run, cleans up and exits 130 (SIGTERM: 143).
  */
 import { Command, CommanderError } from 'commander';
 import { AbortError, BackupError, OptionError, formatValue } from '../errors.js';
@@ -12,7 +13,7 @@ import { registerRestore } from './restore-command.js';
 import { registerList } from './ls-command.js';
 import { registerStats } from './stats-command.js';
 import { registerPrune } from './prune-command.js';
-import { EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE } from './exit-codes.js';
+import { EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNEXPECTED, EXIT_USAGE } from './exit-codes.js';
 import { addS3Flags } from './s3-flags.js';
 
 export interface MainOptions {
@@ -77,7 +78,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       stderr.write(`gulp-backup: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    throw error;
+    // Not an exit code that a script reads as "damage found" (1) or "fix the input" (2).
+    const stack = error instanceof Error ? (error.stack ?? error.message) : formatValue(error);
+    stderr.write(
+      `gulp-backup: unexpected error: ${error instanceof Error ? error.message : formatValue(error)}\n${stack}\n` +
+        `This is a bug in gulp-backup ${TOOL.version}, or a system error it does not handle yet: please report it with the lines above.\n`,
+    );
+    return EXIT_UNEXPECTED;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackup } from '../../src/index.js';
+import { main } from '../../src/cli/main.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
 
@@ -28,6 +29,16 @@ describe('cli: gulp-backup restore and ls', () => {
     const forced = await runCli(['restore', manifestPath, '--to', target, '--include', 'app/a.txt', '--overwrite', '--json']);
     expect(forced.code).to.equal(0);
     expect(JSON.parse(forced.stdout)).to.deep.include({ ok: true, blocksRead: 1 });
+  });
+
+  it('an error it does not expect exits 3 with its stack and asks for a report, not 1 (damage) or 2 (input)', async () => {
+    // The fault at the I/O boundary: an output that fails as ls writes to it.
+    const failing = { write: () => { throw new Error('the terminal went away'); } } as unknown as NodeJS.WriteStream;
+    const stderr: string[] = [];
+    const errors = { write: (text: string) => stderr.push(text) } as unknown as NodeJS.WriteStream;
+    const code = await main(['ls', manifestPath], { stdout: failing, stderr: errors, signal: new AbortController().signal });
+    expect(code).to.equal(3);
+    expect(stderr.join('')).to.match(/^gulp-backup: unexpected error: the terminal went away\nError: the terminal went away\n {4}at .*\nThis is a bug in gulp-backup [\d.]+, or a system error it does not handle yet: please report it/s);
   });
 
   it('exits 2 without --to or with a missing backup', async () => {
