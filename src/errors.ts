@@ -146,9 +146,20 @@ const READ_ADVICE: Readonly<Record<string, string>> = {
 export function outputWriteError(path: string, error: unknown): OutputError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const reason = code ?? (error instanceof Error ? error.message : String(error));
-  return new OutputError(
-    'OUTPUT_UNWRITABLE',
-    `Cannot write the backup to ${path} (${reason}). Choose a writable output folder, or free some space.`,
-    { path, cause: error },
-  );
+  return new OutputError('OUTPUT_UNWRITABLE', `Cannot write the backup to ${path} (${reason}). ${WRITE_ADVICE[code ?? ''] ?? 'Choose a writable output folder'}.`, {
+    path,
+    cause: error,
+  });
 }
+
+/** What to do about a write error, by its code; the rest get a general word. */
+const WRITE_ADVICE: Readonly<Record<string, string>> = {
+  ENOSPC: 'The disk is full: free some space, or choose another output folder',
+  EDQUOT: 'Your disk quota is used up: free some space, or choose another output folder',
+  ENOTDIR: 'A part of that path is a file, not a folder: choose an output folder',
+  ENOENT: 'A part of that path cannot be made there: choose an output folder that can be created',
+  EACCES: 'This user may not write there: choose a writable output folder, or fix its permissions',
+  EPERM: 'This user may not write there: choose a writable output folder, or fix its permissions',
+  EROFS: 'That file system is read-only: choose a writable output folder',
+  EIO: 'The device reports an I/O error: check the disk, or choose another output folder',
+};

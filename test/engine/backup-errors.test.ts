@@ -88,10 +88,12 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
   });
 
   it('an output folder that cannot be made: OUTPUT_UNWRITABLE', async () => {
-    const error = await createBackup({ sources: ['data'], cwd: root, out: join(root, 'data/a.txt/sub') }).catch((e: unknown) => e);
+    const out = join(root, 'data/a.txt/sub');
+    const error = await createBackup({ sources: ['data'], cwd: root, out }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(BackupError);
     expect(error).to.have.property('code', 'OUTPUT_UNWRITABLE');
-    expect((error as Error).message).to.match(/writable output folder/);
+    // The advice follows the cause (here a file where a folder of the path goes), not a guess at space.
+    expect((error as Error).message).to.equal(`Cannot write the backup to ${out} (ENOTDIR). A part of that path is a file, not a folder: choose an output folder.`);
   });
 
   it('an AbortSignal mid-way: AbortError, and the partial archive is removed', async () => {
