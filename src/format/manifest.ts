@@ -6,6 +6,7 @@
 import { BackupError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { checkFooterShape, checkHeaderShape } from './manifest-shape.js';
 
 export const MANIFEST_FORMAT = 'gulp-backup-manifest';
 /** Version 2 added the footer's `linesSha256`; version 1 manifests are still read (without that check). */
@@ -243,6 +244,8 @@ class ManifestAssembler {
     if (!this.header) throw new ManifestFormatError('The manifest is empty.');
     if (!this.footer) throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
     checkDigest(this.header, this.footer, linesSha256);
+    checkHeaderShape(this.header);
+    checkFooterShape(this.footer);
     checkTotals(this.entries, this.footer);
     return { header: this.header, entries: this.entries, footer: this.footer };
   }
@@ -345,6 +348,8 @@ export function parseManifestEnds(bytes: Buffer): { header: ManifestHeader; foot
   if (last.record !== 'footer') throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
   const header = checkHeader(first);
   checkDigest(header, last, createHash('sha256').update(bytes.subarray(0, lastStart)).digest('hex'));
+  checkHeaderShape(header);
+  checkFooterShape(last);
   // Entries are not decoded here, but they are counted: one line each between header and footer.
   let lines = 0;
   for (let at = bytes.indexOf(0x0a, firstEnd + 1); at !== -1 && at < lastStart; at = bytes.indexOf(0x0a, at + 1)) lines++;

@@ -15,8 +15,16 @@ const header = {
   tool: { name: 'gulp-backup', version: '0' },
 } as ManifestRecord;
 const entry = { record: 'entry', path: 'a', type: 'directory', size: 0, mode: 493, uid: 0, gid: 0, mtimeNs: '1', ctimeNs: '1', ino: '1', offset: 0 } as ManifestRecord;
-const totals = { entries: 1, files: 0, directories: 1, symlinks: 0, hardlinks: 0, contentBytes: 0 };
-const footer = { record: 'footer', totals, skipped: [] } as unknown as ManifestRecord;
+const totals = { entries: 1, files: 0, directories: 1, symlinks: 0, hardlinks: 0, skipped: 0, contentBytes: 0, tarBytes: 2048, archiveBytes: 90 };
+const footer = {
+  record: 'footer',
+  totals,
+  compression: { codec: 'gzip', level: 6, ratio: 0.04, savedPercent: 95.61 },
+  timings: { scanMs: 1, storeMs: 1, finishMs: 1, totalMs: 3 },
+  blocks: { blockSize: 1048576, count: 1, offsets: [0, 70] },
+  archiveFile: { name: 'a.tar.gz', size: 90, sha256: 'a'.repeat(64) },
+  skipped: [],
+} as unknown as ManifestRecord;
 /** A whole manifest as the engine writes it (the footer with its digest), line by line. */
 const written = (entries: ManifestRecord[] = [entry], foot = footer) =>
   [...encodeManifest(header as ManifestHeader, entries as ManifestEntry[], foot as ManifestFooter)].join('').split(/(?<=\n)/);
@@ -94,6 +102,25 @@ describe('format/manifest', () => {
     for (const size of [bytes.length, 65_536, 4_099, 333]) {
       const chunks = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, i * size + size));
       expect((await readManifest(Readable.from(chunks))).entries).to.have.length(3000);
+    }
+  });
+
+  it('refuses a header or footer with fields readers rely on missing or malformed, even when the digest was computed again', async () => {
+    const cases: [ManifestRecord, ManifestRecord, RegExp][] = [
+      [{ ...header, archive: '..' } as ManifestRecord, footer, /header has a malformed `archive` \("\.\."\)/],
+      [{ ...header, archive: 'sub/a.tar.gz' } as ManifestRecord, footer, /header has a malformed `archive`/],
+      [{ ...header, options: undefined } as unknown as ManifestRecord, footer, /header has a malformed `options` \(missing\)/],
+      [{ ...header, kind: 'weekly' } as ManifestRecord, footer, /header has a malformed `kind`/],
+      [header, { ...footer, blocks: undefined } as unknown as ManifestRecord, /footer has a malformed `blocks` \(missing\)/],
+      [header, { ...footer, blocks: { blockSize: 1048576, count: 2, offsets: [0, 70] } } as unknown as ManifestRecord, /footer has a malformed `blocks`/],
+      [header, { ...footer, archiveFile: { name: 'a.tar.gz', size: -1, sha256: 'a'.repeat(64) } } as unknown as ManifestRecord, /footer has a malformed `archiveFile`/],
+    ];
+    for (const [head, foot, message] of cases) {
+      const lines = [...encodeManifest(head as ManifestHeader, [entry as ManifestEntry], foot as ManifestFooter)];
+      const error = await readManifest(stream(lines)).catch((e: unknown) => e);
+      expect(error, String(message)).to.be.instanceOf(ManifestFormatError);
+      expect(error).to.have.property('code', 'MANIFEST_INVALID');
+      expect((error as Error).message).to.match(message);
     }
   });
 
