@@ -27,7 +27,7 @@ import { hasEscapedBytes } from '../format/path-bytes.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../engine/read/safe-paths.js';
 import { PLUGIN_NAME, streamError } from './stream-error.js';
-import { malformedEntry } from '../engine/read/restore.js';
+import { malformedEntry } from '../engine/read/malformed-entry.js';
 import { OptionError } from '../errors.js';
 import { optionKeys, rejectUnknownKeys } from '../engine/option-keys.js';
 import { stringList } from '../engine/options.js';

@@ -10,6 +10,7 @@ import { createBackup, restoreBackup, type RestoreResult } from '../../src/index
 import { BlockCodecPool } from '../../src/engine/block-codec-pool.js';
 import { encodeMemberHeader, encodeMemberTrailer } from '../../src/format/blocked-gzip.js';
 import { editManifestEntry } from '../helpers/archive.js';
+import { spawnCli } from '../helpers/cli.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../../src/engine/read/safe-paths.js';
 import { craftTarGz, type CraftedEntry } from '../helpers/craft-tar.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
@@ -225,6 +226,20 @@ describe('restore: hostile archives', () => {
       await editManifestEntry(made.manifestPath, 'data/a.txt', (e) => ({ ...e, dataOffset: e.dataOffset! + 4000 }));
       const result = await restoreBackup(made.manifestPath, { to: await tempDir() });
       expect(failureOf(result, 'data/a.txt')).to.match(/points past the end/);
+    });
+
+    it('manifest edited so that its offsets do not follow one another: verify names the entries, restore the file; both end', async () => {
+      const made = await createBackup({ sources: ['data'], cwd: root, out: await tempDir(), name: 'm' });
+      // Each once made a loop that never moved on (found by test/engine/fuzzed-archives.test.ts).
+      await editManifestEntry(made.manifestPath, 'data/a.txt', (e) => ({ ...e, offset: [] as unknown as number, dataOffset: '9'.repeat(40) as unknown as number }));
+      const verify = await spawnCli(['verify', made.manifestPath], root, 30_000);
+      expect(verify.exitCode, verify.stderr).to.equal(1);
+      expect(verify.stdout).to.include('damaged data/a.txt: its manifest record is malformed (offset)');
+      const target = await tempDir();
+      const restore = await spawnCli(['restore', made.manifestPath, '--to', target], root, 30_000);
+      expect(restore.exitCode, restore.stderr).to.equal(1);
+      expect(restore.stdout).to.include('not restored data/a.txt: refused: its manifest record is malformed (dataOffset)');
+      expect(await names(target)).to.deep.equal(['data', 'data/b.txt']);
     });
 
     it('manifest edited to say an unknown backup holds a file: refused before anything is written', async () => {

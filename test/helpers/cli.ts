@@ -38,7 +38,10 @@ const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 /** tsx's loader by absolute URL: the child runs in the test's temp folder, outside this package. */
 const TSX = import.meta.resolve('tsx');
 
-/** The command as a separate process, as npm scripts and CI run it. */
-export function spawnCli(args: string[], cwd: string): ResultPromise<{ cwd: string; reject: false }> {
-  return execa('node', ['--import', TSX, BIN, ...args], { cwd, reject: false }) as never;
+/**
+ * The command as a separate process, as npm scripts and CI run it. `timeoutMs` kills it (SIGKILL:
+ * a loop that never yields ignores SIGTERM's clean-up), for tests that prove a run ends at all.
+ */
+export function spawnCli(args: string[], cwd: string, timeoutMs?: number): ResultPromise<{ cwd: string; reject: false }> {
+  return execa('node', ['--import', TSX, BIN, ...args], { cwd, reject: false, ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' } : {}) }) as never;
 }

@@ -14,6 +14,7 @@ import { RestoreRefusal } from './restore-writer.js';
 import { SourceError } from '../../errors.js';
 import type { StoredFile } from '../../store/backup-store.js';
 import { nameOf as basename } from '../../store/location.js';
+import { malformedEntry } from './malformed-entry.js';
 import type { Stores } from '../../store/stores.js';
 
 export class ArchiveContentReader {
@@ -49,15 +50,18 @@ export class ArchiveContentReader {
     hashInBlockUpTo = 0,
   ): Promise<ArchiveContentReader> {
     const { footer, header } = holder;
-    const blockSize = footer.blocks.blockSize;
+    const { blockSize, count } = footer.blocks;
     const needed = new Set<number>();
     // Small files that lie whole in one block, to be hashed by the worker that inflates it.
     const byBlock = new Map<number, BlockRange[]>();
     const hashedInBlock = new Map<ManifestEntry, readonly [number, number]>();
     for (const entry of entries) {
-      if (entry.type !== 'file' || entry.size === 0) continue;
+      // A malformed record is refused when its turn comes; one that points past the tar stream
+      // too (by its read): neither adds blocks, and no count of blocks outgrows the archive's.
+      if (entry.type !== 'file' || entry.size === 0 || malformedEntry(entry) !== undefined) continue;
       const first = Math.floor(entry.dataOffset! / blockSize);
-      const last = Math.floor((entry.dataOffset! + entry.size - 1) / blockSize);
+      if (first >= count) continue;
+      const last = Math.min(count - 1, Math.floor((entry.dataOffset! + entry.size - 1) / blockSize));
       for (let i = first; i <= last; i++) needed.add(i);
       if (first !== last || !(entry.size <= hashInBlockUpTo) || typeof entry.hashes?.sha256 !== 'string') continue;
       const ranges = byBlock.get(first) ?? byBlock.set(first, []).get(first)!;

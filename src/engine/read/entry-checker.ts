@@ -34,7 +34,10 @@ export class EntryChecker {
     private readonly tarEnd: number,
     private readonly algorithms: readonly string[],
   ) {
-    this.reports = entries.map((entry) => ({ path: entry.path, type: entry.type, status: 'ok' }));
+    this.reports = entries.map((entry) => {
+      const malformed = malformedLayout(entry);
+      return malformed ? { path: entry.path, type: entry.type, status: 'damaged', reason: `its manifest record is malformed (${malformed})` } : { path: entry.path, type: entry.type, status: 'ok' };
+    });
   }
 
   /** The digests of entry `index`'s content, computed by the worker that decompressed its block: not hashed again here. */
@@ -58,6 +61,14 @@ export class EntryChecker {
       }
       const limit = report.status !== 'ok' ? regionEnd : position < headerEnd ? headerEnd : position < dataEnd ? dataEnd : regionEnd;
       const take = Math.min(limit - position, data.length - at);
+      if (!(take > 0)) {
+        // Offsets that do not follow one another (a manifest edited with its digest computed
+        // again): this entry's region cannot be found. Named, and passed over, so that every
+        // turn of this loop moves on.
+        this.damage(report, 'its manifest record places it where its region cannot be found (offset, dataOffset or size)');
+        this.next();
+        continue;
+      }
       const bytes = data.subarray(at, at + take);
       at += take;
       if (report.status === 'ok' && position < headerEnd) {
@@ -142,4 +153,14 @@ export class EntryChecker {
     });
     this.hashes = [];
   }
+}
+
+/** The layout field of a manifest entry that is not a byte position, or undefined when all are. */
+function malformedLayout(entry: ManifestEntry): string | undefined {
+  const natural = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+  if (!natural(entry.offset)) return 'offset';
+  if (entry.type !== 'file') return undefined;
+  if (!natural(entry.size)) return 'size';
+  if (!natural(entry.dataOffset) || entry.dataOffset! <= entry.offset) return 'dataOffset';
+  return undefined;
 }

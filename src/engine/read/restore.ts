@@ -23,6 +23,7 @@ import { RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js
 import { plural } from '../plural.js';
 import { fsPath } from '../../format/path-bytes.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
+import { malformedEntry } from './malformed-entry.js';
 import { secondsForUtimes } from './time.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { stringList } from '../options.js';
@@ -394,19 +395,6 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
 /** Whether a path names the archive's root (`.`, `./`): empty once its root and dots are removed, with no `..`. */
 function isRootEntry(path: string): boolean {
   return /^[/\\.]*$/.test(path) && !/(^|[/\\])\.\.([/\\]|$)/.test(path);
-}
-
-/** A manifest is as untrusted as its archive: every field restore relies on is checked first (restore and the restore() plugin). */
-export function malformedEntry(entry: ManifestEntry): string | undefined {
-  const natural = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
-  if (typeof entry.path !== 'string') return 'path';
-  if (!['file', 'directory', 'symlink', 'hardlink'].includes(entry.type)) return 'type';
-  if (!natural(entry.size)) return 'size';
-  if (!natural(entry.mode) || entry.mode > 0o7777) return 'mode';
-  if (typeof entry.mtimeNs !== 'string' || !/^-?\d{1,30}$/.test(entry.mtimeNs)) return 'mtimeNs';
-  if (entry.type === 'file' && !natural(entry.dataOffset)) return 'dataOffset';
-  if ((entry.type === 'symlink' || entry.type === 'hardlink') && typeof entry.linkTarget !== 'string') return 'linkTarget';
-  return undefined;
 }
 
 function isSystemError(error: unknown): boolean {
