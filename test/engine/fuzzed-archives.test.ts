@@ -1,0 +1,100 @@
+/**
+ * Damaged and hostile input, generated: archives that GNU tar and Python write in every format,
+ * mutated at random (seeded, so every run tries the same cases), and manifests edited with their
+ * digest computed again. Whatever the damage, verify and restore end with a report or a
+ * BackupError: never another exception, never a hang, never a write outside the target. The cases
+ * run in a child process (helpers/fuzz-cases.ts) watched from here, so that a case that never
+ * returns is stopped and named. FUZZ_ITERATIONS=5000 runs more cases, FUZZ_SEED other ones.
+ */
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { createBackup } from '../../src/index.js';
+import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
+
+const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 250);
+const SEED = Number(process.env.FUZZ_SEED ?? 1);
+/** A case that prints nothing for this long is taken to hang (one case takes milliseconds). */
+const STALL_MS = 60_000;
+const CASES = fileURLToPath(new URL('../helpers/fuzz-cases.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+
+/** Runs the cases; returns the problems they printed, and the case that hung, if one did. */
+async function runCases(kind: 'tar' | 'manifest', seeds: string, seed: number): Promise<string[]> {
+  const child = execa('node', ['--import', TSX, CASES, kind, seeds, await tempDir(), String(ITERATIONS), String(seed)], { reject: false, buffer: false });
+  const problems: string[] = [];
+  let current = '(before the first case)';
+  let done = false;
+  let lastOutput = Date.now();
+  let pending = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    lastOutput = Date.now();
+    const lines = (pending + chunk.toString()).split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      if (line.startsWith('case ')) current = line.slice(5);
+      else if (line.startsWith('problem ')) problems.push(line.slice(8));
+      else if (line === 'done') done = true;
+    }
+  });
+  const stderr: Buffer[] = [];
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastOutput > STALL_MS) child.kill('SIGKILL');
+  }, 1000);
+  await child;
+  clearInterval(watchdog);
+  if (!done) problems.push(`no answer for ${STALL_MS} ms (or a crash) in case ${current}: ${Buffer.concat(stderr).toString().slice(-500)}`);
+  return problems;
+}
+
+describe('engine: fuzzed archives and manifests (seeded, in a watched process)', function () {
+  this.timeout(15 * 60_000);
+  let seeds: string;
+
+  before(async () => {
+    const root = await tempDir();
+    seeds = join(root, 'seeds');
+    await mkdir(seeds);
+    const tree = join(root, 'tree');
+    await writeTree(tree, {
+      'a.txt': { content: 'hello\n', mtime: 978_307_200.5 },
+      'sub/random.bin': pseudoRandomBytes(3000, 3),
+      [`sub/${'long'.repeat(30)}`]: 'a name over 100 bytes',
+      link: { symlink: 'a.txt' },
+      hard: { hardlinkTo: 'a.txt' },
+      empty: { dir: true },
+    });
+    await writeFile(Buffer.concat([Buffer.from(`${tree}/bad-`), Buffer.from([0xff]), Buffer.from('-name')]), 'a name that is not UTF-8');
+    execFileSync('truncate', ['-s', '100K', join(tree, 'sparse')]);
+    await writeFile(join(tree, 'sparse'), 'end', { flag: 'a' });
+    // ustar and v7 leave the long name out (tar warns and exits 2): spawnSync, not execFileSync.
+    const tar = (name: string, ...args: string[]) => spawnSync('tar', [...args, '-cf', join(seeds, name), 'tree'], { cwd: root, stdio: 'ignore' });
+    for (const format of ['gnu', 'oldgnu', 'posix', 'ustar', 'v7']) tar(`gnu-${format}.tar`, `--format=${format}`);
+    tar('gnu-sparse-posix.tar', '--sparse', '--format=posix');
+    tar('gnu-sparse-gnu.tar', '--sparse', '--format=gnu');
+    for (const format of ['PAX_FORMAT', 'GNU_FORMAT']) {
+      const name = join(seeds, `python-${format}.tar`);
+      execFileSync('python3', ['-c', `import tarfile\nwith tarfile.open(${JSON.stringify(name)}, 'w', format=tarfile.${format}) as t: t.add('tree')`], { cwd: root });
+    }
+    const plain = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'plain'), name: 'ours', codec: 'none', blockSize: '64KB' });
+    await copyFile(plain.archivePath, join(seeds, 'ours.tar'));
+    const gzip = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'gzip'), name: 'b', blockSize: '64KB' });
+    await copyFile(gzip.archivePath, join(seeds, 'b.tar.gz'));
+    await copyFile(gzip.manifestPath, join(seeds, 'b.manifest.jsonl'));
+    for (const name of ['gnu-gnu.tar', 'gnu-v7.tar', 'gnu-sparse-gnu.tar', 'python-PAX_FORMAT.tar', 'ours.tar']) {
+      expect((await readFile(join(seeds, name))).length, name).to.be.greaterThan(10_240);
+    }
+  });
+
+  it(`tar archives of every format, mutated ${ITERATIONS} ways: a report or a BackupError each time`, async () => {
+    expect(await runCases('tar', seeds, SEED)).to.deep.equal([]);
+  });
+
+  it(`manifests edited ${ITERATIONS} ways, their digest computed again: a report or a BackupError each time`, async () => {
+    expect(await runCases('manifest', seeds, SEED + 1)).to.deep.equal([]);
+  });
+});

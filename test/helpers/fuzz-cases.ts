@@ -1,0 +1,67 @@
+/**
+ * Runs fuzz cases in a process of its own, so that a case which never returns (a loop that does
+ * not move on blocks every timer of its process) is seen by the test, which stops this process
+ * and names the case. Prints `case LABEL` before each case, `problem TEXT` for each crash or
+ * write outside the target, and `done` at the end.
+ *
+ *   node --import tsx fuzz-cases.ts tar|manifest SEEDS_FOLDER WORK_FOLDER ITERATIONS SEED
+ *
+ * tar: every SEEDS_FOLDER/*.tar, mutated; manifest: SEEDS_FOLDER/b.manifest.jsonl edited, beside b.tar.gz.
+ */
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { BackupError, restoreBackup, verifyBackup } from '../../src/index.js';
+import { SeededRandom, editManifest, mutateTar } from './mutate.js';
+
+const [kind, seedsFolder, work, iterations, seed] = process.argv.slice(2) as [string, string, string, string, string];
+const random = new SeededRandom(Number(seed));
+const box = join(work, 'box');
+const input = join(box, 'input');
+
+/** Verify and restore of one damaged input: each must end with a report or a BackupError, and write only into the target. */
+async function tryCase(archive: string, label: string): Promise<void> {
+  console.log(`case ${label}`);
+  for (const [name, run] of [
+    ['verify', () => verifyBackup(archive)],
+    ['restore', () => restoreBackup(archive, { to: join(box, 'target') })],
+  ] as const) {
+    try {
+      await run();
+    } catch (error) {
+      if (!(error instanceof BackupError)) console.log(`problem ${name} ${label}: ${(error as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(error)}`);
+    }
+    const outside = (await readdir(box)).filter((entry) => entry !== 'target' && entry !== 'input');
+    if (outside.length > 0) console.log(`problem ${name} ${label}: wrote ${outside.join(', ')} outside the target`);
+  }
+}
+
+async function freshBox(): Promise<void> {
+  await rm(box, { recursive: true, force: true });
+  await mkdir(input, { recursive: true });
+}
+
+if (kind === 'tar') {
+  const names = (await readdir(seedsFolder)).filter((name) => name.endsWith('.tar')).sort();
+  const seeds = new Map(await Promise.all(names.map(async (name) => [name, await readFile(join(seedsFolder, name))] as const)));
+  for (let i = 0; i < Number(iterations); i++) {
+    const name = random.pick(names);
+    const { bytes, what } = mutateTar(seeds.get(name)!, random);
+    const compressed = random.below(4) === 0;
+    await freshBox();
+    const archive = join(input, compressed ? 'm.tar.gz' : 'm.tar');
+    await writeFile(archive, compressed ? gzipSync(bytes) : bytes);
+    await tryCase(archive, `#${i} ${name}${compressed ? ' (gzip)' : ''}: ${what}`);
+  }
+} else {
+  const manifest = await readFile(join(seedsFolder, 'b.manifest.jsonl'), 'utf8');
+  const archive = await readFile(join(seedsFolder, 'b.tar.gz'));
+  for (let i = 0; i < Number(iterations); i++) {
+    const { text, what } = editManifest(manifest, random);
+    await freshBox();
+    await writeFile(join(input, 'b.tar.gz'), archive);
+    await writeFile(join(input, 'b.manifest.jsonl'), text);
+    await tryCase(join(input, 'b.manifest.jsonl'), `#${i}: ${what}`);
+  }
+}
+console.log('done');
