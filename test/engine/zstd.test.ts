@@ -4,6 +4,7 @@
  * tools and read back by every reader; on an older Node, the clear refusal is what is tested.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
@@ -158,6 +159,21 @@ describe('codec zstd (Node.js with zstd)', () => {
     const restored = await restoreBackup(join(folder, 'z.manifest.jsonl'), { to: target });
     expect(restored.failures.map((f) => f.path)).to.deep.equal(['tree/noise.bin']);
     expect(await readFile(join(target, 'tree/log.txt'), 'utf8')).to.equal(TREE['tree/log.txt']);
+  });
+
+  it("another tool's .tar.zst with a damaged frame: restore and verify report it (a zlib error was thrown past them)", async () => {
+    const folder = await tempDir();
+    const archive = join(folder, 'foreign.tar.zst');
+    execFileSync('sh', ['-c', `tar -cf - tree | zstd -q -o ${archive}`], { cwd: root });
+    const bytes = await readFile(archive);
+    bytes[bytes.length - 1]! ^= 0xff; // the frame's checksum, its last four bytes
+    await writeFile(archive, bytes);
+    const restored = await restoreBackup(archive, { to: await tempDir() });
+    expect(restored.ok).to.equal(false);
+    expect(JSON.stringify(restored.failures)).to.match(/doesn't match checksum/);
+    const report = await verifyBackup(archive);
+    expect(report.ok).to.equal(false);
+    expect(report.problems.join('\n')).to.match(/doesn't match checksum/);
   });
 
   it('a cut-short .tar.zst is found truncated, with and without its manifest', async () => {

@@ -163,5 +163,5 @@ export function notTarAtAll(error: unknown, path: string, compression: ArchiveCo
 export function isDecompressionError(error: unknown): boolean {
   if (error instanceof GzipFormatError) return true;
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
-  return code.startsWith('Z_') || code.startsWith('ERR_ZSTD') || code === 'ERR_ZLIB_INITIALIZATION_FAILED';
+  return code.startsWith('Z_') || code.startsWith('ZSTD_error') || code.startsWith('ERR_ZSTD') || code === 'ERR_ZLIB_INITIALIZATION_FAILED';
 }
