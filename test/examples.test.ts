@@ -27,7 +27,7 @@ describe('examples', () => {
     const { dir, env } = await project('project-build');
     await writeTree(dir, { 'dist/app.js': 'the release that works\n' });
     // The gulpfile imports gulp-backup as a user's would: the compiled package (`npm ci` builds it).
-    const gulp = (...args: string[]) => execa('node', [join(ROOT, 'node_modules/gulp/bin/gulp.js'), ...args], { cwd: dir, env, reject: false });
+    const gulp = (...args: string[]) => execa(process.execPath, [join(ROOT, 'node_modules/gulp/bin/gulp.js'), ...args], { cwd: dir, env, reject: false });
     await writeTree(dir, { 'dist/logo.bin': { content: Buffer.alloc(4096, 7), mtime: 1_600_000_000 } });
     const first = await gulp();
     expect(first.exitCode, String(first.stderr) + String(first.stdout)).to.equal(0);

@@ -46,7 +46,7 @@ describe('README: every snippet runs as written', function () {
     for (const code of (await snippets()).filter((snippet) => exportsOf(snippet).length > 0)) {
       const dir = await project();
       await writeFile(join(dir, 'gulpfile.mjs'), code);
-      const gulp = (...args: string[]) => execa('node', [GULP, ...args], { cwd: dir, reject: false });
+      const gulp = (...args: string[]) => execa(process.execPath, [GULP, ...args], { cwd: dir, reject: false });
       const listed = await gulp('--tasks-simple');
       expect(listed.exitCode, code + listed.stderr).to.equal(0);
       expect(String(listed.stdout).trim().split('\n')).to.include.members(exportsOf(code));
@@ -74,7 +74,7 @@ describe('README: every snippet runs as written', function () {
     const engine = (await snippets()).find((code) => code.includes('await createBackup('))!;
     const dir = await project();
     await writeFile(join(dir, 'script.mjs'), engine);
-    const ran = await execa('node', ['script.mjs'], { cwd: dir, reject: false });
+    const ran = await execa(process.execPath, ['script.mjs'], { cwd: dir, reject: false });
     expect(ran.exitCode, String(ran.stderr)).to.equal(0);
     expect(String(ran.stdout)).to.match(/true true \[\] \d+ \d+/); // report.ok, restored.ok, no failures, blocks
   });
@@ -94,7 +94,7 @@ describe('README: a typed gulpfile.ts, loaded through tsx', function () {
       join(dir, 'gulpfile.ts'),
       `import { backupTask, type BackupResult } from 'gulp-backup';\nconst out: string = 'backups';\nexport const backup = backupTask({ sources: ['src'], out });\nexport const typed = async (): Promise<BackupResult | undefined> => undefined;\n`,
     );
-    const ran = await execa('node', [GULP, 'backup'], { cwd: dir, reject: false });
+    const ran = await execa(process.execPath, [GULP, 'backup'], { cwd: dir, reject: false });
     expect(ran.exitCode, String(ran.stdout) + String(ran.stderr)).to.equal(0);
     expect(String(ran.stdout)).to.match(/Backup .*\(full\)/);
   });

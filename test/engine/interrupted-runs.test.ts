@@ -28,7 +28,7 @@ async function writeDeadLock(path: string): Promise<void> {
 
 /** Starts the CLI and kills it with SIGKILL after `ms`; resolves once it is gone. */
 async function killAfter(args: string[], cwd: string, ms: number): Promise<void> {
-  const child = execa('node', ['--import', import.meta.resolve('tsx'), BIN, ...args], { cwd, reject: false });
+  const child = execa(process.execPath, ['--import', import.meta.resolve('tsx'), BIN, ...args], { cwd, reject: false });
   const timer = setTimeout(() => child.kill('SIGKILL'), ms);
   await child;
   clearTimeout(timer);

@@ -119,7 +119,7 @@ describe('engine: nothing left out (names, dot files, loops, unreadable folders)
     execFileSync('sh', ['-c', 'echo a > src/a.txt && echo s > src/locked/secret && chmod 000 src/locked && chmod 777 out'], { cwd: root });
     // Tests run as root, whom permission bits do not stop: the backup runs as `nobody`.
     const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
-    const args = ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', '--import', import.meta.resolve('tsx'), bin, 'create', 'src', '-o', 'out', '--json'];
+    const args = ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', import.meta.resolve('tsx'), bin, 'create', 'src', '-o', 'out', '--json'];
     const failing = await execa('setpriv', [...args, '--name', 'fails'], { cwd: root, reject: false, env: { HOME: '/tmp' } });
     expect(failing.exitCode, failing.stderr).to.equal(2);
     expect(failing.stderr).to.match(/Cannot read .*locked/);

@@ -53,7 +53,7 @@ describe('gulp: Ctrl-C and SIGTERM during a run', function () {
   ] as const) {
     it(`${signal} during the ${task}: its files are removed, and the process ends by the signal`, async () => {
       const out = join(dir, 'out');
-      const gulp = execa('node', [join(ROOT, 'node_modules/gulp/bin/gulp.js'), task], { cwd: dir, reject: false });
+      const gulp = execa(process.execPath, [join(ROOT, 'node_modules/gulp/bin/gulp.js'), task], { cwd: dir, reject: false });
       while (!started(out) && gulp.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(gulp.exitCode, 'the run ended before it could be interrupted').to.equal(null);
       gulp.kill(signal);

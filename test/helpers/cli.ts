@@ -43,5 +43,5 @@ const TSX = import.meta.resolve('tsx');
  * a loop that never yields ignores SIGTERM's clean-up), for tests that prove a run ends at all.
  */
 export function spawnCli(args: string[], cwd: string, timeoutMs?: number): ResultPromise<{ cwd: string; reject: false }> {
-  return execa('node', ['--import', TSX, BIN, ...args], { cwd, reject: false, ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' } : {}) }) as never;
+  return execa(process.execPath, ['--import', TSX, BIN, ...args], { cwd, reject: false, ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' } : {}) }) as never;
 }

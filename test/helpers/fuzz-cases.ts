@@ -6,7 +6,8 @@
  *
  *   node --import tsx fuzz-cases.ts tar|manifest SEEDS_FOLDER WORK_FOLDER ITERATIONS SEED
  *
- * tar: every SEEDS_FOLDER/*.tar, mutated; manifest: SEEDS_FOLDER/b.manifest.jsonl edited, beside b.tar.gz.
+ * tar: every SEEDS_FOLDER/*.tar, *.tar.gz and *.tar.zst, mutated; manifest: SEEDS_FOLDER/b.manifest.jsonl
+ * edited, beside b.tar.gz.
  */
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,16 +43,19 @@ async function freshBox(): Promise<void> {
 }
 
 if (kind === 'tar') {
-  const names = (await readdir(seedsFolder)).filter((name) => name.endsWith('.tar')).sort();
+  // Plain tar seeds are mutated as tar (and a quarter of them then gzipped); compressed seeds
+  // (ours without their manifest: blocked gzip, zstd frames and seek table) as bytes.
+  const names = (await readdir(seedsFolder)).filter((name) => /\.tar(\.gz|\.zst)?$/.test(name)).sort();
   const seeds = new Map(await Promise.all(names.map(async (name) => [name, await readFile(join(seedsFolder, name))] as const)));
   for (let i = 0; i < Number(iterations); i++) {
     const name = random.pick(names);
     const { bytes, what } = mutateTar(seeds.get(name)!, random);
-    const compressed = random.below(4) === 0;
+    const plain = name.endsWith('.tar');
+    const gzipped = plain && random.below(4) === 0;
     await freshBox();
-    const archive = join(input, compressed ? 'm.tar.gz' : 'm.tar');
-    await writeFile(archive, compressed ? gzipSync(bytes) : bytes);
-    await tryCase(archive, `#${i} ${name}${compressed ? ' (gzip)' : ''}: ${what}`);
+    const archive = join(input, plain ? (gzipped ? 'm.tar.gz' : 'm.tar') : `m${name.slice(name.indexOf('.'))}`);
+    await writeFile(archive, gzipped ? gzipSync(bytes) : bytes);
+    await tryCase(archive, `#${i} ${name}${gzipped ? ' (gzipped)' : ''}: ${what}`);
   }
 } else {
   const manifest = await readFile(join(seedsFolder, 'b.manifest.jsonl'), 'utf8');
