@@ -8,6 +8,8 @@ import type { BackupReader } from '../engine/read/backup-reader.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
+import { malformedEntry } from '../engine/read/malformed-entry.js';
+import { plural } from '../engine/plural.js';
 import { formatBytes, printableName } from '../report/format.js';
 import { isBackupFileName } from '../engine/chain/locate-backup.js';
 import { joinLocation, nameOf as basename, resolveFrom, resolveLocation } from '../store/location.js';
@@ -49,7 +51,21 @@ export function registerList(program: Command, context: CliContext): void {
           write('# chain, oldest first:');
           for (const line of await chainLines(backup)) write(`#   ${line}`);
         }
-        for (const entry of manifest.entries) write(entryLine(entry.type, entry.mode, entry.size, BigInt(entry.mtimeNs), entry.path, entry.linkTarget));
+        let malformed = 0;
+        for (const [i, entry] of manifest.entries.entries()) {
+          const field = malformedEntry(entry);
+          if (field === undefined) write(entryLine(entry.type, entry.mode, entry.size, BigInt(entry.mtimeNs), entry.path, entry.linkTarget));
+          else {
+            // A manifest edited with its digest computed again: said, not listed as if it were sound.
+            write(`# entry ${i + 1} of the manifest is malformed (${field}): ${JSON.stringify(entry).slice(0, 200)}`);
+            malformed++;
+          }
+        }
+        if (malformed > 0) {
+          context.stderr.write(`gulp-backup: ${plural(malformed, 'entry')} of ${manifestPath ?? archivePath} ${malformed === 1 ? 'is' : 'are'} malformed: restore refuses ${malformed === 1 ? 'it' : 'them'}.\n`);
+          context.exitCode = EXIT_DAMAGE;
+          return;
+        }
       }
       context.exitCode = EXIT_OK;
     });
@@ -70,7 +86,9 @@ export function modeString(type: string, mode: number): string {
 
 /** One entry as `tar -tv` shows it: kind and mode, size, time (UTC), path and link target. */
 function entryLine(type: string, mode: number, size: number, mtimeNs: bigint, path: string, linkTarget: string | undefined): string {
-  const when = new Date(nanosecondsToMilliseconds(mtimeNs)).toISOString().replace('T', ' ').slice(0, 19);
+  const date = new Date(nanosecondsToMilliseconds(mtimeNs));
+  // Past what a Date holds (±275,000 years: a header's base-256 field can say more), as GNU tar shows it: the seconds.
+  const when = Number.isNaN(date.getTime()) ? String(mtimeNs / 1_000_000_000n).padStart(19) : date.toISOString().replace('T', ' ').slice(0, 19);
   const target = linkTarget === undefined ? '' : ` ${type === 'hardlink' ? 'link to' : '->'} ${printableName(linkTarget)}`;
   return `${modeString(type, mode)} ${String(size).padStart(12)} ${when} ${printableName(path)}${target}`;
 }

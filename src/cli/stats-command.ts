@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { extensionStatistics } from '../engine/write/extension-statistics.js';
 import { BackupError } from '../errors.js';
 import type { CliContext } from './context.js';
-import { EXIT_OK } from './exit-codes.js';
+import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
+import { malformedEntry } from '../engine/read/malformed-entry.js';
 import { formatBytes, formatDuration } from '../report/format.js';
 import { plural } from '../engine/plural.js';
 import { storesFor } from '../store/stores.js';
@@ -41,6 +42,9 @@ export function registerStats(program: Command, context: CliContext): void {
         ];
         context.stdout.write(`${lines.join('\n')}\n`);
       }
-      context.exitCode = EXIT_OK;
+      // A manifest edited with its digest computed again: its malformed entries are left out above, and said.
+      const malformed = manifest.entries.filter((entry) => malformedEntry(entry) !== undefined).length;
+      if (malformed > 0) context.stderr.write(`gulp-backup: ${plural(malformed, 'entry')} of ${manifestPath} ${malformed === 1 ? 'is' : 'are'} malformed: restore refuses ${malformed === 1 ? 'it' : 'them'}.\n`);
+      context.exitCode = malformed > 0 ? EXIT_DAMAGE : EXIT_OK;
     });
 }

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { createBackup } from '../../src/index.js';
 import { main } from '../../src/cli/main.js';
 import { runCli } from '../helpers/cli.js';
+import { editManifestEntry } from '../helpers/archive.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
 
 describe('cli: gulp-backup restore and ls', () => {
   let manifestPath: string;
+  let root: string;
   before(async () => {
-    const root = await tempDir();
+    root = await tempDir();
     await writeTree(root, { 'app/a.txt': 'a', 'app/sub/b.txt': 'b', 'app/link': { symlink: 'a.txt' } });
     ({ manifestPath } = await createBackup({ sources: ['app'], cwd: root, out: join(root, 'out'), name: 'r' }));
   });
@@ -39,6 +41,17 @@ describe('cli: gulp-backup restore and ls', () => {
     const code = await main(['ls', manifestPath], { stdout: failing, stderr: errors, signal: new AbortController().signal });
     expect(code).to.equal(3);
     expect(stderr.join('')).to.match(/^gulp-backup: unexpected error: the terminal went away\nError: the terminal went away\n {4}at .*\nThis is a bug in gulp-backup [\d.]+, or a system error it does not handle yet: please report it/s);
+  });
+
+  it('ls of a manifest edited with its digest computed again: the malformed entry is said, not listed as sound (exit 1)', async () => {
+    const folder = await tempDir();
+    const made = await createBackup({ sources: ['app'], cwd: root, out: folder, name: 'e' });
+    await editManifestEntry(made.manifestPath, 'app/a.txt', (e) => ({ ...e, mtimeNs: 'soon' }));
+    const r = await runCli(['ls', made.manifestPath]);
+    expect(r.code).to.equal(1);
+    expect(r.stdout).to.match(/^# entry 2 of the manifest is malformed \(mtimeNs\): \{"record":"entry","path":"app\/a\.txt"/m);
+    expect(r.stdout).to.match(/^-rw-r--r-- +1 .* app\/sub\/b\.txt$/m);
+    expect(r.stderr).to.match(/^gulp-backup: 1 entry of .*e\.manifest\.jsonl is malformed: restore refuses it\.$/m);
   });
 
   it('exits 2 without --to or with a missing backup', async () => {

@@ -13,6 +13,8 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { BackupError, restoreBackup, verifyBackup } from '../../src/index.js';
+import { main } from '../../src/cli/main.js';
+import { EXIT_UNEXPECTED } from '../../src/cli/exit-codes.js';
 import { SeededRandom, editManifest, mutateTar } from './mutate.js';
 
 const [kind, seedsFolder, work, iterations, seed] = process.argv.slice(2) as [string, string, string, string, string];
@@ -20,7 +22,7 @@ const random = new SeededRandom(Number(seed));
 const box = join(work, 'box');
 const input = join(box, 'input');
 
-/** Verify and restore of one damaged input: each must end with a report or a BackupError, and write only into the target. */
+/** Verify, restore, and the CLI's ls, verify and stats of one damaged input: each must end with a report or a BackupError, and write only into the target. */
 async function tryCase(archive: string, label: string): Promise<void> {
   console.log(`case ${label}`);
   for (const [name, run] of [
@@ -34,6 +36,13 @@ async function tryCase(archive: string, label: string): Promise<void> {
     }
     const outside = (await readdir(box)).filter((entry) => entry !== 'target' && entry !== 'input');
     if (outside.length > 0) console.log(`problem ${name} ${label}: wrote ${outside.join(', ')} outside the target`);
+  }
+  // The CLI's commands that print what they read: exit 0, 1 or 2, never 3 (an error it did not expect).
+  for (const command of ['ls', 'verify', 'stats']) {
+    const said: string[] = [];
+    const sink = { write: (text: string) => said.push(text) } as unknown as NodeJS.WriteStream;
+    const code = await main([command, archive], { stdout: sink, stderr: sink, signal: new AbortController().signal });
+    if (code === EXIT_UNEXPECTED) console.log(`problem ${command} (CLI) ${label}: ${said.join('').split('\n').slice(0, 3).join(' | ')}`);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { extname } from 'node:path';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
+import { malformedEntry } from '../read/malformed-entry.js';
 
 export interface ExtensionStatistics {
   /** `.js`, `.png`…; `(none)` for names without one. */
@@ -36,13 +37,15 @@ export function estimateByExtension(
   const byExtension = new Map<string, ExtensionStatistics>();
   for (const entry of entries) {
     if (entry.type !== 'file' || entry.heldBy !== undefined) continue; // held content is in another archive
+    if (malformedEntry(entry) !== undefined) continue; // an edited manifest's: restore refuses it, so it takes no room
     const extension = extname(entry.path).toLowerCase() || '(none)';
     const stats = byExtension.get(extension) ?? { extension, files: 0, bytes: 0, compressedBytes: 0, ratio: 0 };
     stats.files++;
     stats.bytes += entry.size;
     const end = entry.dataOffset! + entry.size;
-    for (let position = entry.dataOffset!; position < end && count > 0; ) {
+    for (let position = entry.dataOffset!; position < end; ) {
       const block = Math.floor(position / blockSize);
+      if (block >= count) break; // past the archive's blocks (a record that says more than the archive holds)
       const next = Math.min(end, (block + 1) * blockSize);
       stats.compressedBytes += (next - position) * compressedPerByte(block);
       position = next;
