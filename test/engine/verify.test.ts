@@ -201,6 +201,19 @@ describe('engine/verifyBackup', () => {
     });
   });
 
+  it('compares only inside the tree it is given: an edited manifest cannot make it read a file outside, or crash it', async () => {
+    const box = await tempDir();
+    await writeTree(box, { 'outside.txt': 'secret', 'tree/tree/a.txt': 'a', 'tree/tree/b.txt': 'b' });
+    const made = await createBackup({ sources: ['tree'], cwd: join(box, 'tree'), out: await tempDir() });
+    await editManifestEntry(made.manifestPath, 'tree/a.txt', (e) => ({ ...e, path: '../outside.txt' }));
+    await editManifestEntry(made.manifestPath, 'tree/b.txt', (e) => ({ ...e, mode: undefined as unknown as number }));
+    const report = await verifyBackup(made.manifestPath, { source: join(box, 'tree') });
+    expect(report.source?.changed).to.deep.equal([
+      { path: '../outside.txt', reason: 'not compared: its path "../outside.txt" climbs out with ..' },
+      { path: 'tree/b.txt', reason: 'its manifest record is malformed (mode)' },
+    ]);
+  });
+
   it('verifies a plain .tar (codec none)', async () => {
     const plain = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'plain'), codec: 'none' });
     expect((await verifyBackup(plain.manifestPath)).ok).to.equal(true);

@@ -38,11 +38,13 @@ async function tryCase(archive: string, label: string): Promise<void> {
     if (outside.length > 0) console.log(`problem ${name} ${label}: wrote ${outside.join(', ')} outside the target`);
   }
   // The CLI's commands that print what they read: exit 0, 1 or 2, never 3 (an error it did not expect).
-  for (const command of ['ls', 'verify', 'stats']) {
+  // With a manifest, verify --source compares it with the tree it was made from (SEEDS_FOLDER/..).
+  const commands = [['ls'], ['verify'], ['stats'], ...(kind === 'manifest' ? [['verify', '--source', join(seedsFolder, '..')]] : [])];
+  for (const command of commands) {
     const said: string[] = [];
     const sink = { write: (text: string) => said.push(text) } as unknown as NodeJS.WriteStream;
-    const code = await main([command, archive], { stdout: sink, stderr: sink, signal: new AbortController().signal });
-    if (code === EXIT_UNEXPECTED) console.log(`problem ${command} (CLI) ${label}: ${said.join('').split('\n').slice(0, 3).join(' | ')}`);
+    const code = await main([command[0]!, archive, ...command.slice(1)], { stdout: sink, stderr: sink, signal: new AbortController().signal });
+    if (code === EXIT_UNEXPECTED) console.log(`problem ${command.join(' ')} (CLI) ${label}: ${said.join('').split('\n').slice(0, 3).join(' | ')}`);
   }
 }
 

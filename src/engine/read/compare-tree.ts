@@ -9,6 +9,8 @@ import { createReadStream, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import { scanSources } from '../write/scan.js';
+import { malformedEntry } from './malformed-entry.js';
+import { safeEntryPath } from './safe-paths.js';
 
 export interface TreeComparison {
   root: string;
@@ -31,7 +33,12 @@ async function sha256Of(path: string): Promise<string | { unreadable: string }> 
 }
 
 async function difference(entry: ManifestEntry, root: string): Promise<string | 'missing' | undefined> {
-  const path = join(root, entry.path);
+  // A manifest is untrusted: a malformed record is named, and no path leads out of the tree compared.
+  const malformed = malformedEntry(entry);
+  if (malformed !== undefined) return `its manifest record is malformed (${malformed})`;
+  const safe = safeEntryPath(entry.path);
+  if (!('path' in safe)) return `not compared: ${safe.refused}`;
+  const path = join(root, safe.path);
   const stats = lstatSync(fsPath(path), { throwIfNoEntry: false });
   if (!stats) return 'missing';
   const type = stats.isDirectory() ? 'directory' : stats.isSymbolicLink() ? 'symlink' : stats.isFile() ? 'file' : 'special file';
@@ -56,13 +63,14 @@ export async function compareWithTree(manifest: Manifest, root: string): Promise
   for (const entry of manifest.entries) {
     const found = await difference(entry, root);
     if (found === 'missing') result.missing.push(entry.path);
-    else if (found !== undefined) result.changed.push({ path: entry.path, reason: found });
+    else if (found !== undefined) result.changed.push({ path: String(entry.path), reason: found });
   }
   const selection = manifest.header.selection;
-  const known = new Set([...manifest.entries.map((entry) => entry.path), ...manifest.footer.skipped.map((skip) => skip.path)]);
+  const paths = manifest.entries.map((entry) => entry.path).filter((path) => typeof path === 'string');
+  const known = new Set([...paths, ...manifest.footer.skipped.map((skip) => skip.path)]);
   const scan = await scanSources({
     cwd: root,
-    sources: selection?.sources ?? [...new Set(manifest.entries.map((entry) => entry.path.split('/')[0]!))],
+    sources: selection?.sources ?? [...new Set(paths.map((path) => path.split('/')[0]!))],
     include: selection?.include ?? ['**'],
     exclude: selection?.exclude ?? [],
     dot: selection?.dot ?? true,
