@@ -31,6 +31,17 @@ import { malformedEntry } from '../engine/read/malformed-entry.js';
 import { OptionError } from '../errors.js';
 import { optionKeys, rejectUnknownKeys } from '../engine/option-keys.js';
 import { stringList } from '../engine/options.js';
+import { formatBytes } from '../report/format.js';
+
+/**
+ * A vinyl file holds its content in memory: a larger file (or a sparse one that expands past it,
+ * which an archive can claim at any size) is refused by name instead of exhausting memory.
+ */
+const MAX_VINYL_BYTES = 2 * 1024 ** 3;
+
+function tooLarge(path: string, size: number): string {
+  return `${path}: ${formatBytes(size)} is more than a vinyl file holds in memory here (${formatBytes(MAX_VINYL_BYTES)}); restore it with restoreTask or gulp-backup restore, which write to disk as they read`;
+}
 
 export interface RestorePluginOptions {
   /** Emit only entries whose archive path matches one of these globs. */
@@ -94,6 +105,11 @@ async function toVinyl(
   if (include && !include(entry.path)) return undefined;
   const { type } = entry;
   if (type !== 'file' && type !== 'directory' && type !== 'symlink') return undefined; // links, devices, FIFOs: not emitted
+  const size = entry.sparse?.realSize ?? entry.size;
+  if (type === 'file' && size > MAX_VINYL_BYTES) {
+    refused.push(tooLarge(entry.path, size));
+    return undefined; // its content is skipped by the reader, never held
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of entry.sparse ? expandSparse(entry.content(), entry.sparse) : entry.content()) chunks.push(Buffer.from(chunk));
   const mtime = new Date(nanosecondsToMilliseconds(entry.mtimeNs));
@@ -156,7 +172,11 @@ async function emitChainPoint(backup: BackupReader, base: string, include: ((pat
     if (malformed) refused.push(`${String(entry.path)}: refused: its manifest record is malformed (${malformed})`);
     return !malformed;
   });
-  const chosen = wellFormed.filter((entry) => (!include || include(entry.path)) && entry.type !== 'hardlink');
+  const chosen = wellFormed.filter((entry) => {
+    if ((include && !include(entry.path)) || entry.type === 'hardlink') return false;
+    if (entry.type === 'file' && entry.size > MAX_VINYL_BYTES) refused.push(tooLarge(entry.path, entry.size));
+    return entry.type !== 'file' || entry.size <= MAX_VINYL_BYTES;
+  });
   const content = await backup.content(chosen, { concurrency: availableParallelism() });
   try {
     for (const entry of chosen) {

@@ -100,6 +100,16 @@ describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () =
     }
   });
 
+  it('restore() refuses, by name, a file too large to hold as a vinyl buffer (a sparse one that expands to 3 GiB), never holding it', async () => {
+    const folder = await tempDir();
+    await writeTree(folder, { 'tree/small.txt': 'small' });
+    execFileSync('truncate', ['-s', '3G', join(folder, 'tree/huge.img')]);
+    execFileSync('tar', ['--sparse', '-czf', 'sparse.tar.gz', 'tree'], { cwd: folder });
+    const out = await tempDir();
+    const error = await pipeline(gulp.src('sparse.tar.gz', { cwd: folder, read: false }), restore(), gulp.dest(out)).catch((e: unknown) => e);
+    expect((error as Error).message).to.match(/entries not restored:\ntree\/huge\.img: 3 GB is more than a vinyl file holds in memory here \(2 GB\); restore it with restoreTask or gulp-backup restore/);
+  });
+
   it('restore() refuses entries that climb out and names them', async () => {
     const { craftTarGz } = await import('../helpers/craft-tar.js');
     const folder = await tempDir();
