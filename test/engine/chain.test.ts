@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { runCli } from '../helpers/cli.js';
 import { createBackup, restoreBackup, verifyBackup, type BackupOptions } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
+import { encodeManifest } from '../../src/format/manifest.js';
 import { recordOpens } from '../helpers/faults.js';
 import { pseudoRandomBytes, rewriteInPlace, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -224,6 +225,18 @@ describe('engine: incremental and differential backups', () => {
       expect(listed.code).to.equal(0);
       expect(listed.stdout).to.match(/full\.manifest\.jsonl/);
       expect(listed.stdout + listed.stderr).to.match(/junk\.manifest\.jsonl/);
+    });
+
+    it('a manifest edited with its digest computed again, its createdAt no time: skipped with a warning, never taken for the newest; auto starts a new chain', async () => {
+      const full = await createBackup({ ...options, name: 'full' });
+      const manifest = await loadManifest(full.manifestPath);
+      await writeFile(join(out, 'odd.manifest.jsonl'), [...encodeManifest({ ...manifest.header, id: 'odd', createdAt: 'yesterday' }, manifest.entries, manifest.footer)].join(''));
+      const incremental = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+      expect(incremental.parent?.manifestPath).to.equal(full.manifestPath); // 'yesterday' sorted after every date
+      expect(incremental.warnings.join('\n')).to.match(/odd\.manifest\.jsonl: Its header's createdAt \("yesterday"\) is not a time/);
+      const auto = await createBackup({ ...options, name: 'auto', kind: 'auto' });
+      expect(auto.kind).to.equal('full');
+      expect(auto.kindReason).to.match(/1 manifest\(s\) .* cannot be read, so a new chain starts/);
     });
 
     it('an edited parent: PARENT_CHANGED when building on it; restore names the files it held', async () => {

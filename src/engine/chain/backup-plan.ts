@@ -75,8 +75,9 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     for await (const link of ancestry(newest, stores)) chain.push(link);
     await checkArchivesPresent(chain, stores);
   } catch (error) {
-    // `auto` starts a new chain rather than build on one that cannot be restored.
-    if (kind === 'auto' && error instanceof ChainError) return { kind: 'full', reason: error.message, warnings };
+    // `auto` starts a new chain rather than build on one that cannot be restored (or read).
+    const unusable = error instanceof ChainError || (error instanceof BackupError && error.code === 'MANIFEST_INVALID');
+    if (kind === 'auto' && unusable) return { kind: 'full', reason: (error as Error).message, warnings };
     throw error;
   }
   const root = chain.at(-1)!;

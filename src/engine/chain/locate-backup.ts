@@ -65,6 +65,8 @@ async function createdAtOf(path: string, stores: Stores): Promise<string> {
     if (bytesRead === 0) throw new ManifestFormatError('The manifest is empty.');
     const header = decodeManifestRecord(chunk.subarray(0, end === -1 ? bytesRead : end).toString('utf8'), 1);
     if (header.record !== 'header' || typeof header.createdAt !== 'string') throw new ManifestFormatError('The manifest does not start with a header record.');
+    // The newest backup is chosen by this time: one that is not a time would sort anywhere.
+    if (!Number.isFinite(Date.parse(header.createdAt))) throw new ManifestFormatError(`Its header's createdAt (${JSON.stringify(header.createdAt).slice(0, 40)}) is not a time.`);
     return header.createdAt;
   } catch (error) {
     throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message} It was skipped; remove or repair it.`, { path, cause: error });
