@@ -38,10 +38,12 @@ export function formatBackupSummary(result: BackupResult): string[] {
     ].filter(Boolean);
     lines.push(`  left out by the selection: ${parts.join(', ')}`);
   }
-  if (s.extensions.length > 0) {
+  // An estimate that rounds to nothing (a few bytes of content) says nothing: left out.
+  const roomy = s.extensions.filter((e) => e.compressedBytes > 0);
+  if (roomy.length > 0) {
     // Shares of each block, by bytes: with few blocks the ratios blur together, so they show from 8 blocks on.
     const detail = s.blocks >= 8;
-    lines.push(`  most room: ${s.extensions.map((e) => `${e.extension} ${formatBytes(e.compressedBytes)}${detail ? ` (ratio ${e.ratio.toFixed(2)})` : ''}`).join(', ')}`);
+    lines.push(`  most room: ${roomy.map((e) => `${e.extension} ${formatBytes(e.compressedBytes)}${detail ? ` (ratio ${e.ratio.toFixed(2)})` : ''}`).join(', ')}`);
   }
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   if (s.changedDuringBackup > 0) lines.push(`  warning: ${plural(s.changedDuringBackup, 'file')} changed while read (flagged in the manifest)`);
