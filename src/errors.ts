@@ -123,8 +123,9 @@ export function sourceReadError(path: string, error: unknown): SourceError {
 }
 
 /**
- * Two different files (or folders) would have one path in the archive: a restore could give back only one, so
- * the backup is refused rather than one of them left out in silence. `advice` says how to part them.
+ * Two different files (or folders) would have one path in the archive: a restore could give back
+ * only one, so the backup is refused rather than one of them left out in silence. `advice` says
+ * how to part them.
  */
 export function duplicatePathError(archivePath: string, first: string, second: string, advice: string): SourceError {
   return new SourceError('DUPLICATE_PATH', `${first} and ${second} would both be ${archivePath} in the archive; a restore could give back only one. ${advice}`, {

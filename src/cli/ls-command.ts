@@ -9,8 +9,7 @@ import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { malformedEntry } from '../engine/read/malformed-entry.js';
-import { plural } from '../engine/plural.js';
-import { formatBytes, printableName } from '../report/format.js';
+import { formatBytes, malformedEntriesLine, printableName } from '../report/format.js';
 import { isBackupFileName } from '../engine/chain/locate-backup.js';
 import { joinLocation, nameOf as basename, resolveFrom, resolveLocation } from '../store/location.js';
 import { storesFor, type Stores } from '../store/stores.js';
@@ -62,7 +61,7 @@ export function registerList(program: Command, context: CliContext): void {
           }
         }
         if (malformed > 0) {
-          context.stderr.write(`gulp-backup: ${plural(malformed, 'entry')} of ${manifestPath ?? archivePath} ${malformed === 1 ? 'is' : 'are'} malformed: restore refuses ${malformed === 1 ? 'it' : 'them'}.\n`);
+          context.stderr.write(`gulp-backup: ${malformedEntriesLine(malformed, manifestPath ?? archivePath)}\n`);
           context.exitCode = EXIT_DAMAGE;
           return;
         }

@@ -5,7 +5,7 @@ import { BackupError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { malformedEntry } from '../engine/read/malformed-entry.js';
-import { formatBytes, formatDuration } from '../report/format.js';
+import { formatBytes, formatDuration, malformedEntriesLine } from '../report/format.js';
 import { plural } from '../engine/plural.js';
 import { storesFor } from '../store/stores.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
@@ -44,7 +44,7 @@ export function registerStats(program: Command, context: CliContext): void {
       }
       // A manifest edited with its digest computed again: its malformed entries are left out above, and said.
       const malformed = manifest.entries.filter((entry) => malformedEntry(entry) !== undefined).length;
-      if (malformed > 0) context.stderr.write(`gulp-backup: ${plural(malformed, 'entry')} of ${manifestPath} ${malformed === 1 ? 'is' : 'are'} malformed: restore refuses ${malformed === 1 ? 'it' : 'them'}.\n`);
+      if (malformed > 0) context.stderr.write(`gulp-backup: ${malformedEntriesLine(malformed, manifestPath ?? path)}\n`);
       context.exitCode = malformed > 0 ? EXIT_DAMAGE : EXIT_OK;
     });
 }

@@ -33,6 +33,11 @@ export function capped(lines: string[], what = '', limit = 20): string[] {
 
 const C_ESCAPES: Readonly<Record<number, string>> = { 0x07: '\\a', 0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0b: '\\v', 0x0c: '\\f', 0x0d: '\\r', 0x5c: '\\\\' };
 
+/** What ls and stats say of entries that a manifest edited with its digest computed again holds malformed. */
+export function malformedEntriesLine(count: number, manifestPath: string): string {
+  return `${plural(count, 'entry')} of ${manifestPath} ${count === 1 ? 'is' : 'are'} malformed: restore refuses ${count === 1 ? 'it' : 'them'}.`;
+}
+
 /**
  * A name for one line of a listing, quoted as GNU tar's default (escape) style shows it: a
  * backslash, control characters and bytes that are not UTF-8 (path-bytes.ts) as C escapes (`\\`,
