@@ -1,6 +1,8 @@
 /**
- * A manifest is as untrusted as its archive: the fields of an entry that restore relies on are
- * checked before they are used (restore, the restore() plugin, and the plan of blocks to read).
+ * A manifest is as untrusted as its archive, even when its digest holds (whoever edits it can
+ * compute the digest again): the fields of an entry are checked before they are used, by restore,
+ * the restore() plugin, the plan of blocks to read, verify --source, ls, stats and the extension
+ * estimate, each of which names or leaves out a malformed entry rather than fail on it.
  */
 import type { ManifestEntry } from '../../format/manifest.js';
 
