@@ -11,7 +11,8 @@ type Check = (value: unknown) => boolean;
 
 const isText: Check = (value) => typeof value === 'string';
 const isName: Check = (value) => typeof value === 'string' && value !== '' && value !== '.' && value !== '..' && !/[/\\\0]/.test(value);
-const isCount: Check = (value) => Number.isSafeInteger(value) && (value as number) >= 0;
+/** A byte count or position: a whole number from 0 to 2^53 − 1 (also what entries are checked with). */
+export const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 const isPositive: Check = (value) => Number.isSafeInteger(value) && (value as number) > 0;
 const isInteger: Check = (value) => Number.isSafeInteger(value);
 const isNumber: Check = (value) => typeof value === 'number' && Number.isFinite(value);

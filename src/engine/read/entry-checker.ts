@@ -7,6 +7,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { EntryType, ManifestEntry } from '../../format/manifest.js';
 import { decodeTarHeader } from '../../format/tar-entry-header.js';
+import { isCount } from '../../format/manifest-shape.js';
 
 export type EntryStatus = 'ok' | 'damaged' | 'missing';
 
@@ -157,10 +158,9 @@ export class EntryChecker {
 
 /** The layout field of a manifest entry that is not a byte position, or undefined when all are. */
 function malformedLayout(entry: ManifestEntry): string | undefined {
-  const natural = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
-  if (!natural(entry.offset)) return 'offset';
+  if (!isCount(entry.offset)) return 'offset';
   if (entry.type !== 'file') return undefined;
-  if (!natural(entry.size)) return 'size';
-  if (!natural(entry.dataOffset) || entry.dataOffset! <= entry.offset) return 'dataOffset';
+  if (!isCount(entry.size)) return 'size';
+  if (!isCount(entry.dataOffset) || entry.dataOffset <= entry.offset) return 'dataOffset';
   return undefined;
 }

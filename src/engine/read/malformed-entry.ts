@@ -5,16 +5,16 @@
  * estimate, each of which names or leaves out a malformed entry rather than fail on it.
  */
 import type { ManifestEntry } from '../../format/manifest.js';
+import { isCount } from '../../format/manifest-shape.js';
 
 /** The first field of `entry` that is not what gulp-backup writes, or undefined when all are. */
 export function malformedEntry(entry: ManifestEntry): string | undefined {
-  const natural = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
   if (typeof entry.path !== 'string') return 'path';
   if (!['file', 'directory', 'symlink', 'hardlink'].includes(entry.type)) return 'type';
-  if (!natural(entry.size)) return 'size';
-  if (!natural(entry.mode) || entry.mode > 0o7777) return 'mode';
+  if (!isCount(entry.size)) return 'size';
+  if (!isCount(entry.mode) || entry.mode > 0o7777) return 'mode';
   if (typeof entry.mtimeNs !== 'string' || !/^-?\d{1,30}$/.test(entry.mtimeNs)) return 'mtimeNs';
-  if (entry.type === 'file' && !natural(entry.dataOffset)) return 'dataOffset';
+  if (entry.type === 'file' && !isCount(entry.dataOffset)) return 'dataOffset';
   if ((entry.type === 'symlink' || entry.type === 'hardlink') && typeof entry.linkTarget !== 'string') return 'linkTarget';
   return undefined;
 }
