@@ -295,16 +295,19 @@ export async function readManifest(input: Readable): Promise<Manifest> {
   return assembleManifest(input as AsyncIterable<Buffer | string>);
 }
 
-/** A whole manifest from its bytes, already in memory (a chain link read and hashed whole). */
-export function decodeManifest(bytes: Buffer): Promise<Manifest> {
-  return assembleManifest([bytes]);
+/**
+ * A whole manifest from its bytes, already in memory (a chain link read and hashed whole).
+ * `linesSha256`, when the caller took it from these same bytes (`hashManifestBytes`), is not taken again.
+ */
+export function decodeManifest(bytes: Buffer, linesSha256?: string): Promise<Manifest> {
+  return assembleManifest([bytes], linesSha256);
 }
 
-async function assembleManifest(input: AsyncIterable<Buffer | string> | Iterable<Buffer>): Promise<Manifest> {
+async function assembleManifest(input: AsyncIterable<Buffer | string> | Iterable<Buffer>, knownLinesSha256?: string): Promise<Manifest> {
   const assembler = new ManifestAssembler();
   // The digest of the lines before the footer, taken a chunk of whole lines at a time (one update per line cost more than the hashing).
   const hash = createHash('sha256');
-  let linesSha256: string | undefined;
+  let linesSha256 = knownLinesSha256;
   let rest: Buffer | undefined;
   const add = (bytes: Buffer, start: number, end: number, hashedTo: number): number => {
     assembler.add(lineAt(bytes, start, end));
@@ -333,21 +336,38 @@ function lineAt(bytes: Buffer, start: number, end: number): string {
   return bytes.toString('utf8', start, end > start && bytes[end - 1] === 0x0d ? end - 1 : end);
 }
 
+/** A manifest file's digests, in one pass: of all its bytes, and of the lines before its last one (the footer's `linesSha256`). */
+export interface ManifestDigests {
+  sha256: string;
+  linesSha256: string;
+  /** Where the last line starts. */
+  lastLineStart: number;
+}
+
+export function hashManifestBytes(bytes: Buffer): ManifestDigests {
+  let end = bytes.length;
+  while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+  const lastLineStart = end === 0 ? 0 : bytes.lastIndexOf(0x0a, end - 1) + 1;
+  const hash = createHash('sha256').update(bytes.subarray(0, lastLineStart));
+  const linesSha256 = hash.copy().digest('hex');
+  return { sha256: hash.update(bytes.subarray(lastLineStart)).digest('hex'), linesSha256, lastLineStart };
+}
+
 /**
  * The header and footer of a manifest file's bytes, without decoding its entries (or making one
  * string of the whole file, which a manifest of a million entries would strain).
  */
-export function parseManifestEnds(bytes: Buffer): { header: ManifestHeader; footer: ManifestFooter } {
+export function parseManifestEnds(bytes: Buffer, digests: ManifestDigests = hashManifestBytes(bytes)): { header: ManifestHeader; footer: ManifestFooter } {
   const firstEnd = bytes.indexOf(0x0a);
   const first = decodeManifestRecord(bytes.subarray(0, firstEnd === -1 ? bytes.length : firstEnd).toString('utf8'), 1);
   if (first.record !== 'header') throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
   let end = bytes.length;
   while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
-  const lastStart = bytes.lastIndexOf(0x0a, end - 1) + 1;
+  const lastStart = digests.lastLineStart;
   const last = decodeManifestRecord(bytes.subarray(lastStart, end).toString('utf8'), 'last');
   if (last.record !== 'footer') throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
   const header = checkHeader(first);
-  checkDigest(header, last, createHash('sha256').update(bytes.subarray(0, lastStart)).digest('hex'));
+  checkDigest(header, last, digests.linesSha256);
   checkHeaderShape(header);
   checkFooterShape(last);
   // Entries are not decoded here, but they are counted: one line each between header and footer.

@@ -47,6 +47,10 @@ open(b'src/.env', 'wb').write(b'SECRET=1')
 os.makedirs(b'src/.github', exist_ok=True)
 open(b'src/.github/ci.yml', 'wb').write(b'on: push')
 os.symlink(b'dir\\xff/caf\\xe9', b'src/link\\xfe')
+# Read as UTF-8, both names are U+FFFD: the real character, and a byte that is not UTF-8.
+os.makedirs(b'src/one-when-decoded', exist_ok=True)
+open(b'src/one-when-decoded/\\xef\\xbf\\xbd', 'wb').write(b'U+FFFD itself')
+open(b'src/one-when-decoded/\\xff', 'wb').write(b'the byte 0xff')
 `;
   execFileSync('python3', ['-c', script, root]);
 }
@@ -58,9 +62,10 @@ describe('engine: nothing left out (names, dot files, loops, unreadable folders)
     const made = await createBackup({ sources: ['src'], cwd: root, out: join(root, 'out') });
     expect(made.skipped).to.deep.equal([]);
     const manifest = await loadManifest(made.manifestPath);
-    expect(manifest.entries).to.have.length(11);
+    expect(manifest.entries).to.have.length(14);
     // Two names that differ only in bytes that are not UTF-8 stay two (U+FFFD would merge them).
-    expect(new Set(manifest.entries.map((e) => e.path)).size).to.equal(11);
+    expect(new Set(manifest.entries.map((e) => e.path)).size).to.equal(14);
+    expect(manifest.entries.map((e) => e.path)).to.include.members(['src/one-when-decoded/\ufffd', 'src/one-when-decoded/\udcff']);
     const report = await verifyBackup(made.manifestPath);
     expect(report.ok, report.problems.join('; ')).to.equal(true);
     // Compared with the live tree, names that are not UTF-8 are read as bytes too.

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { BackupError, ChainError } from '../../errors.js';
 import {
   decodeManifest,
+  hashManifestBytes,
   parseManifestEnds,
   type Manifest,
   type ManifestFooter,
@@ -28,21 +29,27 @@ export interface ChainLink {
   archivePath: string;
   /** SHA-256 of the manifest file. */
   sha256: string;
+  /**
+   * The manifest's bytes as they were proven, kept when asked for (the backup a new one builds
+   * on), so that `readLinkManifest` decodes them without reading and hashing the file again.
+   */
+  kept?: { bytes: Buffer; linesSha256: string };
 }
 
 /**
  * Reads a manifest file as a chain link: hashed, header and footer parsed. `proven`, when given,
  * sees the file's SHA-256 before anything is parsed (a parent edited since is named as such).
+ * `keep`: the link keeps the bytes, for `readLinkManifest`.
  */
-export async function readChainLink(manifestPath: string, stores: Stores = defaultStores, proven?: (sha256: string) => void): Promise<ChainLink> {
+export async function readChainLink(manifestPath: string, stores: Stores = defaultStores, proven?: (sha256: string) => void, keep = false): Promise<ChainLink> {
   const path = resolveLocation(manifestPath);
   const { store, name } = stores.file(path);
   const bytes = await store.readAll(name);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  proven?.(sha256);
+  const digests = hashManifestBytes(bytes);
+  proven?.(digests.sha256);
   let ends: ReturnType<typeof parseManifestEnds>;
   try {
-    ends = parseManifestEnds(bytes);
+    ends = parseManifestEnds(bytes, digests);
   } catch (error) {
     throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
   }
@@ -50,22 +57,26 @@ export async function readChainLink(manifestPath: string, stores: Stores = defau
     ...ends,
     manifestPath: path,
     archivePath: joinLocation(parentLocation(path), nameOf(ends.header.archive)),
-    sha256,
+    sha256: digests.sha256,
+    ...(keep ? { kept: { bytes, linesSha256: digests.linesSha256 } } : {}),
   };
 }
 
 /**
- * The whole manifest of a link, entries included, read whole (as `readChainLink` reads it) and
- * hashed: bytes that differ from the ones the link was proven with are refused.
+ * The whole manifest of a link, entries included: the bytes it kept, or the file read whole again
+ * (as `readChainLink` reads it) and hashed: bytes that differ from the ones the link was proven with are refused.
  */
 export async function readLinkManifest(link: ChainLink, stores: Stores = defaultStores): Promise<Manifest> {
-  const { store, name } = stores.file(link.manifestPath);
-  const bytes = await store.readAll(name);
-  if (createHash('sha256').update(bytes).digest('hex') !== link.sha256) {
-    throw new ChainError('PARENT_CHANGED', `${link.manifestPath} changed while it was read. Run the backup again.`, { path: link.manifestPath });
+  let bytes = link.kept?.bytes;
+  if (!bytes) {
+    const { store, name } = stores.file(link.manifestPath);
+    bytes = await store.readAll(name);
+    if (createHash('sha256').update(bytes).digest('hex') !== link.sha256) {
+      throw new ChainError('PARENT_CHANGED', `${link.manifestPath} changed while it was read. Run the backup again.`, { path: link.manifestPath });
+    }
   }
   try {
-    return await decodeManifest(bytes);
+    return await decodeManifest(bytes, link.kept?.linesSha256);
   } catch (error) {
     throw new BackupError('MANIFEST_INVALID', `${link.manifestPath}: ${(error as Error).message}`, { path: link.manifestPath, cause: error });
   }

@@ -11,6 +11,7 @@ import type { ContentSource } from '../write/file-content.js';
 import type { ContentFileSystem } from '../file-system.js';
 import type { HashAlgorithm } from '../options.js';
 import type { ArchiveEntry } from '../write/scan.js';
+import type { ParentFiles } from '../write/statistics.js';
 
 /**
  * A file modified this close before the parent's scan started (or after it) may have been modified
@@ -34,8 +35,10 @@ export interface HeldContent {
   dataOffset: number;
 }
 
-export class ChangeDetector {
+export class ChangeDetector implements ParentFiles {
   private readonly byPath = new Map<string, ManifestEntry>();
+  /** The parent's files (paths of its file entries). */
+  readonly files: number = 0;
   private readonly racyFromNs: bigint;
   /** Content bytes read to decide (checksum mode). */
   bytesRead = 0;
@@ -51,7 +54,14 @@ export class ChangeDetector {
     private readonly fs: ContentFileSystem,
   ) {
     for (const entry of entries) this.byPath.set(entry.path, entry);
+    for (const entry of this.byPath.values()) if (entry.type === 'file') this.files++;
     this.racyFromNs = parentScanStartNs - RACY_WINDOW_NS;
+  }
+
+  /** The parent's file entry at `path`, if it had one. */
+  fileAt(path: string): ManifestEntry | undefined {
+    const entry = this.byPath.get(path);
+    return entry?.type === 'file' ? entry : undefined;
   }
 
   /**

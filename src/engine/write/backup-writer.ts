@@ -54,7 +54,8 @@ export async function writeBackup(backup: BackupToWrite): Promise<WrittenBackup>
   const { options, plan, progress } = backup;
   const scanMs = backup.scan?.ms ?? 0;
   progress.enter('store');
-  const written = await writeArchive(backup.entries, backup.sink, options, progress, changeDetectorFor(plan, options));
+  const changes = changeDetectorFor(plan, options);
+  const written = await writeArchive(backup.entries, backup.sink, options, progress, changes);
   const storeEnd = performance.now();
   progress.enter('finish');
   await backup.archiveWritten();
@@ -82,6 +83,6 @@ export async function writeBackup(backup: BackupToWrite): Promise<WrittenBackup>
     skipped,
     checksumLine: formatChecksumLine(written.blocks.archiveSha256, backup.archiveName),
     manifestText: encodeManifest(header, written.entries, footer),
-    ...(plan.parent ? { changes: fileChanges(written.entries, plan.parent.manifest.entries) } : {}),
+    ...(changes ? { changes: fileChanges(written.entries, changes) } : {}),
   };
 }

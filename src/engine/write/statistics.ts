@@ -61,23 +61,29 @@ export interface FileChanges {
   unchanged: number;
 }
 
+/** The parent's files, by path (the change detector has them so). */
+export interface ParentFiles {
+  fileAt(path: string): ManifestEntry | undefined;
+  /** How many there are. */
+  readonly files: number;
+}
+
 /**
  * Files new since the parent, changed, deleted, and unchanged: held by the chain, or stored again
  * with the same content (a file read again under the racy rule is not a change).
  */
-export function fileChanges(entries: readonly ManifestEntry[], parentEntries: readonly ManifestEntry[]): FileChanges {
-  const before = new Map(parentEntries.filter((entry) => entry.type === 'file').map((entry) => [entry.path, entry]));
+export function fileChanges(entries: readonly ManifestEntry[], parent: ParentFiles): FileChanges {
   const changes: FileChanges = { new: 0, changed: 0, deleted: 0, unchanged: 0 };
-  const now = new Set<string>();
+  let stillThere = 0;
   for (const entry of entries) {
     if (entry.type !== 'file') continue;
-    now.add(entry.path);
-    const earlier = before.get(entry.path);
+    const earlier = parent.fileAt(entry.path);
+    if (earlier) stillThere++;
     if (entry.heldBy !== undefined || (earlier && sameContent(entry, earlier))) changes.unchanged++;
     else if (earlier) changes.changed++;
     else changes.new++;
   }
-  for (const path of before.keys()) if (!now.has(path)) changes.deleted++;
+  changes.deleted = parent.files - stillThere;
   return changes;
 }
 
