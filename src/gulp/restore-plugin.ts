@@ -11,7 +11,6 @@
  * gulp.src('backups/site.tar.gz', { read: false }).pipe(restore()).pipe(gulp.dest('site'))
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import picomatch from 'picomatch';
@@ -82,12 +81,12 @@ async function emitEntries(file: File, include: ((path: string) => boolean) | un
   if (located?.manifest?.entries.some((entry) => entry.heldBy !== undefined)) return emitChainPoint(located, base, include, push);
   const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, entry.hashes?.sha256]));
   // Otherwise the bytes that came down the pipeline are the archive.
-  const bytes: Readable = byPath ? createReadStream(located!.archivePath) : file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable);
+  const reader = byPath ? located! : BackupReader.ofBytes(file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable), file.path);
   const refused: string[] = [];
   const warnings: string[] = [];
   // As restore reads an archive without a manifest: the compressed stream is read to its end, so a
-  // cut-short .tar.gz fails here as it does there (and as gzip -d does).
-  for await (const entry of BackupReader.ofBytes(bytes, file.path).entries(undefined, warnings)) {
+  // cut-short .tar.gz fails here as it does there (and as gzip -d does); a missing one is named.
+  for await (const entry of reader.entries(undefined, warnings)) {
     const vinyl = await toVinyl(entry, base, include, hashes, refused);
     if (vinyl) push(vinyl);
   }

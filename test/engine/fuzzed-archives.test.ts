@@ -1,8 +1,9 @@
 /**
  * Damaged and hostile input, generated: archives that GNU tar and Python write in every format,
- * mutated at random (seeded, so every run tries the same cases), and manifests edited with their
- * digest computed again. Whatever the damage, verify and restore end with a report or a
- * BackupError: never another exception, never a hang, never a write outside the target. The cases
+ * mutated at random (seeded, so every run tries the same cases), and manifests (of a full backup
+ * and of an incremental on it) edited with their digest computed again. Whatever the damage,
+ * verify, restore, the restore() plugin and the CLI end with a report or a BackupError: never
+ * another exception, never a hang, never a write outside the target. The cases
  * run in a child process (helpers/fuzz-cases.ts) watched from here, so that a case that never
  * returns is stopped and named. FUZZ_ITERATIONS=5000 runs more cases, FUZZ_SEED other ones.
  */
@@ -92,6 +93,15 @@ describe('engine: fuzzed archives and manifests (seeded, in a watched process)',
     const gzip = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'gzip'), name: 'b', blockSize: '64KB' });
     await copyFile(gzip.archivePath, join(seeds, 'b.tar.gz'));
     await copyFile(gzip.manifestPath, join(seeds, 'b.manifest.jsonl'));
+    // An incremental on b, its manifest beside b's (a chain point: most entries held by b).
+    await writeFile(join(tree, 'a.txt'), 'changed\n');
+    await writeFile(join(tree, 'new.txt'), 'new\n');
+    const chained = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'gzip'), name: 'c', kind: 'incremental', blockSize: '64KB' });
+    expect(chained.changes).to.deep.include({ new: 1, changed: 1 });
+    await copyFile(chained.archivePath, join(seeds, 'c.tar.gz'));
+    const parentLink = (await readFile(chained.manifestPath, 'utf8')).includes('"manifest":"b.manifest.jsonl"');
+    expect(parentLink, 'c names b beside it').to.equal(true);
+    await copyFile(chained.manifestPath, join(seeds, 'c.manifest.jsonl'));
     execFileSync('tar', ['-czf', join(seeds, 'gnu.tar.gz'), 'tree'], { cwd: root });
     if ('zstdCompressSync' in zlib) {
       // Node 22.15 and later: zstd frames and the seek table too (earlier Node refuses them, which is a BackupError as well).

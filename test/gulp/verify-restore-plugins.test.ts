@@ -65,6 +65,14 @@ describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () =
     await expectRestoredApp(out);
   });
 
+  it('restore() of a manifest whose archive is gone names the missing archive (was a bare ENOENT)', async () => {
+    const folder = await tempDir();
+    await writeFile(join(folder, 'app.manifest.jsonl'), await readFile(made.manifestPath));
+    const error = await pipeline(gulp.src('*.manifest.jsonl', { cwd: folder, read: false }), restore(), gulp.dest(join(folder, 'x'))).catch((e: unknown) => e);
+    expect(error).to.include({ plugin: 'gulp-backup', code: 'SOURCE_NOT_FOUND' });
+    expect((error as Error).message).to.include(join(folder, 'app.tar.gz'));
+  });
+
   it('restore() refuses, by name, an entry whose name is not UTF-8 (gulp.dest would write it under another name)', async () => {
     const tree = await tempDir();
     execFileSync('python3', ['-c', "import os; os.makedirs(b'src'); open(b'src/caf\\xe9', 'wb').write(b'latin-1'); open(b'src/plain.txt', 'wb').write(b'fine')"], { cwd: tree });

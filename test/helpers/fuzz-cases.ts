@@ -7,12 +7,13 @@
  *   node --import tsx fuzz-cases.ts tar|manifest SEEDS_FOLDER WORK_FOLDER ITERATIONS SEED
  *
  * tar: every SEEDS_FOLDER/*.tar, *.tar.gz and *.tar.zst, mutated; manifest: SEEDS_FOLDER/b.manifest.jsonl
- * edited, beside b.tar.gz.
+ * (a full backup) or c.manifest.jsonl (an incremental on it) edited, beside the archives.
  */
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { BackupError, restoreBackup, verifyBackup } from '../../src/index.js';
+import File from 'vinyl';
+import { BackupError, restore, restoreBackup, verifyBackup } from '../../src/index.js';
 import { main } from '../../src/cli/main.js';
 import { EXIT_UNEXPECTED } from '../../src/cli/exit-codes.js';
 import { SeededRandom, editManifest, mutateTar } from './mutate.js';
@@ -22,17 +23,41 @@ const random = new SeededRandom(Number(seed));
 const box = join(work, 'box');
 const input = join(box, 'input');
 
-/** Verify, restore, and the CLI's ls, verify and stats of one damaged input: each must end with a report or a BackupError, and write only into the target. */
+/** The names our errors carry, which a PluginError copies from the error it wraps. */
+const REPORTED = new Set(['BackupError', 'OptionError', 'SourceError', 'OutputError', 'ChainError', 'StoreError', 'AbortError', 'ManifestFormatError', 'TarFormatError', 'GzipFormatError']);
+
+/** Whether an error is a report: a BackupError, or the restore() plugin's PluginError made of one or of its list of entries refused. */
+function isReport(error: unknown): boolean {
+  if (error instanceof BackupError) return true;
+  const { plugin, name, message } = error as { plugin?: string; name?: string; message?: string };
+  return plugin === 'gulp-backup' && (REPORTED.has(name ?? '') || (name === 'Error' && / entries not restored:\n/.test(message ?? '')));
+}
+
+/** The restore() plugin, fed the archive (or manifest) as gulp.src gives it: by path (`read: false`), or its bytes. */
+async function throughPlugin(path: string, byBytes: boolean): Promise<void> {
+  const file = new File({ cwd: box, base: input, path, contents: byBytes ? await readFile(path) : null });
+  const plugin = restore();
+  const ended = new Promise((resolve, reject) => plugin.on('data', () => {}).on('end', resolve).on('error', reject));
+  plugin.end(file);
+  await ended;
+}
+
+/**
+ * Verify, restore, the restore() plugin, and the CLI's ls, verify and stats of one damaged input:
+ * each must end with a report or a BackupError, and write only into the target.
+ */
 async function tryCase(archive: string, label: string): Promise<void> {
   console.log(`case ${label}`);
   for (const [name, run] of [
     ['verify', () => verifyBackup(archive)],
     ['restore', () => restoreBackup(archive, { to: join(box, 'target') })],
+    ['restore() plugin', () => throughPlugin(archive, false)],
+    ...(archive.endsWith('.jsonl') ? [] : ([['restore() plugin, bytes', () => throughPlugin(archive, true)]] as const)),
   ] as const) {
     try {
       await run();
     } catch (error) {
-      if (!(error instanceof BackupError)) console.log(`problem ${name} ${label}: ${(error as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(error)}`);
+      if (!isReport(error)) console.log(`problem ${name} ${label}: ${(error as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(error)}`);
     }
     const outside = (await readdir(box)).filter((entry) => entry !== 'target' && entry !== 'input');
     if (outside.length > 0) console.log(`problem ${name} ${label}: wrote ${outside.join(', ')} outside the target`);
@@ -69,14 +94,14 @@ if (kind === 'tar') {
     await tryCase(archive, `#${i} ${name}${gzipped ? ' (gzipped)' : ''}: ${what}`);
   }
 } else {
-  const manifest = await readFile(join(seedsFolder, 'b.manifest.jsonl'), 'utf8');
-  const archive = await readFile(join(seedsFolder, 'b.tar.gz'));
+  // A full backup b, and c, an incremental on it (entries held by b): one of the two manifests is edited.
+  const files = await Promise.all(['b.manifest.jsonl', 'b.tar.gz', 'c.manifest.jsonl', 'c.tar.gz'].map(async (name) => [name, await readFile(join(seedsFolder, name))] as const));
   for (let i = 0; i < Number(iterations); i++) {
-    const { text, what } = editManifest(manifest, random);
+    const edited = random.pick(['b.manifest.jsonl', 'c.manifest.jsonl']);
+    const { text, what } = editManifest(files.find(([name]) => name === edited)![1].toString(), random);
     await freshBox();
-    await writeFile(join(input, 'b.tar.gz'), archive);
-    await writeFile(join(input, 'b.manifest.jsonl'), text);
-    await tryCase(join(input, 'b.manifest.jsonl'), `#${i}: ${what}`);
+    for (const [name, bytes] of files) await writeFile(join(input, name), name === edited ? text : bytes);
+    await tryCase(join(input, edited), `#${i} ${edited}: ${what}`);
   }
 }
 console.log('done');

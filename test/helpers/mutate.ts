@@ -100,7 +100,8 @@ export function mutateTar(tar: Buffer, random: SeededRandom): { bytes: Buffer; w
 const JSON_VALUES: unknown[] = [null, -1, 0, 1e20, 2 ** 53, 1.5, '', 'x', '../../outside', '/absolute', 'a/../../b', '.', '..', 'a\u0000b', [], {}, true, '9'.repeat(40), { sha256: 'zz' }, 'file', 'directory', 'symlink', 'hardlink'];
 
 /**
- * A manifest with one to three fields of its records set to hostile values (or removed), its
+ * A manifest with one to three fields of its records (or of objects and arrays inside them) set
+ * to hostile values (or removed), its
  * digest computed again so that the edit is not caught by the digest alone.
  */
 export function editManifest(text: string, random: SeededRandom): { text: string; what: string } {
@@ -108,14 +109,22 @@ export function editManifest(text: string, random: SeededRandom): { text: string
   const edits: string[] = [];
   for (let count = 1 + random.below(3); count > 0; count--) {
     const ends = [records[0]!, records.at(-1)!];
-    const record = records.length === 2 || random.below(4) === 0 ? random.pick(ends) : records[1 + random.below(records.length - 2)]!;
-    const key = random.pick(Object.keys(record));
+    let record = records.length === 2 || random.below(4) === 0 ? random.pick(ends) : records[1 + random.below(records.length - 2)]!;
+    let name = String(record.record);
+    let key = random.pick(Object.keys(record));
+    // Half the time a field inside a nested object or array (a block offset, a hash, the parent link).
+    for (let inner = record[key]; inner !== null && typeof inner === 'object' && Object.keys(inner).length > 0 && random.below(2) === 0; inner = record[key]) {
+      name = `${name}.${key}`;
+      record = inner as Record<string, unknown>;
+      key = random.pick(Object.keys(record));
+    }
     if (random.below(5) === 0) {
-      delete record[key];
-      edits.push(`${String(record.record)}.${key} removed`);
+      if (Array.isArray(record)) record.splice(Number(key), 1);
+      else delete record[key];
+      edits.push(`${name}.${key} removed`);
     } else {
       record[key] = random.pick(JSON_VALUES);
-      edits.push(`${String(record.record)}.${key} = ${JSON.stringify(record[key])}`);
+      edits.push(`${name}.${key} = ${JSON.stringify(record[key])}`);
     }
   }
   const footer = records.pop()!;
