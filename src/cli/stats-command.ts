@@ -5,7 +5,7 @@ import { BackupError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { malformedEntry } from '../engine/read/malformed-entry.js';
-import { formatBytes, formatDuration, malformedEntriesLine } from '../report/format.js';
+import { formatBytes, formatDuration, malformedEntriesLine, sizeAgainstTar } from '../report/format.js';
 import { plural } from '../engine/plural.js';
 import { storesFor } from '../store/stores.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
@@ -33,7 +33,7 @@ export function registerStats(program: Command, context: CliContext): void {
             ? []
             : [`  ${plural(t.files - t.unchangedFiles, 'file')} stored, ${t.unchangedFiles.toLocaleString('en-US')} unchanged (${formatBytes(t.unchangedBytes ?? 0)} held by earlier backups of its chain)`]),
           // Saved against the tar stream (headers and padding included), as the backup's own summary says it: a tree of tiny files can have an archive larger than its content.
-          `  ${formatBytes(t.contentBytes)} of content → ${formatBytes(t.archiveBytes)} archive (${footer.compression.savedPercent}% smaller than the ${formatBytes(t.tarBytes)} tar stream; ${footer.compression.codec} level ${footer.compression.level}, ${plural(footer.blocks.count, 'block')})`,
+          `  ${formatBytes(t.contentBytes)} of content → ${formatBytes(t.archiveBytes)} archive (${sizeAgainstTar(footer.compression.savedPercent)} the ${formatBytes(t.tarBytes)} tar stream; ${footer.compression.codec} level ${footer.compression.level}, ${plural(footer.blocks.count, 'block')})`,
           `  took ${formatDuration(footer.timings.totalMs)}: scan ${formatDuration(footer.timings.scanMs)}, store ${formatDuration(footer.timings.storeMs)}, finish ${formatDuration(footer.timings.finishMs)}`,
           '  extension       files         size   in archive  ratio',
           ...extensions.map(

@@ -1,7 +1,7 @@
 /** The closing summary of a backup, shared by the CLI and the gulp task. */
 import type { BackupResult } from '../engine/write/backup.js';
 import { FULL_ASKED_FOR } from '../engine/chain/backup-plan.js';
-import { capped, formatBytes, formatDuration, formatRate, formatStoreCounters, printableName } from './format.js';
+import { capped, formatBytes, formatDuration, formatRate, formatStoreCounters, printableName, sizeAgainstTar } from './format.js';
 import type { BackupPreview } from '../engine/write/preview.js';
 import { plural } from '../engine/plural.js';
 
@@ -23,7 +23,7 @@ export function formatBackupSummary(result: BackupResult): string[] {
             (s.racyFiles > 0 ? `; ${plural(s.racyFiles, 'file')} read again as modified within 2 s before the last backup` : ''),
         ]),
     `  ${plural(s.files, 'file')}, ${plural(s.directories, 'folder')}, ${plural(s.symlinks + s.hardlinks, 'link')}` + (s.skipped > 0 ? `, ${s.skipped.toLocaleString('en-US')} skipped` : ''),
-    `  ${formatBytes(s.contentBytes)} of content → ${formatBytes(s.archiveBytes)} archive (${s.savedPercent}% smaller than the ${formatBytes(s.tarBytes)} tar stream) in ${formatDuration(s.timings.totalMs)}, ${formatRate(s.bytesPerSecond)}`,
+    `  ${formatBytes(s.contentBytes)} of content → ${formatBytes(s.archiveBytes)} archive (${sizeAgainstTar(s.savedPercent)} the ${formatBytes(s.tarBytes)} tar stream) in ${formatDuration(s.timings.totalMs)}, ${formatRate(s.bytesPerSecond)}`,
     `  scan ${formatDuration(s.timings.scanMs)}, store ${formatDuration(s.timings.storeMs)}, finish ${formatDuration(s.timings.finishMs)}; ${plural(s.blocks, 'block')}` +
       (s.retries > 0 ? `; ${plural(s.retries, 'read')} retried` : ''),
     `  manifest ${result.manifestPath}`,

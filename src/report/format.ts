@@ -18,6 +18,13 @@ export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(bytesPerSecond)}/s`;
 }
 
+/** The archive against its tar stream: `77.23% smaller`, or `1.54% larger` (level 0, content that does not compress). */
+export function sizeAgainstTar(savedPercent: number): string {
+  if (savedPercent > 0) return `${savedPercent}% smaller than`;
+  if (savedPercent < 0) return `${-savedPercent}% larger than`;
+  return savedPercent === 0 ? 'the same size as' : 'compared with'; // compared with: not a number (an edited manifest)
+}
+
 /** What a run asked of object storage: `S3: 14 requests, 12.0 MB sent, 2 retried`. */
 export function formatStoreCounters(counters: StoreCounters | undefined): string[] {
   if (!counters) return [];

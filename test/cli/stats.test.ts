@@ -39,4 +39,14 @@ describe('cli: gulp-backup stats, and the statistics by extension', () => {
     expect(json.totals.files).to.equal(4);
     expect(json.extensions).to.have.length(3);
   });
+
+  it('says an archive that grew is larger than its tar stream (level 0 stores; was "-1.54% smaller")', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'r/random.bin': pseudoRandomBytes(100_000, 6) });
+    const made = await createBackup({ sources: ['r'], cwd: root, out: join(root, 'out'), level: 0 });
+    const r = await runCli(['stats', made.manifestPath]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/ archive \([\d.]+% larger than the [\d.]+ \w?B tar stream; gzip level 0, 1 block\)$/m);
+    expect(r.stdout).not.to.match(/-[\d.]+%/);
+  });
 });
