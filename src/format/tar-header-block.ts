@@ -28,11 +28,41 @@ export interface HeaderBlock {
 
 export type DecodedBlock = HeaderBlock | { zero: true } | { invalid: string };
 
+/** Where a C string field ends: its first NUL, or its length. */
+function fieldEnd(block: Buffer, offset: number, length: number): number {
+  const end = offset + length;
+  for (let at = offset; at < end; at++) if (block[at] === 0) return at;
+  return end;
+}
+
 /** A C string field: up to its first NUL. */
 function field(block: Buffer, offset: number, length: number): Buffer {
-  const slice = block.subarray(offset, offset + length);
-  const nul = slice.indexOf(0);
-  return nul === -1 ? slice : slice.subarray(0, nul);
+  return block.subarray(offset, fieldEnd(block, offset, length));
+}
+
+/** `plainOctal`'s answers that are not a value. */
+const MALFORMED = -1;
+const TOO_LONG = -2;
+
+/**
+ * An octal field as a number, byte by byte (leading spaces or NULs allowed, ended by NUL or
+ * space): MALFORMED for a byte that is not an octal digit, TOO_LONG past 17 digits (8^17 = 2^51,
+ * the most a double holds exactly). No BigInt, no string: this runs several times per header.
+ */
+function plainOctal(block: Buffer, offset: number, length: number): number {
+  const end = offset + length;
+  let at = offset;
+  while (at < end && (block[at] === 0x20 || block[at] === 0)) at++;
+  let value = 0;
+  let digits = 0;
+  for (; at < end; at++) {
+    const byte = block[at]!;
+    if (byte === 0x20 || byte === 0) break;
+    if (byte < 0x30 || byte > 0x37) return MALFORMED;
+    value = value * 8 + (byte - 0x30);
+    digits++;
+  }
+  return digits <= 17 ? value : TOO_LONG;
 }
 
 /**
@@ -46,50 +76,66 @@ export function tarNumber(block: Buffer, offset: number, length: number): bigint
     for (let i = 1; i < length; i++) value = (value << 8n) | BigInt(block[offset + i]!);
     return first === 0xff ? value - (1n << BigInt(8 * length - 1)) : value;
   }
-  // Byte by byte, not through a string and regular expressions: two of these per header were a
-  // tenth of verify's main thread on 20,000 small files.
+  const value = plainOctal(block, offset, length);
+  if (value === MALFORMED) return undefined;
+  if (value !== TOO_LONG) return BigInt(value);
+  // More than 17 digits (GNU tar writes 20 for a time past 2^51 s): through BigInt's own parser.
   const end = offset + length;
-  let at = offset;
-  while (at < end && (block[at] === 0x20 || block[at] === 0)) at++;
-  let value = 0;
-  let digits = 0;
-  for (; at < end; at++) {
-    const byte = block[at]!;
-    if (byte === 0x20 || byte === 0) break;
-    if (byte < 0x30 || byte > 0x37) return undefined;
-    value = value * 8 + (byte - 0x30);
-    digits++;
-  }
-  if (digits <= 17) return BigInt(value); // 8^17 = 2^51: exact in a double
-  const text = block.toString('latin1', at - digits, at);
-  return BigInt(`0o${text}`);
+  let from = offset;
+  while (from < end && (block[from] === 0x20 || block[from] === 0)) from++;
+  let to = from;
+  while (to < end && block[to] !== 0x20 && block[to] !== 0) to++;
+  return BigInt(`0o${block.toString('latin1', from, to)}`);
 }
 
+/** A numeric field that must be a safe non-negative integer, else undefined. */
 function smallNumber(block: Buffer, offset: number, length: number): number | undefined {
+  if (!(block[offset]! & 0x80)) {
+    const value = plainOctal(block, offset, length);
+    if (value >= 0) return value;
+    if (value === MALFORMED) return undefined;
+  }
   const value = tarNumber(block, offset, length);
   return value === undefined || value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(value);
 }
 
-/** The checksum as tar computes it (the field itself counted as spaces), unsigned and signed. */
+/**
+ * The checksum as tar computes it (the field itself counted as spaces), unsigned and signed
+ * (bytes from 0x80 counted as negative, as old tars did).
+ */
 function checksums(block: Buffer): [number, number] {
-  let unsigned = 0;
-  let signed = 0;
+  let unsigned = 8 * 0x20;
+  let high = 0;
   for (let i = 0; i < 512; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    if (i === 148) i = 156;
+    const byte = block[i]!;
     unsigned += byte;
-    signed += byte >= 0x80 ? byte - 0x100 : byte;
+    if (byte >= 0x80) high++;
   }
-  return [unsigned, signed];
+  return [unsigned, unsigned - 0x100 * high];
+}
+
+function isZeroBlock(block: Buffer): boolean {
+  for (let i = 0; i < 512; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/** `ustar` and the byte after it: NUL for POSIX ustar (`ustar\0` + version), a space for GNU (`ustar  \0`). */
+function layoutOf(block: Buffer): HeaderLayout {
+  if (block[257] !== 0x75 || block[258] !== 0x73 || block[259] !== 0x74 || block[260] !== 0x61 || block[261] !== 0x72) return 'v7';
+  if (block[262] === 0) return 'ustar';
+  return block[262] === 0x20 && block[263] === 0x20 && block[264] === 0 ? 'gnu' : 'v7';
 }
 
 export function decodeHeaderBlock(block: Buffer): DecodedBlock {
   if (block.length < 512) return { invalid: 'header cut short' };
-  if (block.every((byte) => byte === 0)) return { zero: true };
-  const stored = tarNumber(block, 148, 8);
+  if (isZeroBlock(block)) return { zero: true };
+  const stored = smallNumber(block, 148, 8);
   const [unsigned, signed] = checksums(block);
-  if (stored === undefined || (Number(stored) !== unsigned && Number(stored) !== signed)) return { invalid: 'header checksum mismatch' };
-  const magic = block.toString('latin1', 257, 265);
-  const layout: HeaderLayout = magic === 'ustar\u000000' || magic.startsWith('ustar\0') ? 'ustar' : magic === 'ustar  \0' ? 'gnu' : 'v7';
+  if (stored === undefined || (stored !== unsigned && stored !== signed)) return { invalid: 'header checksum mismatch' };
+  const layout = layoutOf(block);
   const mode = smallNumber(block, 100, 8);
   const uid = smallNumber(block, 108, 8);
   const gid = smallNumber(block, 116, 8);
@@ -107,9 +153,9 @@ export function decodeHeaderBlock(block: Buffer): DecodedBlock {
     typeflag,
     linkname: field(block, 157, 100),
     layout,
-    uname: layout === 'v7' ? '' : field(block, 265, 32).toString('utf8'),
-    gname: layout === 'v7' ? '' : field(block, 297, 32).toString('utf8'),
-    prefix: layout === 'ustar' ? field(block, 345, 155) : Buffer.alloc(0),
+    uname: layout === 'v7' ? '' : block.toString('utf8', 265, fieldEnd(block, 265, 32)),
+    gname: layout === 'v7' ? '' : block.toString('utf8', 297, fieldEnd(block, 297, 32)),
+    prefix: layout === 'ustar' ? field(block, 345, 155) : NO_BYTES,
   };
   if (typeflag === 'S' && layout === 'gnu') decoded.gnuSparse = gnuSparseOf(block);
   return decoded;
