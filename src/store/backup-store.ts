@@ -31,7 +31,10 @@ export interface StoredFile {
  */
 export interface StoreWriter {
   readonly location: string;
+  /** Resolves once the bytes are written or copied: the caller may then reuse or free the buffers. */
   write(buffers: Buffer[]): Promise<void>;
+  /** Says so to the block writer (`ArchiveSink`), which frees each compressed block once it is written. */
+  readonly doneWithBuffersOnWrite: true;
   seal(): Promise<void>;
   place(): Promise<void>;
   /** `seal()` then `place()`. */

@@ -120,6 +120,7 @@ export async function ensureFolder(folder: string): Promise<void> {
 
 /** A file written under a temporary name and renamed into place by `place`. */
 export class PartialFile implements StoreWriter {
+  readonly doneWithBuffersOnWrite = true; // writev returns once the bytes are in the file
   private constructor(
     readonly location: string,
     private readonly handle: FileHandle,

@@ -27,6 +27,7 @@ export class S3Upload implements StoreWriter {
   private partNumber = 0;
   private uploadId: string | undefined;
   private readonly parts: UploadedPart[] = [];
+  readonly doneWithBuffersOnWrite = true; // write copies into the part buffer
   private readonly inFlight = new Set<Promise<void>>();
   private readonly spare: Buffer[] = [];
   private failure: unknown;

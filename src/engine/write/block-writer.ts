@@ -9,6 +9,23 @@ import { codecFunctionsHere, type BlockCodecPool, type BlockRange } from '../blo
 /** Where archive bytes go: a file (engine) or a stream (gulp plugin). */
 export interface ArchiveSink {
   write(buffers: Buffer[]): Promise<void>;
+  /**
+   * True when the sink is done with the buffers once `write` resolves (it wrote or copied them,
+   * as the stores do; a stream that hands them on is not): each compressed block is then freed
+   * as soon as it is written.
+   */
+  readonly doneWithBuffersOnWrite?: boolean;
+}
+
+/**
+ * Frees an ArrayBuffer's memory now, where the runtime can (ArrayBuffer.prototype.transfer, Node
+ * 21+, detaches it). A compressed block arrives from the worker that made it, and that thread's
+ * malloc arena keeps the memory until the block is freed here: left to this thread's garbage
+ * collector, the arenas of two zstd workers held ~58 MB each (pmap), and peak RSS of a zstd
+ * backup of the large corpus fell from 222-244 to 176-183 MB when blocks were freed once written.
+ */
+function freeNow(buffer: ArrayBufferLike): void {
+  (buffer as { transfer?: (length: number) => ArrayBuffer }).transfer?.call(buffer, 0);
 }
 
 /** Zero bytes for tar padding, shared (never written to). */
@@ -16,6 +33,13 @@ const TAR_PADDING_ZEROS = Buffer.alloc(512);
 
 /** Up to this many bytes, an archive of a single block is compressed on the main thread. */
 const SINGLE_BLOCK_HERE = 512 * 1024;
+
+/** A block ready to be written: its framed parts, its raw length, and what to do once it is written. */
+interface BlockToWrite {
+  parts: Buffer[];
+  raw: number;
+  written?: () => void;
+}
 
 export interface BlockWriterResult {
   /** Archive offset of every block, then of the end marker (the archive's end for codec none). */
@@ -33,7 +57,7 @@ export class BlockWriter {
   private readonly offsets: number[] = [];
   /** Each written block's stored and raw sizes, for end markers that list them (zstd's seek table). */
   private readonly sizes: BlockSizes[] = [];
-  private readonly pending: Promise<{ parts: Buffer[]; raw: number }>[] = [];
+  private readonly pending: Promise<BlockToWrite>[] = [];
   private readonly spare: ArrayBuffer[] = [];
   private readonly archiveHash = createHash('sha256');
   private readonly maxInFlight: number;
@@ -174,7 +198,8 @@ export class BlockWriter {
       const framed = this.pool!.compress(this.codec, this.level, block.buffer as ArrayBuffer, length, spans, this.algorithms).then(({ output, check, digests, block: returned }) => {
         this.spare.push(returned);
         ranges.forEach((range, i) => range.resolve(digests[i]!));
-        return { parts: this.codec.frame(output, length, check), raw: length };
+        // The output's ArrayBuffer came from the worker, transferred: no other view of it exists.
+        return { parts: this.codec.frame(output, length, check), raw: length, ...(this.sink.doneWithBuffersOnWrite ? { written: () => freeNow(output.buffer) } : {}) };
       });
       // Awaited in order by writeBlock; this keeps a failure of a later block from going unhandled.
       framed.catch(() => {});
@@ -184,10 +209,11 @@ export class BlockWriter {
     while (this.pending.length >= this.maxInFlight) await this.writeBlock(await this.pending.shift()!);
   }
 
-  private async writeBlock({ parts, raw }: { parts: Buffer[]; raw: number }): Promise<void> {
+  private async writeBlock({ parts, raw, written }: BlockToWrite): Promise<void> {
     const offset = this.archiveBytes;
     this.offsets.push(offset);
     await this.write(parts);
+    written?.();
     this.sizes.push({ stored: this.archiveBytes - offset, raw });
   }
 
