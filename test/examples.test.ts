@@ -43,6 +43,21 @@ describe('examples', () => {
     expect(rollback.exitCode, String(rollback.stdout)).to.equal(0);
     expect(await readFile(join(dir, 'dist/app.js'), 'utf8')).to.equal(firstBuild);
     expect(await readFile(join(dir, 'dist/logo.bin'))).to.deep.equal(Buffer.alloc(4096, 7));
+    // A damaged backup fails `gulp verify`: the report in the log, each damaged file named once,
+    // then the error's first line, as the CLI says it (no stack trace).
+    // The incremental's archive, which holds the app.js that the second build wrote.
+    const manifests = (await readdir(join(dir, 'backups'))).filter((name) => name.endsWith('.manifest.jsonl'));
+    const headers = await Promise.all(manifests.map(async (name) => JSON.parse((await readFile(join(dir, 'backups', name), 'utf8')).split('\n')[0]!) as { kind: string; archive: string }));
+    const archive = join(dir, 'backups', headers.find((header) => header.kind === 'incremental')!.archive);
+    const bytes = await readFile(archive);
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
+    await writeFile(archive, bytes);
+    const damaged = await gulp('verify');
+    expect(damaged.exitCode).to.equal(1);
+    expect(String(damaged.stderr)).to.match(/BackupError: DAMAGED .*\(the details are in the log above\)$/m);
+    expect(String(damaged.stderr)).not.to.match(/^\s+at /m);
+    const output = String(damaged.stdout) + String(damaged.stderr);
+    expect(output.match(/damaged dist\/app\.js: /g)).to.have.length(1);
   });
 
   it('ci-snapshot: create, upload, check with sha256sum and verify, restore', async () => {

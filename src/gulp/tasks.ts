@@ -8,6 +8,7 @@ import { resolveBackupOptions, stringList, type BackupOptions } from '../engine/
 import { formatBackupSummary, formatPreview } from '../report/backup-summary.js';
 import { previewBackup, type BackupPreview } from '../engine/write/preview.js';
 import { loggedProgress } from './log-progress.js';
+import { logReport } from './log-report.js';
 import { onInterrupt, runSignal } from './interrupt.js';
 import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/read/verify.js';
 import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/read/restore.js';
@@ -28,7 +29,18 @@ export interface Task<T> {
 }
 
 function named<T>(task: () => Promise<T>, description: string, displayName: string | undefined): Task<T> {
-  return Object.assign(task, { description }, displayName === undefined ? {} : { displayName });
+  const run = () => task().catch((error: unknown) => Promise.reject(withoutStack(error)));
+  return Object.assign(run, { description }, displayName === undefined ? {} : { displayName });
+}
+
+/**
+ * gulp prints a failed task's error with its stack unless the error has a boolean `showStack`, as
+ * a PluginError has. A BackupError is an outcome whose message says what to do: gulp then prints
+ * `BackupError: message`, as the CLI prints the message alone. Any other error keeps its stack.
+ */
+function withoutStack(error: unknown): unknown {
+  if (error instanceof BackupError && !('showStack' in error)) Object.defineProperty(error, 'showStack', { value: false, configurable: true });
+  return error;
 }
 
 export type BackupTask = Task<BackupResult>;
@@ -98,9 +110,8 @@ export function verifyTask(path: string, options: VerifyOptions = {}, displayNam
   validateVerifyOptions(options, 'verifyTask()');
   const task = async (): Promise<VerifyReport> => {
     const report = await interruptible(options.signal, (signal) => verifyBackup(path, { ...options, signal }));
-    const lines = formatVerifyReport(report, false);
-    for (const line of lines) log.info(line);
-    if (!report.ok) throw new BackupError('ARCHIVE_DAMAGED', lines.join('\n'), { path: report.archivePath });
+    const message = logReport(formatVerifyReport(report, false), report.ok);
+    if (!report.ok) throw new BackupError('ARCHIVE_DAMAGED', message, { path: report.archivePath });
     return report;
   };
   return named(task, `Verify ${path}`, displayName);
@@ -117,9 +128,8 @@ export function restoreTask(path: string, options: RestoreOptions, displayName?:
   validateRestoreOptions(options, 'restoreTask()');
   const task = async (): Promise<RestoreResult> => {
     const result = await interruptible(options.signal, (signal) => restoreBackup(path, { ...options, signal }));
-    const lines = formatRestoreResult(result, false);
-    for (const line of lines) log.info(line);
-    if (!result.ok) throw new BackupError('ARCHIVE_DAMAGED', lines.join('\n'), { path: result.target });
+    const message = logReport(formatRestoreResult(result, false), result.ok);
+    if (!result.ok) throw new BackupError('ARCHIVE_DAMAGED', message, { path: result.target });
     return result;
   };
   return named(task, `Restore ${path} into ${options.to}`, displayName);

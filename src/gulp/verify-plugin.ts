@@ -4,12 +4,12 @@
  * and emits a PluginError naming the damaged files. The files pass through unchanged.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import log from 'gulplog';
 import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/read/verify.js';
 import { formatVerifyReport } from '../report/verify-report.js';
 import { PLUGIN_NAME, streamError } from './stream-error.js';
+import { logReport } from './log-report.js';
 import { isBackupFileName } from '../engine/chain/locate-backup.js';
 
 export interface VerifyPluginOptions extends VerifyOptions {
@@ -31,11 +31,10 @@ export function verify(options: VerifyPluginOptions = {}): Transform {
       verifyBackup(file.path, verifyOptions).then(
         (report) => {
           onReport?.(report);
-          const lines = formatVerifyReport(report, false);
           // Not log.error: gulplog emits it as an EventEmitter "error" event, which throws without a listener.
-          for (const line of lines) (report.ok ? log.info : log.warn)(line);
+          const message = logReport(formatVerifyReport(report, false), report.ok);
           if (report.ok) callback(null, file);
-          else callback(streamError(lines.join('\n'), file.path));
+          else callback(streamError(message, file.path));
         },
         (error: unknown) => callback(streamError(error as Error, file.path)),
       );
