@@ -168,7 +168,7 @@ describe('codec zstd (Node.js with zstd)', () => {
     expect(await readFile(join(target, 'tree/log.txt'), 'utf8')).to.equal(TREE['tree/log.txt']);
   });
 
-  it("another tool's .tar.zst with a damaged frame: restore and verify report it (a zlib error was thrown past them)", async () => {
+  it("another tool's .tar.zst with a damaged frame: restore, verify and the restore() plugin report it (a zlib error was thrown past them)", async () => {
     const folder = await tempDir();
     const archive = join(folder, 'foreign.tar.zst');
     execFileSync('sh', ['-c', `tar -cf - tree | zstd -q -o ${archive}`], { cwd: root });
@@ -181,6 +181,10 @@ describe('codec zstd (Node.js with zstd)', () => {
     const report = await verifyBackup(archive);
     expect(report.ok).to.equal(false);
     expect(report.problems.join('\n')).to.match(/doesn't match checksum/);
+    // The plugin's error is a BackupError's (ARCHIVE_DAMAGED), not zlib's own.
+    const error = await pipeline(gulp.src(archive, { read: false }), restore(), gulp.dest(await tempDir())).catch((e: unknown) => e);
+    expect(error).to.include({ plugin: 'gulp-backup', code: 'ARCHIVE_DAMAGED', name: 'ZstdFormatError' });
+    expect((error as Error).message).to.match(/doesn't match checksum/);
   });
 
   it('a cut-short .tar.zst is found truncated, with and without its manifest', async () => {

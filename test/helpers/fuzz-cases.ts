@@ -24,7 +24,7 @@ const box = join(work, 'box');
 const input = join(box, 'input');
 
 /** The names our errors carry, which a PluginError copies from the error it wraps. */
-const REPORTED = new Set(['BackupError', 'OptionError', 'SourceError', 'OutputError', 'ChainError', 'StoreError', 'AbortError', 'ManifestFormatError', 'TarFormatError', 'GzipFormatError']);
+const REPORTED = new Set(['BackupError', 'OptionError', 'SourceError', 'OutputError', 'ChainError', 'StoreError', 'AbortError', 'ManifestFormatError', 'TarFormatError', 'GzipFormatError', 'ZstdFormatError']);
 
 /** Whether an error is a report: a BackupError, or the restore() plugin's PluginError made of one or of its list of entries refused. */
 function isReport(error: unknown): boolean {

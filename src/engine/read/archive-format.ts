@@ -127,16 +127,18 @@ export async function* archiveEntriesOf(
 ): AsyncGenerator<TarEntry> {
   const { compression, tar, gzip } = await tarBytesOf(source, path);
   const iterator = tar[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  // zlib's zstd decoder fails with errors of its own: as BackupErrors here, for every reader.
+  const next = () => iterator.next().catch((error: unknown) => Promise.reject(asStreamError(error, path)));
   try {
     // The reader stops at the end marker without closing the stream: the tail is read here.
     try {
-      yield* readTarEntries({ [Symbol.asyncIterator]: () => ({ next: () => iterator.next() }) }, end);
+      yield* readTarEntries({ [Symbol.asyncIterator]: () => ({ next }) }, end);
     } catch (error) {
       throw notTarAtAll(error, path, compression) ?? error;
     }
     let tail = 0;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      tail += next.value.length;
+    for (let chunk = await next(); !chunk.done; chunk = await next()) {
+      tail += chunk.value.length;
       if (tail > TAIL_LIMIT) {
         warnings.push(`more than ${TAIL_LIMIT / 1024 / 1024} MiB of data follow the end of the tar archive in ${path}; they were not read`);
         break;
@@ -146,6 +148,18 @@ export async function* archiveEntriesOf(
   } finally {
     tar.destroy();
   }
+}
+
+/** Compressed data that zlib's zstd decoder refused (damaged, or cut short), as the BackupError readers report. */
+export class ZstdFormatError extends BackupError {
+  constructor(cause: Error, path: string) {
+    super('ARCHIVE_DAMAGED', cause.message, { path, cause });
+  }
+}
+
+/** A decompressor's own error as a ZstdFormatError (gzip's are GzipFormatErrors already); any other error as it is. */
+function asStreamError(error: unknown, path: string): unknown {
+  return isDecompressionError(error) && !(error instanceof BackupError) ? new ZstdFormatError(error as Error, path) : error;
 }
 
 /**
@@ -161,7 +175,7 @@ export function notTarAtAll(error: unknown, path: string, compression: ArchiveCo
 
 /** Whether an error came from a decompressor (gzip/zstd data damaged or cut short). */
 export function isDecompressionError(error: unknown): boolean {
-  if (error instanceof GzipFormatError) return true;
+  if (error instanceof GzipFormatError || error instanceof ZstdFormatError) return true;
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   return code.startsWith('Z_') || code.startsWith('ZSTD_error') || code.startsWith('ERR_ZSTD') || code === 'ERR_ZLIB_INITIALIZATION_FAILED';
 }
