@@ -44,6 +44,21 @@ describe('engine/verifyBackup', () => {
     }
   });
 
+  it('passes headers whose extended (pax) part ends one block and their own block starts the next', async () => {
+    const folder = await tempDir();
+    // Long names (a pax header each, 1,536 bytes of header in all) and sizes that drift, over 64 KiB blocks.
+    await writeTree(
+      folder,
+      Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`t/${'n'.repeat(120)}${i}.txt`, pseudoRandomBytes(300 + 37 * i, i)])),
+    );
+    const made = await createBackup({ sources: ['t'], cwd: folder, out: join(folder, 'out'), blockSize: '64KB' });
+    const manifest = await loadManifest(made.manifestPath);
+    const straddling = manifest.entries.filter((e) => e.type === 'file' && Math.floor(e.offset / 65536) !== Math.floor((e.dataOffset! - 1) / 65536));
+    expect(straddling.length).to.be.greaterThan(0);
+    const report = await verifyBackup(made.manifestPath);
+    expect(report.ok, report.entries.filter((e) => e.status !== 'ok').map((e) => `${e.path}: ${e.reason}`).join('\n')).to.equal(true);
+  });
+
   it('passes an intact backup, from its manifest or its archive, checking every hash', async () => {
     for (const path of [backup.manifestPath, backup.archivePath]) {
       const report = await verifyBackup(path);

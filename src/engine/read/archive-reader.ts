@@ -28,6 +28,8 @@ export interface ReadBlock {
   rawLength: number;
   archiveOffset: number;
   data?: Buffer;
+  /** Whether `data` is the only view of its memory (a worker's result): the reader may free it once done with it. */
+  exclusive?: true;
   /** Digests of the ranges `ReadOptions.hashRanges` gave for this block, in that order (one per algorithm). */
   digests?: string[][];
   /** Why the block could not be read; `data` is then undefined. */
@@ -102,7 +104,7 @@ export class ArchiveReader {
     const ranges = hashRanges?.byBlock.get(block.index) ?? [];
     const algorithms = ranges.length > 0 ? hashRanges!.algorithms : [];
     const result: DecompressedBlock = await this.pool.decompress(this.codec, block.bytes!.buffer as ArrayBuffer, block.length, block.rawLength, ranges, algorithms);
-    return result.data ? { ...base, data: result.data, digests: result.digests } : { ...base, error: `${this.codec.name} block at byte ${block.archiveOffset}: ${result.error}` };
+    return result.data ? { ...base, data: result.data, exclusive: true, digests: result.digests } : { ...base, error: `${this.codec.name} block at byte ${block.archiveOffset}: ${result.error}` };
   }
 
   /** Reads `length` bytes at `position` into a buffer of its own (transferable), hashing in file order. */

@@ -46,7 +46,7 @@ export class EntryChecker {
     this.given.set(index, digests);
   }
 
-  /** Checks `data`, the tar bytes that start at `tarOffset`; blocks must come in order. */
+  /** Checks `data`, the tar bytes that start at `tarOffset`, keeping no view of it; blocks must come in order. */
   feed(tarOffset: number, data: Buffer): void {
     let at = 0;
     while (at < data.length && this.cursor < this.entries.length) {
@@ -85,6 +85,9 @@ export class EntryChecker {
       const rest = data.subarray(at);
       if (tarOffset + at >= this.tarEnd && rest.some((byte) => byte !== 0)) this.trailingGarbage = true;
     }
+    // A header cut by the block's end waits for the next block: as a copy, so that no view of
+    // `data` outlives this call (the caller frees it).
+    if (this.header.length > 0) this.header = [Buffer.concat(this.header)];
   }
 
   /** The tar bytes `[tarOffset, tarOffset + length)` cannot be read: damage the entries there. */

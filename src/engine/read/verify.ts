@@ -17,6 +17,7 @@ import { BackupReader } from './backup-reader.js';
 import { TAR_END_OF_ARCHIVE } from '../../format/tar-header.js';
 import { TarFormatError, readTarEntries, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
+import { freeNow } from '../free-now.js';
 import type { StoredFile } from '../../store/backup-store.js';
 import type { BlockRange } from '../block-codec-pool.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
@@ -319,8 +320,10 @@ function checkAgainstManifest(manifest: Pick<Manifest, 'header' | 'footer' | 'en
       for await (const block of blocks) {
         const owners = plan?.owners.get(block.index);
         if (owners) block.digests?.forEach((digests, k) => checker.provide(owners[k]!, digests));
-        if (block.data) checker.feed(block.tarOffset, block.data);
-        else checker.gap(block.tarOffset, block.rawLength, `in damaged block ${block.index}`);
+        if (block.data) {
+          checker.feed(block.tarOffset, block.data); // keeps no view of it
+          if (block.exclusive) freeNow(block.data.buffer);
+        } else checker.gap(block.tarOffset, block.rawLength, `in damaged block ${block.index}`);
       }
       checker.finish();
       if (checker.trailingGarbage) problems.push('unexpected data after the last entry of the tar stream');
