@@ -1,7 +1,8 @@
 /**
  * Damaged and hostile input, generated: archives that GNU tar and Python write in every format,
  * mutated at random (seeded, so every run tries the same cases), and manifests (of a full backup
- * and of an incremental on it) edited with their digest computed again. Whatever the damage,
+ * and of an incremental on it) edited with their digest computed again, or the incremental read
+ * while its parent's archive is damaged. Whatever the damage,
  * verify, restore, the restore() plugin and the CLI end with a report or a BackupError: never
  * another exception, never a hang, never a write outside the target. The cases
  * run in a child process (helpers/fuzz-cases.ts) watched from here, so that a case that never

@@ -7,7 +7,8 @@
  *   node --import tsx fuzz-cases.ts tar|manifest SEEDS_FOLDER WORK_FOLDER ITERATIONS SEED
  *
  * tar: every SEEDS_FOLDER/*.tar, *.tar.gz and *.tar.zst, mutated; manifest: SEEDS_FOLDER/b.manifest.jsonl
- * (a full backup) or c.manifest.jsonl (an incremental on it) edited, beside the archives.
+ * (a full backup) or c.manifest.jsonl (an incremental on it) edited, beside the archives, or c
+ * read whole while b.tar.gz, which holds most of its files, is damaged.
  */
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -97,9 +98,16 @@ if (kind === 'tar') {
   // A full backup b, and c, an incremental on it (entries held by b): one of the two manifests is edited.
   const files = await Promise.all(['b.manifest.jsonl', 'b.tar.gz', 'c.manifest.jsonl', 'c.tar.gz'].map(async (name) => [name, await readFile(join(seedsFolder, name))] as const));
   for (let i = 0; i < Number(iterations); i++) {
+    await freshBox();
+    if (random.below(4) === 0) {
+      // c read whole while b's archive, which holds most of c's files, is damaged.
+      const { bytes, what } = mutateTar(files.find(([name]) => name === 'b.tar.gz')![1], random);
+      for (const [name, original] of files) await writeFile(join(input, name), name === 'b.tar.gz' ? bytes : original);
+      await tryCase(join(input, 'c.manifest.jsonl'), `#${i} c.manifest.jsonl, b.tar.gz damaged: ${what}`);
+      continue;
+    }
     const edited = random.pick(['b.manifest.jsonl', 'c.manifest.jsonl']);
     const { text, what } = editManifest(files.find(([name]) => name === edited)![1].toString(), random);
-    await freshBox();
     for (const [name, bytes] of files) await writeFile(join(input, name), name === edited ? text : bytes);
     await tryCase(join(input, edited), `#${i} ${edited}: ${what}`);
   }
