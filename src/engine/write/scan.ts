@@ -224,10 +224,10 @@ function statOrLstat(path: string): BigIntStats {
 
 /**
  * The paths under `root` (relative, POSIX, folders without a trailing slash; `absoluteIn` gives
- * their absolute path) that the include patterns match and the exclude patterns do not. A pattern without a slash
- * matches a name at any depth. Excluded folders, the output folder and (without `dot`) dot folders
- * are not entered. Names are read as bytes, so that a name that is not UTF-8 is kept exactly
- * (path-bytes.ts); names with newlines are matched too (picomatch's `*` stops at a line break).
+ * their absolute path) that the include patterns match and the exclude patterns do not. A pattern
+ * without a slash matches a name at any depth. Excluded folders, the output folder and (without
+ * `dot`) dot folders are not entered. A name that is not UTF-8 is kept exactly (`readFolder`,
+ * path-bytes.ts); names with newlines are matched too (picomatch's `*` stops at a line break).
  * A plain readdir walk: it sees FIFOs and sockets (to list them as skipped) and, unless
  * `onFileError` is `skip`, fails loudly on a folder it cannot read, where glob libraries skip both
  * in silence.
