@@ -7,6 +7,7 @@
 import { codecNamed, readableCodec } from '../../format/codecs/codecs.js';
 import type { ManifestEntry } from '../../format/manifest.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
+import { freeNow } from '../free-now.js';
 import type { ContentHolder } from '../chain/backup-chain.js';
 import type { BlockCodecPool, BlockRange } from '../block-codec-pool.js';
 import { notFound } from '../chain/locate-backup.js';
@@ -93,7 +94,9 @@ export class ArchiveContentReader {
   /**
    * Hands `entry`'s content to `write`, block by block; a damaged block refuses the file. Resolves
    * to the content's SHA-256 when the worker took it (a file up to `hashInBlockUpTo` bytes, whole
-   * in one block), else to undefined.
+   * in one block), else to undefined. The bytes given to `write` are views of a block, freed once
+   * the reader moves past it (its memory is the inflating worker's, see free-now.ts): a view that
+   * must live longer is copied, but a file's last one stays valid until another file is read.
    */
   async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<string | undefined> {
     const hashed = this.hashedInBlock.get(entry);
@@ -123,6 +126,7 @@ export class ArchiveContentReader {
     while (!this.current || this.current.index < i) {
       const next = await this.blocks?.next();
       if (!next || next.done) throw new RestoreRefusal(`block ${i} is missing from ${basename(this.holder.archivePath)}`);
+      if (this.current?.exclusive && this.current.data) freeNow(this.current.data.buffer);
       this.current = next.value;
     }
     if (this.current.index !== i) throw new RestoreRefusal(`block ${i} of ${basename(this.holder.archivePath)} was not read (its manifest offsets are out of order)`);

@@ -71,7 +71,9 @@ export class BackupContent {
   /**
    * Hands `entry`'s content to `write`, block by block, in archive order of the files opened. A file
    * that cannot be read (its archive unreachable, its block damaged) is a `RestoreRefusal`.
-   * Resolves to the content's SHA-256 when a worker took it (see `hashInBlockUpTo`).
+   * Resolves to the content's SHA-256 when a worker took it (see `hashInBlockUpTo`). The bytes
+   * given to `write` are views of a block, valid until the reader moves to the next block (copy
+   * what must live longer); a file's last view stays valid until another file is read.
    */
   async read(entry: ManifestEntry, write: (bytes: Buffer) => Promise<void>): Promise<string | undefined> {
     const id = entry.heldBy ?? this.ownId;

@@ -356,8 +356,14 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
         const expected = { size: entry.size, sha256: checkHash ? entry.hashes?.sha256 : undefined, record } as const;
         if (entry.size <= SMALL_FILE_LIMIT) {
           const chunks: Buffer[] = [];
+          let received = 0;
           const digest = await content(
-            async (bytes) => void chunks.push(bytes),
+            // Kept until the file is whole: a view of a block the reader then moves past is copied
+            // (see BackupContent.read); the last one, most often the only one, is not.
+            async (bytes) => {
+              received += bytes.length;
+              chunks.push(received < entry.size ? Buffer.from(bytes) : bytes);
+            },
             (length) => void chunks.push(Buffer.alloc(length)),
           );
           await writer.ensureFolder(parentPath(path));
