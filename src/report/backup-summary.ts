@@ -20,7 +20,7 @@ export function formatBackupSummary(result: BackupResult): string[] {
               ? `: files ${count(changes.new)} new, ${count(changes.changed)} changed, ${count(changes.deleted)} deleted, ${count(changes.unchanged)} unchanged`
               : `: ${plural(s.storedFiles, 'file')} stored, ${count(s.unchangedFiles)} unchanged`) +
             ` (${formatBytes(s.unchangedBytes)} held by earlier backups), ${formatBytes(s.bytesRead)} read` +
-            (s.racyFiles > 0 ? `; ${plural(s.racyFiles, 'file')} read again as modified within 2 s before the last backup` : ''),
+            (s.comparedFiles > 0 ? `; ${count(s.comparedFiles)} compared by hash${comparedWhy(s.racyFiles)}` : ''),
         ]),
     `  ${plural(s.files, 'file')}, ${plural(s.directories, 'folder')}, ${plural(s.symlinks + s.hardlinks, 'link')}` + (s.skipped > 0 ? `, ${s.skipped.toLocaleString('en-US')} skipped` : ''),
     `  ${formatBytes(s.contentBytes)} of content → ${formatBytes(s.archiveBytes)} archive (${sizeAgainstTar(s.savedPercent)} the ${formatBytes(s.tarBytes)} tar stream) in ${formatDuration(s.timings.totalMs)}, ${formatRate(s.bytesPerSecond)}`,
@@ -50,6 +50,11 @@ export function formatBackupSummary(result: BackupResult): string[] {
   for (const item of result.skipped.slice(0, 10)) lines.push(`  skipped ${printableName(item.path)}: ${item.reason}`);
   if (result.skipped.length > 10) lines.push(`  … and ${result.skipped.length - 10} more skipped (listed in the manifest's footer)`);
   return lines;
+}
+
+/** Why files were compared, when some were racy (the others: their ctime or inode moved, or checksum mode). */
+function comparedWhy(racy: number): string {
+  return racy > 0 ? ` (${count(racy)} as modified within 2 s before the last backup)` : '';
 }
 
 function count(n: number): string {

@@ -7,7 +7,8 @@ import { runCli } from '../helpers/cli.js';
 import { createBackup, restoreBackup, verifyBackup, type BackupOptions } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { encodeManifest } from '../../src/format/manifest.js';
-import { recordOpens } from '../helpers/faults.js';
+import { openSyncFailing, recordOpens } from '../helpers/faults.js';
+import { formatBackupSummary } from '../../src/report/backup-summary.js';
 import { pseudoRandomBytes, rewriteInPlace, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
 const OLD = 1_600_000_000; // seconds: mtimes far outside any racy window
@@ -57,7 +58,7 @@ describe('engine: incremental and differential backups', () => {
     const manifest = await loadManifest(inc.manifestPath);
     const byPath = new Map(manifest.entries.map((e) => [e.path, e]));
     expect(byPath.has('data/sub/c.txt')).to.equal(false);
-    expect(byPath.get('data/b.bin')).to.include({ mode: 0o700 }); // chmod moves the ctime: read again
+    expect(byPath.get('data/b.bin')).to.include({ mode: 0o700 }); // chmod moves the ctime: read again, compared, held
     expect(byPath.get('data/c-moved.txt')!.heldBy).to.equal(undefined); // a new path is stored
     expect(byPath.get('data/sub/link')).to.include({ type: 'directory' });
     const target = await tempDir();
@@ -159,10 +160,49 @@ describe('engine: incremental and differential backups', () => {
     expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(root, 'data')));
   });
 
-  it('reads files again when the parent lacks a hash the new backup records', async () => {
+  it('a file whose ctime or inode moved is read and compared by hash: the same content stays in the chain', async () => {
+    const full = await createBackup({ ...options, name: 'full' });
+    await run('chmod', ['600', join(root, 'data/b.bin')]); // 3 MB: read in chunks
+    await run('cp', ['-p', join(root, 'data/sub/c.txt'), join(root, 'c.tmp')]);
+    await rename(join(root, 'c.tmp'), join(root, 'data/sub/c.txt')); // a new inode, the same mtime
+    rewriteInPlace(join(root, 'data/a.txt'), Buffer.from('ALPHA'), true); // the same size and mtime, other bytes
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+    expect(inc.statistics).to.include({ comparedFiles: 3, storedFiles: 1, unchangedFiles: 2, bytesRead: 3_000_000 + 5 + 5 + 5, racyFiles: 0 });
+    expect(inc.changes).to.deep.equal({ new: 0, changed: 1, deleted: 0, unchanged: 2 });
+    const byPath = new Map((await loadManifest(inc.manifestPath)).entries.map((e) => [e.path, e]));
+    expect(byPath.get('data/b.bin')).to.include({ heldBy: full.id, mode: 0o600 });
+    expect(byPath.get('data/sub/c.txt')).to.include({ heldBy: full.id });
+    expect(byPath.get('data/a.txt')!.heldBy).to.equal(undefined);
+    expect(formatBackupSummary(inc)[1]).to.match(/files 0 new, 1 changed, 0 deleted, 2 unchanged .*; 3 compared by hash$/);
+    const target = await tempDir();
+    expect((await restoreBackup(inc.manifestPath, { to: target })).failures).to.deep.equal([]);
+    expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(root, 'data')));
+  });
+
+  it('a racy file whose content is the same is compared and stays in the chain', async () => {
+    await writeFile(join(root, 'data/sub/c.txt'), 'gamma'); // mtime: now, as the full backup starts
+    await createBackup({ ...options, name: 'full' });
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental', compareCtime: false, compareInode: false });
+    expect(inc.statistics).to.include({ storedFiles: 0, racyFiles: 1, comparedFiles: 1, bytesRead: 5 });
+    expect(formatBackupSummary(inc)[1]).to.match(/; 1 compared by hash \(1 as modified within 2 s before the last backup\)$/);
+  });
+
+  it('a file that vanishes before it is compared is skipped as vanished, as the store path says', async () => {
+    await createBackup({ ...options, name: 'full' });
+    await run('chmod', ['600', join(root, 'data/sub/c.txt')]);
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental', fileSystem: { openSync: openSyncFailing('c.txt', 'ENOENT') } });
+    expect(inc.skipped).to.deep.equal([{ path: 'data/sub/c.txt', reason: 'vanished after the scan' }]);
+    expect(inc.statistics).to.include({ comparedFiles: 1, storedFiles: 0, unchangedFiles: 2 });
+  });
+
+  it('compares by the hash both backups have when the parent lacks one the new backup records, and records the new one', async () => {
     await createBackup({ ...options, name: 'full' });
     const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental', hashes: ['sha256', 'md5'] });
-    expect(inc.statistics.storedFiles).to.equal(3);
+    expect(inc.statistics).to.include({ storedFiles: 0, comparedFiles: 3 });
+    const b = (await loadManifest(inc.manifestPath)).entries.find((e) => e.path === 'data/b.bin')!;
+    expect(b.hashes!.md5).to.equal(createHash('md5').update(await readFile(join(root, 'data/b.bin'))).digest('hex'));
+    const verified = await verifyBackup(inc.manifestPath);
+    expect(verified.ok).to.equal(true);
   });
 
   describe('broken chains', () => {

@@ -1,10 +1,14 @@
 /**
  * Decides, from the parent backup's manifest, whether a file's content can be taken from the chain
  * instead of being read: its size, mtime and the other recorded stat fields are all equal (not
- * "newer than the last run": clocks skew and restores bring back old mtimes). In checksum mode
- * every file is read and hashed, and only content that differs is stored.
+ * "newer than the last run": clocks skew and restores bring back old mtimes). A file whose size and
+ * mtime are as recorded but whose ctime or inode moved (a chmod, a copy put back in place, a file
+ * system restored from an image), or that was modified just before the parent's scan, is read and
+ * compared with the parent's hash, and taken from the chain when it is equal: such changes rarely
+ * touch the content, and storing every such file again made a `chmod -R` cost a full backup. In
+ * checksum mode every file of the same size is compared so.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import type { ManifestEntry } from '../../format/manifest.js';
 import type { ContentSource } from '../write/file-content.js';
@@ -16,7 +20,7 @@ import type { ParentFiles } from '../write/statistics.js';
 /**
  * A file modified this close before the parent's scan started (or after it) may have been modified
  * again within the same timestamp tick after it was read, leaving size and mtime as recorded: it
- * is read again. Two seconds cover FAT's granularity and coarse kernel clocks.
+ * is compared again. Two seconds cover FAT's granularity and coarse kernel clocks.
  */
 export const RACY_WINDOW_NS = 2_000_000_000n;
 
@@ -40,9 +44,13 @@ export class ChangeDetector implements ParentFiles {
   /** The parent's files (paths of its file entries). */
   readonly files: number = 0;
   private readonly racyFromNs: bigint;
-  /** Content bytes read to decide (checksum mode). */
+  /** Content bytes read to compare with the parent's hashes. */
   bytesRead = 0;
-  /** Files equal to the parent's record but read again: modified inside its racy window. */
+  /** Files read to compare with the parent's hashes. */
+  compared = 0;
+  /** Of those, the files whose content was the parent's: taken from the chain. */
+  sameContent = 0;
+  /** Files as the parent recorded them but compared again: modified inside its racy window. */
   racy = 0;
 
   constructor(
@@ -65,71 +73,146 @@ export class ChangeDetector implements ParentFiles {
   }
 
   /**
-   * The chain's content for `entry` (whose manifest `record` holds its stat fields as strings)
-   * when it is unchanged, else undefined. In checksum mode this
-   * reads the file (or hashes the buffer) it is given; a source that cannot be read twice (a
-   * stream) counts as changed.
+   * What the stat rule says of `entry` (whose manifest `record` holds its stat fields as strings):
+   * held by the chain, to be compared by hash with the parent's file, or (undefined) new or changed.
    */
-  unchanged(entry: ArchiveEntry, record: Pick<ManifestEntry, 'mtimeNs' | 'ctimeNs' | 'ino'>): HeldContent | undefined {
+  check(entry: ArchiveEntry, record: Pick<ManifestEntry, 'mtimeNs' | 'ctimeNs' | 'ino'>): Verdict {
     const before = this.byPath.get(entry.path);
     if (!before || entry.type !== 'file' || before.type !== 'file' || before.size !== entry.size || before.changedDuringBackup) return undefined;
-    if (before.dataOffset === undefined || !this.hashes.every((algorithm) => typeof before.hashes?.[algorithm] === 'string')) return undefined;
-    if (this.rules.checksum) {
-      const algorithm = this.hashes[0]!;
-      if (entry.content?.kind === 'path') this.bytesRead += entry.size;
-      if (entry.content === undefined || digestOf(entry.content, algorithm, this.fs) !== before.hashes![algorithm]) return undefined;
-    } else {
-      if (before.mtimeNs !== record.mtimeNs) return undefined;
-      if (this.rules.ctime && before.ctimeNs !== record.ctimeNs) return undefined;
-      if (this.rules.inode && before.ino !== record.ino) return undefined;
-      if (entry.mtimeNs >= this.racyFromNs) {
-        this.racy++;
-        return undefined;
-      }
+    if (before.dataOffset === undefined || before.hashes === undefined) return undefined;
+    const comparable = { compare: before };
+    if (this.rules.checksum) return this.algorithmFor(before) ? comparable : undefined;
+    if (before.mtimeNs !== record.mtimeNs) return undefined;
+    const statusMoved = (this.rules.ctime && before.ctimeNs !== record.ctimeNs) || (this.rules.inode && before.ino !== record.ino);
+    const racy = entry.mtimeNs >= this.racyFromNs;
+    // A parent that lacks a digest recorded now is compared too: the new digests come from that read.
+    if (statusMoved || racy || !this.hasEveryHash(before)) {
+      if (!this.algorithmFor(before)) return undefined;
+      if (racy) this.racy++;
+      return comparable;
     }
-    return {
-      heldBy: before.heldBy ?? this.parentId,
-      size: before.size,
-      hashes: this.sameHashes(before.hashes!) ? before.hashes! : Object.fromEntries(this.hashes.map((algorithm) => [algorithm, before.hashes![algorithm]!])),
-      offset: before.offset,
-      dataOffset: before.dataOffset,
-    };
+    return { held: this.heldFrom(before, this.sameHashes(before.hashes) ? before.hashes : this.pickHashes(before.hashes)) };
+  }
+
+  /**
+   * Reads a file the stat rule could not decide (or takes `bytes`, its content read already) and
+   * returns the chain's content when it hashes as the parent's did, else undefined (store it).
+   * A source that cannot be read twice (a stream), or that cannot be read now, counts as changed:
+   * the store path meets the same error and deals with it.
+   */
+  async compare(entry: ArchiveEntry, before: ManifestEntry, bytes?: Buffer): Promise<HeldContent | undefined> {
+    const source: ContentSource | undefined = bytes ? { kind: 'buffer', buffer: bytes } : entry.content;
+    if (source === undefined || source.kind === 'stream') return undefined;
+    this.compared++;
+    // Bytes read here count; bytes read ahead count where they are stored, or here when they are not.
+    if (source.kind === 'path') this.bytesRead += entry.size;
+    const digests = source.kind === 'buffer' ? digestsOf([source.buffer], this.hashes) : await this.digestsOfFile(source.path, entry.size);
+    const algorithm = this.algorithmFor(before)!;
+    if (!digests || digests[algorithm] !== before.hashes![algorithm]) return undefined;
+    if (bytes) this.bytesRead += bytes.length;
+    this.sameContent++;
+    return this.heldFrom(before, this.sameHashes(before.hashes!) ? before.hashes! : digests);
+  }
+
+  /** The digest that decides: SHA-256 when both backups have it (an MD5 collision can be made to order). */
+  private algorithmFor(before: ManifestEntry): HashAlgorithm | undefined {
+    const common = this.hashes.filter((algorithm) => typeof before.hashes?.[algorithm] === 'string');
+    return common.includes('sha256') ? 'sha256' : common[0];
+  }
+
+  private hasEveryHash(before: ManifestEntry): boolean {
+    return this.hashes.every((algorithm) => typeof before.hashes?.[algorithm] === 'string');
+  }
+
+  private heldFrom(before: ManifestEntry, hashes: Record<string, string>): HeldContent {
+    return { heldBy: before.heldBy ?? this.parentId, size: before.size, hashes, offset: before.offset, dataOffset: before.dataOffset! };
   }
 
   /** Whether a parent's digests are exactly the ones recorded now (then they are shared, not copied). */
   private sameHashes(hashes: Record<string, string>): boolean {
-    return Object.keys(hashes).length === this.hashes.length;
+    return Object.keys(hashes).length === this.hashes.length && this.hasEveryHash({ hashes } as ManifestEntry);
+  }
+
+  private pickHashes(hashes: Record<string, string>): Record<string, string> {
+    return Object.fromEntries(this.hashes.map((algorithm) => [algorithm, hashes[algorithm]!]));
+  }
+
+  /**
+   * The digests of a file as it is now, or undefined when it cannot be read or moved while read. A
+   * small file is read at once (most compared files are small, and an event-loop turn per read would
+   * cost more than the read); a large one in chunks, letting progress and Ctrl-C through.
+   */
+  private async digestsOfFile(path: string, expectedSize: number): Promise<Record<string, string> | undefined> {
+    if (expectedSize <= HASH_CHUNK) return this.digestsOfSmallFile(path);
+    let handle;
+    try {
+      handle = await this.fs.open(path, OPEN_FLAGS);
+    } catch {
+      return undefined;
+    }
+    try {
+      const before = await handle.stat();
+      if (!before.isFile()) return undefined;
+      const hashes = this.hashes.map((algorithm) => createHash(algorithm));
+      const chunk = Buffer.allocUnsafe(HASH_CHUNK);
+      for (let position = 0; ; ) {
+        const { bytesRead } = await handle.read(chunk, 0, HASH_CHUNK, position);
+        if (bytesRead === 0) break;
+        for (const hash of hashes) hash.update(chunk.subarray(0, bytesRead));
+        position += bytesRead;
+      }
+      const after = await handle.stat();
+      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return undefined;
+      return this.hexOf(hashes);
+    } catch {
+      return undefined;
+    } finally {
+      await handle.close().catch(() => {});
+    }
+  }
+
+  private digestsOfSmallFile(path: string): Record<string, string> | undefined {
+    let fd: number;
+    try {
+      fd = this.fs.openSync(path, OPEN_FLAGS);
+    } catch {
+      return undefined;
+    }
+    try {
+      const before = this.fs.fstatSync(fd);
+      if (!before.isFile() || before.size > HASH_CHUNK) return undefined;
+      smallBuffer ??= Buffer.allocUnsafe(HASH_CHUNK + 1);
+      let filled = 0;
+      for (let count; (count = this.fs.readSync(fd, smallBuffer, filled, smallBuffer.length - filled, filled)) > 0; ) filled += count;
+      if (filled !== before.size) return undefined; // it moved while read: store it
+      return digestsOf([smallBuffer.subarray(0, filled)], this.hashes);
+    } catch {
+      return undefined;
+    } finally {
+      this.fs.closeSync(fd);
+    }
+  }
+
+  private hexOf(hashes: Hash[]): Record<string, string> {
+    return Object.fromEntries(this.hashes.map((algorithm, i) => [algorithm, hashes[i]!.digest('hex')]));
   }
 }
 
+/** The stat rule's answer for one file. */
+export type Verdict = { held: HeldContent; compare?: undefined } | { compare: ManifestEntry; held?: undefined } | undefined;
+
 const HASH_CHUNK = 1024 * 1024;
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
-let hashBuffer: Buffer | undefined;
+/** One buffer for every small file compared: they are read one at a time, on this thread. */
+let smallBuffer: Buffer | undefined;
 
-/** Hex digest of a content source, or undefined when it cannot be read without consuming it. */
-function digestOf(source: ContentSource, algorithm: HashAlgorithm, fs: ContentFileSystem): string | undefined {
-  if (source.kind === 'buffer') return createHash(algorithm).update(source.buffer).digest('hex');
-  if (source.kind === 'stream') return undefined;
-  let fd: number;
-  try {
-    fd = fs.openSync(source.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined; // the store path meets the same error and deals with it
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) return undefined;
-    const hash = createHash(algorithm);
-    hashBuffer ??= Buffer.allocUnsafe(HASH_CHUNK);
-    for (let position = 0; ; ) {
-      const count = fs.readSync(fd, hashBuffer, 0, HASH_CHUNK, position);
-      if (count === 0) break;
-      hash.update(hashBuffer.subarray(0, count));
-      position += count;
-    }
-    return hash.digest('hex');
-  } catch {
-    return undefined;
-  } finally {
-    fs.closeSync(fd);
-  }
+function digestsOf(pieces: readonly Buffer[], algorithms: readonly HashAlgorithm[]): Record<string, string> {
+  return Object.fromEntries(
+    algorithms.map((algorithm) => {
+      const hash = createHash(algorithm);
+      for (const piece of pieces) hash.update(piece);
+      return [algorithm, hash.digest('hex')];
+    }),
+  );
 }

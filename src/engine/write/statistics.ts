@@ -22,12 +22,17 @@ export interface BackupStatistics {
   changedDuringBackup: number;
   /** Files whose content is in this archive (the others are unchanged: an earlier backup holds them). */
   storedFiles: number;
-  /** Files whose content an earlier backup of the chain holds: not stored, and in stat mode not read. */
+  /** Files whose content an earlier backup of the chain holds: not stored, and read only to compare. */
   unchangedFiles: number;
   unchangedBytes: number;
   /** File content read from the sources: 0 when nothing changed (stat mode). */
   bytesRead: number;
-  /** Files equal to the parent's record, read again because they were modified within 2 s before its scan. */
+  /**
+   * Files read to compare with the parent's hashes: their size and mtime are as recorded but their
+   * ctime or inode is not, or they are racy (checksum mode: every file of the same size).
+   */
+  comparedFiles: number;
+  /** Files equal to the parent's record, compared again because they were modified within 2 s before its scan. */
   racyFiles: number;
   /** Bytes of file content stored. */
   contentBytes: number;
@@ -109,6 +114,7 @@ export function computeStatistics(written: WrittenArchive, skipped: SkippedEntry
     unchangedFiles: written.unchangedFiles,
     unchangedBytes: written.unchangedBytes,
     bytesRead: written.bytesRead,
+    comparedFiles: written.comparedFiles,
     racyFiles: written.racyFiles,
     contentBytes: written.contentBytes,
     tarBytes,

@@ -10,7 +10,7 @@ import type { ManifestEntry, SkippedEntry } from '../../format/manifest.js';
 import { TAR_END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../../format/tar-header.js';
 import { BlockWriter, type ArchiveSink, type BlockWriterResult } from './block-writer.js';
 import { BlockCodecPool } from '../block-codec-pool.js';
-import type { ChangeDetector, HeldContent } from '../chain/change-detector.js';
+import type { ChangeDetector, Verdict } from '../chain/change-detector.js';
 import type { ResolvedArchiveOptions } from '../options.js';
 import type { ProgressTracker } from '../progress.js';
 import { openContent, wholeContent, type OpenedContent, type ReadPolicy } from './file-content.js';
@@ -32,7 +32,9 @@ export interface WrittenArchive {
   unchangedBytes: number;
   /** File content read from the sources (stored, read again, or hashed to compare in checksum mode). */
   bytesRead: number;
-  /** Files that matched the parent's record but were read again: modified just before its scan. */
+  /** Files read to compare with the parent's hashes (size and mtime as recorded, ctime or inode not; checksum mode: all). */
+  comparedFiles: number;
+  /** Files that matched the parent's record but were compared again: modified just before its scan. */
   racyFiles: number;
 }
 
@@ -67,20 +69,20 @@ export async function writeArchive(
     };
     // Files in the tree, stored here or held by the chain: what a hard link may point to.
     const files = new Set<string>();
-    // An entry's stat fields as the manifest writes them, and whether the chain holds its content:
-    // decided once per entry (the read-ahead may ask first).
-    const decided: ({ stat: Pick<ManifestEntry, 'mtimeNs' | 'ctimeNs' | 'ino'>; held: HeldContent | undefined } | undefined)[] = [];
+    // An entry's stat fields as the manifest writes them, and what the stat rule says of its
+    // content: decided once per entry (the read-ahead may ask first).
+    const decided: ({ stat: Pick<ManifestEntry, 'mtimeNs' | 'ctimeNs' | 'ino'>; verdict: Verdict } | undefined)[] = [];
     const decide = (i: number) => {
       const known = decided[i];
       if (known) return known;
       const entry = entries[i]!;
       const stat = { mtimeNs: entry.mtimeNs.toString(), ctimeNs: entry.ctimeNs.toString(), ino: entry.ino.toString() };
-      return (decided[i] = { stat, held: entry.type === 'file' ? changes?.unchanged(entry, stat) : undefined });
+      return (decided[i] = { stat, verdict: entry.type === 'file' ? changes?.check(entry, stat) : undefined });
     };
-    // Checksum mode reads every file to decide; read-ahead would read them twice.
+    // A file to compare is read ahead too: its bytes are hashed to compare, and stored if they differ.
     const readAhead =
-      options.readConcurrency > 1 && !options.checksum
-        ? new ReadAhead(entries, options.readConcurrency, SMALL_FILE_LIMIT, options.fileSystem, (i) => decide(i).held === undefined)
+      options.readConcurrency > 1
+        ? new ReadAhead(entries, options.readConcurrency, SMALL_FILE_LIMIT, options.fileSystem, (i) => decide(i).verdict?.held === undefined)
         : undefined;
     for (const [i, entry] of entries.entries()) {
       throwIfAborted(options.signal);
@@ -88,9 +90,14 @@ export async function writeArchive(
       const ahead = readAhead?.take(i);
       const {
         stat: { mtimeNs, ctimeNs, ino },
-        held,
+        verdict,
       } = decide(i);
       decided[i] = undefined; // a million entries should not keep a million of these
+      let held = verdict?.held;
+      if (verdict?.compare) {
+        const early = await ahead; // awaited again below, when the bytes are stored after all
+        held = await changes!.compare(entry, verdict.compare, early && !early.changed ? early.bytes : undefined);
+      }
       if (held) {
         // Unchanged: the record points into the archive that holds the content; nothing is read.
         const { heldBy, size, hashes, offset, dataOffset } = held;
@@ -187,8 +194,9 @@ export async function writeArchive(
     const blocks = await writer.finish();
     await Promise.all(pendingDigests);
     bytesRead += changes?.bytesRead ?? 0;
+    const comparedFiles = changes?.compared ?? 0;
     const racyFiles = changes?.racy ?? 0;
-    return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize, retries, unchangedFiles, unchangedBytes, bytesRead, racyFiles };
+    return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize, retries, unchangedFiles, unchangedBytes, bytesRead, comparedFiles, racyFiles };
   } finally {
     await pool?.close();
     await hasher.close();
