@@ -166,25 +166,40 @@ export function encodeManifestRecord(record: ManifestRecord): string {
 }
 
 /** Lines are joined into pieces of about this many characters: one hash update and one write each, not one per line. */
-const MANIFEST_PIECE = 64 * 1024;
+export const MANIFEST_PIECE = 64 * 1024;
 
 /**
  * A manifest as text, in pieces of whole lines: header, entries, then the footer with the digest
  * of every line before it.
  */
-export function* encodeManifest(header: ManifestHeader, entries: Iterable<ManifestEntry>, footer: ManifestFooter): Generator<string> {
+export function encodeManifest(header: ManifestHeader, entries: Iterable<ManifestEntry>, footer: ManifestFooter): Generator<string> {
+  return encodeManifestText(header, entryLines(entries), footer);
+}
+
+/** The same, from the entries' lines already encoded, in pieces of whole lines (bytes are UTF-8). */
+export function* encodeManifestText<Piece extends string | Buffer>(header: ManifestHeader, entryLines: Iterable<Piece>, footer: ManifestFooter): Generator<Piece | string> {
   const hash = createHash('sha256');
-  let piece = encodeManifestRecord(header);
+  const first = encodeManifestRecord(header);
+  hash.update(first);
+  yield first;
+  for (const lines of entryLines) {
+    hash.update(lines);
+    yield lines;
+  }
+  yield encodeManifestRecord({ ...footer, linesSha256: hash.digest('hex') });
+}
+
+/** Entries as lines, joined into pieces of about MANIFEST_PIECE characters. */
+export function* entryLines(entries: Iterable<ManifestEntry>): Generator<string> {
+  let piece = '';
   for (const entry of entries) {
     piece += encodeManifestRecord(entry);
     if (piece.length >= MANIFEST_PIECE) {
-      hash.update(piece);
       yield piece;
       piece = '';
     }
   }
-  hash.update(piece);
-  yield piece + encodeManifestRecord({ ...footer, linesSha256: hash.digest('hex') });
+  if (piece.length > 0) yield piece;
 }
 
 /** A manifest that cannot be read as one (`MANIFEST_INVALID`). */

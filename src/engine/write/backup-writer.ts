@@ -4,7 +4,7 @@
  * checksum line and the manifest, each ready for the caller to put where its outputs go, in order.
  */
 import { formatChecksumLine } from '../../format/checksum-file.js';
-import { encodeManifest, type ManifestHeader, type Selection, type SkippedEntry } from '../../format/manifest.js';
+import { encodeManifestText, type ManifestHeader, type Selection, type SkippedEntry } from '../../format/manifest.js';
 import type { BackupPlan } from '../chain/backup-plan.js';
 import { changeDetectorFor } from '../chain/backup-plan.js';
 import type { ArchiveSink } from './block-writer.js';
@@ -12,12 +12,12 @@ import { buildHeader } from './manifest-header.js';
 import type { ResolvedArchiveOptions } from '../options.js';
 import type { ProgressTracker } from '../progress.js';
 import type { ArchiveEntry, ScanResult } from './scan.js';
-import { buildFooter, computeStatistics, fileChanges, type BackupStatistics, type FileChanges } from './statistics.js';
+import { buildFooter, computeStatistics, type BackupStatistics, type FileChanges } from './statistics.js';
 import { writeArchive } from './write-archive.js';
 
 export interface BackupToWrite {
-  /** In archive order. */
-  entries: readonly ArchiveEntry[];
+  /** In archive order; consumed (each entry is released as it is written). */
+  entries: (ArchiveEntry | undefined)[];
   sink: ArchiveSink;
   options: ResolvedArchiveOptions;
   plan: BackupPlan;
@@ -45,7 +45,7 @@ export interface WrittenBackup {
   /** The `.sha256` file's one line. */
   checksumLine: string;
   /** The manifest's text (header, entries, footer), in pieces of whole lines. */
-  manifestText: Iterable<string>;
+  manifestText: Iterable<string | Buffer>;
   /** Files new, changed, deleted and unchanged since the parent, for a chained backup. */
   changes?: FileChanges;
 }
@@ -82,7 +82,7 @@ export async function writeBackup(backup: BackupToWrite): Promise<WrittenBackup>
     statistics,
     skipped,
     checksumLine: formatChecksumLine(written.blocks.archiveSha256, backup.archiveName),
-    manifestText: encodeManifest(header, written.entries, footer),
-    ...(changes ? { changes: fileChanges(written.entries, changes) } : {}),
+    manifestText: encodeManifestText(header, written.records.lines(), footer),
+    ...(changes ? { changes: written.tally.fileChanges()! } : {}),
   };
 }

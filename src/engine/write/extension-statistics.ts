@@ -24,36 +24,56 @@ export function extensionStatistics(manifest: Manifest, top = 10): ExtensionStat
 
 /** The same from entries and a block index, as a backup has them before its manifest is written. */
 export function estimateByExtension(
-  entries: readonly ManifestEntry[],
+  entries: Iterable<ManifestEntry>,
   blocks: { blockSize: number; offsets: readonly number[]; count: number },
   tarBytes: number,
   top: number,
 ): ExtensionStatistics[] {
-  const { blockSize, offsets, count } = blocks;
-  const compressedPerByte = (block: number) => {
-    const raw = Math.min(blockSize, tarBytes - block * blockSize);
-    return raw > 0 ? (offsets[block + 1]! - offsets[block]!) / raw : 0;
-  };
-  const byExtension = new Map<string, ExtensionStatistics>();
-  for (const entry of entries) {
-    if (entry.type !== 'file' || entry.heldBy !== undefined) continue; // held content is in another archive
-    if (malformedEntry(entry) !== undefined) continue; // an edited manifest's: restore refuses it, so it takes no room
+  const tally = new ExtensionTally(blocks.blockSize);
+  for (const entry of entries) tally.add(entry);
+  return tally.estimate(blocks, tarBytes, top);
+}
+
+/**
+ * Counts, record by record, the bytes each extension puts in each block; the block index (known
+ * once the archive is written) turns them into compressed bytes.
+ */
+export class ExtensionTally {
+  private readonly byExtension = new Map<string, { files: number; bytes: number; perBlock: Map<number, number> }>();
+
+  constructor(private readonly blockSize: number) {}
+
+  add(entry: ManifestEntry): void {
+    if (entry.type !== 'file' || entry.heldBy !== undefined) return; // held content is in another archive
+    if (malformedEntry(entry) !== undefined) return; // an edited manifest's: restore refuses it, so it takes no room
     const extension = extname(entry.path).toLowerCase() || '(none)';
-    const stats = byExtension.get(extension) ?? { extension, files: 0, bytes: 0, compressedBytes: 0, ratio: 0 };
+    let stats = this.byExtension.get(extension);
+    if (!stats) this.byExtension.set(extension, (stats = { files: 0, bytes: 0, perBlock: new Map() }));
     stats.files++;
     stats.bytes += entry.size;
     const end = entry.dataOffset! + entry.size;
     for (let position = entry.dataOffset!; position < end; ) {
-      const block = Math.floor(position / blockSize);
-      if (block >= count) break; // past the archive's blocks (a record that says more than the archive holds)
-      const next = Math.min(end, (block + 1) * blockSize);
-      stats.compressedBytes += (next - position) * compressedPerByte(block);
+      const block = Math.floor(position / this.blockSize);
+      const next = Math.min(end, (block + 1) * this.blockSize);
+      stats.perBlock.set(block, (stats.perBlock.get(block) ?? 0) + (next - position));
       position = next;
     }
-    byExtension.set(extension, stats);
   }
-  return [...byExtension.values()]
-    .map((stats) => ({ ...stats, compressedBytes: Math.round(stats.compressedBytes), ratio: stats.bytes ? Math.round((stats.compressedBytes / stats.bytes) * 1000) / 1000 : 0 }))
-    .sort((a, b) => b.compressedBytes - a.compressedBytes || (a.extension < b.extension ? -1 : 1))
-    .slice(0, top);
+
+  estimate(blocks: { offsets: readonly number[]; count: number }, tarBytes: number, top: number): ExtensionStatistics[] {
+    const { offsets, count } = blocks;
+    const compressedPerByte = (block: number) => {
+      const raw = Math.min(this.blockSize, tarBytes - block * this.blockSize);
+      return raw > 0 ? (offsets[block + 1]! - offsets[block]!) / raw : 0;
+    };
+    return [...this.byExtension]
+      .map(([extension, { files, bytes, perBlock }]) => {
+        let compressedBytes = 0;
+        // Bytes past the archive's blocks (a record that says more than the archive holds) take no room.
+        for (const [block, raw] of perBlock) if (block < count) compressedBytes += raw * compressedPerByte(block);
+        return { extension, files, bytes, compressedBytes: Math.round(compressedBytes), ratio: bytes ? Math.round((compressedBytes / bytes) * 1000) / 1000 : 0 };
+      })
+      .sort((a, b) => b.compressedBytes - a.compressedBytes || (a.extension < b.extension ? -1 : 1))
+      .slice(0, top);
+  }
 }

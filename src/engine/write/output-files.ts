@@ -121,13 +121,13 @@ export async function removeDeadRuns(store: BackupStore): Promise<string[]> {
 }
 
 /** `text` (pieces of it) written unseen to `name`, for the caller to `commit()` (or `seal()`, then `place()`): in batches, so a million-line manifest is never one string. */
-export async function writeText(store: BackupStore, name: string, text: Iterable<string>): Promise<StoreWriter> {
+export async function writeText(store: BackupStore, name: string, text: Iterable<string | Buffer>): Promise<StoreWriter> {
   const file = await store.create(name);
   try {
     let batch: Buffer[] = [];
     let batchBytes = 0;
     for (const piece of text) {
-      const buffer = Buffer.from(piece);
+      const buffer = typeof piece === 'string' ? Buffer.from(piece) : piece;
       batch.push(buffer);
       batchBytes += buffer.length;
       if (batch.length >= 512 || batchBytes >= 1 << 20) {

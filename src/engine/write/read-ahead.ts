@@ -30,7 +30,7 @@ export class ReadAhead {
    *   the chain already holds), asked once per index, in order.
    */
   constructor(
-    private readonly entries: readonly ArchiveEntry[],
+    private readonly entries: readonly (ArchiveEntry | undefined)[],
     private readonly concurrency: number,
     private readonly smallFileLimit: number,
     private readonly fs: ContentFileSystem,

@@ -1,7 +1,7 @@
 /** The numbers a backup reports: in its result, its summary line and its manifest footer. */
 import type { StoreCounters } from '../../store/s3-connection.js';
 import type { ManifestEntry, ManifestFooter, SkippedEntry } from '../../format/manifest.js';
-import { estimateByExtension, type ExtensionStatistics } from './extension-statistics.js';
+import { ExtensionTally, type ExtensionStatistics } from './extension-statistics.js';
 import type { WrittenArchive } from './write-archive.js';
 
 export interface PhaseTimings {
@@ -74,22 +74,55 @@ export interface ParentFiles {
 }
 
 /**
- * Files new since the parent, changed, deleted, and unchanged: held by the chain, or stored again
- * with the same content (a file read again under the racy rule is not a change).
+ * What the statistics, the footer and the change counts need from the records, counted as each
+ * is settled (the records themselves are not kept as objects: manifest-spool.ts).
  */
-export function fileChanges(entries: readonly ManifestEntry[], parent: ParentFiles): FileChanges {
-  const changes: FileChanges = { new: 0, changed: 0, deleted: 0, unchanged: 0 };
-  let stillThere = 0;
-  for (const entry of entries) {
-    if (entry.type !== 'file') continue;
-    const earlier = parent.fileAt(entry.path);
-    if (earlier) stillThere++;
-    if (entry.heldBy !== undefined || (earlier && sameContent(entry, earlier))) changes.unchanged++;
-    else if (earlier) changes.changed++;
-    else changes.new++;
+export class RecordTally {
+  entries = 0;
+  files = 0;
+  directories = 0;
+  symlinks = 0;
+  hardlinks = 0;
+  changedDuringBackup = 0;
+  readonly extensions: ExtensionTally;
+  private readonly changes: FileChanges = { new: 0, changed: 0, deleted: 0, unchanged: 0 };
+  private parentFilesStillThere = 0;
+
+  /** @param parent the parent's files, for a chained backup: new, changed, deleted and unchanged are counted against them */
+  constructor(
+    blockSize: number,
+    private readonly parent?: ParentFiles,
+  ) {
+    this.extensions = new ExtensionTally(blockSize);
   }
-  changes.deleted = parent.files - stillThere;
-  return changes;
+
+  add(entry: ManifestEntry): void {
+    this.entries++;
+    if (entry.type === 'file') this.files++;
+    else if (entry.type === 'directory') this.directories++;
+    else if (entry.type === 'symlink') this.symlinks++;
+    else if (entry.type === 'hardlink') this.hardlinks++;
+    if (entry.changedDuringBackup) this.changedDuringBackup++;
+    this.extensions.add(entry);
+    if (this.parent && entry.type === 'file') this.countChange(entry, this.parent);
+  }
+
+  /**
+   * Files new since the parent, changed, deleted, and unchanged: held by the chain, or stored again
+   * with the same content (a file read again under the racy rule is not a change). Undefined for
+   * a backup without a parent.
+   */
+  fileChanges(): FileChanges | undefined {
+    return this.parent ? { ...this.changes, deleted: this.parent.files - this.parentFilesStillThere } : undefined;
+  }
+
+  private countChange(entry: ManifestEntry, parent: ParentFiles): void {
+    const earlier = parent.fileAt(entry.path);
+    if (earlier) this.parentFilesStillThere++;
+    if (entry.heldBy !== undefined || (earlier && sameContent(entry, earlier))) this.changes.unchanged++;
+    else if (earlier) this.changes.changed++;
+    else this.changes.new++;
+  }
 }
 
 function sameContent(a: ManifestEntry, b: ManifestEntry): boolean {
@@ -99,18 +132,18 @@ function sameContent(a: ManifestEntry, b: ManifestEntry): boolean {
 }
 
 export function computeStatistics(written: WrittenArchive, skipped: SkippedEntry[], timings: PhaseTimings): BackupStatistics {
-  const count = (type: ManifestEntry['type']) => written.entries.filter((entry) => entry.type === type).length;
+  const tally = written.tally;
   const { tarBytes, archiveBytes, offsets } = written.blocks;
   const ratio = tarBytes === 0 ? 1 : archiveBytes / tarBytes;
   return {
-    entries: written.entries.length,
-    files: count('file'),
-    directories: count('directory'),
-    symlinks: count('symlink'),
-    hardlinks: count('hardlink'),
+    entries: tally.entries,
+    files: tally.files,
+    directories: tally.directories,
+    symlinks: tally.symlinks,
+    hardlinks: tally.hardlinks,
     skipped: skipped.length,
-    changedDuringBackup: written.entries.filter((entry) => entry.changedDuringBackup).length,
-    storedFiles: count('file') - written.unchangedFiles,
+    changedDuringBackup: tally.changedDuringBackup,
+    storedFiles: tally.files - written.unchangedFiles,
     unchangedFiles: written.unchangedFiles,
     unchangedBytes: written.unchangedBytes,
     bytesRead: written.bytesRead,
@@ -124,7 +157,7 @@ export function computeStatistics(written: WrittenArchive, skipped: SkippedEntry
     retries: written.retries,
     bytesPerSecond: timings.totalMs > 0 ? Math.round((written.contentBytes * 1000) / timings.totalMs) : 0,
     blocks: offsets.length - 1,
-    extensions: estimateByExtension(written.entries, { blockSize: written.blockSize, offsets, count: offsets.length - 1 }, tarBytes, 5),
+    extensions: tally.extensions.estimate({ offsets, count: offsets.length - 1 }, tarBytes, 5),
     timings: {
       scanMs: round(timings.scanMs, 1),
       storeMs: round(timings.storeMs, 1),

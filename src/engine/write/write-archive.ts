@@ -16,10 +16,15 @@ import type { ProgressTracker } from '../progress.js';
 import { openContent, wholeContent, type OpenedContent, type ReadPolicy } from './file-content.js';
 import { ReadAhead } from './read-ahead.js';
 import { StreamHasher } from './stream-hasher.js';
+import { ManifestSpool } from './manifest-spool.js';
+import { RecordTally } from './statistics.js';
 import type { ArchiveEntry } from './scan.js';
 
 export interface WrittenArchive {
-  entries: ManifestEntry[];
+  /** The manifest's entry records, as lines (settled: every digest is in). */
+  records: ManifestSpool;
+  /** What the statistics need from the records, counted as they settled. */
+  tally: RecordTally;
   /** Entries that could not be stored as scanned (vanished, changed type, unreadable with onFileError: 'skip'). */
   skipped: SkippedEntry[];
   contentBytes: number;
@@ -41,8 +46,13 @@ export interface WrittenArchive {
 /** Files up to this size are read synchronously, straight into the block buffer. */
 const SMALL_FILE_LIMIT = 1024 * 1024;
 
+/**
+ * Writes `entries` (in archive order) and returns their manifest records. The list is consumed:
+ * each entry is released from it once its turn comes, so that a million scanned entries (~500 B
+ * each) are not all held until the manifest is written beside a million records.
+ */
 export async function writeArchive(
-  entries: readonly ArchiveEntry[],
+  entries: (ArchiveEntry | undefined)[],
   sink: ArchiveSink,
   options: ResolvedArchiveOptions,
   progress: ProgressTracker,
@@ -55,9 +65,9 @@ export async function writeArchive(
     // A block in flight holds its raw bytes and, once compressed, about as many again.
     const maxInFlight = Math.max(2, Math.min(2 * options.concurrency + 1, Math.floor(options.maxMemory / (2 * options.blockSize))));
     const writer = new BlockWriter(sink, codec, options.level, options.blockSize, pool, maxInFlight, options.hashes);
-    const stored: ManifestEntry[] = [];
+    const tally = new RecordTally(options.blockSize, changes);
+    const records = new ManifestSpool((record) => tally.add(record));
     const skipped: SkippedEntry[] = [];
-    const pendingDigests: Promise<void>[] = [];
     let contentBytes = 0;
     let retries = 0;
     let unchangedFiles = 0;
@@ -84,7 +94,8 @@ export async function writeArchive(
       options.readConcurrency > 1
         ? new ReadAhead(entries, options.readConcurrency, SMALL_FILE_LIMIT, options.fileSystem, (i) => decide(i).verdict?.held === undefined)
         : undefined;
-    for (const [i, entry] of entries.entries()) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       throwIfAborted(options.signal);
       progress.currentFile = entry.path;
       const ahead = readAhead?.take(i);
@@ -93,6 +104,7 @@ export async function writeArchive(
         verdict,
       } = decide(i);
       decided[i] = undefined; // a million entries should not keep a million of these
+      entries[i] = undefined; // nor the scan's list: the read-ahead only looks further on
       let held = verdict?.held;
       if (verdict?.compare) {
         const early = await ahead; // awaited again below, when the bytes are stored after all
@@ -101,7 +113,7 @@ export async function writeArchive(
       if (held) {
         // Unchanged: the record points into the archive that holds the content; nothing is read.
         const { heldBy, size, hashes, offset, dataOffset } = held;
-        stored.push({ record: 'entry', path: entry.path, type: 'file', size, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs, ctimeNs, ino, heldBy, hashes, offset, dataOffset });
+        records.add({ record: 'entry', path: entry.path, type: 'file', size, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs, ctimeNs, ino, heldBy, hashes, offset, dataOffset });
         unchangedFiles++;
         unchangedBytes += size;
         files.add(entry.path);
@@ -129,6 +141,8 @@ export async function writeArchive(
         progress.filesDone++;
         continue;
       }
+      // The file's digests, when they come later (from a worker): the record waits for them.
+      let filled: Promise<string[]> | undefined;
       if (entry.type !== 'file') {
         await writer.push(encodeTarHeader(entry, 0));
       } else {
@@ -168,10 +182,8 @@ export async function writeArchive(
             continue;
           }
           // The digests may come later, from another thread: filled in before the writer is done.
-          const digests: Record<string, string> = (record.hashes = {});
-          const filled = hashing.digests().then((hex) => options.hashes.forEach((algorithm, i) => (digests[algorithm] = hex[i]!)));
-          filled.catch(() => {});
-          pendingDigests.push(filled);
+          record.hashes = {};
+          filled = hashing.digests();
           if (changed) record.changedDuringBackup = true;
           stored = content.size;
         }
@@ -186,17 +198,27 @@ export async function writeArchive(
         contentBytes += stored;
         files.add(entry.path);
       }
-      stored.push(record);
+      if (filled) {
+        // The record waits in the manifest for its digests (they may come later, from another thread).
+        const settled = records.addUnsettled(record);
+        const hashes = record.hashes!;
+        filled.then((hex) => {
+          options.hashes.forEach((algorithm, i) => (hashes[algorithm] = hex[i]!));
+          settled();
+        }, (error: unknown) => records.fail(error));
+      } else {
+        records.add(record);
+      }
       progress.filesDone++;
       progress.tick();
     }
     await writer.push(TAR_END_OF_ARCHIVE);
     const blocks = await writer.finish();
-    await Promise.all(pendingDigests);
+    await records.settle();
     bytesRead += changes?.bytesRead ?? 0;
     const comparedFiles = changes?.compared ?? 0;
     const racyFiles = changes?.racy ?? 0;
-    return { entries: stored, skipped, contentBytes, blocks, blockSize: options.blockSize, retries, unchangedFiles, unchangedBytes, bytesRead, comparedFiles, racyFiles };
+    return { records, tally, skipped, contentBytes, blocks, blockSize: options.blockSize, retries, unchangedFiles, unchangedBytes, bytesRead, comparedFiles, racyFiles };
   } finally {
     await pool?.close();
     await hasher.close();
