@@ -1,6 +1,6 @@
 /** The backup() plugin through the real gulp: gulp.src → backup() → gulp.dest. */
 import { expect } from 'chai';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -174,6 +174,29 @@ describe('gulp/backup() plugin, incremental', () => {
     const target = await tempDir();
     const restored = await restoreBackup(join(out, 'two.manifest.jsonl'), { to: target });
     expect(restored.failures).to.deep.equal([]);
+    expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(join(root, 'site')));
+  });
+
+  it('with contents read by gulp.src, a file whose status moved is compared from its buffer and stays in the chain', async () => {
+    const root = await tempDir();
+    await writeTree(root, {
+      'site/index.html': { content: '<h1>hi</h1>', mtime: 1_600_000_000 },
+      'site/img/logo.png': { content: pseudoRandomBytes(50_000, 9), mtime: 1_600_000_000 },
+    });
+    const out = join(root, 'backups');
+    const run = (name: string, kind: BackupPluginOptions['kind']) =>
+      pipeline(gulp.src('site/**', { cwd: root, encoding: false, resolveSymlinks: false }), backup({ name, since: out, kind }), gulp.dest(out));
+    await run('one', 'full');
+    await chmod(join(root, 'site/img/logo.png'), 0o600); // the ctime moves; the bytes do not
+    await writeFile(join(root, 'site/index.html'), '<h1>ho</h1>'); // same size: read, compared, stored
+    await utimes(join(root, 'site/index.html'), 1_600_000_000, 1_600_000_000);
+    await run('two', 'incremental');
+    const manifest = await loadManifest(join(out, 'two.manifest.jsonl'));
+    const byPath = new Map(manifest.entries.map((e) => [e.path, e]));
+    expect(byPath.get('img/logo.png')).to.include({ heldBy: (await loadManifest(join(out, 'one.manifest.jsonl'))).header.id, mode: 0o600 });
+    expect(byPath.get('index.html')!.heldBy).to.equal(undefined);
+    const target = await tempDir();
+    expect((await restoreBackup(join(out, 'two.manifest.jsonl'), { to: target })).failures).to.deep.equal([]);
     expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(join(root, 'site')));
   });
 
