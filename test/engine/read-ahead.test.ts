@@ -2,7 +2,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { createBackup } from '../../src/index.js';
+import { createBackup, restoreBackup } from '../../src/index.js';
 import type { ContentFileSystem } from '../../src/engine/file-system.js';
 import { recordOpens, systemError } from '../helpers/faults.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
@@ -72,5 +72,22 @@ describe('engine: readConcurrency (read-ahead of small files)', () => {
     const inc = await createBackup({ sources: ['data'], cwd: tree, out, kind: 'incremental', readConcurrency: 8, fileSystem: recordOpens(opened) });
     expect(inc.statistics).to.include({ unchangedFiles: 60, storedFiles: 0, comparedFiles: 2 });
     expect(opened.sort()).to.deep.equal(chmodded.sort());
+  });
+
+  it('in checksum mode, each small file is read once: its bytes read ahead are compared, and stored when they differ', async () => {
+    const tree = await tempDir();
+    await run('cp', ['-a', join(root, 'data'), tree]);
+    const out = await tempDir();
+    await createBackup({ sources: ['data'], cwd: tree, out, name: 'full' });
+    const edited = join(tree, 'data/d3/f7.bin');
+    await run('sh', ['-c', `printf 'X' | dd of="${edited}" bs=1 seek=10 conv=notrunc status=none && touch -r "${join(tree, 'data/d3/f3.bin')}" "${edited}"`]);
+    const opened: string[] = [];
+    const inc = await createBackup({ sources: ['data'], cwd: tree, out, kind: 'incremental', checksum: true, readConcurrency: 4, fileSystem: recordOpens(opened) });
+    expect(inc.statistics).to.include({ comparedFiles: 60, storedFiles: 1, unchangedFiles: 59 });
+    expect(opened).to.have.length(60);
+    expect(new Set(opened).size).to.equal(60);
+    const target = await tempDir();
+    await restoreBackup(inc.manifestPath, { to: target });
+    expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(tree, 'data')));
   });
 });
