@@ -230,12 +230,19 @@ class ManifestAssembler {
   private header: ManifestHeader | undefined;
   private footer: ManifestFooter | undefined;
   private readonly entries: ManifestEntry[] = [];
+  private readonly totals = new TotalsCount();
   private lineNumber = 0;
+
+  /** @param visit when given, told of each entry (and where its line lies) instead of keeping it */
+  constructor(private readonly visit?: EntryVisitor) {}
 
   /** Whether the footer has been added (the digest covers the bytes before its line). */
   get ended(): boolean {
     return this.footer !== undefined;
   }
+
+  /** Where the line being added starts in the bytes read (for the visitor). */
+  lineStart = 0;
 
   add(line: string): void {
     this.lineNumber++;
@@ -248,7 +255,9 @@ class ManifestAssembler {
     } else if (!this.header) {
       throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
     } else if (record.record === 'entry') {
-      this.entries.push(record);
+      this.totals.add(record);
+      if (this.visit) this.visit(record, this.lineStart);
+      else this.entries.push(record);
     } else {
       this.footer = record;
     }
@@ -261,7 +270,7 @@ class ManifestAssembler {
     checkDigest(this.header, this.footer, linesSha256);
     checkHeaderShape(this.header);
     checkFooterShape(this.footer);
-    checkTotals(this.entries, this.footer);
+    this.totals.check(this.footer);
     return { header: this.header, entries: this.entries, footer: this.footer };
   }
 }
@@ -273,25 +282,33 @@ function checkDigest(header: ManifestHeader, footer: ManifestFooter, linesSha256
   if (footer.linesSha256 !== linesSha256) throw new ManifestFormatError(`The manifest does not match the digest in its footer: ${TAMPERED}`);
 }
 
-/** The footer's totals must describe the entries above it. */
-function checkTotals(entries: readonly ManifestEntry[], footer: ManifestFooter): void {
-  const totals = footer.totals as Partial<ManifestFooter['totals']> | undefined;
-  const counted = { entries: entries.length, files: 0, directories: 0, symlinks: 0, hardlinks: 0, contentBytes: 0, unchangedFiles: 0 };
-  const plural = { file: 'files', directory: 'directories', symlink: 'symlinks', hardlink: 'hardlinks' } as const;
-  for (const entry of entries) {
-    const key = plural[entry.type];
+/** What the footer's totals say of the entries, counted as they are read. */
+class TotalsCount {
+  private readonly counted = { entries: 0, files: 0, directories: 0, symlinks: 0, hardlinks: 0, contentBytes: 0, unchangedFiles: 0 };
+
+  add(entry: ManifestEntry): void {
+    const counted = this.counted;
+    counted.entries++;
+    const key = PLURAL[entry.type];
     if (key) counted[key]++;
     if (entry.type === 'file' && entry.heldBy === undefined) counted.contentBytes += entry.size;
     if (entry.heldBy !== undefined) counted.unchangedFiles++;
   }
-  for (const [key, value] of Object.entries(counted)) {
-    const recorded = totals?.[key as keyof typeof counted];
-    if (key === 'unchangedFiles' && recorded === undefined && value === 0) continue;
-    if (recorded !== value) {
-      throw new ManifestFormatError(`The manifest's footer counts ${String(recorded)} ${key}, but its entries hold ${value}: ${TAMPERED}`);
+
+  /** The footer's totals must describe the entries above it. */
+  check(footer: ManifestFooter): void {
+    const totals = footer.totals as Partial<ManifestFooter['totals']> | undefined;
+    for (const [key, value] of Object.entries(this.counted)) {
+      const recorded = totals?.[key as keyof typeof this.counted];
+      if (key === 'unchangedFiles' && recorded === undefined && value === 0) continue;
+      if (recorded !== value) {
+        throw new ManifestFormatError(`The manifest's footer counts ${String(recorded)} ${key}, but its entries hold ${value}: ${TAMPERED}`);
+      }
     }
   }
 }
+
+const PLURAL = { file: 'files', directory: 'directories', symlink: 'symlinks', hardlink: 'hardlinks' } as const;
 
 function checkHeader(record: ManifestHeader): ManifestHeader {
   if (record.format !== MANIFEST_FORMAT || !READABLE_VERSIONS.includes(record.version)) {
@@ -318,21 +335,39 @@ export function decodeManifest(bytes: Buffer, linesSha256?: string): Promise<Man
   return assembleManifest([bytes], linesSha256);
 }
 
-async function assembleManifest(input: AsyncIterable<Buffer | string> | Iterable<Buffer>, knownLinesSha256?: string): Promise<Manifest> {
-  const assembler = new ManifestAssembler();
+/** Told of each entry of a manifest decoded from bytes in memory, and where its line starts in them. */
+export type EntryVisitor = (entry: ManifestEntry, lineStart: number) => void;
+
+/**
+ * The same checks as `decodeManifest`, but the entries are handed to `visit` instead of kept: a
+ * parent of a million entries need not be held as a million objects (chain/parent-files.ts).
+ */
+export async function decodeManifestEntries(bytes: Buffer, linesSha256: string | undefined, visit: EntryVisitor): Promise<Omit<Manifest, 'entries'>> {
+  const { header, footer } = await assembleManifest([bytes], linesSha256, visit);
+  return { header, footer };
+}
+
+async function assembleManifest(input: AsyncIterable<Buffer | string> | Iterable<Buffer>, knownLinesSha256?: string, visit?: EntryVisitor): Promise<Manifest> {
+  const assembler = new ManifestAssembler(visit);
+  // Where `bytes` (below) starts in the input: line starts are told as offsets in the input.
+  let consumed = 0;
+  let read = 0;
   // The digest of the lines before the footer, taken a chunk of whole lines at a time (one update per line cost more than the hashing).
   const hash = createHash('sha256');
   let linesSha256 = knownLinesSha256;
   let rest: Buffer | undefined;
   const add = (bytes: Buffer, start: number, end: number, hashedTo: number): number => {
+    assembler.lineStart = consumed + start;
     assembler.add(lineAt(bytes, start, end));
     if (linesSha256 !== undefined || !assembler.ended) return hashedTo;
     linesSha256 = hash.update(bytes.subarray(hashedTo, start)).digest('hex');
     return start;
   };
-  for await (const read of input) {
-    const chunk = typeof read === 'string' ? Buffer.from(read) : read;
+  for await (const piece of input) {
+    const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
     const bytes = rest ? Buffer.concat([rest, chunk]) : chunk;
+    consumed = read - (rest?.length ?? 0);
+    read += chunk.length;
     let start = 0;
     let hashedTo = 0;
     for (let end = bytes.indexOf(0x0a); end !== -1; end = bytes.indexOf(0x0a, start)) {
@@ -342,7 +377,10 @@ async function assembleManifest(input: AsyncIterable<Buffer | string> | Iterable
     if (linesSha256 === undefined) hash.update(bytes.subarray(hashedTo, start));
     rest = start < bytes.length ? bytes.subarray(start) : undefined;
   }
-  if (rest) add(rest, 0, rest.length, 0);
+  if (rest) {
+    consumed = read - rest.length;
+    add(rest, 0, rest.length, 0);
+  }
   return assembler.finish(linesSha256 ?? hash.digest('hex'));
 }
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { BackupError, ChainError } from '../../errors.js';
 import {
-  decodeManifest,
+  decodeManifestEntries,
   hashManifestBytes,
   parseManifestEnds,
   type Manifest,
@@ -18,6 +18,7 @@ import {
 } from '../../format/manifest.js';
 import { joinLocation, nameOf, parentLocation, resolveFrom, resolveLocation } from '../../store/location.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
+import { ParentFileIndex } from './parent-files.js';
 
 /** One backup of a chain, as far as following the chain needs it. */
 export interface ChainLink {
@@ -31,7 +32,7 @@ export interface ChainLink {
   sha256: string;
   /**
    * The manifest's bytes as they were proven, kept when asked for (the backup a new one builds
-   * on), so that `readLinkManifest` decodes them without reading and hashing the file again.
+   * on), so that `readLinkFiles` decodes them without reading and hashing the file again.
    */
   kept?: { bytes: Buffer; linesSha256: string };
 }
@@ -39,7 +40,7 @@ export interface ChainLink {
 /**
  * Reads a manifest file as a chain link: hashed, header and footer parsed. `proven`, when given,
  * sees the file's SHA-256 before anything is parsed (a parent edited since is named as such).
- * `keep`: the link keeps the bytes, for `readLinkManifest`.
+ * `keep`: the link keeps the bytes, for `readLinkFiles`.
  */
 export async function readChainLink(manifestPath: string, stores: Stores = defaultStores, proven?: (sha256: string) => void, keep = false): Promise<ChainLink> {
   const path = resolveLocation(manifestPath);
@@ -62,21 +63,27 @@ export async function readChainLink(manifestPath: string, stores: Stores = defau
   };
 }
 
-/**
- * The whole manifest of a link, entries included: the bytes it kept, or the file read whole again
- * (as `readChainLink` reads it) and hashed: bytes that differ from the ones the link was proven with are refused.
- */
-export async function readLinkManifest(link: ChainLink, stores: Stores = defaultStores): Promise<Manifest> {
-  let bytes = link.kept?.bytes;
-  if (!bytes) {
-    const { store, name } = stores.file(link.manifestPath);
-    bytes = await store.readAll(name);
-    if (createHash('sha256').update(bytes).digest('hex') !== link.sha256) {
-      throw new ChainError('PARENT_CHANGED', `${link.manifestPath} changed while it was read. Run the backup again.`, { path: link.manifestPath });
-    }
+/** A link's manifest bytes: kept from when the link was read, or read again and proven the same. */
+async function linkManifestBytes(link: ChainLink, stores: Stores): Promise<Buffer> {
+  if (link.kept?.bytes) return link.kept.bytes;
+  const { store, name } = stores.file(link.manifestPath);
+  const bytes = await store.readAll(name);
+  if (createHash('sha256').update(bytes).digest('hex') !== link.sha256) {
+    throw new ChainError('PARENT_CHANGED', `${link.manifestPath} changed while it was read. Run the backup again.`, { path: link.manifestPath });
   }
+  return bytes;
+}
+
+/**
+ * A link's manifest, checked whole (digest, header, footer, totals), with its files kept as a
+ * `ParentFileIndex` (columns) rather than as decoded records: what a backup built on it needs.
+ */
+export async function readLinkFiles(link: ChainLink, stores: Stores = defaultStores): Promise<{ header: ManifestHeader; files: ParentFileIndex }> {
+  const bytes = await linkManifestBytes(link, stores);
+  const files = new ParentFileIndex();
   try {
-    return await decodeManifest(bytes, link.kept?.linesSha256);
+    const { header } = await decodeManifestEntries(bytes, link.kept?.linesSha256, (entry) => files.add(entry));
+    return { header, files };
   } catch (error) {
     throw new BackupError('MANIFEST_INVALID', `${link.manifestPath}: ${(error as Error).message}`, { path: link.manifestPath, cause: error });
   }

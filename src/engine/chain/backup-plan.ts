@@ -4,8 +4,9 @@
  * The parent's chain is proven link by link before anything is built on it.
  */
 import { BackupError, ChainError, OptionError } from '../../errors.js';
-import type { BackupKind, Manifest, ManifestHeader, ParentLink, Selection } from '../../format/manifest.js';
-import { ancestry, readChainLink, readLinkManifest, type ChainLink } from './backup-chain.js';
+import type { BackupKind, ManifestHeader, ParentLink, Selection } from '../../format/manifest.js';
+import { ancestry, readChainLink, readLinkFiles, type ChainLink } from './backup-chain.js';
+import type { ParentFileIndex } from './parent-files.js';
 import { isBackupFileName, manifestBeside, newestManifest, type UnreadableManifest } from './locate-backup.js';
 import { ChangeDetector } from './change-detector.js';
 import type { ResolvedArchiveOptions, ResolvedChainOptions } from '../options.js';
@@ -22,7 +23,9 @@ export interface BackupPlan {
   /** What the user should know: manifests skipped as unreadable. */
   warnings: string[];
   parent?: {
-    manifest: Manifest;
+    header: ManifestHeader;
+    /** Its files, as the change detector reads them. */
+    files: ParentFileIndex;
     /** The header's link to it. */
     link: ParentLink;
     /** Its scan started here (ns): a file it saw modified at or after this may have changed unseen. */
@@ -110,7 +113,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     reason,
     warnings,
     parent: {
-      manifest: await readLinkManifest(parent, stores),
+      ...(await readLinkFiles(parent, stores)),
       link: {
         id: parent.header.id,
         manifest: parentManifest,
@@ -176,7 +179,7 @@ function treeDifference(parent: ManifestHeader, tree: TreeIdentity): string | un
 /** The change detector for a plan with a parent. */
 export function changeDetectorFor(plan: BackupPlan, options: ResolvedArchiveOptions): ChangeDetector | undefined {
   if (!plan.parent) return undefined;
-  const { manifest, scanStartNs } = plan.parent;
+  const { header, files, scanStartNs } = plan.parent;
   const rules = { checksum: options.checksum, ctime: options.compareCtime, inode: options.compareInode };
-  return new ChangeDetector(manifest.header.id, manifest.entries, scanStartNs, rules, options.hashes, options.fileSystem);
+  return new ChangeDetector(header.id, files, scanStartNs, rules, options.hashes, options.fileSystem);
 }

@@ -16,6 +16,7 @@ import type { ContentFileSystem } from '../file-system.js';
 import type { HashAlgorithm } from '../options.js';
 import type { ArchiveEntry } from '../write/scan.js';
 import type { ParentFiles } from '../write/statistics.js';
+import type { ParentFile, ParentFileIndex } from './parent-files.js';
 
 /**
  * A file modified this close before the parent's scan started (or after it) may have been modified
@@ -40,9 +41,6 @@ export interface HeldContent {
 }
 
 export class ChangeDetector implements ParentFiles {
-  private readonly byPath = new Map<string, ManifestEntry>();
-  /** The parent's files (paths of its file entries). */
-  readonly files: number = 0;
   private readonly racyFromNs: bigint;
   /** Content bytes read to compare with the parent's hashes. */
   bytesRead = 0;
@@ -55,43 +53,47 @@ export class ChangeDetector implements ParentFiles {
 
   constructor(
     private readonly parentId: string,
-    entries: readonly ManifestEntry[],
+    private readonly parent: ParentFileIndex,
     parentScanStartNs: bigint,
     private readonly rules: ChangeRules,
     private readonly hashes: readonly HashAlgorithm[],
     private readonly fs: ContentFileSystem,
   ) {
-    for (const entry of entries) this.byPath.set(entry.path, entry);
-    for (const entry of this.byPath.values()) if (entry.type === 'file') this.files++;
     this.racyFromNs = parentScanStartNs - RACY_WINDOW_NS;
   }
 
-  /** The parent's file entry at `path`, if it had one. */
-  fileAt(path: string): ManifestEntry | undefined {
-    const entry = this.byPath.get(path);
-    return entry?.type === 'file' ? entry : undefined;
+  /** The parent's files. */
+  get files(): number {
+    return this.parent.files;
+  }
+
+  /** The parent's size and digests at `path`, if it had a file there. */
+  fileAt(path: string): Pick<ManifestEntry, 'size' | 'hashes'> | undefined {
+    return this.parent.fileAt(path);
   }
 
   /**
-   * What the stat rule says of `entry` (whose manifest `record` holds its stat fields as strings):
-   * held by the chain, to be compared by hash with the parent's file, or (undefined) new or changed.
+   * What the stat rule says of `entry`: held by the chain, to be compared by hash with the
+   * parent's file, or (undefined) new or changed.
    */
-  check(entry: ArchiveEntry, record: Pick<ManifestEntry, 'mtimeNs' | 'ctimeNs' | 'ino'>): Verdict {
-    const before = this.byPath.get(entry.path);
-    if (!before || entry.type !== 'file' || before.type !== 'file' || before.size !== entry.size || before.changedDuringBackup) return undefined;
-    if (before.dataOffset === undefined || before.hashes === undefined) return undefined;
+  check(entry: ArchiveEntry): Verdict {
+    if (entry.type !== 'file') return undefined;
+    const before = this.parent.find(entry.path);
+    if (before < 0 || this.parent.size(before) !== entry.size || !this.parent.comparable(before)) return undefined;
+    const algorithm = this.algorithmFor(before);
+    if (algorithm === undefined) return undefined;
     const comparable = { compare: before };
-    if (this.rules.checksum) return this.algorithmFor(before) ? comparable : undefined;
-    if (before.mtimeNs !== record.mtimeNs) return undefined;
-    const statusMoved = (this.rules.ctime && before.ctimeNs !== record.ctimeNs) || (this.rules.inode && before.ino !== record.ino);
+    if (this.rules.checksum) return comparable;
+    if (this.parent.mtimeNs(before) !== entry.mtimeNs) return undefined;
+    const statusMoved = (this.rules.ctime && this.parent.ctimeNs(before) !== entry.ctimeNs) || (this.rules.inode && this.parent.ino(before) !== entry.ino);
     const racy = entry.mtimeNs >= this.racyFromNs;
     // A parent that lacks a digest recorded now is compared too: the new digests come from that read.
-    if (statusMoved || racy || !this.hasEveryHash(before)) {
-      if (!this.algorithmFor(before)) return undefined;
+    const everyDigest = this.hashes.every((name) => this.parent.hasDigest(before, name));
+    if (statusMoved || racy || !everyDigest) {
       if (racy) this.racy++;
       return comparable;
     }
-    return { held: this.heldFrom(before, this.sameHashes(before.hashes) ? before.hashes : this.pickHashes(before.hashes)) };
+    return { held: this.heldFrom(before, this.digestsOf(before)) };
   }
 
   /**
@@ -100,7 +102,7 @@ export class ChangeDetector implements ParentFiles {
    * A source that cannot be read twice (a stream), or that cannot be read now, counts as changed:
    * the store path meets the same error and deals with it.
    */
-  async compare(entry: ArchiveEntry, before: ManifestEntry, bytes?: Buffer): Promise<HeldContent | undefined> {
+  async compare(entry: ArchiveEntry, before: ParentFile, bytes?: Buffer): Promise<HeldContent | undefined> {
     const source: ContentSource | undefined = bytes ? { kind: 'buffer', buffer: bytes } : entry.content;
     if (source === undefined || source.kind === 'stream') return undefined;
     this.compared++;
@@ -108,33 +110,28 @@ export class ChangeDetector implements ParentFiles {
     if (source.kind === 'path') this.bytesRead += entry.size;
     const digests = source.kind === 'buffer' ? digestsOf([source.buffer], this.hashes) : await this.digestsOfFile(source.path, entry.size);
     const algorithm = this.algorithmFor(before)!;
-    if (!digests || digests[algorithm] !== before.hashes![algorithm]) return undefined;
+    if (!digests || digests[algorithm] !== this.parent.digest(before, algorithm)) return undefined;
     if (bytes) this.bytesRead += bytes.length;
     this.sameContent++;
-    return this.heldFrom(before, this.sameHashes(before.hashes!) ? before.hashes! : digests);
+    return this.heldFrom(before, digests);
   }
 
   /** The digest that decides: SHA-256 when both backups have it (an MD5 collision can be made to order). */
-  private algorithmFor(before: ManifestEntry): HashAlgorithm | undefined {
-    const common = this.hashes.filter((algorithm) => typeof before.hashes?.[algorithm] === 'string');
+  private algorithmFor(before: ParentFile): HashAlgorithm | undefined {
+    const common = this.hashes.filter((algorithm) => this.parent.hasDigest(before, algorithm));
     return common.includes('sha256') ? 'sha256' : common[0];
   }
 
-  private hasEveryHash(before: ManifestEntry): boolean {
-    return this.hashes.every((algorithm) => typeof before.hashes?.[algorithm] === 'string');
+  /** The parent's digests of the algorithms recorded now (it has them all). */
+  private digestsOf(before: ParentFile): Record<string, string> {
+    const digests: Record<string, string> = {};
+    for (const algorithm of this.hashes) digests[algorithm] = this.parent.digest(before, algorithm)!;
+    return digests;
   }
 
-  private heldFrom(before: ManifestEntry, hashes: Record<string, string>): HeldContent {
-    return { heldBy: before.heldBy ?? this.parentId, size: before.size, hashes, offset: before.offset, dataOffset: before.dataOffset! };
-  }
-
-  /** Whether a parent's digests are exactly the ones recorded now (then they are shared, not copied). */
-  private sameHashes(hashes: Record<string, string>): boolean {
-    return Object.keys(hashes).length === this.hashes.length && this.hasEveryHash({ hashes } as ManifestEntry);
-  }
-
-  private pickHashes(hashes: Record<string, string>): Record<string, string> {
-    return Object.fromEntries(this.hashes.map((algorithm) => [algorithm, hashes[algorithm]!]));
+  private heldFrom(before: ParentFile, hashes: Record<string, string>): HeldContent {
+    const parent = this.parent;
+    return { heldBy: parent.heldByOf(before, this.parentId), size: parent.size(before), hashes, offset: parent.offset(before), dataOffset: parent.dataOffset(before) };
   }
 
   /**
@@ -199,7 +196,7 @@ export class ChangeDetector implements ParentFiles {
 }
 
 /** The stat rule's answer for one file. */
-export type Verdict = { held: HeldContent; compare?: undefined } | { compare: ManifestEntry; held?: undefined } | undefined;
+export type Verdict = { held: HeldContent; compare?: undefined } | { compare: ParentFile; held?: undefined } | undefined;
 
 const HASH_CHUNK = 1024 * 1024;
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;

@@ -38,10 +38,9 @@ export async function previewBackup(options: BackupOptions): Promise<BackupPrevi
   const preview: BackupPreview = { kind: plan.kind, kindReason: plan.reason, store: [], unchanged: [], leftOut, warnings: plan.warnings };
   if (plan.parent) preview.parent = { id: plan.parent.link.id, manifestPath: resolve(resolved.out, plan.parent.link.manifest) };
   for (const entry of scan.entries) {
-    const stat = { mtimeNs: entry.mtimeNs.toString(), ctimeNs: entry.ctimeNs.toString(), ino: entry.ino.toString() };
-    const verdict = entry.type === 'file' ? changes?.check(entry, stat) : undefined;
+    const verdict = entry.type === 'file' ? changes?.check(entry) : undefined;
     // A dry run compares what the backup would compare: it reads those files, and only those.
-    const held = verdict?.compare ? await changes!.compare(entry, verdict.compare) : verdict?.held;
+    const held = verdict?.compare !== undefined ? await changes!.compare(entry, verdict.compare) : verdict?.held;
     if (held) preview.unchanged.push({ path: entry.path, size: held.size, heldBy: held.heldBy });
     else preview.store.push({ path: entry.path, type: entry.type, size: entry.size });
   }

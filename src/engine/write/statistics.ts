@@ -68,7 +68,7 @@ export interface FileChanges {
 
 /** The parent's files, by path (the change detector has them so). */
 export interface ParentFiles {
-  fileAt(path: string): ManifestEntry | undefined;
+  fileAt(path: string): Pick<ManifestEntry, 'size' | 'hashes'> | undefined;
   /** How many there are. */
   readonly files: number;
 }
@@ -117,15 +117,21 @@ export class RecordTally {
   }
 
   private countChange(entry: ManifestEntry, parent: ParentFiles): void {
+    if (entry.heldBy !== undefined) {
+      // Held by the chain: the parent had this file (the change detector found it there).
+      this.parentFilesStillThere++;
+      this.changes.unchanged++;
+      return;
+    }
     const earlier = parent.fileAt(entry.path);
     if (earlier) this.parentFilesStillThere++;
-    if (entry.heldBy !== undefined || (earlier && sameContent(entry, earlier))) this.changes.unchanged++;
+    if (earlier && sameContent(entry, earlier)) this.changes.unchanged++;
     else if (earlier) this.changes.changed++;
     else this.changes.new++;
   }
 }
 
-function sameContent(a: ManifestEntry, b: ManifestEntry): boolean {
+function sameContent(a: ManifestEntry, b: Pick<ManifestEntry, 'size' | 'hashes'>): boolean {
   if (a.size !== b.size || !a.hashes || !b.hashes) return false;
   const common = Object.keys(a.hashes).filter((name) => name in b.hashes!);
   return common.length > 0 && common.every((name) => a.hashes![name] === b.hashes![name]);

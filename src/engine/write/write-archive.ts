@@ -87,7 +87,7 @@ export async function writeArchive(
       if (known) return known;
       const entry = entries[i]!;
       const stat = { mtimeNs: entry.mtimeNs.toString(), ctimeNs: entry.ctimeNs.toString(), ino: entry.ino.toString() };
-      return (decided[i] = { stat, verdict: entry.type === 'file' ? changes?.check(entry, stat) : undefined });
+      return (decided[i] = { stat, verdict: entry.type === 'file' ? changes?.check(entry) : undefined });
     };
     // A file to compare is read ahead too: its bytes are hashed to compare, and stored if they differ.
     const readAhead =
@@ -106,7 +106,7 @@ export async function writeArchive(
       decided[i] = undefined; // a million entries should not keep a million of these
       entries[i] = undefined; // nor the scan's list: the read-ahead only looks further on
       let held = verdict?.held;
-      if (verdict?.compare) {
+      if (verdict?.compare !== undefined) {
         const early = await ahead; // awaited again below, when the bytes are stored after all
         held = await changes!.compare(entry, verdict.compare, early && !early.changed ? early.bytes : undefined);
       }
