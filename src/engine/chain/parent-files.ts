@@ -16,6 +16,14 @@ const CHANGED_DURING_BACKUP = 1;
 /** The record cannot stand for its content (no data offset, or stat fields that are not numbers): read the file. */
 const NOT_COMPARABLE = 2;
 
+const MAX_UINT64 = 2n ** 64n - 1n;
+const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
+
+function fitsInt64(value: bigint): boolean {
+  return value >= MIN_INT64 && value <= MAX_INT64;
+}
+
 /** Where one parent file's fields lie in the columns. */
 export type ParentFile = number;
 
@@ -61,11 +69,11 @@ export class ParentFileIndex implements ParentFiles {
       const mtime = BigInt(entry.mtimeNs);
       const ctime = BigInt(entry.ctimeNs);
       const ino = BigInt(entry.ino);
+      // A value past 64 bits would wrap in its column and could then match another.
+      if (!fitsInt64(mtime) || !fitsInt64(ctime) || ino < 0n || ino > MAX_UINT64) flags |= NOT_COMPARABLE;
       this.mtimes[i] = mtime;
       this.ctimes[i] = ctime;
       this.inodes[i] = ino;
-      // A value past 64 bits would wrap in its column and could then match another.
-      if (this.mtimes[i] !== mtime || this.ctimes[i] !== ctime || this.inodes[i] !== ino) flags |= NOT_COMPARABLE;
     } catch {
       flags |= NOT_COMPARABLE; // a record edited by hand: its file is read, never trusted
     }

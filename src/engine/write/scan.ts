@@ -120,6 +120,9 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
   // does, without a call per comparison), and the absolute path of each.
   let paths: string[];
   let absolutes: string[];
+  // A file's content path is made from its archive path when asked for, where it can be: a million
+  // absolute paths kept beside the archive paths took ~150 MB.
+  let contentRoot: ContentRoot | undefined;
   if (onlyFolder) {
     const { root, rootPath, prefix, base, matches } = onlyFolder;
     matches.sort(); // a common prefix keeps the order; the folder itself sorts before its contents
@@ -129,6 +132,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
       paths.push(prefix + match);
       absolutes.push(absoluteIn(base, match));
     }
+    if (!options.followSymlinks) contentRoot = { base, cut: prefix.length };
   } else {
     paths = [...found.keys()].sort();
     absolutes = paths.map((path) => found.get(path)!);
@@ -180,7 +184,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
       }
       // Content is opened with O_NOFOLLOW: a followed link is read through its resolved path.
       const contentPath = options.followSymlinks ? decodeNameBytes(realpathSync(fsPath(absolute), { encoding: 'buffer' })) : absolute;
-      entries.push(entryOf(path, stats, 'file', { size, content: { kind: 'path', path: contentPath } }));
+      entries.push(new ScannedFile(path, stats, size, contentRoot ?? contentPath));
     } else {
       skipped.push({ path, reason: 'not a regular file, folder or symlink (FIFO, socket or device)' });
     }
@@ -188,7 +192,43 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
   return { entries, skipped, leftOut };
 }
 
-function entryOf(path: string, stats: BigIntStats, type: EntryType, extra?: Pick<ArchiveEntry, 'size' | 'content'> | { linkTarget: string }): ArchiveEntry {
+/** Where the files of a single-folder scan lie: a file's absolute path is `base`, then its archive path past `cut`. */
+interface ContentRoot {
+  base: string;
+  cut: number;
+}
+
+/** A file found by the scan; its content source is made when asked for (see `contentRoot`). */
+class ScannedFile implements ArchiveEntry {
+  readonly type = 'file';
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly ino: bigint;
+
+  constructor(
+    readonly path: string,
+    stats: BigIntStats,
+    readonly size: number,
+    private readonly from: string | ContentRoot,
+  ) {
+    this.mode = Number(stats.mode) & 0o7777;
+    this.uid = Number(stats.uid);
+    this.gid = Number(stats.gid);
+    this.mtimeNs = stats.mtimeNs;
+    this.ctimeNs = stats.ctimeNs;
+    this.ino = stats.ino;
+  }
+
+  get content(): ContentSource {
+    const from = this.from;
+    return { kind: 'path', path: typeof from === 'string' ? from : absoluteIn(from.base, this.path.slice(from.cut)) };
+  }
+}
+
+function entryOf(path: string, stats: BigIntStats, type: EntryType, extra?: { linkTarget: string }): ArchiveEntry {
   return {
     path,
     type,
