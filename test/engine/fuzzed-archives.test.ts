@@ -2,7 +2,8 @@
  * Damaged and hostile input, generated: archives that GNU tar and Python write in every format,
  * mutated at random (seeded, so every run tries the same cases), and manifests (of a full backup
  * and of an incremental on it) edited with their digest computed again, or the incremental read
- * while its parent's archive is damaged. Whatever the damage,
+ * while its parent's archive is damaged, and new incremental backups built on such edited parents
+ * (which must fail, or verify as damaged, or restore the tree exactly). Whatever the damage,
  * verify, restore, the restore() plugin and the CLI end with a report or a BackupError: never
  * another exception, never a hang, never a write outside the target. The cases
  * run in a child process (helpers/fuzz-cases.ts) watched from here, so that a case that never
@@ -21,6 +22,8 @@ import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
 /** Cases per kind: the tar cases take ~30 ms each, the manifest ones ~120 (a restore with workers, and verify --source). */
 const TAR_CASES = Number(process.env.FUZZ_ITERATIONS ?? 300);
 const MANIFEST_CASES = Number(process.env.FUZZ_ITERATIONS ?? 150);
+/** Incremental backups built on an edited parent: ~150 ms each (a backup, verify, a restore). */
+const PARENT_CASES = Number(process.env.FUZZ_ITERATIONS ?? 60);
 const SEED = Number(process.env.FUZZ_SEED ?? 1);
 /** A case that prints nothing for this long is taken to hang (one case takes milliseconds). */
 const STALL_MS = 60_000;
@@ -28,8 +31,8 @@ const CASES = fileURLToPath(new URL('../helpers/fuzz-cases.ts', import.meta.url)
 const TSX = import.meta.resolve('tsx');
 
 /** Runs the cases; returns the problems they printed, and the case that hung, if one did. */
-async function runCases(kind: 'tar' | 'manifest', seeds: string, seed: number): Promise<string[]> {
-  const cases = kind === 'tar' ? TAR_CASES : MANIFEST_CASES;
+async function runCases(kind: 'tar' | 'manifest' | 'parent', seeds: string, seed: number): Promise<string[]> {
+  const cases = { tar: TAR_CASES, manifest: MANIFEST_CASES, parent: PARENT_CASES }[kind];
   const child = execa(process.execPath, ['--import', TSX, CASES, kind, seeds, await tempDir(), String(cases), String(seed)], { reject: false, buffer: false });
   const problems: string[] = [];
   let current = '(before the first case)';
@@ -120,5 +123,9 @@ describe('engine: fuzzed archives and manifests (seeded, in a watched process)',
 
   it(`manifests edited ${MANIFEST_CASES} ways, their digest computed again: a report or a BackupError each time`, async () => {
     expect(await runCases('manifest', seeds, SEED + 1)).to.deep.equal([]);
+  });
+
+  it(`incremental backups built on a parent manifest edited ${PARENT_CASES} ways: a BackupError, or a backup that verify reports or that restores the tree exactly`, async () => {
+    expect(await runCases('parent', seeds, SEED + 2)).to.deep.equal([]);
   });
 });

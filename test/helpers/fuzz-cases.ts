@@ -8,13 +8,16 @@
  *
  * tar: every SEEDS_FOLDER/*.tar, *.tar.gz and *.tar.zst, mutated; manifest: SEEDS_FOLDER/b.manifest.jsonl
  * (a full backup) or c.manifest.jsonl (an incremental on it) edited, beside the archives, or c
- * read whole while b.tar.gz, which holds most of its files, is damaged.
+ * read whole while b.tar.gz, which holds most of its files, is damaged; parent: an incremental
+ * backup of the tree (SEEDS_FOLDER/../tree) built on b or c edited so, which must fail with a
+ * BackupError or be a backup that, when verify calls it whole, restores the tree exactly.
  */
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import File from 'vinyl';
-import { BackupError, restore, restoreBackup, verifyBackup } from '../../src/index.js';
+import { BackupError, createBackup, restore, restoreBackup, verifyBackup } from '../../src/index.js';
 import { main } from '../../src/cli/main.js';
 import { EXIT_UNEXPECTED } from '../../src/cli/exit-codes.js';
 import { SeededRandom, editManifest, mutateTar } from './mutate.js';
@@ -74,6 +77,50 @@ async function tryCase(archive: string, label: string): Promise<void> {
   }
 }
 
+/**
+ * An incremental backup of the tree built on an edited parent: a BackupError, or a backup that
+ * verify either reports or calls whole, and then restores the tree exactly.
+ */
+async function tryParent(root: string, parent: string, tree: Map<string, string>, label: string): Promise<void> {
+  console.log(`case ${label}`);
+  let made;
+  try {
+    made = await createBackup({ sources: ['tree'], cwd: root, out: input, name: 'next', kind: 'incremental', since: parent, blockSize: '64KB' });
+  } catch (error) {
+    if (!isReport(error)) console.log(`problem backup ${label}: ${(error as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(error)}`);
+    console.log('outcome refused'); // not a case line: how often each ending comes, for whoever runs this by hand
+    return;
+  }
+  try {
+    const verified = await verifyBackup(made.manifestPath);
+    if (!verified.ok) return void console.log('outcome reported'); // the damage the edit did is reported
+    const restored = await restoreBackup(made.manifestPath, { to: join(box, 'target') });
+    if (restored.failures.length > 0) console.log(`problem ${label}: verify said OK, restore failed: ${JSON.stringify(restored.failures.slice(0, 2))}`);
+    const back = await treeListing(join(box, 'target', 'tree'));
+    const differ = [...new Set([...tree.keys(), ...back.keys()])].filter((path) => tree.get(path) !== back.get(path));
+    if (differ.length > 0) console.log(`problem ${label}: verify said OK, restore differs at ${differ.slice(0, 3).join(', ')}`);
+    console.log('outcome restored');
+  } catch (error) {
+    if (!isReport(error)) console.log(`problem verify or restore ${label}: ${(error as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(error)}`);
+  }
+}
+
+/** Every path under a folder (names as bytes, in hex) with its type and content digest or link target. */
+async function treeListing(folder: Buffer | string, prefix = '', listing = new Map<string, string>()): Promise<Map<string, string>> {
+  const base = Buffer.from(folder);
+  for (const name of await readdir(base, { encoding: 'buffer' })) {
+    const path = Buffer.concat([base, Buffer.from('/'), name]);
+    const key = `${prefix}/${name.toString('hex')}`;
+    const stats = await lstat(path);
+    if (stats.isDirectory()) {
+      listing.set(key, 'folder');
+      await treeListing(path, key, listing);
+    } else if (stats.isSymbolicLink()) listing.set(key, `link ${(await readlink(path, { encoding: 'buffer' })).toString('hex')}`);
+    else listing.set(key, `file ${createHash('sha256').update(await readFile(path)).digest('hex')}`);
+  }
+  return listing;
+}
+
 async function freshBox(): Promise<void> {
   await rm(box, { recursive: true, force: true });
   await mkdir(input, { recursive: true });
@@ -93,6 +140,17 @@ if (kind === 'tar') {
     const archive = join(input, plain ? (gzipped ? 'm.tar.gz' : 'm.tar') : `m${name.slice(name.indexOf('.'))}`);
     await writeFile(archive, gzipped ? gzipSync(bytes) : bytes);
     await tryCase(archive, `#${i} ${name}${gzipped ? ' (gzipped)' : ''}: ${what}`);
+  }
+} else if (kind === 'parent') {
+  const root = join(seedsFolder, '..');
+  const files = await Promise.all(['b.manifest.jsonl', 'b.tar.gz', 'c.manifest.jsonl', 'c.tar.gz'].map(async (name) => [name, await readFile(join(seedsFolder, name))] as const));
+  const tree = await treeListing(join(root, 'tree'));
+  for (let i = 0; i < Number(iterations); i++) {
+    await freshBox();
+    const edited = random.pick(['b.manifest.jsonl', 'c.manifest.jsonl']);
+    const { text, what } = editManifest(files.find(([name]) => name === edited)![1].toString(), random);
+    for (const [name, bytes] of files) await writeFile(join(input, name), name === edited ? text : bytes);
+    await tryParent(root, join(input, edited), tree, `#${i} on ${edited}: ${what}`);
   }
 } else {
   // A full backup b, and c, an incremental on it (entries held by b): one of the two manifests is edited.
