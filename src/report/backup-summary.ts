@@ -19,7 +19,7 @@ export function formatBackupSummary(result: BackupResult): string[] {
             (changes
               ? `: files ${count(changes.new)} new, ${count(changes.changed)} changed, ${count(changes.deleted)} deleted, ${count(changes.unchanged)} unchanged`
               : `: ${plural(s.storedFiles, 'file')} stored, ${count(s.unchangedFiles)} unchanged`) +
-            ` (${formatBytes(s.unchangedBytes)} held by earlier backups), ${formatBytes(s.bytesRead)} read` +
+            ` (${formatBytes(s.unchangedBytes)} held by earlier backups${storedAgain(s.storedFiles, changes)}), ${formatBytes(s.bytesRead)} read` +
             (s.comparedFiles > 0 ? `; ${count(s.comparedFiles)} compared by hash${comparedWhy(s.racyFiles)}` : ''),
         ]),
     `  ${plural(s.files, 'file')}, ${plural(s.directories, 'folder')}, ${plural(s.symlinks + s.hardlinks, 'link')}` + (s.skipped > 0 ? `, ${s.skipped.toLocaleString('en-US')} skipped` : ''),
@@ -50,6 +50,12 @@ export function formatBackupSummary(result: BackupResult): string[] {
   for (const item of result.skipped.slice(0, 10)) lines.push(`  skipped ${printableName(item.path)}: ${item.reason}`);
   if (result.skipped.length > 10) lines.push(`  … and ${result.skipped.length - 10} more skipped (listed in the manifest's footer)`);
   return lines;
+}
+
+/** Unchanged files stored again all the same (their mtime moved, so they were not compared): how many. */
+function storedAgain(stored: number, changes: BackupResult['changes']): string {
+  const again = changes ? stored - changes.new - changes.changed : 0;
+  return again > 0 ? `, ${count(again)} stored again with the same content` : '';
 }
 
 /** Why files were compared, when some were racy (the others: their ctime or inode moved, or checksum mode). */

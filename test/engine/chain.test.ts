@@ -179,6 +179,15 @@ describe('engine: incremental and differential backups', () => {
     expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(root, 'data')));
   });
 
+  it('a file whose mtime moved is stored again without comparing, and the summary says its content was the same', async () => {
+    await createBackup({ ...options, name: 'full' });
+    await run('touch', [join(root, 'data/b.bin')]);
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+    expect(inc.statistics).to.include({ storedFiles: 1, comparedFiles: 0, bytesRead: 3_000_000 });
+    expect(inc.changes).to.deep.include({ changed: 0, unchanged: 3 });
+    expect(formatBackupSummary(inc)[1]).to.match(/3 unchanged \(.* held by earlier backups, 1 stored again with the same content\)/);
+  });
+
   it('a racy file whose content is the same is compared and stays in the chain', async () => {
     await writeFile(join(root, 'data/sub/c.txt'), 'gamma'); // mtime: now, as the full backup starts
     await createBackup({ ...options, name: 'full' });
