@@ -46,8 +46,6 @@ export class ChangeDetector implements ParentFiles {
   bytesRead = 0;
   /** Files read to compare with the parent's hashes. */
   compared = 0;
-  /** Of those, the files whose content was the parent's: taken from the chain. */
-  sameContent = 0;
   /** Files as the parent recorded them but compared again: modified inside its racy window. */
   racy = 0;
 
@@ -112,7 +110,6 @@ export class ChangeDetector implements ParentFiles {
     const algorithm = this.algorithmFor(before)!;
     if (!digests || digests[algorithm] !== this.parent.digest(before, algorithm)) return undefined;
     if (bytes) this.bytesRead += bytes.length;
-    this.sameContent++;
     return this.heldFrom(before, digests);
   }
 
