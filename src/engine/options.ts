@@ -198,6 +198,19 @@ function duration(option: string, value: unknown, fallback: number): number {
   return parsed;
 }
 
+/**
+ * A path passed as an argument, not in the options: a non-empty string. Checked up front, since an
+ * options object passed in its place (`verifyTask({ path })`) would otherwise fail deep in Node's
+ * path functions with a TypeError that names neither the call nor the argument.
+ */
+/** What verify and restore take as their path. */
+export const BACKUP_PATH = 'a manifest, an archive, or a folder of backups';
+
+export function pathArgument(api: string, name: string, value: unknown, what: string): string {
+  if (typeof value !== 'string' || value === '') throw new OptionError(name, value, `${what} (a string: ${api} takes it first, the options after it)`);
+  return value;
+}
+
 /** An array of non-empty strings; one string is taken as an array of one, as `gulp.src` takes it. */
 export function stringList(option: string, value: unknown, fallback: string[]): string[] {
   if (value === undefined) return fallback;

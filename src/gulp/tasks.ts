@@ -4,7 +4,7 @@
  */
 import log from 'gulplog';
 import { createBackup, type BackupResult } from '../engine/write/backup.js';
-import { resolveBackupOptions, stringList, type BackupOptions } from '../engine/options.js';
+import { BACKUP_PATH, pathArgument, resolveBackupOptions, stringList, type BackupOptions } from '../engine/options.js';
 import { formatBackupSummary, formatPreview } from '../report/backup-summary.js';
 import { previewBackup, type BackupPreview } from '../engine/write/preview.js';
 import { loggedProgress } from './log-progress.js';
@@ -107,6 +107,7 @@ export function backupTask(taskOptions: BackupTaskOptions, displayName?: string)
  * export const verify = verifyTask('backups/nightly.manifest.jsonl');
  */
 export function verifyTask(path: string, options: VerifyOptions = {}, displayName?: string): Task<VerifyReport> {
+  pathArgument('verifyTask()', 'path', path, BACKUP_PATH);
   validateVerifyOptions(options, 'verifyTask()');
   const task = async (): Promise<VerifyReport> => {
     const report = await interruptible(options.signal, (signal) => verifyBackup(path, { ...options, signal }));
@@ -125,6 +126,7 @@ export function verifyTask(path: string, options: VerifyOptions = {}, displayNam
  * export const rollback = restoreTask('backups/predeploy.manifest.jsonl', { to: 'dist', overwrite: true });
  */
 export function restoreTask(path: string, options: RestoreOptions, displayName?: string): Task<RestoreResult> {
+  pathArgument('restoreTask()', 'path', path, BACKUP_PATH);
   validateRestoreOptions(options, 'restoreTask()');
   const task = async (): Promise<RestoreResult> => {
     const result = await interruptible(options.signal, (signal) => restoreBackup(path, { ...options, signal }));
@@ -143,6 +145,7 @@ export function restoreTask(path: string, options: RestoreOptions, displayName?:
  * export const prune = pruneTask('backups', { keepDaily: 7, keepWeekly: 4, keepMonthly: 6 });
  */
 export function pruneTask(folder: string, options: PruneOptions, displayName?: string): Task<PruneResult> {
+  pathArgument('pruneTask()', 'folder', folder, 'the folder of backups');
   validatePruneOptions(options, 'pruneTask()');
   const task = async (): Promise<PruneResult> => {
     const result = await pruneBackups(folder, options);

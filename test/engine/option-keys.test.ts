@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
 import PluginError from 'plugin-error';
-import { backup, backupTask, createBackup, OptionError, restore, restoreBackup, restoreTask, verify, verifyBackup, verifyTask } from '../../src/index.js';
+import { backup, backupTask, createBackup, OptionError, pruneBackups, pruneTask, restore, restoreBackup, restoreTask, verify, verifyBackup, verifyTask } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
 
@@ -38,6 +38,28 @@ describe('engine: unknown option keys and string options', () => {
       [createBackup({ out: 'b', src: 'x' } as never), /`src`: createBackup\(\) .*did you mean `sources`\?/],
       [restoreBackup('b', { to: 'x', dest: 'y' } as never), /`dest`: restoreBackup\(\)/],
       [verifyBackup('b', { sourec: 'y' } as never), /did you mean `source`\?/],
+    ] as const) {
+      const error = await (promise as Promise<unknown>).then(() => new Error('expected a rejection'), (e: unknown) => e as Error);
+      expect(error).to.be.instanceOf(OptionError);
+      expect(error.message).to.match(message);
+    }
+  });
+
+  it('a path argument that is not a string (the options passed in its place) is refused by name, not a TypeError from Node', async () => {
+    const cases: [() => unknown, RegExp][] = [
+      [() => verifyTask({ path: 'backups' } as never), /^Expected `path` to be a manifest, an archive, or a folder of backups \(a string: verifyTask\(\) takes it first, the options after it\), got `\{"path":"backups"\}`$/],
+      [() => restoreTask(undefined as never, { to: 'x' }), /^Expected `path` to be .*restoreTask\(\) takes it first/],
+      [() => pruneTask({ keepLast: 3 } as never, { keepLast: 3 }), /^Expected `folder` to be the folder of backups \(a string: pruneTask\(\)/],
+    ];
+    for (const [run, message] of cases) {
+      const error = thrown(run);
+      expect(error).to.be.instanceOf(OptionError);
+      expect(error.message).to.match(message);
+    }
+    for (const [promise, message] of [
+      [verifyBackup({ path: 'b' } as never), /verifyBackup\(\) takes it first/],
+      [restoreBackup(42 as never, { to: 'x' }), /restoreBackup\(\) takes it first/],
+      [pruneBackups('' as never, { keepLast: 1 }), /pruneBackups\(\) takes it first/],
     ] as const) {
       const error = await (promise as Promise<unknown>).then(() => new Error('expected a rejection'), (e: unknown) => e as Error);
       expect(error).to.be.instanceOf(OptionError);

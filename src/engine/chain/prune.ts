@@ -12,6 +12,7 @@ import { storesFor } from '../../store/stores.js';
 import type { BackupKind } from '../../format/manifest.js';
 import { readChainLink, type ChainLink } from './backup-chain.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
+import { pathArgument } from '../options.js';
 import { LOCK_SUFFIX, removeDeadRuns } from '../write/output-files.js';
 import { isDeadLock } from '../run-lock.js';
 import { applyRetention, validateRetentionPolicy, type RetentionPolicy } from './retention.js';
@@ -55,6 +56,7 @@ export function validatePruneOptions(options: PruneOptions, api = 'pruneBackups(
 }
 
 export async function pruneBackups(folderPath: string, options: PruneOptions): Promise<PruneResult> {
+  pathArgument('pruneBackups()', 'folder', folderPath, 'the folder of backups');
   validatePruneOptions(options);
   const folder = resolveLocation(folderPath);
   const stores = storesFor(options.s3);

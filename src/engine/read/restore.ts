@@ -26,7 +26,7 @@ import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-p
 import { malformedEntry } from './malformed-entry.js';
 import { secondsForUtimes } from './time.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
-import { stringList } from '../options.js';
+import { BACKUP_PATH, pathArgument, stringList } from '../options.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
 import { isS3Location } from '../../store/location.js';
 import type { StoreCounters } from '../../store/s3-connection.js';
@@ -109,6 +109,7 @@ export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBa
 type ValidRestoreOptions = Omit<RestoreOptions, 'include' | 's3'> & { include?: string[]; concurrency: number; stores: Stores };
 
 export async function restoreBackup(path: string, restoreOptions: RestoreOptions): Promise<RestoreResult> {
+  pathArgument('restoreBackup()', 'path', path, BACKUP_PATH);
   const start = performance.now();
   const options = validateRestoreOptions(restoreOptions);
   const concurrency = options.concurrency;

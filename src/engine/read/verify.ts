@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { AbortError, BackupError, OptionError } from '../../errors.js';
+import { BACKUP_PATH, pathArgument } from '../options.js';
 import { codecNamed, containerOf, readableCodec } from '../../format/codecs/codecs.js';
 import { noneCodec } from '../../format/codecs/none-codec.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
@@ -95,6 +96,7 @@ export function validateVerifyOptions(options: VerifyOptions, api = 'verifyBacku
 }
 
 export async function verifyBackup(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  pathArgument('verifyBackup()', 'path', path, BACKUP_PATH);
   const start = performance.now();
   const concurrency = validateVerifyOptions(options);
   const stores = storesFor(options.s3);
