@@ -2,7 +2,7 @@
  * The file-system calls that read backup content, in one place, so that tests (and virtual file
  * systems) can inject faults at the I/O boundary (`fileSystem` option) instead of mocking the engine.
  */
-import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { fsPath } from '../format/path-bytes.js';
 
@@ -31,4 +31,38 @@ export const nodeFileSystem: ContentFileSystem = {
 
 export function withFileSystem(overrides: Partial<ContentFileSystem> | undefined): ContentFileSystem {
   return overrides ? { ...nodeFileSystem, ...overrides } : nodeFileSystem;
+}
+
+/** How content is opened: read-only, never through a link, never blocking (a FIFO put in place of a file must not hang a backup). */
+export const CONTENT_OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Opens a file's content as the backup reads it and hands the handle and its stat to `use`, for
+ * reads that are only a hint or a comparison: undefined when it cannot be opened, is not a regular
+ * file, or `use` fails (the store path then meets the same error and deals with it). Always closed.
+ */
+export async function readIfRegularFile<T>(
+  fs: ContentFileSystem,
+  path: string,
+  use: (handle: ContentFileHandle, before: Stats) => Promise<T | undefined>,
+): Promise<T | undefined> {
+  let handle: ContentFileHandle;
+  try {
+    handle = await fs.open(path, CONTENT_OPEN_FLAGS);
+  } catch {
+    return undefined;
+  }
+  try {
+    const before = await handle.stat();
+    return before.isFile() ? await use(handle, before) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+/** Whether a file's size or mtime moved between two stats taken around a read. */
+export function movedWhileRead(before: Stats, after: Stats): boolean {
+  return after.size !== before.size || after.mtimeMs !== before.mtimeMs;
 }

@@ -9,10 +9,9 @@
  * checksum mode every file of the same size is compared so.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { constants } from 'node:fs';
 import type { ManifestEntry } from '../../format/manifest.js';
 import type { ContentSource } from '../write/file-content.js';
-import type { ContentFileSystem } from '../file-system.js';
+import { CONTENT_OPEN_FLAGS, movedWhileRead, readIfRegularFile, type ContentFileSystem } from '../file-system.js';
 import type { HashAlgorithm } from '../options.js';
 import type { ArchiveEntry } from '../write/scan.js';
 import type { ParentFiles } from '../write/statistics.js';
@@ -138,15 +137,7 @@ export class ChangeDetector implements ParentFiles {
    */
   private async digestsOfFile(path: string, expectedSize: number): Promise<Record<string, string> | undefined> {
     if (expectedSize <= HASH_CHUNK) return this.digestsOfSmallFile(path);
-    let handle;
-    try {
-      handle = await this.fs.open(path, OPEN_FLAGS);
-    } catch {
-      return undefined;
-    }
-    try {
-      const before = await handle.stat();
-      if (!before.isFile()) return undefined;
+    return readIfRegularFile(this.fs, path, async (handle, before) => {
       const hashes = this.hashes.map((algorithm) => createHash(algorithm));
       const chunk = Buffer.allocUnsafe(HASH_CHUNK);
       for (let position = 0; ; ) {
@@ -155,20 +146,14 @@ export class ChangeDetector implements ParentFiles {
         for (const hash of hashes) hash.update(chunk.subarray(0, bytesRead));
         position += bytesRead;
       }
-      const after = await handle.stat();
-      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return undefined;
-      return this.hexOf(hashes);
-    } catch {
-      return undefined;
-    } finally {
-      await handle.close().catch(() => {});
-    }
+      return movedWhileRead(before, await handle.stat()) ? undefined : this.hexOf(hashes);
+    });
   }
 
   private digestsOfSmallFile(path: string): Record<string, string> | undefined {
     let fd: number;
     try {
-      fd = this.fs.openSync(path, OPEN_FLAGS);
+      fd = this.fs.openSync(path, CONTENT_OPEN_FLAGS);
     } catch {
       return undefined;
     }
@@ -196,7 +181,6 @@ export class ChangeDetector implements ParentFiles {
 export type Verdict = { held: HeldContent; compare?: undefined } | { compare: ParentFile; held?: undefined } | undefined;
 
 const HASH_CHUNK = 1024 * 1024;
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** One buffer for every small file compared: they are read one at a time, on this thread. */
 let smallBuffer: Buffer | undefined;

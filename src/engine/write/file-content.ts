@@ -6,10 +6,9 @@
  * grows is cut at the stated size, and both are flagged as changed during the backup.
  */
 import { waitOutRacyWindow, waitOutRacyWindowSync } from './racy-window.js';
-import { constants } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { sourceReadError } from '../../errors.js';
-import type { ContentFileHandle, ContentFileSystem } from '../file-system.js';
+import { CONTENT_OPEN_FLAGS, type ContentFileHandle, type ContentFileSystem } from '../file-system.js';
 import { NO_RETRIES, retryAsync, retrySync, type RetryPolicy } from './retry.js';
 
 /** Where a file entry's bytes come from. */
@@ -63,7 +62,6 @@ export interface ReadPolicy {
 
 export const STRICT_READS: ReadPolicy = { retry: NO_RETRIES, onFileError: 'fail' };
 
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const STREAM_CHUNK = 1024 * 1024;
 
 /** System errors that mean the file moved or changed type since the scan, rather than a fault. */
@@ -113,7 +111,7 @@ async function openPath(
   if (expectedSize <= smallFileLimit) return openSmallFile(fs, policy, path);
   let handle: ContentFileHandle;
   try {
-    handle = await retryAsync(policy.retry, () => fs.open(path, OPEN_FLAGS));
+    handle = await retryAsync(policy.retry, () => fs.open(path, CONTENT_OPEN_FLAGS));
   } catch (error) {
     return skipOrThrow(path, error, policy);
   }
@@ -141,7 +139,7 @@ async function openPath(
 function openSmallFile(fs: ContentFileSystem, policy: ReadPolicy, path: string): DirectContent | SkippedContent {
   let fd: number;
   try {
-    fd = retrySync(policy.retry, () => fs.openSync(path, OPEN_FLAGS));
+    fd = retrySync(policy.retry, () => fs.openSync(path, CONTENT_OPEN_FLAGS));
   } catch (error) {
     return skipOrThrow(path, error, policy);
   }

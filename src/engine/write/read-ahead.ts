@@ -9,8 +9,7 @@
  * rules (retries, onFileError, skipped list).
  */
 import { waitOutRacyWindow } from './racy-window.js';
-import { constants } from 'node:fs';
-import type { ContentFileSystem } from '../file-system.js';
+import { movedWhileRead, readIfRegularFile, type ContentFileSystem } from '../file-system.js';
 import type { ArchiveEntry } from './scan.js';
 
 export interface ReadAheadContent {
@@ -19,7 +18,6 @@ export interface ReadAheadContent {
   changed: boolean;
 }
 
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 export class ReadAhead {
   private readonly started = new Map<number, Promise<ReadAheadContent | undefined>>();
@@ -62,16 +60,9 @@ export class ReadAhead {
     }
   }
 
-  private async read(path: string): Promise<ReadAheadContent | undefined> {
-    let handle;
-    try {
-      handle = await this.fs.open(path, OPEN_FLAGS);
-    } catch {
-      return undefined;
-    }
-    try {
-      const before = await handle.stat();
-      if (!before.isFile() || before.size > this.smallFileLimit) return undefined;
+  private read(path: string): Promise<ReadAheadContent | undefined> {
+    return readIfRegularFile(this.fs, path, async (handle, before) => {
+      if (before.size > this.smallFileLimit) return undefined;
       await waitOutRacyWindow(before.mtimeMs);
       const bytes = Buffer.allocUnsafe(before.size);
       let filled = 0;
@@ -80,13 +71,8 @@ export class ReadAhead {
         if (bytesRead === 0) break;
         filled += bytesRead;
       }
-      const after = await handle.stat();
-      const changed = filled < bytes.length || after.size !== before.size || after.mtimeMs !== before.mtimeMs;
+      const changed = filled < bytes.length || movedWhileRead(before, await handle.stat());
       return { bytes: bytes.subarray(0, filled), changed };
-    } catch {
-      return undefined;
-    } finally {
-      await handle.close().catch(() => {});
-    }
+    });
   }
 }
