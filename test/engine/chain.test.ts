@@ -179,13 +179,59 @@ describe('engine: incremental and differential backups', () => {
     expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(root, 'data')));
   });
 
-  it('a file whose mtime moved is stored again without comparing, and the summary says its content was the same', async () => {
+  it('a large file whose mtime moved is stored again without comparing, and the summary says its content was the same', async () => {
     await createBackup({ ...options, name: 'full' });
     await run('touch', [join(root, 'data/b.bin')]);
     const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
     expect(inc.statistics).to.include({ storedFiles: 1, comparedFiles: 0, bytesRead: 3_000_000 });
     expect(inc.changes).to.deep.include({ changed: 0, unchanged: 3 });
     expect(formatBackupSummary(inc)[1]).to.match(/3 unchanged \(.* held by earlier backups, 1 stored again with the same content\)/);
+  });
+
+  it('a tree put back with new mtimes and inodes (a fresh checkout): small files are hashed as they are stored and, being the same, taken out again', async () => {
+    const full = await createBackup({ ...options, name: 'full' });
+    const saved = join(root, 'saved');
+    await run('cp', ['-a', join(root, 'data'), saved]);
+    await rm(join(root, 'data'), { recursive: true });
+    await run('cp', ['-r', saved, join(root, 'data')]); // no -p: new mtimes, inodes and ctimes
+    await writeFile(join(root, 'data/sub/c.txt'), 'GAMMA'); // the same size, other bytes
+    const opened: string[] = [];
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental', fileSystem: recordOpens(opened) });
+    // a.txt is compared (and held), c.txt compared and stored; cp -r made the hard link a file of its own: new.
+    expect(inc.statistics).to.include({ storedFiles: 3, unchangedFiles: 1, comparedFiles: 2 });
+    expect(inc.changes).to.deep.include({ new: 1, changed: 1, unchanged: 2 }); // b.bin: stored, its content the same
+    const byPath = new Map((await loadManifest(inc.manifestPath)).entries.map((e) => [e.path, e]));
+    expect(byPath.get('data/a.txt')!.heldBy).to.equal(full.id);
+    expect(byPath.get('data/hard')).to.include({ type: 'file' }).and.not.have.property('heldBy');
+    expect(byPath.get('data/sub/c.txt')!.heldBy).to.equal(undefined);
+    expect(byPath.get('data/b.bin')!.heldBy).to.equal(undefined); // over 1 MiB: stored without comparing
+    expect(opened.filter((path) => path.endsWith('a.txt'))).to.have.length(1); // read once: hashed as it was stored
+    // Taken out of the archive again: GNU tar lists only what is stored.
+    expect((await run('tar', ['-tzf', inc.archivePath])).split('\n').filter(Boolean).sort()).to.deep.equal(['data/', 'data/b.bin', 'data/hard', 'data/sub/', 'data/sub/c.txt', 'data/sub/link']);
+    const target = await tempDir();
+    expect((await restoreBackup(inc.manifestPath, { to: target })).failures).to.deep.equal([]);
+    expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(root, 'data')));
+    expect((await verifyBackup(inc.manifestPath)).ok).to.equal(true);
+  });
+
+  it('a same-content file that crosses a block boundary as it is stored stays stored (its bytes are gone to the compressor)', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 6; i++) files[`many/f${i}.bin`] = pseudoRandomBytes(40_000, 10 + i);
+    await writeTree(root, files);
+    const many = { ...options, sources: ['many'], blockSize: '64KB' };
+    const full = await createBackup({ ...many, name: 'full' });
+    await run('touch', ['-d', '2001-01-01', ...Object.keys(files).map((path) => join(root, path))]);
+    rewriteInPlace(join(root, 'many/f0.bin'), pseudoRandomBytes(40_000, 99), true); // changed: stored, 40 KB into the first 64 KB block
+    const inc = await createBackup({ ...many, name: 'inc', kind: 'incremental' });
+    // f1 starts in that block and ends in the next one, which was cut and sent to compression before f1's digest was known.
+    expect(inc.statistics).to.include({ comparedFiles: 6, storedFiles: 2, unchangedFiles: 4 });
+    expect(inc.changes).to.deep.include({ changed: 1, unchanged: 5 });
+    const held = (await loadManifest(inc.manifestPath)).entries.filter((e) => e.heldBy === full.id).map((e) => e.path);
+    expect(held).to.deep.equal(['many/f2.bin', 'many/f3.bin', 'many/f4.bin', 'many/f5.bin']);
+    const target = await tempDir();
+    expect((await restoreBackup(inc.manifestPath, { to: target })).failures).to.deep.equal([]);
+    expect(await snapshotTree(join(target, 'many'))).to.deep.equal(await snapshotTree(join(root, 'many')));
+    expect((await verifyBackup(inc.manifestPath)).ok).to.equal(true);
   });
 
   it('a racy file whose content is the same is compared and stays in the chain', async () => {

@@ -81,7 +81,9 @@ export class ChangeDetector implements ParentFiles {
     if (algorithm === undefined) return undefined;
     const comparable = { compare: before };
     if (this.rules.checksum) return comparable;
-    if (this.parent.mtimeNs(before) !== entry.mtimeNs) return undefined;
+    // A new mtime most likely means new content: the file is stored, unless its bytes, hashed as
+    // they are stored, turn out to be the parent's (a fresh checkout, `touch`, a copy without -p).
+    if (this.parent.mtimeNs(before) !== entry.mtimeNs) return { candidate: before };
     const statusMoved = (this.rules.ctime && this.parent.ctimeNs(before) !== entry.ctimeNs) || (this.rules.inode && this.parent.ino(before) !== entry.ino);
     const racy = entry.mtimeNs >= this.racyFromNs;
     // A parent that lacks a digest recorded now is compared too: the new digests come from that read.
@@ -110,6 +112,17 @@ export class ChangeDetector implements ParentFiles {
     if (!digests || digests[algorithm] !== this.parent.digest(before, algorithm)) return undefined;
     if (bytes) this.bytesRead += bytes.length;
     return this.heldFrom(before, digests);
+  }
+
+  /**
+   * For a candidate (a file whose mtime moved), hashed as it was stored (`hex`: one digest per
+   * algorithm recorded now, in order): the chain's content when it is the parent's, else undefined.
+   */
+  sameAsParent(before: ParentFile, hex: readonly string[]): HeldContent | undefined {
+    this.compared++;
+    const digests = Object.fromEntries(this.hashes.map((algorithm, i) => [algorithm, hex[i]!]));
+    const algorithm = this.algorithmFor(before)!;
+    return digests[algorithm] === this.parent.digest(before, algorithm) ? this.heldFrom(before, digests) : undefined;
   }
 
   /** The digest that decides: SHA-256 when both backups have it (an MD5 collision can be made to order). */
@@ -178,7 +191,13 @@ export class ChangeDetector implements ParentFiles {
 }
 
 /** The stat rule's answer for one file. */
-export type Verdict = { held: HeldContent; compare?: undefined } | { compare: ParentFile; held?: undefined } | undefined;
+export type Verdict =
+  | { held: HeldContent; compare?: undefined; candidate?: undefined }
+  /** Read it and compare by hash before storing anything. */
+  | { compare: ParentFile; held?: undefined; candidate?: undefined }
+  /** Store it, unless its bytes hash as the parent's (see `sameAsParent`). */
+  | { candidate: ParentFile; held?: undefined; compare?: undefined }
+  | undefined;
 
 const HASH_CHUNK = 1024 * 1024;
 

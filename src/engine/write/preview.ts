@@ -9,6 +9,7 @@ import type { BackupKind, EntryType } from '../../format/manifest.js';
 import { changeDetectorFor, planBackup } from '../chain/backup-plan.js';
 import { resolveBackupOptions, selectionOf, type BackupOptions } from '../options.js';
 import { scanSources } from './scan.js';
+import { SMALL_FILE_LIMIT } from './write-archive.js';
 
 export interface BackupPreview {
   kind: BackupKind;
@@ -39,8 +40,9 @@ export async function previewBackup(options: BackupOptions): Promise<BackupPrevi
   if (plan.parent) preview.parent = { id: plan.parent.link.id, manifestPath: resolve(resolved.out, plan.parent.link.manifest) };
   for (const entry of scan.entries) {
     const verdict = entry.type === 'file' ? changes?.check(entry) : undefined;
-    // A dry run compares what the backup would compare: it reads those files, and only those.
-    const held = verdict?.compare !== undefined ? await changes!.compare(entry, verdict.compare) : verdict?.held;
+    // A dry run compares what the backup would compare (and what it would hash as it stores it): it reads those files, and only those.
+    const toCompare = verdict?.compare ?? (entry.size <= SMALL_FILE_LIMIT ? verdict?.candidate : undefined);
+    const held = toCompare !== undefined ? await changes!.compare(entry, toCompare) : verdict?.held;
     if (held) preview.unchanged.push({ path: entry.path, size: held.size, heldBy: held.heldBy });
     else preview.store.push({ path: entry.path, type: entry.type, size: entry.size });
   }

@@ -10,7 +10,7 @@ import type { ManifestEntry, SkippedEntry } from '../../format/manifest.js';
 import { TAR_END_OF_ARCHIVE, encodeTarHeader, tarPadding } from '../../format/tar-header.js';
 import { BlockWriter, type ArchiveSink, type BlockWriterResult } from './block-writer.js';
 import { BlockCodecPool } from '../block-codec-pool.js';
-import type { ChangeDetector, Verdict } from '../chain/change-detector.js';
+import type { ChangeDetector, HeldContent, Verdict } from '../chain/change-detector.js';
 import type { ResolvedArchiveOptions } from '../options.js';
 import type { ProgressTracker } from '../progress.js';
 import { openContent, wholeContent, type OpenedContent, type ReadPolicy } from './file-content.js';
@@ -44,7 +44,7 @@ export interface WrittenArchive {
 }
 
 /** Files up to this size are read synchronously, straight into the block buffer. */
-const SMALL_FILE_LIMIT = 1024 * 1024;
+export const SMALL_FILE_LIMIT = 1024 * 1024;
 
 /**
  * Writes `entries` (in archive order) and returns their manifest records. The list is consumed:
@@ -105,14 +105,8 @@ export async function writeArchive(
       } = decide(i);
       decided[i] = undefined; // a million entries should not keep a million of these
       entries[i] = undefined; // nor the scan's list: the read-ahead only looks further on
-      let held = verdict?.held;
-      if (verdict?.compare !== undefined) {
-        const early = await ahead; // awaited again below, when the bytes are stored after all
-        held = await changes!.compare(entry, verdict.compare, early && !early.changed ? early.bytes : undefined);
-      }
-      if (held) {
-        // Unchanged: the record points into the archive that holds the content; nothing is read.
-        const { heldBy, size, hashes, offset, dataOffset } = held;
+      // Unchanged: the record points into the archive that holds the content.
+      const addHeld = ({ heldBy, size, hashes, offset, dataOffset }: HeldContent) => {
         records.add({ record: 'entry', path: entry.path, type: 'file', size, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs, ctimeNs, ino, heldBy, hashes, offset, dataOffset });
         unchangedFiles++;
         unchangedBytes += size;
@@ -120,8 +114,19 @@ export async function writeArchive(
         progress.bytesDone += entry.size;
         progress.filesDone++;
         progress.tick();
+      };
+      let held = verdict?.held;
+      if (verdict?.compare !== undefined) {
+        const early = await ahead; // awaited again below, when the bytes are stored after all
+        held = await changes!.compare(entry, verdict.compare, early && !early.changed ? early.bytes : undefined);
+      }
+      if (held) {
+        addHeld(held);
         continue;
       }
+      // A small file whose mtime moved is hashed here as it is stored, so that its digest is known
+      // at once: when it is the parent's, its bytes are taken out of the block again.
+      const candidate = verdict?.candidate !== undefined && entry.size <= SMALL_FILE_LIMIT ? verdict.candidate : undefined;
       const record: ManifestEntry = {
         record: 'entry',
         path: entry.path,
@@ -165,7 +170,7 @@ export async function writeArchive(
           bytesRead += content.size;
           await writer.push(encodeTarHeader(entry, content.size));
           record.dataOffset = writer.position;
-          const hashing = contentHashing(content, writer, hasher, options.hashes);
+          const hashing = contentHashing(content, writer, hasher, options.hashes, candidate !== undefined);
           try {
             await storeContent(content, writer, hashing, progress, options.signal);
           } catch (error) {
@@ -182,10 +187,23 @@ export async function writeArchive(
             continue;
           }
           // The digests may come later, from another thread: filled in before the writer is done.
+          const digests = hashing.digests();
+          if (candidate !== undefined && !changed) {
+            const same = changes!.sameAsParent(candidate, await digests);
+            if (same && writer.rollback(mark)) {
+              progress.bytesDone -= content.size;
+              held = same;
+              break;
+            }
+          }
           record.hashes = {};
-          filled = hashing.digests();
+          filled = digests;
           if (changed) record.changedDuringBackup = true;
           stored = content.size;
+        }
+        if (held) {
+          addHeld(held);
+          continue;
         }
         if (stored === undefined) {
           skipped.push({ path: entry.path, reason: skipReason! });
@@ -237,12 +255,13 @@ interface ContentHashing {
 /**
  * Off the main thread where it can be: content that lies whole in one block is hashed by the
  * worker that compresses the block; a large file's chunks go to the hasher thread; what is left
- * (a small file across a block boundary) is hashed here.
+ * (a small file across a block boundary) is hashed here, and so is content whose digest is wanted
+ * at once (`here`: a file that may turn out to be the parent's).
  */
-function contentHashing(content: OpenedContent, writer: BlockWriter, hasher: StreamHasher, algorithms: readonly string[]): ContentHashing {
-  const inBlock = writer.hashInWorker(content.size);
+function contentHashing(content: OpenedContent, writer: BlockWriter, hasher: StreamHasher, algorithms: readonly string[], here: boolean): ContentHashing {
+  const inBlock = here ? undefined : writer.hashInWorker(content.size);
   if (inBlock) return { update: () => undefined, digests: () => inBlock, discard: () => {} };
-  if ('chunks' in content && content.size > SMALL_FILE_LIMIT) {
+  if ('chunks' in content && content.size > SMALL_FILE_LIMIT && !here) {
     const id = hasher.open(algorithms);
     return { update: (bytes) => hasher.update(id, bytes), digests: () => hasher.digest(id), discard: () => hasher.discard(id) };
   }
