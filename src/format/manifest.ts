@@ -190,7 +190,7 @@ export function* encodeManifestText<Piece extends string | Buffer>(header: Manif
 }
 
 /** Entries as lines, joined into pieces of about MANIFEST_PIECE characters. */
-export function* entryLines(entries: Iterable<ManifestEntry>): Generator<string> {
+function* entryLines(entries: Iterable<ManifestEntry>): Generator<string> {
   let piece = '';
   for (const entry of entries) {
     piece += encodeManifestRecord(entry);
@@ -233,16 +233,13 @@ class ManifestAssembler {
   private readonly totals = new TotalsCount();
   private lineNumber = 0;
 
-  /** @param visit when given, told of each entry (and where its line lies) instead of keeping it */
+  /** @param visit when given, told of each entry instead of keeping it */
   constructor(private readonly visit?: EntryVisitor) {}
 
   /** Whether the footer has been added (the digest covers the bytes before its line). */
   get ended(): boolean {
     return this.footer !== undefined;
   }
-
-  /** Where the line being added starts in the bytes read (for the visitor). */
-  lineStart = 0;
 
   add(line: string): void {
     this.lineNumber++;
@@ -256,7 +253,7 @@ class ManifestAssembler {
       throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
     } else if (record.record === 'entry') {
       this.totals.add(record);
-      if (this.visit) this.visit(record, this.lineStart);
+      if (this.visit) this.visit(record);
       else this.entries.push(record);
     } else {
       this.footer = record;
@@ -335,8 +332,8 @@ export function decodeManifest(bytes: Buffer, linesSha256?: string): Promise<Man
   return assembleManifest([bytes], linesSha256);
 }
 
-/** Told of each entry of a manifest decoded from bytes in memory, and where its line starts in them. */
-export type EntryVisitor = (entry: ManifestEntry, lineStart: number) => void;
+/** Told of each entry of a manifest as it is decoded. */
+export type EntryVisitor = (entry: ManifestEntry) => void;
 
 /**
  * The same checks as `decodeManifest`, but the entries are handed to `visit` instead of kept: a
@@ -349,15 +346,11 @@ export async function decodeManifestEntries(bytes: Buffer, linesSha256: string |
 
 async function assembleManifest(input: AsyncIterable<Buffer | string> | Iterable<Buffer>, knownLinesSha256?: string, visit?: EntryVisitor): Promise<Manifest> {
   const assembler = new ManifestAssembler(visit);
-  // Where `bytes` (below) starts in the input: line starts are told as offsets in the input.
-  let consumed = 0;
-  let read = 0;
   // The digest of the lines before the footer, taken a chunk of whole lines at a time (one update per line cost more than the hashing).
   const hash = createHash('sha256');
   let linesSha256 = knownLinesSha256;
   let rest: Buffer | undefined;
   const add = (bytes: Buffer, start: number, end: number, hashedTo: number): number => {
-    assembler.lineStart = consumed + start;
     assembler.add(lineAt(bytes, start, end));
     if (linesSha256 !== undefined || !assembler.ended) return hashedTo;
     linesSha256 = hash.update(bytes.subarray(hashedTo, start)).digest('hex');
@@ -366,8 +359,6 @@ async function assembleManifest(input: AsyncIterable<Buffer | string> | Iterable
   for await (const piece of input) {
     const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
     const bytes = rest ? Buffer.concat([rest, chunk]) : chunk;
-    consumed = read - (rest?.length ?? 0);
-    read += chunk.length;
     let start = 0;
     let hashedTo = 0;
     for (let end = bytes.indexOf(0x0a); end !== -1; end = bytes.indexOf(0x0a, start)) {
@@ -377,10 +368,7 @@ async function assembleManifest(input: AsyncIterable<Buffer | string> | Iterable
     if (linesSha256 === undefined) hash.update(bytes.subarray(hashedTo, start));
     rest = start < bytes.length ? bytes.subarray(start) : undefined;
   }
-  if (rest) {
-    consumed = read - rest.length;
-    add(rest, 0, rest.length, 0);
-  }
+  if (rest) add(rest, 0, rest.length, 0);
   return assembler.finish(linesSha256 ?? hash.digest('hex'));
 }
 
