@@ -42,6 +42,26 @@ describe('engine/restoreBackup', () => {
     expect(await readlink(join(target, 'site/link'))).to.equal('index.html');
   });
 
+  it('modes and owners come out exact whatever the umask takes away, and in a set-group-ID target folder', async () => {
+    const dir = await tempDir();
+    const modes = { 'm/group-writable.txt': 0o664, 'm/all-writable.txt': 0o666, 'm/private.txt': 0o600, 'm/read-only.txt': 0o444, 'm/setuid.sh': 0o4755, 'm/setgid.sh': 0o2755 };
+    await writeTree(dir, Object.fromEntries(Object.entries(modes).map(([path, mode]) => [path, { content: path, mode }])));
+    execFileSync('chown', ['1234:5678', join(dir, 'm/private.txt')]);
+    execFileSync('chmod', ['0600', join(dir, 'm/private.txt')]);
+    const made = await createBackup({ sources: ['m'], cwd: dir, out: join(dir, 'out') });
+    const target = await tempDir();
+    // New files beneath a set-group-ID folder take its group: the archive's group must still win.
+    execFileSync('chown', ['0:4321', target]);
+    execFileSync('chmod', ['2775', target]);
+    const result = await restoreBackup(made.manifestPath, { to: target });
+    expect(result.ok, JSON.stringify(result.failures)).to.equal(true);
+    for (const [path, mode] of Object.entries(modes)) {
+      const restored = await lstat(join(target, path));
+      const owner = path === 'm/private.txt' ? [1234, 5678] : [0, 0];
+      expect([restored.mode & 0o7777, restored.uid, restored.gid], path).to.deep.equal([mode, ...owner]);
+    }
+  });
+
   it('sets times to the microsecond at or before the original, never into the next second; before 1970, to the nearest', async () => {
     const dir = await tempDir();
     await writeTree(dir, { 't/late.txt': 'late', 't/early.txt': 'early', 't/old.txt': 'old' });

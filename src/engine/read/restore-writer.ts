@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { StreamHasher } from '../write/stream-hasher.js';
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, readlinkSync, renameSync, rmdirSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, unlinkSync, writevSync } from 'node:fs';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
@@ -20,6 +20,8 @@ import { collisionKey } from './safe-paths.js';
 
 export class RestoreRefusal extends Error {}
 
+/** S_ISGID (Node's fs.constants does not name it). */
+const SET_GROUP_ID = 0o2000;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 export interface FileMetadata {
@@ -48,6 +50,16 @@ export class RestoreWriter {
   private readonly folderMetadata = new Map<string, FileMetadata>();
   /** Names this run gave, and what is there: hard links may point to them, later entries replace them. */
   private readonly placed = new Map<string, PlacedKind>();
+  /**
+   * Folders that were empty when this run began or that it made: no name in them was taken
+   * before the run, so placing a file there skips the check for one (docs/DESIGN-DECISIONS.md).
+   */
+  private readonly freshFolders = new Set<string>();
+  /** A folder met with its set-group-ID bit: files made beneath it may take its group, so owners are always set. */
+  private groupMayBeInherited = process.platform !== 'linux';
+  private readonly effectiveUser = process.geteuid?.();
+  private readonly effectiveGroup = process.getegid?.();
+  private readonly umask = currentUmask();
   /** Entries whose owner could not be set (the restore goes on, as GNU tar's does). */
   readonly ownerFailures: { path: string; reason: string }[] = [];
   private lock: RunLock | undefined;
@@ -64,6 +76,7 @@ export class RestoreWriter {
     if (this.verifiedFolders.has(path)) return;
     if (path === '') {
       await ensureFolder(this.root); // the target itself, as the user named it
+      if (statSync(this.root).mode & SET_GROUP_ID) this.groupMayBeInherited = true;
       this.verifiedFolders.add('');
       return;
     }
@@ -86,7 +99,10 @@ export class RestoreWriter {
       await rm(fsPath(full));
     }
     // Folders without an entry of their own keep this mode: GNU tar's (0777 less the umask).
-    if (!existing?.isDirectory()) await mkdir(fsPath(full), { mode: 0o777 });
+    if (!existing?.isDirectory()) {
+      await mkdir(fsPath(full), { mode: 0o777 });
+      this.freshFolders.add(path);
+    } else if (existing.mode & SET_GROUP_ID) this.groupMayBeInherited = true;
     this.verifiedFolders.add(path);
   }
 
@@ -113,6 +129,7 @@ export class RestoreWriter {
       this.lock = await RunLock.claim(target, RESTORE_LOCK);
     }
     if (!this.lock) throw new RestoreRefusal(`another gulp-backup restore is writing into ${this.root} right now (${RESTORE_LOCK}); wait for it to finish`);
+    if ((await readdir(this.root)).every((name) => name === RESTORE_LOCK)) this.freshFolders.add('');
     return { removed, interrupted };
   }
 
@@ -186,7 +203,7 @@ export class RestoreWriter {
   place(path: string, temporary: string, kind: PlacedKind): void {
     const full = join(this.root, path);
     try {
-      if (!this.overwrite && !this.placed.has(path) && lstatSync(fsPath(full), { throwIfNoEntry: false })) {
+      if (!this.overwrite && !this.placed.has(path) && !this.freshFolders.has(parentOf(path)) && lstatSync(fsPath(full), { throwIfNoEntry: false })) {
         throw new RestoreRefusal(`${path} exists; pass --overwrite (overwrite: true) to replace it`);
       }
       try {
@@ -246,12 +263,20 @@ export class RestoreWriter {
   }
 
   private setOwnerSync(path: string, fd: number, metadata: FileMetadata): void {
-    if (!this.restoreOwners) return;
+    if (!this.restoreOwners || this.ownedAlready(metadata)) return;
     try {
       fchownSync(fd, metadata.uid, metadata.gid);
     } catch (error) {
       this.ownerFailures.push({ path, reason: `cannot set its owner to ${metadata.uid}:${metadata.gid} (${(error as Error).message})` });
     }
+  }
+
+  /**
+   * Whether a file this process makes already has the entry's owner: on Linux a new file takes
+   * the effective user and group, unless a set-group-ID folder gives it the folder's group.
+   */
+  private ownedAlready(metadata: FileMetadata): boolean {
+    return !this.groupMayBeInherited && metadata.uid === this.effectiveUser && metadata.gid === this.effectiveGroup;
   }
 
   /**
@@ -274,7 +299,10 @@ export class RestoreWriter {
       if (actual !== expected.sha256) throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
     }
     const temporary = temporaryName(join(this.root, path));
-    const fd = openSync(fsPath(temporary), CREATE_FLAGS, 0o600);
+    // Its bytes are proven: it may be made with its mode, when the umask leaves that whole and it
+    // has no special bits.
+    const modeAtOpen = this.umask !== undefined && (metadata.mode & (0o7000 | this.umask)) === 0;
+    const fd = openSync(fsPath(temporary), CREATE_FLAGS, modeAtOpen ? metadata.mode : 0o600);
     try {
       const pending = chunks.filter((chunk) => chunk.length > 0);
       while (pending.length > 0) {
@@ -283,7 +311,7 @@ export class RestoreWriter {
         if (written > 0) pending[0] = pending[0]!.subarray(written);
       }
       this.setOwnerSync(path, fd, metadata); // before the mode: chown clears set-user-ID bits
-      fchmodSync(fd, metadata.mode);
+      if (!modeAtOpen) fchmodSync(fd, metadata.mode);
       futimesSync(fd, metadata.mtime, metadata.mtime);
     } catch (error) {
       closeSync(fd);
@@ -374,6 +402,19 @@ export class PendingFile {
       this.closed = true;
       await this.handle.close();
     }
+  }
+}
+
+/**
+ * The process's umask, read from /proc (Linux): never set and reset, as `process.umask()` would,
+ * changing it for every thread for a moment. Undefined elsewhere.
+ */
+function currentUmask(): number | undefined {
+  try {
+    const line = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
+    return line ? Number.parseInt(line[1]!, 8) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
