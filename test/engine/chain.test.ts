@@ -1,6 +1,6 @@
 /** Incremental and differential backups: what is read, what is stored, and how chains fail. */
 import { createHash } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { runCli } from '../helpers/cli.js';
@@ -186,6 +186,25 @@ describe('engine: incremental and differential backups', () => {
     expect(inc.statistics).to.include({ storedFiles: 1, comparedFiles: 0, bytesRead: 3_000_000 });
     expect(inc.changes).to.deep.include({ changed: 0, unchanged: 3 });
     expect(formatBackupSummary(inc)[1]).to.match(/3 unchanged \(.* held by earlier backups, 1 stored again with the same content\)/);
+  });
+
+  it('a tree that gulp-backup restored (times to the microsecond) is compared by hash, large files too: nothing is stored again', async () => {
+    const files = ['data/a.txt', 'data/b.bin', 'data/sub/c.txt'];
+    for (const path of files) await run('touch', ['-d', '@1600000000.123456789', join(root, path)]);
+    const full = await createBackup({ ...options, name: 'full' });
+    const restored = await tempDir();
+    expect((await restoreBackup(full.manifestPath, { to: restored })).failures).to.deep.equal([]);
+    await rm(join(root, 'data'), { recursive: true });
+    await rename(join(restored, 'data'), join(root, 'data'));
+    const mtime = async (path: string) => (await stat(join(root, path), { bigint: true })).mtimeNs;
+    for (const path of files) expect(Number((await mtime(path)) - 1_600_000_000_123_456_789n), path).to.be.within(-999, 999).and.not.equal(0);
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+    expect(inc.statistics).to.include({ storedFiles: 0, unchangedFiles: 3, comparedFiles: 3, bytesRead: 3_000_010 });
+    const byPath = new Map((await loadManifest(inc.manifestPath)).entries.map((e) => [e.path, e]));
+    for (const path of files) expect(byPath.get(path)!.heldBy, path).to.equal(full.id);
+    const target = await tempDir();
+    expect((await restoreBackup(inc.manifestPath, { to: target })).failures).to.deep.equal([]);
+    expect(await snapshotTree(join(target, 'data'))).to.deep.equal(await snapshotTree(join(root, 'data')));
   });
 
   it('a tree put back with new mtimes and inodes (a fresh checkout): small files are hashed as they are stored and, being the same, taken out again', async () => {

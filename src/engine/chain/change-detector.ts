@@ -24,6 +24,9 @@ import type { ParentFile, ParentFileIndex } from './parent-files.js';
  */
 export const RACY_WINDOW_NS = 2_000_000_000n;
 
+/** How far from the recorded mtime a restore may set it: Node's calls take times to the microsecond. */
+const RESTORED_TIME_GRAIN_NS = 1000n;
+
 export interface ChangeRules {
   checksum: boolean;
   ctime: boolean;
@@ -81,9 +84,15 @@ export class ChangeDetector implements ParentFiles {
     if (algorithm === undefined) return undefined;
     const comparable = { compare: before };
     if (this.rules.checksum) return comparable;
-    // A new mtime most likely means new content: the file is stored, unless its bytes, hashed as
-    // they are stored, turn out to be the parent's (a fresh checkout, `touch`, a copy without -p).
-    if (this.parent.mtimeNs(before) !== entry.mtimeNs) return { candidate: before };
+    const mtimeMovedNs = entry.mtimeNs - this.parent.mtimeNs(before);
+    if (mtimeMovedNs !== 0n) {
+      // Less than a microsecond away: the recorded time as a restore through Node gives it back
+      // (it sets times to the microsecond), not a new write. Read and compared, large files too.
+      if (mtimeMovedNs > -RESTORED_TIME_GRAIN_NS && mtimeMovedNs < RESTORED_TIME_GRAIN_NS) return comparable;
+      // A new mtime most likely means new content: the file is stored, unless its bytes, hashed as
+      // they are stored, turn out to be the parent's (a fresh checkout, `touch`, a copy without -p).
+      return { candidate: before };
+    }
     const statusMoved = (this.rules.ctime && this.parent.ctimeNs(before) !== entry.ctimeNs) || (this.rules.inode && this.parent.ino(before) !== entry.ino);
     const racy = entry.mtimeNs >= this.racyFromNs;
     // A parent that lacks a digest recorded now is compared too: the new digests come from that read.
