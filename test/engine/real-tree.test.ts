@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,9 @@ import { createBackup, restoreBackup, verifyBackup } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { tempDir } from '../helpers/tree.js';
 
-const NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
+// Its real folder: `cp -a` of a linked node_modules (a worktree's) would copy the link, and the
+// test would then write through it into the project's own.
+const NODE_MODULES = realpathSync(fileURLToPath(new URL('../../node_modules', import.meta.url)));
 
 /** GNU tar's verdict on `archive` against the tree under `folder`: '' when they agree in every byte, mode, time and link. */
 function tarCompare(archive: string, folder: string): string {
