@@ -6,7 +6,7 @@ import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { malformedEntry } from '../engine/read/malformed-entry.js';
 import { formatBytes, formatDuration, malformedEntriesLine, sizeAgainstTar } from '../report/format.js';
-import { plural } from '../engine/plural.js';
+import { countText, plural } from '../engine/plural.js';
 import { storesFor } from '../store/stores.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 
@@ -28,10 +28,10 @@ export function registerStats(program: Command, context: CliContext): void {
         const t = footer.totals;
         const lines = [
           `${header.kind} backup ${header.id} of ${header.createdAt}: ${manifestPath}`,
-          `  ${plural(t.files, 'file')}, ${plural(t.directories, 'folder')}, ${plural(t.symlinks + t.hardlinks, 'link')}, ${t.skipped.toLocaleString('en-US')} skipped`,
+          `  ${plural(t.files, 'file')}, ${plural(t.directories, 'folder')}, ${plural(t.symlinks + t.hardlinks, 'link')}, ${countText(t.skipped)} skipped`,
           ...(t.unchangedFiles === undefined
             ? []
-            : [`  ${plural(t.files - t.unchangedFiles, 'file')} stored, ${t.unchangedFiles.toLocaleString('en-US')} unchanged (${formatBytes(t.unchangedBytes ?? 0)} held by earlier backups of its chain)`]),
+            : [`  ${plural(t.files - t.unchangedFiles, 'file')} stored, ${countText(t.unchangedFiles)} unchanged (${formatBytes(t.unchangedBytes ?? 0)} held by earlier backups of its chain)`]),
           // Saved against the tar stream (headers and padding included), as the backup's own summary says it: a tree of tiny files can have an archive larger than its content.
           `  ${formatBytes(t.contentBytes)} of content → ${formatBytes(t.archiveBytes)} archive (${sizeAgainstTar(footer.compression.savedPercent)} the ${formatBytes(t.tarBytes)} tar stream; ${footer.compression.codec} level ${footer.compression.level}, ${plural(footer.blocks.count, 'block')})`,
           `  took ${formatDuration(footer.timings.totalMs)}: scan ${formatDuration(footer.timings.scanMs)}, store ${formatDuration(footer.timings.storeMs)}, finish ${formatDuration(footer.timings.finishMs)}`,

@@ -3,7 +3,7 @@ import type { BackupResult } from '../engine/write/backup.js';
 import { FULL_ASKED_FOR } from '../engine/chain/backup-plan.js';
 import { capped, formatBytes, formatDuration, formatRate, formatStoreCounters, printableName, sizeAgainstTar } from './format.js';
 import type { BackupPreview } from '../engine/write/preview.js';
-import { plural } from '../engine/plural.js';
+import { countText, plural } from '../engine/plural.js';
 
 export function formatBackupSummary(result: BackupResult): string[] {
   const s = result.statistics;
@@ -17,12 +17,12 @@ export function formatBackupSummary(result: BackupResult): string[] {
       : [
           `  ${result.kindReason}` +
             (changes
-              ? `: files ${count(changes.new)} new, ${count(changes.changed)} changed, ${count(changes.deleted)} deleted, ${count(changes.unchanged)} unchanged`
-              : `: ${plural(s.storedFiles, 'file')} stored, ${count(s.unchangedFiles)} unchanged`) +
+              ? `: files ${countText(changes.new)} new, ${countText(changes.changed)} changed, ${countText(changes.deleted)} deleted, ${countText(changes.unchanged)} unchanged`
+              : `: ${plural(s.storedFiles, 'file')} stored, ${countText(s.unchangedFiles)} unchanged`) +
             ` (${formatBytes(s.unchangedBytes)} held by earlier backups${storedAgain(s.storedFiles, changes)}), ${formatBytes(s.bytesRead)} read` +
-            (s.comparedFiles > 0 ? `; ${count(s.comparedFiles)} compared by hash${comparedWhy(s.racyFiles)}` : ''),
+            (s.comparedFiles > 0 ? `; ${countText(s.comparedFiles)} compared by hash${comparedWhy(s.racyFiles)}` : ''),
         ]),
-    `  ${plural(s.files, 'file')}, ${plural(s.directories, 'folder')}, ${plural(s.symlinks + s.hardlinks, 'link')}` + (s.skipped > 0 ? `, ${s.skipped.toLocaleString('en-US')} skipped` : ''),
+    `  ${plural(s.files, 'file')}, ${plural(s.directories, 'folder')}, ${plural(s.symlinks + s.hardlinks, 'link')}` + (s.skipped > 0 ? `, ${countText(s.skipped)} skipped` : ''),
     `  ${formatBytes(s.contentBytes)} of content → ${formatBytes(s.archiveBytes)} archive (${sizeAgainstTar(s.savedPercent)} the ${formatBytes(s.tarBytes)} tar stream) in ${formatDuration(s.timings.totalMs)}, ${formatRate(s.bytesPerSecond)}`,
     `  scan ${formatDuration(s.timings.scanMs)}, store ${formatDuration(s.timings.storeMs)}, finish ${formatDuration(s.timings.finishMs)}; ${plural(s.blocks, 'block')}` +
       (s.retries > 0 ? `; ${plural(s.retries, 'read')} retried` : ''),
@@ -32,8 +32,8 @@ export function formatBackupSummary(result: BackupResult): string[] {
   const left = s.leftOut;
   if (left && left.excluded + left.notIncluded + left.dot > 0) {
     const parts = [
-      left.excluded > 0 ? `${left.excluded.toLocaleString('en-US')} by exclude patterns` : '',
-      left.notIncluded > 0 ? `${left.notIncluded.toLocaleString('en-US')} not matching the include patterns` : '',
+      left.excluded > 0 ? `${countText(left.excluded)} by exclude patterns` : '',
+      left.notIncluded > 0 ? `${countText(left.notIncluded)} not matching the include patterns` : '',
       left.dot > 0 ? `${plural(left.dot, 'dot name')} (dot: false)` : '',
     ].filter(Boolean);
     lines.push(`  left out by the selection: ${parts.join(', ')}`);
@@ -55,17 +55,14 @@ export function formatBackupSummary(result: BackupResult): string[] {
 /** Unchanged files stored again all the same (their mtime moved, so they were not compared): how many. */
 function storedAgain(stored: number, changes: BackupResult['changes']): string {
   const again = changes ? stored - changes.new - changes.changed : 0;
-  return again > 0 ? `, ${count(again)} stored again with the same content` : '';
+  return again > 0 ? `, ${countText(again)} stored again with the same content` : '';
 }
 
 /** Why files were compared, when some were racy (the others: their ctime or inode moved, or checksum mode). */
 function comparedWhy(racy: number): string {
-  return racy > 0 ? ` (${count(racy)} as modified within 2 s before the last backup)` : '';
+  return racy > 0 ? ` (${countText(racy)} as modified within 2 s before the last backup)` : '';
 }
 
-function count(n: number): string {
-  return n.toLocaleString('en-US');
-}
 
 /** A dry run in words: what would be stored, held by the chain and left out (each list cut at 20; --json has them all). */
 export function formatPreview(preview: BackupPreview): string[] {
@@ -75,7 +72,7 @@ export function formatPreview(preview: BackupPreview): string[] {
   return [
     `Dry run, nothing written: ${preview.kind === 'incremental' ? 'an' : 'a'} ${preview.kind} backup${preview.kind === 'full' && preview.kindReason === FULL_ASKED_FOR ? '' : ` (${preview.kindReason})`}`,
     `  would store ${plural(files, 'file')} (${formatBytes(bytes)}) and ${plural(preview.store.length - files, 'other entry', 'other entries')}; ` +
-      `${count(preview.unchanged.length)} unchanged (${formatBytes(held)} held by earlier backups); ${count(preview.leftOut.length)} left out`,
+      `${countText(preview.unchanged.length)} unchanged (${formatBytes(held)} held by earlier backups); ${countText(preview.leftOut.length)} left out`,
     ...preview.warnings.map((warning) => `  warning: ${warning}`),
     ...capped(preview.store.map((entry) => `  store ${printableName(entry.path)}${entry.type === 'file' ? ` (${formatBytes(entry.size)})` : ` (${entry.type})`}`), 'to store'),
     ...capped(preview.unchanged.map((entry) => `  unchanged ${printableName(entry.path)} (held by ${entry.heldBy})`), 'unchanged'),

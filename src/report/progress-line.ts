@@ -1,11 +1,11 @@
 /** Progress as one line of words: the CLI's plain lines (CI, pipes), its bar's counts, and the gulp log. */
 import type { BackupProgress } from '../engine/progress.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
+import { countText } from '../engine/plural.js';
 
 /** `1,234/6,418 entries`, or `1,234 entries` while the total is not known (an archive read as it comes). */
 export function counted(done: number, total: number): string {
-  const format = (n: number) => n.toLocaleString('en-US');
-  return total > 0 ? `${format(done)}/${format(total)} entries` : `${format(done)} ${done === 1 ? 'entry' : 'entries'}`;
+  return total > 0 ? `${countText(done)}/${countText(total)} entries` : `${countText(done)} ${done === 1 ? 'entry' : 'entries'}`;
 }
 
 /** One plain progress line (CI, pipes, the gulp log): entries (files and folders, as the summary adds them up), bytes, rate, time left. */

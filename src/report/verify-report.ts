@@ -1,6 +1,6 @@
 /** A verify report in words, as the CLI prints it and gulp logs it. */
 import type { VerifyReport } from '../engine/read/verify.js';
-import { plural } from '../engine/plural.js';
+import { countText, plural } from '../engine/plural.js';
 import { capped, formatDuration, formatStoreCounters, printableName } from './format.js';
 
 export function formatVerifyReport(report: VerifyReport, quiet: boolean): string[] {
@@ -30,7 +30,7 @@ export function formatVerifyReport(report: VerifyReport, quiet: boolean): string
     if (source?.madeFrom) lines.push(`  most of the backup is missing from ${source.root}: it was made from ${source.madeFrom} (--source names the folder its paths are relative to)`);
     return [...lines, ...capped(sourceLines)];
   }
-  lines.push(`DAMAGED ${report.archivePath}: ${counts.damaged} damaged, ${counts.missing} missing of ${plural(counts.entries, 'entry')}; ${counts.damagedBlocks.toLocaleString('en-US')} of ${plural(counts.blocks, 'block')} unreadable`);
+  lines.push(`DAMAGED ${report.archivePath}: ${counts.damaged} damaged, ${counts.missing} missing of ${plural(counts.entries, 'entry')}; ${countText(counts.damagedBlocks)} of ${plural(counts.blocks, 'block')} unreadable`);
   for (const problem of report.problems) lines.push(`  ${problem}`);
   for (const entry of report.entries) if (entry.status !== 'ok') lines.push(`  ${entry.status} ${printableName(entry.path)}: ${entry.reason ?? ''}`);
   return [...lines, ...capped(sourceLines)];
