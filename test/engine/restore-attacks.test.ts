@@ -4,7 +4,7 @@
  */
 import { gzipCodec } from '../../src/format/codecs/gzip-codec.js';
 import { expect } from 'chai';
-import { access, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackup, restoreBackup, type RestoreResult } from '../../src/index.js';
 import { BlockCodecPool } from '../../src/engine/block-codec-pool.js';
@@ -118,6 +118,24 @@ describe('restore: hostile archives', () => {
     ]);
     expect(failureOf(box.result, 'up')).to.match(/outside the restore folder/);
     expect(failureOf(box.result, 'abs')).to.match(/absolute path/);
+    await expectContained(box);
+  });
+
+  it('symlinks whose targets name what cannot exist (a component past NAME_MAX, a path through a file) dangle inside: made, as GNU tar makes them; climbing out through them is still refused', async () => {
+    const long = 'x'.repeat(300);
+    const box = await restoreCrafted([
+      { path: 'a.txt', body: 'a' },
+      { path: 'long', type: 'SymbolicLink', linkpath: long },
+      { path: 'long-deeper', type: 'SymbolicLink', linkpath: `${long}/y/..` },
+      { path: 'through-file', type: 'SymbolicLink', linkpath: 'a.txt/inner' },
+      { path: 'out-long', type: 'SymbolicLink', linkpath: `${long}/../../outside` },
+      { path: 'out-file', type: 'SymbolicLink', linkpath: 'a.txt/../../outside' },
+    ]);
+    expect(box.result.failures.map((failure) => failure.path).sort()).to.deep.equal(['out-file', 'out-long']);
+    expect(failureOf(box.result, 'out-long')).to.match(/outside the restore folder/);
+    expect(box.result.restored.symlinks).to.equal(3);
+    expect(await readlink(join(box.target, 'long'))).to.equal(long);
+    expect(await readlink(join(box.target, 'through-file'))).to.equal('a.txt/inner');
     await expectContained(box);
   });
 

@@ -29,8 +29,7 @@ export function linkEscape(root: string, linkPath: string, target: string): stri
       continue;
     }
     const candidate = [...resolved, part].join('/');
-    const stats = lstatSync(fsPath(join(root, candidate)), { throwIfNoEntry: false });
-    if (!stats?.isSymbolicLink()) {
+    if (!isLink(join(root, candidate))) {
       resolved.push(part);
       continue;
     }
@@ -41,6 +40,22 @@ export function linkEscape(root: string, linkPath: string, target: string): stri
     pending.unshift(...next);
   }
   return undefined;
+}
+
+/**
+ * Whether `path` is a symlink now. A name that cannot be there (a component over the system's
+ * limit, a file where a folder would be) is not one, and stays no link while the file system
+ * keeps its rules: it is taken as written, as a missing one is (GNU tar makes such dangling links,
+ * and a symlink's target may hold a component no name can have). Other errors are thrown.
+ */
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(fsPath(path), { throwIfNoEntry: false })?.isSymbolicLink() === true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENAMETOOLONG' || code === 'ENOTDIR') return false;
+    throw error;
+  }
 }
 
 /** The components of a relative target (`.` and empty ones dropped), read as the host reads it; undefined for an absolute one. */
