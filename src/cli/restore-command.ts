@@ -12,6 +12,7 @@ interface RestoreFlags extends S3Flags {
   include: string[];
   allowEmpty?: boolean;
   overwrite?: boolean;
+  sparse?: boolean;
   concurrency?: string;
   json?: boolean;
   quiet?: boolean;
@@ -27,6 +28,7 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('-i, --include <glob>', 'restore only entries that match, by archive path or path within its source (repeatable); their folders come too', collect, [])
     .option('--allow-empty', 'patterns that match nothing restore nothing instead of failing')
     .option('--overwrite', 'replace files that exist (default: report them and leave them)')
+    .option('--sparse', 'leave runs of zeros in files over 1 MiB unwritten, as holes (4 KiB pages): sparse files take their own room again')
     .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores)')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print only problems')
@@ -39,6 +41,7 @@ export function registerRestore(program: Command, context: CliContext): void {
         include: flags.include.length > 0 ? flags.include : undefined,
         allowEmpty: flags.allowEmpty,
         overwrite: flags.overwrite,
+        sparse: flags.sparse,
         concurrency: integerOrRaw(flags.concurrency),
         signal: context.signal,
         s3: s3SettingsFrom(flags),

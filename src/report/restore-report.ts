@@ -8,7 +8,7 @@ export function formatRestoreResult(result: RestoreResult, quiet: boolean): stri
   const r = result.restored;
   if (!quiet || !result.ok) {
     lines.push(
-      `${result.ok ? 'Restored' : 'Restored with problems'} into ${result.target}: ${plural(r.files, 'file')} (${formatBytes(r.bytes)}), ` +
+      `${result.ok ? 'Restored' : 'Restored with problems'} into ${result.target}: ${plural(r.files, 'file')} (${formatBytes(r.bytes)}${r.holeBytes > 0 ? `, ${formatBytes(r.holeBytes)} of it left as holes` : ''}), ` +
         `${plural(r.directories, 'folder')}, ${plural(r.symlinks + r.hardlinks, 'link')} in ${formatDuration(result.elapsedMs)}` +
         (result.blocksTotal > 0 ? `; read ${result.blocksRead} of ${plural(result.blocksTotal, 'block')}` : ''),
     );

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackup } from '../../src/index.js';
 import { main } from '../../src/cli/main.js';
@@ -14,6 +14,17 @@ describe('cli: gulp-backup restore and ls', () => {
     root = await tempDir();
     await writeTree(root, { 'app/a.txt': 'a', 'app/sub/b.txt': 'b', 'app/link': { symlink: 'a.txt' } });
     ({ manifestPath } = await createBackup({ sources: ['app'], cwd: root, out: join(root, 'out'), name: 'r' }));
+  });
+
+  it('--sparse leaves the zeros of large files as holes and says how much', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'disk/image.img': Buffer.concat([Buffer.from('boot'), Buffer.alloc(3 * 1024 * 1024)]) });
+    const made = await createBackup({ sources: ['disk'], cwd: dir, out: join(dir, 'out') });
+    const target = await tempDir();
+    const restored = await runCli(['restore', made.manifestPath, '--to', target, '--sparse']);
+    expect(restored.code, restored.stderr).to.equal(0);
+    expect(restored.stdout, restored.stdout).to.match(/^Restored into .*: 1 file \(3 MB, 3 MB of it left as holes\), 1 folder/);
+    expect((await stat(join(target, 'disk/image.img'))).blocks * 512).to.be.below(64 * 1024);
   });
 
   it('restores (exit 0), then refuses once, up front, while files are in the way (exit 2), until --overwrite', async () => {

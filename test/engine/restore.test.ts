@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createBackup, restoreBackup, type BackupError, type BackupProgress, type BackupResult } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
+import { formatRestoreResult } from '../../src/report/restore-report.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
 /** Every name under `root`, to prove no temporary or partial file was left. */
@@ -59,6 +60,38 @@ describe('engine/restoreBackup', () => {
       const restored = await lstat(join(target, path));
       const owner = path === 'm/private.txt' ? [1234, 5678] : [0, 0];
       expect([restored.mode & 0o7777, restored.uid, restored.gid], path).to.deep.equal([mode, ...owner]);
+    }
+  });
+
+  it('sparse: whole pages of zeros in files over 1 MiB are left as holes, with or without a manifest; the bytes read back the same', async () => {
+    const dir = await tempDir();
+    const MiB = 1024 * 1024;
+    // Data with an unaligned end, 8 MiB of zeros, data, and zeros to the end (a hole at the end too).
+    const image = Buffer.alloc(16 * MiB);
+    pseudoRandomBytes(1_000_003, 1).copy(image, 0);
+    pseudoRandomBytes(3 * MiB, 2).copy(image, 10 * MiB + 5);
+    const zeroPages = (() => {
+      let pages = 0;
+      for (let at = 0; at < image.length; at += 4096) if (image.subarray(at, at + 4096).every((byte) => byte === 0)) pages++;
+      return pages;
+    })();
+    await writeTree(dir, { 's/image.bin': image, 's/small-zeros.bin': Buffer.alloc(900_000) });
+    const made = await createBackup({ sources: ['s'], cwd: dir, out: join(dir, 'out') });
+    const allocated = async (path: string) => (await lstat(path)).blocks * 512;
+    const dense = await tempDir();
+    const denseResult = await restoreBackup(made.manifestPath, { to: dense });
+    expect(denseResult.restored.holeBytes).to.equal(0);
+    expect(await allocated(join(dense, 's/image.bin'))).to.be.at.least(16 * MiB);
+    for (const archive of [made.manifestPath, made.archivePath]) {
+      const target = await tempDir();
+      const result = await restoreBackup(archive, { to: target, sparse: true });
+      expect(result.ok, JSON.stringify(result.failures)).to.equal(true);
+      expect((await readFile(join(target, 's/image.bin'))).equals(image)).to.equal(true);
+      // Pages cut by a block boundary are written: at most one per 1 MiB block of the file.
+      expect(result.restored.holeBytes).to.be.within((zeroPages - 16) * 4096, zeroPages * 4096);
+      expect(await allocated(join(target, 's/image.bin'))).to.be.at.most(image.length - result.restored.holeBytes + 64 * 1024);
+      expect(await allocated(join(target, 's/small-zeros.bin')), 'a file up to 1 MiB is written whole').to.be.at.least(900_000);
+      expect(formatRestoreResult(result, false)[0], formatRestoreResult(result, false)[0]).to.match(/: 2 files \(16\.9 MB, 1\d(\.\d)? MB of it left as holes\)/);
     }
   });
 

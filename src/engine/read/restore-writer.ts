@@ -341,11 +341,16 @@ function sizeRefusal(size: number, expected: ExpectedContent): RestoreRefusal {
 
 const ZEROS = Buffer.alloc(64 * 1024);
 
+/** The unit of a hole left by `writeLeavingHoles`: a page, the least most file systems allocate. */
+const HOLE_GRAIN = 4096;
+
 export class PendingFile {
   /** The hash stream of this file on the hasher thread, when its content is checked. */
   private readonly hashId: number | undefined;
   /** Where the next bytes go; past the last write after a hole. */
   private position = 0;
+  /** Zeros left unwritten, as holes. */
+  holeBytes = 0;
   private closed = false;
 
   constructor(
@@ -369,6 +374,29 @@ export class PendingFile {
   async skip(length: number): Promise<void> {
     if (this.hashId !== undefined) for (let left = length; left > 0; left -= ZEROS.length) await this.hasher!.update(this.hashId, ZEROS.subarray(0, Math.min(left, ZEROS.length)));
     this.position += length;
+    this.holeBytes += length;
+  }
+
+  /**
+   * `write`, leaving each whole page of zeros (aligned in the file) unwritten: a hole. Only the
+   * pages that lie whole in `bytes` are looked at; the bytes around them are written.
+   */
+  async writeLeavingHoles(bytes: Buffer): Promise<void> {
+    let written = 0; // bytes before this are written or skipped
+    let page = (HOLE_GRAIN - (this.position % HOLE_GRAIN)) % HOLE_GRAIN; // the first page boundary in bytes
+    while (page + HOLE_GRAIN <= bytes.length) {
+      if (ZEROS.compare(bytes, page, page + HOLE_GRAIN, 0, HOLE_GRAIN) !== 0) {
+        page += HOLE_GRAIN;
+        continue;
+      }
+      let end = page + HOLE_GRAIN;
+      while (end + HOLE_GRAIN <= bytes.length && ZEROS.compare(bytes, end, end + HOLE_GRAIN, 0, HOLE_GRAIN) === 0) end += HOLE_GRAIN;
+      if (page > written) await this.write(bytes.subarray(written, page));
+      await this.skip(end - page);
+      written = end;
+      page = end;
+    }
+    if (written < bytes.length) await this.write(bytes.subarray(written));
   }
 
   /** Checks size and SHA-256, sets owner, mode and times, then renames into place. */

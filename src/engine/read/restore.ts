@@ -46,6 +46,14 @@ export interface RestoreOptions {
   allowEmpty?: boolean;
   /** Replace files that exist. Default false: existing files are reported, nothing is replaced. */
   overwrite?: boolean;
+  /**
+   * Leave runs of zeros in files over 1 MiB unwritten, as holes (whole 4 KiB pages of the file):
+   * a sparse file (a VM image, a database) takes its own room on disk again instead of its full
+   * size, and reads back the same. Default false: every byte is written, as `tar -x` writes a file
+   * that was not archived with `--sparse` (`restic restore --sparse` and `borg extract --sparse`
+   * are opt-in too). Holes that an archive records (GNU tar `--sparse`) are always kept.
+   */
+  sparse?: boolean;
   /** Inflate workers. Default: the number of cores. */
   concurrency?: number;
   /** Deepest entry path accepted. Default 256. */
@@ -68,7 +76,8 @@ export interface RestoreResult {
   target: string;
   /** Whether sizes and SHA-256 were proven against a manifest. */
   hashesChecked: boolean;
-  restored: { files: number; directories: number; symlinks: number; hardlinks: number; bytes: number };
+  /** `holeBytes`: of `bytes`, the zeros left unwritten as holes (see `sparse`). */
+  restored: { files: number; directories: number; symlinks: number; hardlinks: number; bytes: number; holeBytes: number };
   /** Entries left out on purpose (devices, FIFOs and other special entries). */
   skipped: RestoreFailure[];
   /** What the user should know although every file was restored (a broken chain bridged by id…). */
@@ -82,7 +91,7 @@ export interface RestoreResult {
   elapsedMs: number;
 }
 
-const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'concurrency', 'maxDepth', 'signal', 'onProgress', 's3');
+const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'sparse', 'concurrency', 'maxDepth', 'signal', 'onProgress', 's3');
 
 /**
  * Checks restore options without doing anything (tasks call it when the gulpfile loads); returns
@@ -99,7 +108,7 @@ export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBa
   if (options.maxDepth !== undefined && (!Number.isInteger(options.maxDepth) || options.maxDepth < 1)) {
     throw new OptionError('maxDepth', options.maxDepth, 'an integer from 1 and up');
   }
-  for (const key of ['overwrite', 'allowEmpty'] as const) {
+  for (const key of ['overwrite', 'allowEmpty', 'sparse'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new OptionError(key, options[key], 'true or false');
   }
   const { include, s3, ...rest } = options;
@@ -135,7 +144,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
       ok: true,
       target: writer.root,
       hashesChecked: backup.manifest !== undefined,
-      restored: { files: 0, directories: 0, symlinks: 0, hardlinks: 0, bytes: 0 },
+      restored: { files: 0, directories: 0, symlinks: 0, hardlinks: 0, bytes: 0, holeBytes: 0 },
       skipped: [],
       warnings: [],
       failures: [],
@@ -374,9 +383,10 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
           return;
         }
         const file = await writer.createFile(path, expected.sha256 === undefined ? undefined : context.hasher);
+        const sparse = context.options.sparse === true;
         try {
           await content(
-            (bytes) => file.write(bytes),
+            (bytes) => (sparse ? file.writeLeavingHoles(bytes) : file.write(bytes)),
             (length) => file.skip(length),
           );
         } catch (error) {
@@ -386,6 +396,7 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
         await file.commit(expected, metadata);
         result.restored.files++;
         result.restored.bytes += entry.size;
+        result.restored.holeBytes += file.holeBytes;
         return;
       }
       default:
