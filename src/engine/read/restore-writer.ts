@@ -344,6 +344,11 @@ const ZEROS = Buffer.alloc(64 * 1024);
 /** The unit of a hole left by `writeLeavingHoles`: a page, the least most file systems allocate. */
 const HOLE_GRAIN = 4096;
 
+/** Whether `bytes[from, to)` (at most 64 KiB) are all zeros. */
+function isZero(bytes: Buffer, from: number, to: number): boolean {
+  return ZEROS.compare(bytes, from, to, 0, to - from) === 0;
+}
+
 export class PendingFile {
   /** The hash stream of this file on the hasher thread, when its content is checked. */
   private readonly hashId: number | undefined;
@@ -378,25 +383,36 @@ export class PendingFile {
   }
 
   /**
-   * `write`, leaving each whole page of zeros (aligned in the file) unwritten: a hole. Only the
-   * pages that lie whole in `bytes` are looked at; the bytes around them are written.
+   * `write`, leaving each page of zeros (4 KiB, aligned in the file) unwritten: a hole. The part of
+   * a page at either end of `bytes`, which it shares with the chunk before or after, is left
+   * unwritten too when it is zero, so that a page of zeros cut by a block boundary is a hole as
+   * well (bytes never written read as zeros: skipping any zeros is safe).
    */
   async writeLeavingHoles(bytes: Buffer): Promise<void> {
+    const end = bytes.length;
     let written = 0; // bytes before this are written or skipped
-    let page = (HOLE_GRAIN - (this.position % HOLE_GRAIN)) % HOLE_GRAIN; // the first page boundary in bytes
-    while (page + HOLE_GRAIN <= bytes.length) {
-      if (ZEROS.compare(bytes, page, page + HOLE_GRAIN, 0, HOLE_GRAIN) !== 0) {
+    let page = Math.min(end, (HOLE_GRAIN - (this.position % HOLE_GRAIN)) % HOLE_GRAIN); // the first page boundary
+    if (page > 0 && isZero(bytes, 0, page)) {
+      await this.skip(page);
+      written = page;
+    }
+    while (page + HOLE_GRAIN <= end) {
+      if (!isZero(bytes, page, page + HOLE_GRAIN)) {
         page += HOLE_GRAIN;
         continue;
       }
-      let end = page + HOLE_GRAIN;
-      while (end + HOLE_GRAIN <= bytes.length && ZEROS.compare(bytes, end, end + HOLE_GRAIN, 0, HOLE_GRAIN) === 0) end += HOLE_GRAIN;
+      let zerosEnd = page + HOLE_GRAIN;
+      while (zerosEnd + HOLE_GRAIN <= end && isZero(bytes, zerosEnd, zerosEnd + HOLE_GRAIN)) zerosEnd += HOLE_GRAIN;
+      if (page > written) await this.write(bytes.subarray(written, page));
+      await this.skip(zerosEnd - page);
+      written = page = zerosEnd;
+    }
+    if (page < end && isZero(bytes, page, end)) {
       if (page > written) await this.write(bytes.subarray(written, page));
       await this.skip(end - page);
       written = end;
-      page = end;
     }
-    if (written < bytes.length) await this.write(bytes.subarray(written));
+    if (written < end) await this.write(bytes.subarray(written));
   }
 
   /** Checks size and SHA-256, sets owner, mode and times, then renames into place. */
