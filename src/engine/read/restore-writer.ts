@@ -9,8 +9,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { StreamHasher } from '../write/stream-hasher.js';
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, unlinkSync, writevSync } from 'node:fs';
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, unlinkSync, writevSync, type Stats } from 'node:fs';
+import { chmod, chown, lchown, link, lutimes, open, readdir, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { linkEscape } from './link-resolution.js';
@@ -84,7 +84,9 @@ export class RestoreWriter {
     await this.ensureFolder(parent);
     if (this.plantedLinks.has(collisionKey(path))) throw new RestoreRefusal(`${path} is a symlink restored earlier; nothing is written through it`);
     const full = join(this.root, path);
-    const existing = await lstat(fsPath(full)).catch(() => undefined);
+    // Synchronous: a call that fails through fs/promises builds an error with its stack, 0.3 ms
+    // each (80 ms for the 240 new folders of a 20,000-file restore).
+    const existing = lstatQuietly(fsPath(full));
     if (existing && !existing.isDirectory()) {
       // With overwrite, a file or symlink where the backup has a folder is removed (the link
       // itself, never what it leads to) and the folder made, as GNU tar does; nothing is ever
@@ -100,7 +102,7 @@ export class RestoreWriter {
     }
     // Folders without an entry of their own keep this mode: GNU tar's (0777 less the umask).
     if (!existing?.isDirectory()) {
-      await mkdir(fsPath(full), { mode: 0o777 });
+      mkdirSync(fsPath(full), { mode: 0o777 });
       this.freshFolders.add(path);
     } else if (existing.mode & SET_GROUP_ID) this.groupMayBeInherited = true;
     this.verifiedFolders.add(path);
@@ -457,6 +459,15 @@ function currentUmask(): number | undefined {
   try {
     const line = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
     return line ? Number.parseInt(line[1]!, 8) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What is at `path`, or undefined when nothing can be found there (whatever the reason: the mkdir that follows names it). */
+function lstatQuietly(path: string | Buffer): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }
