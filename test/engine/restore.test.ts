@@ -46,7 +46,7 @@ describe('engine/restoreBackup', () => {
   it('modes and owners come out exact whatever the umask takes away, and in a set-group-ID target folder', async () => {
     const dir = await tempDir();
     const modes = { 'm/group-writable.txt': 0o664, 'm/all-writable.txt': 0o666, 'm/private.txt': 0o600, 'm/read-only.txt': 0o444, 'm/setuid.sh': 0o4755, 'm/setgid.sh': 0o2755 };
-    await writeTree(dir, Object.fromEntries(Object.entries(modes).map(([path, mode]) => [path, { content: path, mode }])));
+    await writeTree(dir, { ...Object.fromEntries(Object.entries(modes).map(([path, mode]) => [path, { content: path, mode }])), 'm/link': { symlink: 'private.txt' } });
     execFileSync('chown', ['1234:5678', join(dir, 'm/private.txt')]);
     execFileSync('chmod', ['0600', join(dir, 'm/private.txt')]);
     const made = await createBackup({ sources: ['m'], cwd: dir, out: join(dir, 'out') });
@@ -61,6 +61,8 @@ describe('engine/restoreBackup', () => {
       const owner = path === 'm/private.txt' ? [1234, 5678] : [0, 0];
       expect([restored.mode & 0o7777, restored.uid, restored.gid], path).to.deep.equal([mode, ...owner]);
     }
+    const link = await lstat(join(target, 'm/link'));
+    expect([link.isSymbolicLink(), link.uid, link.gid]).to.deep.equal([true, 0, 0]);
   });
 
   it('sparse: whole pages of zeros in files over 1 MiB are left as holes, with or without a manifest; the bytes read back the same', async () => {
