@@ -100,19 +100,25 @@ function smallNumber(block: Buffer, offset: number, length: number): number | un
 }
 
 /**
- * The checksum as tar computes it (the field itself counted as spaces), unsigned and signed
- * (bytes from 0x80 counted as negative, as old tars did).
+ * The checksum as tar computes it (the field itself counted as spaces), unsigned: what every tar
+ * writes. Two plain loops, no branch per byte: this runs for every header block read.
  */
-function checksums(block: Buffer): [number, number] {
-  let unsigned = 8 * 0x20;
-  let high = 0;
+function unsignedChecksum(block: Buffer): number {
+  let sum = 8 * 0x20;
+  for (let i = 0; i < 148; i++) sum += block[i]!;
+  for (let i = 156; i < 512; i++) sum += block[i]!;
+  return sum;
+}
+
+/** The checksum as old tars computed it, bytes from 0x80 counted as negative: asked only when the unsigned one differs. */
+function signedChecksum(block: Buffer): number {
+  let sum = 8 * 0x20;
   for (let i = 0; i < 512; i++) {
     if (i === 148) i = 156;
     const byte = block[i]!;
-    unsigned += byte;
-    if (byte >= 0x80) high++;
+    sum += byte >= 0x80 ? byte - 0x100 : byte;
   }
-  return [unsigned, unsigned - 0x100 * high];
+  return sum;
 }
 
 function isZeroBlock(block: Buffer): boolean {
@@ -133,8 +139,7 @@ export function decodeHeaderBlock(block: Buffer): DecodedBlock {
   if (block.length < 512) return { invalid: 'header cut short' };
   if (isZeroBlock(block)) return { zero: true };
   const stored = smallNumber(block, 148, 8);
-  const [unsigned, signed] = checksums(block);
-  if (stored === undefined || (stored !== unsigned && stored !== signed)) return { invalid: 'header checksum mismatch' };
+  if (stored === undefined || (stored !== unsignedChecksum(block) && stored !== signedChecksum(block))) return { invalid: 'header checksum mismatch' };
   const layout = layoutOf(block);
   const mode = smallNumber(block, 100, 8);
   const uid = smallNumber(block, 108, 8);
