@@ -63,7 +63,6 @@ function comparedWhy(racy: number): string {
   return racy > 0 ? ` (${countText(racy)} as modified within 2 s before the last backup)` : '';
 }
 
-
 /** A dry run in words: what would be stored, held by the chain and left out (each list cut at 20; --json has them all). */
 export function formatPreview(preview: BackupPreview): string[] {
   const bytes = preview.store.reduce((sum, entry) => sum + entry.size, 0);
