@@ -400,22 +400,108 @@ export function hashManifestBytes(bytes: Buffer): ManifestDigests {
  */
 export function parseManifestEnds(bytes: Buffer, digests: ManifestDigests = hashManifestBytes(bytes)): { header: ManifestHeader; footer: ManifestFooter } {
   const firstEnd = bytes.indexOf(0x0a);
-  const first = decodeManifestRecord(bytes.subarray(0, firstEnd === -1 ? bytes.length : firstEnd).toString('utf8'), 1);
-  if (first.record !== 'header') throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
   let end = bytes.length;
   while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
   const lastStart = digests.lastLineStart;
-  const last = decodeManifestRecord(bytes.subarray(lastStart, end).toString('utf8'), 'last');
+  let lines = 0;
+  for (let at = bytes.indexOf(0x0a, firstEnd + 1); at !== -1 && at < lastStart; at = bytes.indexOf(0x0a, at + 1)) lines++;
+  return checkManifestEnds(bytes.subarray(0, firstEnd === -1 ? bytes.length : firstEnd), bytes.subarray(lastStart, end), digests.linesSha256, lines);
+}
+
+/**
+ * What `parseManifestEnds` checks, from the parts it takes out of the bytes: the first line, the
+ * last one (its trailing line breaks left out), the digest of the lines before the last, and how
+ * many lines of entries lie between them.
+ */
+function checkManifestEnds(firstLine: Buffer, lastLine: Buffer, linesSha256: string, lines: number): { header: ManifestHeader; footer: ManifestFooter } {
+  const first = decodeManifestRecord(firstLine.toString('utf8'), 1);
+  if (first.record !== 'header') throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
+  const last = decodeManifestRecord(lastLine.toString('utf8'), 'last');
   if (last.record !== 'footer') throw new ManifestFormatError('The manifest has no footer: it was cut short, so its backup may be incomplete.');
   const header = checkHeader(first);
-  checkDigest(header, last, digests.linesSha256);
+  checkDigest(header, last, linesSha256);
   checkHeaderShape(header);
   checkFooterShape(last);
   // Entries are not decoded here, but they are counted: one line each between header and footer.
-  let lines = 0;
-  for (let at = bytes.indexOf(0x0a, firstEnd + 1); at !== -1 && at < lastStart; at = bytes.indexOf(0x0a, at + 1)) lines++;
   if (last.totals?.entries !== lines) {
     throw new ManifestFormatError(`The manifest's footer counts ${String(last.totals?.entries)} entries, but it holds ${lines} lines of entries: ${TAMPERED}`);
   }
   return { header, footer: last };
+}
+
+/** A first line longer than this is no manifest's header: a scan stops keeping it. */
+const MAX_HEADER_LINE = 16 * 1024 * 1024;
+
+/**
+ * `hashManifestBytes` and `parseManifestEnds` over a file read piece by piece: what following a
+ * chain needs of an ancestor (its digests, header and footer) in the memory of one piece and two
+ * lines, where reading it whole took the whole file (350 MB for a million entries).
+ */
+export class ManifestEndsScanner {
+  private readonly fileHash = createHash('sha256');
+  private readonly linesHash = createHash('sha256');
+  private readonly head: Buffer[] = [];
+  private headLength = 0;
+  private headDone = false;
+  /** Where the first line break is, counted from the start of the file; -1 until one is seen. */
+  private firstEnd = -1;
+  /** Bytes hashed into `linesHash`, all before the last line, and the line breaks among them. */
+  private fed = 0;
+  private fedBreaks = 0;
+  /** The bytes after those: the last line seen so far, and whatever line breaks follow it. */
+  private tail = Buffer.alloc(0);
+
+  update(chunk: Buffer): void {
+    this.fileHash.update(chunk);
+    if (!this.headDone) this.keepHead(chunk);
+    let end = chunk.length;
+    while (end > 0 && (chunk[end - 1] === 0x0a || chunk[end - 1] === 0x0d)) end--;
+    const lastBreak = end === 0 ? -1 : chunk.lastIndexOf(0x0a, end - 1);
+    if (lastBreak === -1) {
+      // The last line goes on from the tail (or only line breaks came): keep it all.
+      this.tail = Buffer.concat([this.tail, chunk]);
+      return;
+    }
+    this.feed(this.tail);
+    this.feed(chunk.subarray(0, lastBreak + 1));
+    this.tail = Buffer.from(chunk.subarray(lastBreak + 1));
+  }
+
+  /** The file's digests, header and footer, checked as `parseManifestEnds` checks them (`proven` sees the SHA-256 first). */
+  finish(proven?: (sha256: string) => void): { header: ManifestHeader; footer: ManifestFooter; sha256: string; linesSha256: string } {
+    const tail = this.tail;
+    let end = tail.length;
+    while (end > 0 && (tail[end - 1] === 0x0a || tail[end - 1] === 0x0d)) end--;
+    const lastBreak = end === 0 ? -1 : tail.lastIndexOf(0x0a, end - 1);
+    this.feed(tail.subarray(0, lastBreak + 1));
+    const lastStart = this.fed;
+    const sha256 = this.fileHash.digest('hex');
+    const linesSha256 = this.linesHash.digest('hex');
+    proven?.(sha256);
+    if (this.headLength > MAX_HEADER_LINE) {
+      throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
+    }
+    // The line break that ends the first line is no line of entries, when it lies before the last line.
+    const lines = this.fedBreaks - (this.firstEnd !== -1 && this.firstEnd < lastStart ? 1 : 0);
+    const ends = checkManifestEnds(Buffer.concat(this.head), tail.subarray(lastBreak + 1, end), linesSha256, lines);
+    return { ...ends, sha256, linesSha256 };
+  }
+
+  private keepHead(chunk: Buffer): void {
+    const lineBreak = chunk.indexOf(0x0a);
+    const part = lineBreak === -1 ? chunk : chunk.subarray(0, lineBreak);
+    if (this.headLength <= MAX_HEADER_LINE) this.head.push(Buffer.from(part));
+    if (lineBreak !== -1) {
+      this.firstEnd = this.headLength + lineBreak;
+      this.headDone = true;
+    }
+    this.headLength += part.length;
+  }
+
+  private feed(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.linesHash.update(bytes);
+    for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) this.fedBreaks++;
+    this.fed += bytes.length;
+  }
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
-import { ManifestFormatError, encodeManifest, encodeManifestRecord, readManifest, type ManifestEntry, type ManifestFooter, type ManifestHeader, type ManifestRecord } from '../../src/format/manifest.js';
+import { ManifestEndsScanner, ManifestFormatError, encodeManifest, encodeManifestRecord, hashManifestBytes, parseManifestEnds, readManifest, type ManifestEntry, type ManifestFooter, type ManifestHeader, type ManifestRecord } from '../../src/format/manifest.js';
 
 const header = {
   record: 'header',
@@ -90,6 +90,56 @@ describe('format/manifest', () => {
         expect((error as Error).message).to.match(/removed, added or edited/);
       }
     }
+  });
+
+  it('a manifest scanned piece by piece gives what parsing it whole gives: the same digests, header and footer, or the same error', () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({ ...entry, path: `dir-${i}` }) as ManifestRecord);
+    const good = written(many, { ...footer, totals: { ...totals, entries: 40, directories: 40 } } as ManifestRecord).join('');
+    const one = written().join('');
+    const cases = [
+      good,
+      one,
+      `${one}\n\n`, // blank lines after the footer
+      one.replace(/\n/g, '\r\n'), // CRLF
+      one.slice(0, -1), // no final line break
+      one.slice(0, one.lastIndexOf('{"record":"footer"')), // cut before the footer
+      one.replace('"path":"a"', '"path":"b"'), // an entry edited
+      `${one.split('\n')[0]}\n${one.split('\n')[0]}\n`, // a header where the footer goes
+      one.split('\n').slice(1).join('\n'), // no header
+      '',
+      '\n\n\n',
+      '{"record":"header"',
+      `${one.split('\n')[0]}`, // a header alone, without a line break
+      good.replace(/\n(?=\{"record":"entry","path":"dir-7")/, '\n\n'), // a blank line among the entries
+    ];
+    let next = 7;
+    const random = (below: number) => (next = (next * 1103515245 + 12345) % 2 ** 31) % below;
+    const parsed: number[] = [];
+    for (const [i, text] of cases.entries()) {
+      const bytes = Buffer.from(text);
+      const outcome = (run: () => unknown) => {
+        try {
+          return { value: run() };
+        } catch (error) {
+          return { error: `${(error as Error).constructor.name}: ${(error as Error).message}` };
+        }
+      };
+      const whole = outcome(() => {
+        const digests = hashManifestBytes(bytes);
+        return { ...parseManifestEnds(bytes, digests), sha256: digests.sha256, linesSha256: digests.linesSha256 };
+      });
+      for (let round = 0; round < 30; round++) {
+        const scanner = new ManifestEndsScanner();
+        for (let at = 0; at < bytes.length; ) {
+          const length = 1 + random(round % 3 === 0 ? 4 : 200);
+          scanner.update(bytes.subarray(at, at + length));
+          at += length;
+        }
+        expect(outcome(() => scanner.finish()), `case ${i}, round ${round}`).to.deep.equal(whole);
+      }
+      if ('value' in whole) parsed.push(i);
+    }
+    expect(parsed, 'the cases that parse (the others fail, each its own way)').to.deep.equal([0, 1, 2, 4]);
   });
 
   it('writes a large manifest in pieces of whole lines, which read back whole however they are cut', async () => {

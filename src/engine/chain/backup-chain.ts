@@ -2,11 +2,13 @@
  * Backup chains: an incremental or differential backup names its parent's manifest and that
  * manifest's SHA-256 (docs/FORMAT.md §Chains). Following the links proves that each ancestor is
  * the one its child was built on, and finds the backups that hold the content of unchanged files.
- * Ancestors are read whole (to hash them) but only their header and footer are parsed.
+ * Ancestors are hashed as they are read (on a remote store, read whole), and only their header
+ * and footer are parsed.
  */
 import { createHash } from 'node:crypto';
 import { BackupError, ChainError } from '../../errors.js';
 import {
+  ManifestEndsScanner,
   decodeManifestEntries,
   hashManifestBytes,
   parseManifestEnds,
@@ -45,6 +47,31 @@ export interface ChainLink {
 export async function readChainLink(manifestPath: string, stores: Stores = defaultStores, proven?: (sha256: string) => void, keep = false): Promise<ChainLink> {
   const path = resolveLocation(manifestPath);
   const { store, name } = stores.file(path);
+  const invalid = (error: unknown) => new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
+  const link = (ends: { header: ManifestHeader; footer: ManifestFooter }, sha256: string) => ({
+    ...ends,
+    manifestPath: path,
+    archivePath: joinLocation(parentLocation(path), nameOf(ends.header.archive)),
+    sha256,
+  });
+  if (!keep && !store.remote) {
+    // Scanned as it is read: following a chain, listing a folder of backups, each manifest costs
+    // one piece of memory, not its size (350 MB for a million entries).
+    const scanner = new ManifestEndsScanner();
+    for await (const chunk of store.stream(name)) scanner.update(chunk as Buffer);
+    let scanned: ReturnType<ManifestEndsScanner['finish']>;
+    let refusedByCaller = false;
+    try {
+      scanned = scanner.finish((sha256) => {
+        refusedByCaller = true;
+        proven?.(sha256);
+        refusedByCaller = false;
+      });
+    } catch (error) {
+      throw refusedByCaller ? error : invalid(error);
+    }
+    return link(scanned, scanned.sha256);
+  }
   const bytes = await store.readAll(name);
   const digests = hashManifestBytes(bytes);
   proven?.(digests.sha256);
@@ -52,15 +79,9 @@ export async function readChainLink(manifestPath: string, stores: Stores = defau
   try {
     ends = parseManifestEnds(bytes, digests);
   } catch (error) {
-    throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
+    throw invalid(error);
   }
-  return {
-    ...ends,
-    manifestPath: path,
-    archivePath: joinLocation(parentLocation(path), nameOf(ends.header.archive)),
-    sha256: digests.sha256,
-    ...(keep ? { kept: { bytes, linesSha256: digests.linesSha256 } } : {}),
-  };
+  return { ...link(ends, digests.sha256), ...(keep ? { kept: { bytes, linesSha256: digests.linesSha256 } } : {}) };
 }
 
 /** A link's manifest bytes: kept from when the link was read, or read again and proven the same. */
