@@ -26,48 +26,66 @@ export function registerList(program: Command, context: CliContext): void {
     .argument('<path>', 'NAME.manifest.jsonl, an archive, or a folder of backups')
     .option('--json', 'print the manifest records (or, for a folder, one record per backup) as JSON lines')
     .action(async (path: string, flags: ListFlags) => {
-      const write = (line: string) => context.stdout.write(`${line}\n`);
-      const stores = storesFor(s3SettingsFrom(flags));
-      const location = resolveLocation(path);
-      if (!isBackupFileName(location) && (await stores.folder(location).isFolder())) {
-        await listFolder(location, flags, write, (line) => context.stderr.write(`gulp-backup: warning: ${line}\n`), stores);
-        context.exitCode = EXIT_OK;
-        return;
+      // Lines go out 64 KiB at a time: one write per line is a system call per entry when stdout
+      // is a file or a pipe (a second of a million-entry listing).
+      let pending = '';
+      const flush = () => {
+        if (pending !== '') context.stdout.write(pending);
+        pending = '';
+      };
+      const write = (line: string) => {
+        pending += `${line}\n`;
+        if (pending.length >= 65536) flush();
+      };
+      const say = (text: string) => {
+        flush();
+        context.stderr.write(text);
+      };
+      try {
+        context.exitCode = await list(path, flags, write, say);
+      } finally {
+        flush();
       }
-      // Loaded when needed: every command's start-up would pay for the read path otherwise.
-      const { BackupReader } = await import('../engine/read/backup-reader.js');
-      const backup = await BackupReader.open(location, stores);
-      const { manifest, manifestPath, archivePath } = backup;
-      if (!manifest) {
-        context.exitCode = await listArchive(backup, flags, write, (line) => context.stderr.write(`gulp-backup: ${line}\n`));
-        return;
-      } else if (flags.json) {
-        for (const entry of manifest.entries) write(JSON.stringify(entry));
-      } else {
-        const h = manifest.header;
-        write(`# ${h.kind} backup ${h.id}, ${h.createdAt}, ${manifest.entries.length} entries, ${archivePath}`);
-        if (h.parent && manifestPath) {
-          write('# chain, oldest first:');
-          for (const line of await chainLines(backup)) write(`#   ${line}`);
-        }
-        let malformed = 0;
-        for (const [i, entry] of manifest.entries.entries()) {
-          const field = malformedEntry(entry);
-          if (field === undefined) write(entryLine(entry.type, entry.mode, entry.size, BigInt(entry.mtimeNs), entry.path, entry.linkTarget));
-          else {
-            // A manifest edited with its digest computed again: said, not listed as if it were sound.
-            write(`# entry ${i + 1} of the manifest is malformed (${field}): ${JSON.stringify(entry).slice(0, 200)}`);
-            malformed++;
-          }
-        }
-        if (malformed > 0) {
-          context.stderr.write(`gulp-backup: ${malformedEntriesLine(malformed, manifestPath ?? archivePath)}\n`);
-          context.exitCode = EXIT_DAMAGE;
-          return;
-        }
-      }
-      context.exitCode = EXIT_OK;
     });
+}
+
+async function list(path: string, flags: ListFlags, write: (line: string) => void, say: (text: string) => void): Promise<number> {
+  const stores = storesFor(s3SettingsFrom(flags));
+  const location = resolveLocation(path);
+  if (!isBackupFileName(location) && (await stores.folder(location).isFolder())) {
+    await listFolder(location, flags, write, (line) => say(`gulp-backup: warning: ${line}\n`), stores);
+    return EXIT_OK;
+  }
+  // Loaded when needed: every command's start-up would pay for the read path otherwise.
+  const { BackupReader } = await import('../engine/read/backup-reader.js');
+  const backup = await BackupReader.open(location, stores);
+  const { manifest, manifestPath, archivePath } = backup;
+  if (!manifest) return listArchive(backup, flags, write, (line) => say(`gulp-backup: ${line}\n`));
+  if (flags.json) {
+    for (const entry of manifest.entries) write(JSON.stringify(entry));
+    return EXIT_OK;
+  }
+  const h = manifest.header;
+  write(`# ${h.kind} backup ${h.id}, ${h.createdAt}, ${manifest.entries.length} entries, ${archivePath}`);
+  if (h.parent && manifestPath) {
+    write('# chain, oldest first:');
+    for (const line of await chainLines(backup)) write(`#   ${line}`);
+  }
+  let malformed = 0;
+  for (const [i, entry] of manifest.entries.entries()) {
+    const field = malformedEntry(entry);
+    if (field === undefined) write(entryLine(entry.type, entry.mode, entry.size, BigInt(entry.mtimeNs), entry.path, entry.linkTarget));
+    else {
+      // A manifest edited with its digest computed again: said, not listed as if it were sound.
+      write(`# entry ${i + 1} of the manifest is malformed (${field}): ${JSON.stringify(entry).slice(0, 200)}`);
+      malformed++;
+    }
+  }
+  if (malformed > 0) {
+    say(`gulp-backup: ${malformedEntriesLine(malformed, manifestPath ?? archivePath)}\n`);
+    return EXIT_DAMAGE;
+  }
+  return EXIT_OK;
 }
 
 const KIND_LETTER: Record<string, string> = { file: '-', directory: 'd', symlink: 'l', hardlink: 'h', 'character device': 'c', 'block device': 'b', fifo: 'p' };
