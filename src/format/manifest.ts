@@ -450,6 +450,8 @@ export class ManifestEndsScanner {
   private fedBreaks = 0;
   /** The bytes after those: the last line seen so far, and whatever line breaks follow it. */
   private tail = Buffer.alloc(0);
+  /** Once the scan has ended: the digests, where the last line starts, and that line. */
+  private ended: { digests: { sha256: string; linesSha256: string }; lastStart: number; lastLine: Buffer } | undefined;
 
   update(chunk: Buffer): void {
     this.fileHash.update(chunk);
@@ -467,24 +469,27 @@ export class ManifestEndsScanner {
     this.tail = Buffer.from(chunk.subarray(lastBreak + 1));
   }
 
-  /** The file's digests, header and footer, checked as `parseManifestEnds` checks them (`proven` sees the SHA-256 first). */
-  finish(proven?: (sha256: string) => void): { header: ManifestHeader; footer: ManifestFooter; sha256: string; linesSha256: string } {
+  /** Ends the scan: the file's digests (its SHA-256, and the footer's digest of the lines before it). */
+  digests(): { sha256: string; linesSha256: string } {
+    if (this.ended) return this.ended.digests;
     const tail = this.tail;
     let end = tail.length;
     while (end > 0 && (tail[end - 1] === 0x0a || tail[end - 1] === 0x0d)) end--;
     const lastBreak = end === 0 ? -1 : tail.lastIndexOf(0x0a, end - 1);
     this.feed(tail.subarray(0, lastBreak + 1));
-    const lastStart = this.fed;
-    const sha256 = this.fileHash.digest('hex');
-    const linesSha256 = this.linesHash.digest('hex');
-    proven?.(sha256);
-    if (this.headLength > MAX_HEADER_LINE) {
-      throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
-    }
+    const digests = { sha256: this.fileHash.digest('hex'), linesSha256: this.linesHash.digest('hex') };
+    this.ended = { digests, lastStart: this.fed, lastLine: tail.subarray(lastBreak + 1, end) };
+    return digests;
+  }
+
+  /** The header and footer, checked as `parseManifestEnds` checks them. */
+  ends(): { header: ManifestHeader; footer: ManifestFooter } {
+    this.digests();
+    const { digests, lastStart, lastLine } = this.ended!;
+    if (this.headLength > MAX_HEADER_LINE) throw new ManifestFormatError('The manifest does not start with a header record; it is not a gulp-backup manifest.');
     // The line break that ends the first line is no line of entries, when it lies before the last line.
     const lines = this.fedBreaks - (this.firstEnd !== -1 && this.firstEnd < lastStart ? 1 : 0);
-    const ends = checkManifestEnds(Buffer.concat(this.head), tail.subarray(lastBreak + 1, end), linesSha256, lines);
-    return { ...ends, sha256, linesSha256 };
+    return checkManifestEnds(Buffer.concat(this.head), lastLine, digests.linesSha256, lines);
   }
 
   private keepHead(chunk: Buffer): void {

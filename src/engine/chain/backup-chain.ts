@@ -59,18 +59,15 @@ export async function readChainLink(manifestPath: string, stores: Stores = defau
     // one piece of memory, not its size (350 MB for a million entries).
     const scanner = new ManifestEndsScanner();
     for await (const chunk of store.stream(name)) scanner.update(chunk as Buffer);
-    let scanned: ReturnType<ManifestEndsScanner['finish']>;
-    let refusedByCaller = false;
+    const { sha256 } = scanner.digests();
+    proven?.(sha256);
+    let ends: ReturnType<ManifestEndsScanner['ends']>;
     try {
-      scanned = scanner.finish((sha256) => {
-        refusedByCaller = true;
-        proven?.(sha256);
-        refusedByCaller = false;
-      });
+      ends = scanner.ends();
     } catch (error) {
-      throw refusedByCaller ? error : invalid(error);
+      throw invalid(error);
     }
-    return link(scanned, scanned.sha256);
+    return link(ends, sha256);
   }
   const bytes = await store.readAll(name);
   const digests = hashManifestBytes(bytes);
