@@ -148,12 +148,18 @@ describe('gulp/backup() plugin', () => {
 });
 
 describe('gulp/backup() plugin, incremental', () => {
-  it('with read: false and since, opens only the files that changed, and the chain restores exactly', async () => {
+  /** A folder holding `site/`, a page and an image with old mtimes (outside any racy window). */
+  async function siteTree(): Promise<string> {
     const root = await tempDir();
     await writeTree(root, {
       'site/index.html': { content: '<h1>hi</h1>', mtime: 1_600_000_000 },
       'site/img/logo.png': { content: pseudoRandomBytes(50_000, 9), mtime: 1_600_000_000 },
     });
+    return root;
+  }
+
+  it('with read: false and since, opens only the files that changed, and the chain restores exactly', async () => {
+    const root = await siteTree();
     const out = join(root, 'backups');
     const run = async (name: string, options: BackupPluginOptions, opened: string[]) =>
       pipeline(
@@ -178,11 +184,7 @@ describe('gulp/backup() plugin, incremental', () => {
   });
 
   it('with contents read by gulp.src, a file whose status moved is compared from its buffer and stays in the chain', async () => {
-    const root = await tempDir();
-    await writeTree(root, {
-      'site/index.html': { content: '<h1>hi</h1>', mtime: 1_600_000_000 },
-      'site/img/logo.png': { content: pseudoRandomBytes(50_000, 9), mtime: 1_600_000_000 },
-    });
+    const root = await siteTree();
     const out = join(root, 'backups');
     const run = (name: string, kind: BackupPluginOptions['kind']) =>
       pipeline(gulp.src('site/**', { cwd: root, encoding: false, resolveSymlinks: false }), backup({ name, since: out, kind }), gulp.dest(out));
