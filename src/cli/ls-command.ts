@@ -14,9 +14,11 @@ import { isBackupFileName } from '../engine/chain/locate-backup.js';
 import { joinLocation, nameOf as basename, resolveFrom, resolveLocation } from '../store/location.js';
 import { storesFor, type Stores } from '../store/stores.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
+import { READ_MEMORY_FLAG } from './parse.js';
 
 interface ListFlags extends S3Flags {
   json?: boolean;
+  maxMemory?: string;
 }
 
 export function registerList(program: Command, context: CliContext): void {
@@ -25,6 +27,7 @@ export function registerList(program: Command, context: CliContext): void {
     .description('list the entries of a backup and its chain, or the backups in a folder')
     .argument('<path>', 'NAME.manifest.jsonl, an archive, or a folder of backups')
     .option('--json', 'print the manifest records (or, for a folder, one record per backup) as JSON lines')
+    .option(...READ_MEMORY_FLAG)
     .action(async (path: string, flags: ListFlags) => {
       // Lines go out 64 KiB at a time: one write per line is a system call per entry when stdout
       // is a file or a pipe (a second of a million-entry listing).
@@ -51,6 +54,8 @@ export function registerList(program: Command, context: CliContext): void {
 
 async function list(path: string, flags: ListFlags, write: (line: string) => void, say: (text: string) => void): Promise<number> {
   const stores = storesFor(s3SettingsFrom(flags));
+  // Loaded when needed, as the read path is.
+  const maxMemory = (await import('../engine/options.js')).windowMemory(flags.maxMemory);
   const location = resolveLocation(path);
   if (!isBackupFileName(location) && (await stores.folder(location).isFolder())) {
     await listFolder(location, flags, write, (line) => say(`gulp-backup: warning: ${line}\n`), stores);
@@ -60,7 +65,7 @@ async function list(path: string, flags: ListFlags, write: (line: string) => voi
   const { BackupReader } = await import('../engine/read/backup-reader.js');
   const backup = await BackupReader.open(location, stores);
   const { manifest, manifestPath, archivePath } = backup;
-  if (!manifest) return listArchive(backup, flags, write, (line) => say(`gulp-backup: ${line}\n`));
+  if (!manifest) return listArchive(backup, maxMemory, flags, write, (line) => say(`gulp-backup: ${line}\n`));
   if (flags.json) {
     for (const entry of manifest.entries) write(JSON.stringify(entry));
     return EXIT_OK;
@@ -114,13 +119,13 @@ function entryLine(type: string, mode: number, size: number, mtimeNs: bigint, pa
  * An archive without a manifest (GNU tar's, Python's…), read through: the entries before any
  * damage are listed, the damage is said on stderr and the exit code is 1.
  */
-async function listArchive(backup: BackupReader, flags: ListFlags, write: (line: string) => void, say: (line: string) => void): Promise<number> {
+async function listArchive(backup: BackupReader, maxMemory: number, flags: ListFlags, write: (line: string) => void, say: (line: string) => void): Promise<number> {
   const { isDecompressionError } = await import('../engine/read/archive-format.js');
   const { TarFormatError } = await import('../format/tar-entry-stream.js');
   const { archivePath } = backup;
   const warnings: string[] = [];
   try {
-    for await (const entry of backup.entries(undefined, warnings)) {
+    for await (const entry of backup.entries({ warnings, maxMemory })) {
       const size = entry.type === 'file' ? (entry.sparse?.realSize ?? entry.size) : 0;
       const linkTarget = entry.type === 'symlink' || entry.type === 'hardlink' ? entry.linkTarget : undefined;
       if (flags.json) write(JSON.stringify({ path: entry.path, type: entry.type, size, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: entry.mtimeNs.toString(), ...(linkTarget === undefined ? {} : { linkTarget }) }));

@@ -13,3 +13,9 @@ export function integerOrRaw(value: string | undefined): number | undefined {
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
+
+/** `--max-memory` of the commands that read archives: what it bounds there (create's bounds blocks in flight). */
+export const READ_MEMORY_FLAG = [
+  '--max-memory <size>',
+  "the most memory a zstd window may take, for a .tar.zst made with zstd --long (default: '128MB', zstd's own limit; --long=31 needs '2GB')",
+] as const;

@@ -1,7 +1,7 @@
 /** `gulp-backup restore <manifest|archive> --to DIR`: exit 0 when everything was restored, 1 when some entry was not. */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
-import { collect, integerOrRaw } from './parse.js';
+import { READ_MEMORY_FLAG, collect, integerOrRaw } from './parse.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 import { stderrProgress } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
@@ -14,6 +14,7 @@ interface RestoreFlags extends S3Flags {
   overwrite?: boolean;
   sparse?: boolean;
   concurrency?: string;
+  maxMemory?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -30,6 +31,7 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('--overwrite', 'replace files that exist (default: report them and leave them)')
     .option('--sparse', 'leave runs of zeros in files over 1 MiB unwritten, as holes (4 KiB pages): sparse files take their own room again')
     .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores)')
+    .option(...READ_MEMORY_FLAG)
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: RestoreFlags) => {
@@ -43,6 +45,7 @@ export function registerRestore(program: Command, context: CliContext): void {
         overwrite: flags.overwrite,
         sparse: flags.sparse,
         concurrency: integerOrRaw(flags.concurrency),
+        maxMemory: flags.maxMemory,
         signal: context.signal,
         s3: s3SettingsFrom(flags),
       }).finally(() => renderer.stop());

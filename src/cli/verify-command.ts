@@ -1,7 +1,7 @@
 /** `gulp-backup verify <manifest|archive>`: exit 0 when intact, 1 when damage is found. */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
-import { integerOrRaw } from './parse.js';
+import { READ_MEMORY_FLAG, integerOrRaw } from './parse.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 import { stderrProgress } from './progress-renderer.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
@@ -10,6 +10,7 @@ import { formatVerifyReport } from '../report/verify-report.js';
 interface VerifyFlags extends S3Flags {
   source?: string;
   concurrency?: string;
+  maxMemory?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -21,6 +22,7 @@ export function registerVerify(program: Command, context: CliContext): void {
     .argument('<path>', 'NAME.manifest.jsonl, or NAME.tar.gz (its manifest beside it is used when present)')
     .option('-s, --source <dir>', 'also compare with this live tree (the folder the backup paths are relative to)')
     .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores)')
+    .option(...READ_MEMORY_FLAG)
     .option('--json', 'print the report as JSON')
     .option('-q, --quiet', 'print only problems')
     .action(async (path: string, flags: VerifyFlags) => {
@@ -28,6 +30,7 @@ export function registerVerify(program: Command, context: CliContext): void {
       const { verifyBackup } = await import('../engine/read/verify.js');
       const report = await verifyBackup(path, {
         concurrency: integerOrRaw(flags.concurrency),
+        maxMemory: flags.maxMemory,
         signal: context.signal,
         source: flags.source,
         s3: s3SettingsFrom(flags),

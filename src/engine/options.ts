@@ -199,13 +199,26 @@ function duration(option: string, value: unknown, fallback: number): number {
 }
 
 /**
+ * zstd's own limit on the window a frame may need (128 MiB): `zstd -d`, GNU tar and bsdtar refuse
+ * more unless told (`zstd -d --long=31`). Readers take `maxMemory` to allow up to 2 GiB.
+ */
+export const DEFAULT_WINDOW_MEMORY = 128 * 1024 * 1024;
+
+/** The `maxMemory` of restore, verify and `ls`: the most memory a zstd frame's window may take. */
+export function windowMemory(value: unknown): number {
+  const parsed = byteSize('maxMemory', value, DEFAULT_WINDOW_MEMORY);
+  if (parsed < 1024) throw new OptionError('maxMemory', value, "a size of at least '1KB' (a zstd window of 2 GiB needs '2GB')");
+  return parsed;
+}
+
+/** What verify and restore take as their path. */
+export const BACKUP_PATH = 'a manifest, an archive, or a folder of backups';
+
+/**
  * A path passed as an argument, not in the options: a non-empty string. Checked up front, since an
  * options object passed in its place (`verifyTask({ path })`) would otherwise fail deep in Node's
  * path functions with a TypeError that names neither the call nor the argument.
  */
-/** What verify and restore take as their path. */
-export const BACKUP_PATH = 'a manifest, an archive, or a folder of backups';
-
 export function pathArgument(api: string, name: string, value: unknown, what: string): string {
   if (typeof value !== 'string' || value === '') throw new OptionError(name, value, `${what} (a string: ${api} takes it first, the options after it)`);
   return value;

@@ -45,6 +45,18 @@ export function frameContentSize(bytes: Uint8Array): number | null | undefined {
   return size > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(size);
 }
 
+/**
+ * The window a zstd frame's decoder must hold (RFC 8878 §3.1.1.1.2), from its header: the
+ * Window_Descriptor, or the content size of a single-segment frame. `undefined` when the bytes do
+ * not start a frame, or it cannot be told.
+ */
+export function frameWindowSize(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 6 || Buffer.from(bytes.buffer, bytes.byteOffset, 4).readUInt32LE(0) !== ZSTD_FRAME_MAGIC) return undefined;
+  if ((bytes[4]! >> 5) & 1) return frameContentSize(bytes) ?? undefined;
+  const windowBase = 2 ** (10 + (bytes[5]! >> 3));
+  return windowBase + (windowBase / 8) * (bytes[5]! & 7);
+}
+
 /** The seek table that ends every blocked `.tar.zst`: one entry per frame, no checksums. */
 export function encodeSeekTable(frames: readonly FrameSizes[]): Buffer {
   const contentSize = frames.length * ENTRY_SIZE + SEEK_TABLE_FOOTER_SIZE;

@@ -29,7 +29,7 @@ import { PLUGIN_NAME, streamError } from './stream-error.js';
 import { malformedEntry } from '../engine/read/malformed-entry.js';
 import { OptionError } from '../errors.js';
 import { optionKeys, rejectUnknownKeys } from '../engine/option-keys.js';
-import { stringList } from '../engine/options.js';
+import { stringList, windowMemory } from '../engine/options.js';
 import { formatBytes } from '../report/format.js';
 
 /**
@@ -45,23 +45,30 @@ function tooLarge(path: string, size: number): string {
 export interface RestorePluginOptions {
   /** Emit only entries whose archive path matches one of these globs. */
   include?: string | string[];
+  /**
+   * The most memory a zstd frame's window may take, for a `.tar.zst` made with `zstd --long`
+   * (bytes, or a string such as `'2GB'`). Default `'128MB'`, zstd's own limit.
+   */
+  maxMemory?: number | string;
 }
 
-const RESTORE_PLUGIN_KEYS = optionKeys<RestorePluginOptions>()('include');
+const RESTORE_PLUGIN_KEYS = optionKeys<RestorePluginOptions>()('include', 'maxMemory');
 
 export function restore(options: RestorePluginOptions = {}): Transform {
   let include: ((path: string) => boolean) | undefined;
+  let maxMemory: number;
   try {
     if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
     rejectUnknownKeys('restore()', options, RESTORE_PLUGIN_KEYS);
     include = options.include === undefined ? undefined : picomatch(stringList('include', options.include, []), { dot: true });
+    maxMemory = windowMemory(options.maxMemory);
   } catch (error) {
     throw new PluginError(PLUGIN_NAME, error as Error);
   }
   return new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, callback: TransformCallback) {
-      emitEntries(file, include, (vinyl) => this.push(vinyl)).then(
+      emitEntries(file, { include, maxMemory }, (vinyl) => this.push(vinyl)).then(
         (refused) => {
           if (refused.length === 0) callback();
           else callback(streamError(`${file.relative}: entries not restored:\n${refused.join('\n')}`, file.path));
@@ -72,7 +79,11 @@ export function restore(options: RestorePluginOptions = {}): Transform {
   });
 }
 
-async function emitEntries(file: File, include: ((path: string) => boolean) | undefined, push: (file: File) => void): Promise<string[]> {
+async function emitEntries(
+  file: File,
+  { include, maxMemory }: { include: ((path: string) => boolean) | undefined; maxMemory: number },
+  push: (file: File) => void,
+): Promise<string[]> {
   // A manifest stands for its backup, whose archive is beside it; so does a file read with `read: false`.
   const byPath = file.isNull() || isManifestFileName(file.path);
   // The manifest beside the archive, when there is one: hashes to check, or a chain to follow.
@@ -86,7 +97,7 @@ async function emitEntries(file: File, include: ((path: string) => boolean) | un
   const warnings: string[] = [];
   // As restore reads an archive without a manifest: the compressed stream is read to its end, so a
   // cut-short .tar.gz fails here as it does there (and as gzip -d does); a missing one is named.
-  for await (const entry of reader.entries(undefined, warnings)) {
+  for await (const entry of reader.entries({ warnings, maxMemory })) {
     const vinyl = await toVinyl(entry, base, include, hashes, refused);
     if (vinyl) push(vinyl);
   }

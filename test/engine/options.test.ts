@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { availableParallelism } from 'node:os';
 import { OptionError } from '../../src/errors.js';
-import { resolveBackupOptions, type BackupOptions } from '../../src/engine/options.js';
+import { DEFAULT_WINDOW_MEMORY, resolveBackupOptions, type BackupOptions } from '../../src/engine/options.js';
+import { validateRestoreOptions } from '../../src/engine/read/restore.js';
+import { validateVerifyOptions } from '../../src/engine/read/verify.js';
+import { restore } from '../../src/gulp/restore-plugin.js';
 
 function rejects(options: Partial<BackupOptions>): OptionError {
   try {
@@ -43,5 +46,15 @@ describe('engine/options', () => {
 
   it('keeps each hash once, in the order given', () => {
     expect(resolveBackupOptions({ out: 'x', hashes: ['md5', 'sha256', 'md5'] }).hashes).to.deep.equal(['md5', 'sha256']);
+  });
+
+  it("the readers' maxMemory (a zstd window): zstd's 128 MiB by default, human sizes, at least 1 KiB", () => {
+    expect(DEFAULT_WINDOW_MEMORY).to.equal(128 * 1024 * 1024);
+    expect(validateRestoreOptions({ to: 'x' }).maxMemory).to.equal(DEFAULT_WINDOW_MEMORY);
+    expect(validateRestoreOptions({ to: 'x', maxMemory: '2GB' }).maxMemory).to.equal(2 * 1024 ** 3);
+    expect(validateVerifyOptions({ maxMemory: 256 * 1024 * 1024 }).maxMemory).to.equal(256 * 1024 * 1024);
+    expect(() => validateRestoreOptions({ to: 'x', maxMemory: 12 })).to.throw(OptionError, "Expected `maxMemory` to be a size of at least '1KB'");
+    expect(() => validateVerifyOptions({ maxMemory: 'lots' })).to.throw(OptionError, /`maxMemory`.*got `lots`/);
+    expect(() => restore({ maxMemory: -1 })).to.throw(/`maxMemory`.*got `-1`/);
   });
 });

@@ -187,6 +187,40 @@ describe('codec zstd (Node.js with zstd)', () => {
     expect((error as Error).message).to.match(/doesn't match checksum/);
   });
 
+  it("a .tar.zst made with zstd --long is refused as needing memory, never called damaged; maxMemory reads it", async () => {
+    const folder = await tempDir();
+    const archive = join(folder, 'long.tar.zst');
+    // From a pipe the size is unknown, so the frame keeps the 256 MiB window --long=28 asks for (zstd's own default limit is
+    // 128 MiB); pax keeps the times whole, to compare the restored tree exactly.
+    execFileSync('sh', ['-c', `tar --format=posix -cf - tree | zstd -q --long=28 -c > ${archive}`], { cwd: root });
+    const needsMemory = (error: unknown) => {
+      expect(error).to.include({ code: 'ARCHIVE_NEEDS_MEMORY' }); // a BackupError, or the plugin's PluginError carrying its code
+      expect((error as Error).message).to.include('a zstd window of 256MB (zstd --long)').and.include('--max-memory 256MB');
+    };
+    const restoreError = await restoreBackup(archive, { to: await tempDir() }).catch((e: unknown) => e);
+    expect(restoreError).to.be.instanceOf(BackupError);
+    needsMemory(restoreError);
+    needsMemory(await verifyBackup(archive).catch((e: unknown) => e));
+    const pluginError = await pipeline(gulp.src(archive, { read: false }), restore(), gulp.dest(await tempDir())).catch((e: unknown) => e);
+    needsMemory(pluginError);
+    expect(pluginError).to.include({ plugin: 'gulp-backup' });
+    for (const command of [['verify', archive], ['ls', archive], ['restore', archive, '-t', join(folder, 'cli')]]) {
+      const cli = await runCli(command);
+      expect(cli.code, command[0]).to.equal(2);
+      expect(cli.stderr).to.include('--max-memory 256MB').and.not.match(/damaged/i);
+    }
+    const target = await tempDir();
+    expect((await restoreBackup(archive, { to: target, maxMemory: '256MB' })).ok).to.equal(true);
+    expect(describeTree(join(target, 'tree'))).to.deep.equal(describeTree(join(root, 'tree')));
+    expect((await verifyBackup(archive, { maxMemory: '256MB' })).ok).to.equal(true);
+    const viaPlugin = await tempDir();
+    await pipeline(gulp.src(archive, { encoding: false }), restore({ maxMemory: '256MB' }), gulp.dest(viaPlugin));
+    expect((await readFile(join(viaPlugin, 'tree/log.txt'), 'utf8'))).to.equal(TREE['tree/log.txt']);
+    const cli = await runCli(['ls', archive, '--max-memory', '256MB']);
+    expect(cli.code).to.equal(0);
+    expect(cli.stdout).to.include('tree/noise.bin');
+  });
+
   it('a cut-short .tar.zst is found truncated, with and without its manifest', async () => {
     const folder = await tempDir();
     const cut = join(folder, 'z.tar.zst');

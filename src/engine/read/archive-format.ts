@@ -5,9 +5,11 @@
  */
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
+import bytes from 'bytes';
 import { BackupError } from '../../errors.js';
 import { readableCodec } from '../../format/codecs/codecs.js';
 import { zstdCodec } from '../../format/codecs/zstd-codec.js';
+import { frameWindowSize } from '../../format/zstd-frames.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
 import { TarFormatError, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { decodeHeaderBlock } from '../../format/tar-header-block.js';
@@ -15,6 +17,7 @@ import { TAR_BLOCK_SIZE } from '../../format/tar-header.js';
 import { notFound } from '../chain/locate-backup.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
 import { missingFileError } from '../../store/backup-store.js';
+import { DEFAULT_WINDOW_MEMORY } from '../options.js';
 
 export type ArchiveCompression = 'gzip' | 'zstd' | 'none';
 
@@ -57,14 +60,44 @@ function isLzmaAlone(head: Buffer): boolean {
   return head.length < TAR_BLOCK_SIZE || 'invalid' in decodeHeaderBlock(head.subarray(0, TAR_BLOCK_SIZE));
 }
 
+/** How readers of an archive without a manifest may decompress it. */
+export interface ArchiveReadOptions {
+  /** The most memory a zstd frame's window may take (`maxMemory`); default zstd's own 128 MiB. */
+  maxMemory?: number;
+}
+
 /** The zstd decompressor, or an error naming what it needs. */
-function zstdDecompressor(path: string): NodeJS.ReadWriteStream {
+function zstdDecompressor(path: string, maxMemory: number): Readable & NodeJS.WritableStream {
   readableCodec(zstdCodec, path);
-  return (zlib as unknown as { createZstdDecompress: () => NodeJS.ReadWriteStream }).createZstdDecompress();
+  // A window is a power of two (plus eighths): the limit is the largest power of two within maxMemory, 1 KiB to 2 GiB.
+  const windowLogMax = Math.min(31, Math.max(10, Math.floor(Math.log2(maxMemory))));
+  const params = { [(zlib.constants as unknown as Record<string, number>).ZSTD_d_windowLogMax!]: windowLogMax };
+  return (zlib as unknown as { createZstdDecompress: (options: object) => Readable & NodeJS.WritableStream }).createZstdDecompress({ params });
+}
+
+/**
+ * A zstd frame whose window is past the limit: a good archive (made with `zstd --long`) that needs
+ * more memory to read, never a damaged one. `head` is the archive's first bytes, to tell the window.
+ */
+function windowTooLarge(path: string, head: Buffer, maxMemory: number, cause: Error): BackupError {
+  const window = frameWindowSize(head);
+  const needed = window !== undefined && window > maxMemory ? window : undefined;
+  const allow = bytes.format(2 ** Math.min(31, Math.ceil(Math.log2(needed ?? 2 ** 31))));
+  return new BackupError(
+    'ARCHIVE_NEEDS_MEMORY',
+    `${path} was compressed with a zstd window of ${needed === undefined ? `more than ${bytes.format(maxMemory)}` : bytes.format(needed)} (zstd --long): ` +
+      `decompressing it takes that much memory, more than the ${bytes.format(maxMemory)} allowed (zstd, GNU tar and bsdtar refuse it too, unless told). ` +
+      `Allow it with --max-memory ${allow} (option maxMemory: '${allow}'), or decompress it first: zstd -d --long=31.`,
+    { path, cause },
+  );
 }
 
 /** The tar bytes of a stream of archive bytes, decompressed as its magic bytes say. */
-export async function tarBytesOf(source: Readable, name: string): Promise<{ compression: ArchiveCompression; tar: Readable; gzip?: GzipEnd }> {
+export async function tarBytesOf(
+  source: Readable,
+  name: string,
+  { maxMemory = DEFAULT_WINDOW_MEMORY }: ArchiveReadOptions = {},
+): Promise<{ compression: ArchiveCompression; tar: Readable; gzip?: GzipEnd }> {
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let head = Buffer.alloc(0);
   const held: Buffer[] = [];
@@ -75,60 +108,77 @@ export async function tarBytesOf(source: Readable, name: string): Promise<{ comp
     head = Buffer.concat(held);
   }
   const compression = compressionOf(head, name);
-  const bytes = Readable.from(
+  const input = Readable.from(
     (async function* () {
       yield* held;
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
     })(),
     { objectMode: false },
   );
-  bytes.on('close', () => source.destroy());
-  if (compression === 'none') return { compression, tar: bytes };
+  input.on('close', () => source.destroy());
+  if (compression === 'none') return { compression, tar: input };
   if (compression === 'gzip') {
     const gzip: GzipEnd = { members: 0, trailingGarbage: false };
-    const tar = Readable.from(gunzipMembers(bytes, gzip), { objectMode: false });
-    tar.on('close', () => bytes.destroy());
+    const tar = Readable.from(gunzipMembers(input, gzip), { objectMode: false });
+    tar.on('close', () => input.destroy());
     return { compression, tar, gzip };
   }
-  const inflate = zstdDecompressor(name);
+  const inflate = zstdDecompressor(name, maxMemory);
   // Errors of the input reach the decompressor's output, where the reader sees them.
-  bytes.on('error', (error) => (inflate as unknown as Readable).destroy(error));
-  const tar = bytes.pipe(inflate) as unknown as Readable;
-  tar.on('close', () => bytes.destroy());
+  input.on('error', (error) => inflate.destroy(error));
+  input.pipe(inflate);
+  // zlib's zstd decoder fails with errors of its own: as BackupErrors here, for every reader.
+  const tar = Readable.from(
+    (async function* () {
+      try {
+        yield* inflate as AsyncIterable<Buffer>;
+      } catch (error) {
+        throw (error as NodeJS.ErrnoException).code === 'ZSTD_error_frameParameter_windowTooLarge'
+          ? windowTooLarge(name, head, maxMemory, error as Error)
+          : asStreamError(error, name);
+      }
+    })(),
+    { objectMode: false },
+  );
+  tar.on('close', () => {
+    inflate.destroy();
+    input.destroy();
+  });
   return { compression, tar };
 }
 
 /** Decompressed bytes read past the tar end marker, to prove the compressed stream whole. */
 const TAIL_LIMIT = 64 * 1024 * 1024;
 
+/** What a reader of entries learns besides them, and how it may decompress. */
+export interface ArchiveEntriesOptions extends ArchiveReadOptions {
+  /** Learns whether the tar end marker came, and how many bytes came before it. */
+  end?: TarStreamEnd;
+  /** Gets what is odd but harmless (bytes after the last gzip member). */
+  warnings?: string[];
+}
+
 /**
  * The entries of an archive file without a manifest. After the end marker, the rest of the
  * compressed stream is read (up to 64 MiB) so that a cut-short or damaged end is found, as
  * `tar -xz` finds it through gzip; what is odd but harmless goes to `warnings`.
  */
-export async function* archiveEntries(
-  path: string,
-  end: TarStreamEnd = { endMarker: false, bytes: 0 },
-  warnings: string[] = [],
-  stores: Stores = defaultStores,
-): AsyncGenerator<TarEntry> {
+export async function* archiveEntries(path: string, options: ArchiveEntriesOptions = {}, stores: Stores = defaultStores): AsyncGenerator<TarEntry> {
   const { store, name } = stores.file(path);
   // A missing file is named before anything else.
   if (!(await store.stat(name))) throw notFound(path, missingFileError(path));
-  yield* archiveEntriesOf(store.stream(name), path, end, warnings);
+  yield* archiveEntriesOf(store.stream(name), path, options);
 }
 
 /** The same, from a stream of archive bytes (a vinyl file's contents); `path` names it in messages. */
 export async function* archiveEntriesOf(
   source: Readable,
   path: string,
-  end: TarStreamEnd = { endMarker: false, bytes: 0 },
-  warnings: string[] = [],
+  { end = { endMarker: false, bytes: 0 }, warnings = [], maxMemory }: ArchiveEntriesOptions = {},
 ): AsyncGenerator<TarEntry> {
-  const { compression, tar, gzip } = await tarBytesOf(source, path);
+  const { compression, tar, gzip } = await tarBytesOf(source, path, { maxMemory });
   const iterator = tar[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  // zlib's zstd decoder fails with errors of its own: as BackupErrors here, for every reader.
-  const next = () => iterator.next().catch((error: unknown) => Promise.reject(asStreamError(error, path)));
+  const next = () => iterator.next();
   try {
     // The reader stops at the end marker without closing the stream: the tail is read here.
     try {

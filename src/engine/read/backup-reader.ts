@@ -17,10 +17,10 @@
 import type { Readable } from 'node:stream';
 import { ChainError } from '../../errors.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
-import type { TarEntry, TarStreamEnd } from '../../format/tar-entry-stream.js';
+import type { TarEntry } from '../../format/tar-entry-stream.js';
 import { ancestry, contentHolders, readChainLink, type ChainLink, type ContentHolders } from '../chain/backup-chain.js';
 import { locateBackup, type LocatedBackup } from '../chain/locate-backup.js';
-import { archiveEntries, archiveEntriesOf } from './archive-format.js';
+import { archiveEntries, archiveEntriesOf, type ArchiveEntriesOptions } from './archive-format.js';
 import { BackupContent } from './backup-content.js';
 import { resolveLocation } from '../../store/location.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
@@ -75,10 +75,11 @@ export class BackupReader {
 
   /**
    * The entries of the archive read without its manifest, in order. `end` learns whether the tar
-   * end marker came; `warnings` what is odd but harmless (bytes after the last gzip member).
+   * end marker came; `warnings` what is odd but harmless (bytes after the last gzip member);
+   * `maxMemory` bounds a zstd window (archives made with `zstd --long` need more than the default).
    */
-  entries(end?: TarStreamEnd, warnings?: string[]): AsyncGenerator<TarEntry> {
-    return this.bytes ? archiveEntriesOf(this.bytes, this.archivePath, end, warnings) : archiveEntries(this.archivePath, end, warnings, this.stores);
+  entries(options: ArchiveEntriesOptions = {}): AsyncGenerator<TarEntry> {
+    return this.bytes ? archiveEntriesOf(this.bytes, this.archivePath, options) : archiveEntries(this.archivePath, options, this.stores);
   }
 
   /** This backup and its ancestors, newest first, and where the chain breaks (a link missing or edited). */

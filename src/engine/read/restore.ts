@@ -26,7 +26,7 @@ import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-p
 import { malformedEntry } from './malformed-entry.js';
 import { secondsForUtimes } from './time.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
-import { BACKUP_PATH, pathArgument, stringList } from '../options.js';
+import { BACKUP_PATH, pathArgument, stringList, windowMemory } from '../options.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
 import { isS3Location } from '../../store/location.js';
 import type { StoreCounters } from '../../store/s3-connection.js';
@@ -56,6 +56,11 @@ export interface RestoreOptions {
   sparse?: boolean;
   /** Inflate workers. Default: the number of cores. */
   concurrency?: number;
+  /**
+   * The most memory a zstd frame's window may take, for a `.tar.zst` made with `zstd --long`
+   * (bytes, or a string such as `'2GB'`). Default `'128MB'`, zstd's own limit.
+   */
+  maxMemory?: number | string;
   /** Deepest entry path accepted. Default 256. */
   maxDepth?: number;
   signal?: AbortSignal;
@@ -91,7 +96,7 @@ export interface RestoreResult {
   elapsedMs: number;
 }
 
-const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'sparse', 'concurrency', 'maxDepth', 'signal', 'onProgress', 's3');
+const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'sparse', 'concurrency', 'maxMemory', 'maxDepth', 'signal', 'onProgress', 's3');
 
 /**
  * Checks restore options without doing anything (tasks call it when the gulpfile loads); returns
@@ -112,10 +117,11 @@ export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBa
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new OptionError(key, options[key], 'true or false');
   }
   const { include, s3, ...rest } = options;
-  return { ...rest, concurrency, stores: storesFor(s3), ...(include === undefined ? {} : { include: stringList('include', include, []) }) };
+  const maxMemory = windowMemory(options.maxMemory);
+  return { ...rest, concurrency, maxMemory, stores: storesFor(s3), ...(include === undefined ? {} : { include: stringList('include', include, []) }) };
 }
 
-type ValidRestoreOptions = Omit<RestoreOptions, 'include' | 's3'> & { include?: string[]; concurrency: number; stores: Stores };
+type ValidRestoreOptions = Omit<RestoreOptions, 'include' | 's3' | 'maxMemory'> & { include?: string[]; concurrency: number; maxMemory: number; stores: Stores };
 
 export async function restoreBackup(path: string, restoreOptions: RestoreOptions): Promise<RestoreResult> {
   pathArgument('restoreBackup()', 'path', path, BACKUP_PATH);
@@ -433,7 +439,7 @@ async function restoreSequentially(backup: BackupReader, context: RestoreContext
   const signal = context.options.signal;
   const end = { endMarker: false, bytes: 0 };
   try {
-    for await (const entry of backup.entries(end, result.warnings)) {
+    for await (const entry of backup.entries({ end, warnings: result.warnings, maxMemory: context.options.maxMemory })) {
       signal?.throwIfAborted();
       if (include) {
         // Patterns name paths as they are restored: `a.txt` matches the `./a.txt` of `tar -C dir .`.

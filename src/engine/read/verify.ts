@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { AbortError, BackupError, OptionError } from '../../errors.js';
-import { BACKUP_PATH, pathArgument } from '../options.js';
+import { BACKUP_PATH, pathArgument, windowMemory } from '../options.js';
 import { codecNamed, containerOf, readableCodec } from '../../format/codecs/codecs.js';
 import { noneCodec } from '../../format/codecs/none-codec.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
@@ -41,6 +41,11 @@ export interface VerifyOptions {
   source?: string;
   /** Inflate workers. Default: the number of cores. */
   concurrency?: number;
+  /**
+   * The most memory a zstd frame's window may take, for a `.tar.zst` made with `zstd --long`
+   * (bytes, or a string such as `'2GB'`). Default `'128MB'`, zstd's own limit.
+   */
+  maxMemory?: number | string;
   signal?: AbortSignal;
   /** Called with progress events: archive bytes read so far and in all (phase `verify`, then `done`). */
   onProgress?: (progress: BackupProgress) => void;
@@ -79,10 +84,10 @@ export interface VerifyReport {
  * const report = await verifyBackup('backups/nightly.manifest.jsonl');
  * if (!report.ok) console.error(report.problems, report.entries.filter((e) => e.status !== 'ok'));
  */
-const VERIFY_OPTION_KEYS = optionKeys<VerifyOptions>()('source', 'concurrency', 'signal', 'onProgress', 's3');
+const VERIFY_OPTION_KEYS = optionKeys<VerifyOptions>()('source', 'concurrency', 'maxMemory', 'signal', 'onProgress', 's3');
 
 /** Checks verify options without doing anything (tasks call it when the gulpfile loads). */
-export function validateVerifyOptions(options: VerifyOptions, api = 'verifyBackup()', extraKeys: readonly string[] = []): number {
+export function validateVerifyOptions(options: VerifyOptions, api = 'verifyBackup()', extraKeys: readonly string[] = []): { concurrency: number; maxMemory: number } {
   if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
   rejectUnknownKeys(api, options, new Set([...VERIFY_OPTION_KEYS, ...extraKeys]));
   const concurrency = options.concurrency ?? availableParallelism();
@@ -92,13 +97,13 @@ export function validateVerifyOptions(options: VerifyOptions, api = 'verifyBacku
   if (options.source !== undefined && (typeof options.source !== 'string' || options.source === '')) {
     throw new OptionError('source', options.source, 'the path of the live tree to compare with');
   }
-  return concurrency;
+  return { concurrency, maxMemory: windowMemory(options.maxMemory) };
 }
 
 export async function verifyBackup(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   pathArgument('verifyBackup()', 'path', path, BACKUP_PATH);
   const start = performance.now();
-  const concurrency = validateVerifyOptions(options);
+  const { concurrency, maxMemory } = validateVerifyOptions(options);
   const stores = storesFor(options.s3);
   const requestsBefore = stores.counters();
   const backup = await BackupReader.open(path, stores);
@@ -109,6 +114,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   const progress = new ProgressTracker(options.onProgress);
   progress.filesTotal = manifest?.entries.length ?? 0;
   const pool = new BlockCodecPool(concurrency);
+  const context: CheckContext = { pool, concurrency, maxMemory, signal: options.signal, progress, stores };
   try {
     const problems: string[] = [];
     const warnings: string[] = [];
@@ -118,7 +124,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
     if (!manifest) {
       progress.bytesTotal = await archiveSize(archivePath, undefined, stores);
       progress.enter('verify');
-      const checked = await checkArchive({ archivePath, manifest: undefined }, pool, concurrency, options.signal, progress, stores);
+      const checked = await checkArchive({ archivePath, manifest: undefined }, context);
       archives.push(archivePath);
       problems.push(...checked.problems);
       warnings.push(...checked.warnings);
@@ -146,7 +152,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
         const prefix = id === ownId ? '' : `${basename(holder.archivePath)} (held content): `;
         let checked: ArchiveCheck;
         try {
-          checked = await checkArchive({ archivePath: holder.archivePath, manifest: { ...holder, entries: held } }, pool, concurrency, options.signal, progress, stores);
+          checked = await checkArchive({ archivePath: holder.archivePath, manifest: { ...holder, entries: held } }, context);
         } catch (error) {
           // A missing archive of the chain: its entries are missing, the other archives are still checked.
           if (!(error instanceof BackupError) || error.code !== 'SOURCE_NOT_FOUND') throw error;
@@ -217,15 +223,19 @@ interface ArchiveCheck {
   warnings: string[];
 }
 
+/** What every archive of one verify is checked with. */
+interface CheckContext {
+  pool: BlockCodecPool;
+  concurrency: number;
+  /** The most memory a zstd window may take (another tool's `.tar.zst`). */
+  maxMemory: number;
+  signal: AbortSignal | undefined;
+  progress: ProgressTracker;
+  stores: Stores;
+}
+
 /** One archive: its size and SHA-256, every block, the end marker, and the given entries. */
-async function checkArchive(
-  { archivePath, manifest }: ArchiveToCheck,
-  pool: BlockCodecPool,
-  concurrency: number,
-  signal: AbortSignal | undefined,
-  progress: ProgressTracker,
-  stores: Stores,
-): Promise<ArchiveCheck> {
+async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, concurrency, maxMemory, signal, progress, stores }: CheckContext): Promise<ArchiveCheck> {
   const file = await openArchive(archivePath, undefined, stores);
   const fileSize = file.size;
   try {
@@ -254,7 +264,7 @@ async function checkArchive(
     // Files whole in one block are hashed by the worker that decompresses it.
     const plan = manifest && footer ? workerHashPlan(manifest.entries, footer.blocks.blockSize, manifest.header.options.hashes) : undefined;
     const blocks = foreign
-      ? decompressedBlocks(archivePath, onRead, warnings, stores)
+      ? decompressedBlocks(archivePath, { onRead, warnings, stores, maxMemory })
       : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal, onRead, ...(plan ? { hashRanges: plan.ranges } : {}) });
     const problems: string[] = [];
     let blockCount = 0;
@@ -380,11 +390,14 @@ function isEntryType(type: string): type is EntryReport['type'] {
  * feeding the tar reader. A decompression error ends the walk: without member boundaries nothing
  * after it can be found.
  */
-async function* decompressedBlocks(path: string, onRead: (bytes: number) => void, warnings: string[], stores: Stores): AsyncGenerator<ReadBlock> {
+async function* decompressedBlocks(
+  path: string,
+  { onRead, warnings, stores, maxMemory }: { onRead: (bytes: number) => void; warnings: string[]; stores: Stores; maxMemory: number },
+): AsyncGenerator<ReadBlock> {
   const { store, name } = stores.file(path);
   const input = store.stream(name);
   input.on('data', (chunk) => onRead(chunk.length));
-  const { compression, tar, gzip } = await tarBytesOf(input, path);
+  const { compression, tar, gzip } = await tarBytesOf(input, path, { maxMemory });
   let index = 0;
   let tarOffset = 0;
   try {
