@@ -3,7 +3,7 @@ export { createBackup, type BackupResult } from './engine/write/backup.js';
 export { backupWithProgress, type BackupRun } from './engine/write/backup-with-progress.js';
 export { previewBackup, type BackupPreview } from './engine/write/preview.js';
 export { extensionStatistics, type ExtensionStatistics } from './engine/write/extension-statistics.js';
-export { verifyBackup, type VerifyOptions, type VerifyReport } from './engine/read/verify.js';
+export { verifyBackup, type ArchiveLayout, type VerifyOptions, type VerifyReport } from './engine/read/verify.js';
 export type { EntryReport, EntryStatus } from './engine/read/entry-checker.js';
 export { restoreBackup, type RestoreOptions, type RestoreResult, type RestoreFailure } from './engine/read/restore.js';
 export type { BackupOptions, ArchiveOptions, HashAlgorithm } from './engine/options.js';

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createBackup } from '../../src/index.js';
+import { execFileSync } from 'node:child_process';
+import { createBackup, type VerifyReport } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -37,6 +38,38 @@ describe('cli: gulp-backup verify', () => {
     const report = JSON.parse(json.stdout) as { ok: boolean; counts: { damaged: number } };
     expect(report).to.deep.include({ ok: false });
     expect(report.counts.damaged).to.equal(1);
+  });
+
+  it('without a manifest, says what it checked by how the archive is laid out, never more (a plain tar has no checksum of content)', async () => {
+    const folder = await tempDir();
+    await copyFile(archivePath, join(folder, 'ours.tar.gz')); // its manifest left behind
+    execFileSync('tar', ['-cf', join(folder, 'plain.tar'), '-C', root, 'data']);
+    execFileSync('sh', ['-c', `gzip -c plain.tar > gnu.tar.gz`], { cwd: folder });
+    const said = async (name: string) => {
+      const r = await runCli(['verify', join(folder, name)]);
+      expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse((await runCli(['verify', join(folder, name), '--json'])).stdout) as VerifyReport;
+      return { lines: r.stdout.split('\n'), report };
+    };
+    const ours = await said('ours.tar.gz');
+    expect(ours.lines[0]).to.match(/: 3 entries in \d+ blocks, in /);
+    expect(ours.lines[1]).to.equal('  block checksums, lengths and tar structure were checked; without a manifest there are no file hashes to check');
+    expect(ours.report).to.include({ layout: 'blocked', hashesChecked: false });
+    const gnu = await said('gnu.tar.gz');
+    expect(gnu.lines[0]).to.match(/gnu\.tar\.gz: 3 entries, in /); // one gzip stream: no blocks to count
+    expect(gnu.lines[1]).to.equal('  the gzip checksum and length of every member and the tar structure were checked; a .tar.gz holds no file hashes to check');
+    expect(gnu.report.layout).to.equal('gzip');
+    expect(gnu.report.counts).to.include({ blocks: 1, damagedBlocks: 0 });
+    const plain = await said('plain.tar');
+    expect(plain.lines[1]).to.equal('  the tar structure was checked (header checksums, sizes, the end marker); a plain tar holds no checksum of any content');
+    expect(plain.report.layout).to.equal('tar');
+    // A damaged stream is one block, named by where in the tar it broke.
+    const bytes = await readFile(join(folder, 'gnu.tar.gz'));
+    await writeFile(join(folder, 'cut.tar.gz'), bytes.subarray(0, bytes.length - 20));
+    const cut = await runCli(['verify', join(folder, 'cut.tar.gz')]);
+    expect(cut.code).to.equal(1);
+    expect(cut.stdout).to.match(/^DAMAGED .*cut\.tar\.gz: 0 damaged, 0 missing of \d+ entries; the gzip stream is damaged$/m);
+    expect(cut.stdout).to.match(/^ {2}the gzip stream is damaged after \d+ bytes of tar: /m);
   });
 
   it('--source: exits 1 and lists the differences with the live tree', async () => {

@@ -53,6 +53,8 @@ export interface VerifyOptions {
   s3?: S3Settings;
 }
 
+export type ArchiveLayout = 'blocked' | 'gzip' | 'zstd' | 'tar';
+
 export interface VerifyReport {
   /** True when nothing is wrong. */
   ok: boolean;
@@ -60,6 +62,13 @@ export interface VerifyReport {
   manifestPath: string | undefined;
   /** False when there was no manifest: file hashes could not be checked. */
   hashesChecked: boolean;
+  /**
+   * How the archive is laid out, which says what could be checked without a manifest: `blocked`
+   * (ours: blocks compressed apart, each with its checksum and length), `gzip` or `zstd` (another
+   * tool's stream, read in one pass: its checksums, and it counts as one block), `tar` (no
+   * compression: no checksum of any content, only the headers').
+   */
+  layout: ArchiveLayout;
   /** Every archive checked: this backup's, and those of its chain that hold some of its content. */
   archives: string[];
   /** What is wrong with the archive as a whole: checksum, size, truncation, damaged blocks. */
@@ -121,6 +130,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
     const archives: string[] = [];
     const counts = { blocks: 0, damagedBlocks: 0 };
     let entries: EntryReport[];
+    let layout: ArchiveLayout = manifest?.header.options.codec === 'none' ? 'tar' : 'blocked';
     if (!manifest) {
       progress.bytesTotal = await archiveSize(archivePath, undefined, stores);
       progress.enter('verify');
@@ -129,6 +139,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       problems.push(...checked.problems);
       warnings.push(...checked.warnings);
       entries = checked.entries;
+      layout = checked.layout;
       counts.blocks += checked.blocks;
       counts.damagedBlocks += checked.damagedBlocks;
     } else {
@@ -179,6 +190,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
       archivePath,
       manifestPath,
       hashesChecked: manifest !== undefined,
+      layout,
       archives,
       problems,
       warnings,
@@ -216,6 +228,7 @@ interface ArchiveToCheck {
 }
 
 interface ArchiveCheck {
+  layout: ArchiveLayout;
   problems: string[];
   entries: EntryReport[];
   blocks: number;
@@ -260,6 +273,7 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
       progress.tick();
     };
     const foreign = compression === 'gzip' || compression === 'zstd';
+    const layout: ArchiveLayout = foreign ? compression : codec === undefined || codec === noneCodec ? 'tar' : 'blocked';
     const warnings: string[] = [];
     // Files whole in one block are hashed by the worker that decompresses it.
     const plan = manifest && footer ? workerHashPlan(manifest.entries, footer.blocks.blockSize, manifest.header.options.hashes) : undefined;
@@ -273,10 +287,11 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
     const counted = (async function* () {
       for await (const block of blocks) {
         signal?.throwIfAborted();
-        blockCount++;
+        // Another tool's stream is one block, however many pieces it is read in.
+        blockCount = Math.max(blockCount, block.index + 1);
         if (block.error !== undefined) {
           damagedBlocks++;
-          problems.push(`block ${block.index}: ${block.error}`);
+          problems.push(foreign ? block.error : `block ${block.index}: ${block.error}`);
         }
         yield block;
       }
@@ -292,7 +307,7 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
         problems.unshift('the archive does not match the SHA-256 in its manifest');
       }
     }
-    return { problems, entries, blocks: blockCount, damagedBlocks, warnings };
+    return { layout, problems, entries, blocks: blockCount, damagedBlocks, warnings };
   } finally {
     await file.close();
   }
@@ -355,7 +370,7 @@ function checkStructure(path: string, compression: ArchiveCompression): Check {
       const tar = (async function* () {
         for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
           if (!next.value.data) {
-            problems.push(`tar structure not checked after block ${next.value.index}: the entries past a damaged block cannot be located`);
+            problems.push(`tar structure not checked past byte ${next.value.tarOffset} of the tar: the entries after damage cannot be located`);
             return;
           }
           yield next.value.data;
@@ -398,18 +413,17 @@ async function* decompressedBlocks(
   const input = store.stream(name);
   input.on('data', (chunk) => onRead(chunk.length));
   const { compression, tar, gzip } = await tarBytesOf(input, path, { maxMemory });
-  let index = 0;
   let tarOffset = 0;
   try {
+    // The pieces of one stream: block 0, each at its place in the tar.
     for await (const data of tar as AsyncIterable<Buffer>) {
-      yield { index, tarOffset, rawLength: data.length, archiveOffset: -1, data };
-      index++;
+      yield { index: 0, tarOffset, rawLength: data.length, archiveOffset: -1, data };
       tarOffset += data.length;
     }
     if (gzip?.trailingGarbage) warnings.push('bytes that are not gzip data follow the last gzip member; they were ignored, as gzip does');
   } catch (error) {
     if (!isDecompressionError(error)) throw error;
-    yield { index, tarOffset, rawLength: 0, archiveOffset: -1, error: `${compression}: ${(error as Error).message}` };
+    yield { index: 0, tarOffset, rawLength: 0, archiveOffset: -1, error: `the ${compression} stream is damaged after ${tarOffset} bytes of tar: ${(error as Error).message}` };
   } finally {
     tar.destroy();
   }
