@@ -143,7 +143,7 @@ export interface ManifestFooter {
   archiveFile: { name: string; size: number; sha256: string };
   skipped: SkippedEntry[];
   /** Names the selection rules left out, by rule (the engine's own scan; a folder counts once). */
-  leftOut?: { excluded: number; notIncluded: number; dot: number };
+  leftOut?: { excluded: number; notIncluded: number; dot: number; output?: number };
   /**
    * SHA-256 of every byte of the manifest before the footer line: a line removed, added or edited
    * is found by every reader (version 2). It proves integrity, not authorship: whoever can write

@@ -6,12 +6,12 @@
  * @example
  * gulp.src('dist/**', { encoding: false, read: false }).pipe(backup({ name: 'dist' })).pipe(gulp.dest('backups'))
  */
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import PluginError from 'plugin-error';
 import File from 'vinyl';
 import { duplicatePathError, OptionError } from '../errors.js';
-import { resolveLocation } from '../store/location.js';
+import { isS3Location, resolveLocation } from '../store/location.js';
 import { storeBackup } from '../engine/write/store-backup.js';
 import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
 import { rm } from 'node:fs/promises';
@@ -29,6 +29,7 @@ import { formatBackupSummary } from '../report/backup-summary.js';
 import { loggedProgress } from './log-progress.js';
 import { vinylToEntry } from './vinyl-entry.js';
 import { PLUGIN_NAME, streamError } from './stream-error.js';
+import { plural } from '../engine/plural.js';
 
 
 /** How long gulp.dest gets to open what it was writing before the files are removed on an interrupt. */
@@ -75,11 +76,19 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
   let cwd = process.cwd();
   // Before gulp.src reads or stats anything: the start of the racy window a later backup checks.
   const startedAt = new Date();
+  // A glob that takes in the output folder would back up earlier backups: its files are left out, and said.
+  const ownOutput = out !== undefined && !isS3Location(out) ? out : undefined;
+  let leftOutOfOutput = 0;
 
   return new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, callback: TransformCallback) {
       cwd = file.cwd;
+      if (ownOutput !== undefined && (file.path === ownOutput || file.path.startsWith(ownOutput + sep))) {
+        if (!file.isDirectory()) leftOutOfOutput++;
+        callback();
+        return;
+      }
       vinylToEntry(file).then(
         (entry) => {
           if (entry) {
@@ -102,7 +111,10 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
       }
       if (out !== undefined) {
         backUpInto(out, replace, { entries, options: resolved, startedAt, start, root: cwd }).then(
-          () => callback(),
+          () => {
+            if (leftOutOfOutput > 0) log.info(`gulp-backup: left out ${plural(leftOutOfOutput, 'file')} of its own output folder ${out} (earlier backups are never backed up again)`);
+            callback();
+          },
           (error: unknown) => callback(streamError(error as Error)),
         );
         return;

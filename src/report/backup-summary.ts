@@ -1,4 +1,5 @@
 /** The closing summary of a backup, shared by the CLI and the gulp task. */
+import { dirname } from 'node:path';
 import type { BackupResult } from '../engine/write/backup.js';
 import { FULL_ASKED_FOR } from '../engine/chain/backup-plan.js';
 import { capped, formatBytes, formatDuration, formatRate, formatStoreCounters, printableName, sizeAgainstTar } from './format.js';
@@ -30,11 +31,12 @@ export function formatBackupSummary(result: BackupResult): string[] {
     ...formatStoreCounters(s.store),
   ];
   const left = s.leftOut;
-  if (left && left.excluded + left.notIncluded + left.dot > 0) {
+  if (left && left.excluded + left.notIncluded + left.dot + (left.output ?? 0) > 0) {
     const parts = [
       left.excluded > 0 ? `${countText(left.excluded)} by exclude patterns` : '',
       left.notIncluded > 0 ? `${countText(left.notIncluded)} not matching the include patterns` : '',
       left.dot > 0 ? `${plural(left.dot, 'dot name')} (dot: false)` : '',
+      (left.output ?? 0) > 0 ? `its own output folder ${printableName(dirname(result.archivePath))}` : '',
     ].filter(Boolean);
     lines.push(`  left out by the selection: ${parts.join(', ')}`);
   }

@@ -2,7 +2,9 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createBackup } from '../../src/index.js';
+import { pipeline } from 'node:stream/promises';
+import gulp from 'gulp';
+import { backup, createBackup, previewBackup } from '../../src/index.js';
 import { formatBackupSummary } from '../../src/report/backup-summary.js';
 import { listFolder, loadManifest } from '../helpers/archive.js';
 import { run, tempDir, writeTree } from '../helpers/tree.js';
@@ -73,11 +75,20 @@ describe('engine/createBackup: what gets stored', () => {
     expect(await listed(r.archivePath)).to.deep.equal(['link/', 'link/a.txt']);
   });
 
-  it('leaves its own output folder out when it lies inside a source', async () => {
+  it('leaves its own output folder out when it lies inside a source, and says so (summary, manifest, dry run, the plugin)', async () => {
     const tree = await tempDir();
     await writeTree(tree, { 'a.txt': 'a', 'backups/old.tar.gz': 'earlier backup' });
-    const r = await createBackup({ sources: ['.'], cwd: tree, out: join(tree, 'backups') });
+    const out = join(tree, 'backups');
+    const r = await createBackup({ sources: ['.'], cwd: tree, out });
     expect(await listed(r.archivePath)).to.deep.equal(['a.txt']);
+    expect(r.statistics.leftOut).to.deep.equal({ excluded: 0, notIncluded: 0, dot: 0, output: 1 });
+    expect((await loadManifest(r.manifestPath)).footer.leftOut).to.deep.equal({ excluded: 0, notIncluded: 0, dot: 0, output: 1 });
+    expect(formatBackupSummary(r)).to.include(`  left out by the selection: its own output folder ${out}`);
+    const preview = await previewBackup({ sources: ['.'], cwd: tree, out });
+    expect(preview.leftOut).to.deep.equal([{ path: 'backups', rule: 'the output folder of this backup (earlier backups are never backed up again)' }]);
+    // The plugin writing into `out` itself: a glob that takes in that folder does not bring earlier backups along.
+    await pipeline(gulp.src('**', { cwd: tree, read: false, encoding: false, dot: true, resolveSymlinks: false }), backup({ out, name: 'plugin' }));
+    expect(await listed(join(out, 'plugin.tar.gz'))).to.deep.equal(['a.txt']);
   });
 
   it('sources that overlap store each file once; two files on one archive path are refused (DUPLICATE_PATH), none dropped unsaid', async () => {

@@ -56,6 +56,8 @@ export interface LeftOut {
   notIncluded: number;
   /** Dot names, with `dot: false`. */
   dot: number;
+  /** The backup's own output folder, found inside a source (0 or 1): never backed up, but said. */
+  output: number;
 }
 
 export interface ScanResult {
@@ -87,7 +89,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     }
     found.set(path, absolute);
   };
-  const leftOut: LeftOut = { excluded: 0, notIncluded: 0, dot: 0 };
+  const leftOut: LeftOut = { excluded: 0, notIncluded: 0, dot: 0, output: 0 };
   const skipped: SkippedEntry[] = [];
   // The common case, one folder: its walk names each path once, in an order that sorting its
   // matches gives, so it needs neither the map nor a lookup per path (a tenth of the scan).
@@ -302,7 +304,11 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut): { base: str
       const name = names[i]!;
       const path = relative === '' ? name : `${relative}/${name}`;
       const absolute = `${folder}${sep}${name}`;
-      if (leaveOut.has(absolute)) continue;
+      if (leaveOut.has(absolute)) {
+        leftOut.output++;
+        options.onLeftOut?.(path, 'the output folder of this backup (earlier backups are never backed up again)');
+        continue;
+      }
       const matched = includePattern || excludePattern ? matchable(path) : path;
       if (excludePattern?.(matched)) {
         leftOut.excluded++;

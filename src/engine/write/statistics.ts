@@ -53,7 +53,7 @@ export interface BackupStatistics {
   blocks: number;
   timings: PhaseTimings;
   /** Names the selection rules left out (the engine's own scan only). */
-  leftOut?: { excluded: number; notIncluded: number; dot: number };
+  leftOut?: { excluded: number; notIncluded: number; dot: number; output?: number };
   /** The five extensions that take the most room in the archive (estimated per block). */
   extensions: ExtensionStatistics[];
 }
