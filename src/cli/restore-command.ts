@@ -13,6 +13,7 @@ interface RestoreFlags extends S3Flags {
   allowEmpty?: boolean;
   overwrite?: boolean;
   sparse?: boolean;
+  allowOutsideLinks?: boolean;
   concurrency?: string;
   maxMemory?: string;
   json?: boolean;
@@ -30,6 +31,7 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('--allow-empty', 'patterns that match nothing restore nothing instead of failing')
     .option('--overwrite', 'replace files that exist (default: report them and leave them)')
     .option('--sparse', 'leave runs of zeros in files over 1 MiB unwritten, as holes (4 KiB pages): sparse files take their own room again')
+    .option('--allow-outside-links', 'make symlinks that lead outside the folder (absolute targets) as they are, as GNU tar does: for a backup you trust (nothing is written through them)')
     .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores)')
     .option(...READ_MEMORY_FLAG)
     .option('--json', 'print the result as JSON')
@@ -44,6 +46,7 @@ export function registerRestore(program: Command, context: CliContext): void {
         allowEmpty: flags.allowEmpty,
         overwrite: flags.overwrite,
         sparse: flags.sparse,
+        allowOutsideLinks: flags.allowOutsideLinks,
         concurrency: integerOrRaw(flags.concurrency),
         maxMemory: flags.maxMemory,
         signal: context.signal,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, readlink, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackup } from '../../src/index.js';
 import { main } from '../../src/cli/main.js';
@@ -25,6 +25,20 @@ describe('cli: gulp-backup restore and ls', () => {
     expect(restored.code, restored.stderr).to.equal(0);
     expect(restored.stdout, restored.stdout).to.match(/^Restored into .*: 1 file \(3 MB, 3 MB of it left as holes\), 1 folder/);
     expect((await stat(join(target, 'disk/image.img'))).blocks * 512).to.be.below(64 * 1024);
+  });
+
+  it('a symlink to an absolute path is refused (exit 1, saying how to allow it) until --allow-outside-links, which makes it as it is', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'sys/bin/awk': { symlink: '/etc/alternatives/awk' }, 'sys/bin/tool': 'x' });
+    const made = await createBackup({ sources: ['sys'], cwd: dir, out: join(dir, 'out') });
+    const refused = await runCli(['restore', made.manifestPath, '--to', await tempDir()]);
+    expect(refused.code).to.equal(1);
+    expect(refused.stdout).to.match(/^ {2}not restored sys\/bin\/awk: refused: it links to the absolute path "\/etc\/alternatives\/awk"$/m);
+    expect(refused.stdout).to.match(/^ {2}warning: 1 symlink refused for leading outside .*--allow-outside-links/m);
+    const target = await tempDir();
+    const allowed = await runCli(['restore', made.manifestPath, '--to', target, '--allow-outside-links']);
+    expect(allowed.code, allowed.stdout).to.equal(0);
+    expect(await readlink(join(target, 'sys/bin/awk'))).to.equal('/etc/alternatives/awk');
   });
 
   it('restores (exit 0), then refuses once, up front, while files are in the way (exit 2), until --overwrite', async () => {

@@ -23,7 +23,7 @@ interface Sandbox {
 }
 
 /** Restores a crafted archive into sandbox/target, beside sandbox/outside/sentinel. */
-async function restoreCrafted(entries: CraftedEntry[], prepare?: (target: string) => Promise<void>): Promise<Sandbox> {
+async function restoreCrafted(entries: CraftedEntry[], prepare?: (target: string) => Promise<void>, options: { allowOutsideLinks?: boolean } = {}): Promise<Sandbox> {
   const root = await tempDir();
   await writeTree(root, { 'outside/sentinel': 'untouched' });
   const target = join(root, 'target');
@@ -31,12 +31,18 @@ async function restoreCrafted(entries: CraftedEntry[], prepare?: (target: string
   await prepare?.(target);
   const archive = join(root, 'evil.tar.gz');
   await writeFile(archive, craftTarGz(entries));
-  const result = await restoreBackup(archive, { to: target });
+  const result = await restoreBackup(archive, { to: target, ...options });
   return { root, target, result };
 }
 
-async function names(folder: string): Promise<string[]> {
-  return (await readdir(folder, { recursive: true })).map(String).sort();
+/** Every path under `folder`, links not followed (Node 20's `readdir({ recursive: true })` follows them, round a loop too). */
+async function names(folder: string, prefix = ''): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(folder, { withFileTypes: true })) {
+    found.push(prefix + entry.name);
+    if (entry.isDirectory()) found.push(...(await names(join(folder, entry.name), `${prefix}${entry.name}/`)));
+  }
+  return found.sort();
 }
 
 /** Nothing but the sentinel outside the target, and no partial file anywhere. */
@@ -118,7 +124,39 @@ describe('restore: hostile archives', () => {
     ]);
     expect(failureOf(box.result, 'up')).to.match(/outside the restore folder/);
     expect(failureOf(box.result, 'abs')).to.match(/absolute path/);
+    expect(box.result.warnings).to.include(
+      `2 symlinks refused for leading outside ${box.target} (an absolute target, or climbing out), as from an archive that may be hostile; ` +
+        'for a backup you trust, --allow-outside-links (allowOutsideLinks: true) restores them as they are, as GNU tar does',
+    );
     await expectContained(box);
+  });
+
+  it('allowOutsideLinks (a backup the user trusts): links that lead outside are made as they are, and still nothing is written through them', async () => {
+    const entries: CraftedEntry[] = [
+      { path: 'up', type: 'SymbolicLink', linkpath: '../outside' },
+      { path: 'abs', type: 'SymbolicLink', linkpath: '/etc/alternatives/awk' },
+      { path: 'here', type: 'SymbolicLink', linkpath: '.' },
+      { path: 'later', type: 'SymbolicLink', linkpath: 'here/..' }, // leads outside once `here` is made
+      { path: 'hard-up', type: 'Link', linkpath: 'up' },
+      { path: 'up/sentinel', body: 'overwrite attempt' },
+      { path: 'abs/x', body: 'through an absolute link' },
+      { path: 'ok.txt', body: 'fine' },
+    ];
+    const box = await restoreCrafted(entries, undefined, { allowOutsideLinks: true });
+    expect(await readlink(join(box.target, 'up'))).to.equal('../outside');
+    expect(await readlink(join(box.target, 'abs'))).to.equal('/etc/alternatives/awk');
+    expect(await readlink(join(box.target, 'later'))).to.equal('here/..');
+    expect(await readlink(join(box.target, 'hard-up'))).to.equal('../outside');
+    expect(box.result.failures.map((failure) => failure.path).sort()).to.deep.equal(['abs/x', 'up/sentinel']);
+    expect(failureOf(box.result, 'up/sentinel')).to.match(/symlink/);
+    expect(box.result.warnings.join('\n')).to.not.match(/allow-outside-links/);
+    await expectContained(box);
+    // Without it, the same archive keeps none of them, and says how to allow them.
+    const hostile = await restoreCrafted(entries);
+    expect(hostile.result.restored.symlinks).to.equal(1); // `here`
+    expect(hostile.result.warnings.join('\n')).to.match(/^3 symlinks refused for leading outside/m); // up, abs, later
+    expect(failureOf(hostile.result, 'hard-up')).to.match(/was not restored/);
+    await expectContained(hostile);
   });
 
   it('symlinks whose targets name what cannot exist (a component past NAME_MAX, a path through a file) dangle inside: made, as GNU tar makes them; climbing out through them is still refused', async () => {

@@ -20,6 +20,9 @@ import { collisionKey } from './safe-paths.js';
 
 export class RestoreRefusal extends Error {}
 
+/** A symlink refused because it leads outside the restore folder (`allowOutsideLinks` restores it). */
+export class OutsideLinkRefusal extends RestoreRefusal {}
+
 /** S_ISGID (Node's fs.constants does not name it). */
 const SET_GROUP_ID = 0o2000;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -67,6 +70,11 @@ export class RestoreWriter {
   constructor(
     readonly root: string,
     private readonly overwrite: boolean,
+    /**
+     * Make symlinks that lead outside the root as they are (a backup the user trusts): nothing is
+     * written through them all the same, as nothing is written beneath any symlink.
+     */
+    private readonly allowOutsideLinks = false,
     /** Give entries their owners from the archive: GNU tar's default when run as root. */
     private readonly restoreOwners = process.getuid?.() === 0,
   ) {}
@@ -163,8 +171,8 @@ export class RestoreWriter {
   /** Makes a symlink, refused when it leads outside the target through the links already made. */
   async symlink(path: string, target: string, metadata: FileMetadata): Promise<void> {
     await this.ensureFolder(parentOf(path));
-    const escape = linkEscape(this.root, path, target);
-    if (escape) throw new RestoreRefusal(`refused: ${escape}`);
+    const escape = this.allowOutsideLinks ? undefined : linkEscape(this.root, path, target);
+    if (escape) throw new OutsideLinkRefusal(`refused: ${escape}`);
     const temporary = temporaryName(join(this.root, path));
     // Synchronous, as for small files: a trip through libuv's pool costs tens of microseconds.
     symlinkSync(fsPath(target), fsPath(temporary));
@@ -187,10 +195,10 @@ export class RestoreWriter {
     if (kind === undefined) throw new RestoreRefusal(`its hard-link target ${target} was not restored by this run`);
     if (kind === 'directory') throw new RestoreRefusal(`its hard-link target ${target} is a folder`);
     await this.ensureFolder(parentOf(path));
-    if (kind === 'symlink') {
+    if (kind === 'symlink' && !this.allowOutsideLinks) {
       const linkTarget = decodeNameBytes(readlinkSync(fsPath(join(this.root, target)), { encoding: 'buffer' }));
       const escape = linkEscape(this.root, path, linkTarget);
-      if (escape) throw new RestoreRefusal(`refused: it is a hard link to the symlink ${target}, and from ${path} ${escape.replace(/^its /, 'the ')}`);
+      if (escape) throw new OutsideLinkRefusal(`refused: it is a hard link to the symlink ${target}, and from ${path} ${escape.replace(/^its /, 'the ')}`);
     }
     const temporary = temporaryName(join(this.root, path));
     linkSync(fsPath(join(this.root, target)), fsPath(temporary));
@@ -239,6 +247,7 @@ export class RestoreWriter {
    */
   removeEscapedLinks(): { path: string; reason: string }[] {
     const removed: { path: string; reason: string }[] = [];
+    if (this.allowOutsideLinks) return removed;
     for (let changed = true; changed; ) {
       changed = false;
       for (const path of this.plantedLinkPaths) {

@@ -19,7 +19,7 @@ import { isDecompressionError } from './archive-format.js';
 import { sparseContent } from './sparse.js';
 import { BackupReader } from './backup-reader.js';
 import { StreamHasher } from '../write/stream-hasher.js';
-import { RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js';
+import { OutsideLinkRefusal, RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { plural } from '../plural.js';
 import { fsPath } from '../../format/path-bytes.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
@@ -54,6 +54,14 @@ export interface RestoreOptions {
    * are opt-in too). Holes that an archive records (GNU tar `--sparse`) are always kept.
    */
   sparse?: boolean;
+  /**
+   * Make symlinks that lead outside the restore folder (absolute targets such as
+   * `/etc/alternatives/awk`, or climbing out with `..`) as they are, as GNU tar, bsdtar, restic and
+   * borg do: for a backup you trust. Nothing is written through them, as nothing is written beneath
+   * any symlink. Default false: every archive is treated as hostile, and such links are refused and
+   * listed.
+   */
+  allowOutsideLinks?: boolean;
   /** Inflate workers. Default: the number of cores. */
   concurrency?: number;
   /**
@@ -96,7 +104,7 @@ export interface RestoreResult {
   elapsedMs: number;
 }
 
-const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'sparse', 'concurrency', 'maxMemory', 'maxDepth', 'signal', 'onProgress', 's3');
+const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'sparse', 'allowOutsideLinks', 'concurrency', 'maxMemory', 'maxDepth', 'signal', 'onProgress', 's3');
 
 /**
  * Checks restore options without doing anything (tasks call it when the gulpfile loads); returns
@@ -113,7 +121,7 @@ export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBa
   if (options.maxDepth !== undefined && (!Number.isInteger(options.maxDepth) || options.maxDepth < 1)) {
     throw new OptionError('maxDepth', options.maxDepth, 'an integer from 1 and up');
   }
-  for (const key of ['overwrite', 'allowEmpty', 'sparse'] as const) {
+  for (const key of ['overwrite', 'allowEmpty', 'sparse', 'allowOutsideLinks'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new OptionError(key, options[key], 'true or false');
   }
   const { include, s3, ...rest } = options;
@@ -133,7 +141,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   if (backup.manifest && options.include && !options.allowEmpty && selectEntries(backup.manifest, options.include).length === 0) {
     throw nothingSelected(backup.archivePath, options.include);
   }
-  const writer = new RestoreWriter(resolve(options.to), options.overwrite === true);
+  const writer = new RestoreWriter(resolve(options.to), options.overwrite === true, options.allowOutsideLinks === true);
   await writer.ensureFolder('').catch((error: unknown) => {
     throw new BackupError('OUTPUT_UNWRITABLE', `Cannot restore into ${writer.root} (${(error as Error).message}). Choose a writable folder.`, {
       path: writer.root,
@@ -146,6 +154,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
     hasher: new StreamHasher(),
     options,
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+    outsideLinksRefused: 0,
     result: {
       ok: true,
       target: writer.root,
@@ -168,7 +177,16 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
     if (backup.manifest && !options.overwrite) await refuseTakenNames(backup.manifest, options, writer.root, claimed.interrupted);
     if (backup.manifest) await restoreWithManifest(backup, backup.manifest, concurrency, context);
     else await restoreSequentially(backup, context);
-    for (const removed of writer.removeEscapedLinks()) context.result.failures.push(removed);
+    for (const removed of writer.removeEscapedLinks()) {
+      context.result.failures.push(removed);
+      context.outsideLinksRefused++;
+    }
+    if (context.outsideLinksRefused > 0) {
+      context.result.warnings.push(
+        `${plural(context.outsideLinksRefused, 'symlink')} refused for leading outside ${writer.root} (an absolute target, or climbing out), as from an archive ` +
+          'that may be hostile; for a backup you trust, --allow-outside-links (allowOutsideLinks: true) restores them as they are, as GNU tar does',
+      );
+    }
     await writer.release(); // before the folders' times: removing the lock changes the target's
     await writer.finishFolders();
     const owners = writer.ownerFailures;
@@ -196,6 +214,8 @@ interface RestoreContext {
   hasher: StreamHasher;
   options: ValidRestoreOptions;
   maxDepth: number;
+  /** Symlinks refused for leading outside the target: the summary says how to allow them. */
+  outsideLinksRefused: number;
   result: RestoreResult;
 }
 
@@ -355,8 +375,10 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
         result.restored.directories++;
         return;
       case 'symlink': {
-        const refusal = symlinkTargetRefusal(path, entry.linkTarget ?? '');
-        if (refusal) throw new RestoreRefusal(`refused: ${refusal}`);
+        const target = entry.linkTarget ?? '';
+        if (target.includes('\0')) throw new RestoreRefusal('refused: its link target contains a NUL byte');
+        const outside = context.options.allowOutsideLinks ? undefined : symlinkTargetRefusal(path, target);
+        if (outside) throw new OutsideLinkRefusal(`refused: ${outside}`);
         await writer.symlink(path, entry.linkTarget!, metadata);
         result.restored.symlinks++;
         return;
@@ -412,6 +434,7 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
     // A cut or damaged stream inside a file fails that file; the archive-level failure follows.
     if (error instanceof RestoreRefusal || isSystemError(error) || error instanceof GzipFormatError) {
       result.failures.push({ path: entry.path, reason: (error as Error).message });
+      if (error instanceof OutsideLinkRefusal) context.outsideLinksRefused++;
     } else throw error;
   }
 }
