@@ -154,6 +154,23 @@ export function outputWriteError(path: string, error: unknown): OutputError {
   });
 }
 
+/** What to do when restoring an entry fails with a system error, by its code: a full disk says so, not only `ENOSPC`. */
+const RESTORE_ADVICE: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full: free some space, or restore into another folder',
+  EDQUOT: 'your disk quota is used up: free some space, or restore into another folder',
+  EFBIG: 'the file is larger than this process may write (ulimit -f) or the file system holds: raise the limit, or restore elsewhere',
+  EROFS: 'that file system is read-only: restore into another folder',
+  EACCES: 'this user may not write there: restore into a writable folder, or fix its permissions',
+  EPERM: 'this user may not write there: restore into a writable folder, or fix its permissions',
+  EIO: 'the device reports an I/O error: check the disk',
+};
+
+/** Why a system error failed an entry of a restore, and what to do when the code says. */
+export function restoreFailureReason(error: Error): string {
+  const advice = RESTORE_ADVICE[(error as NodeJS.ErrnoException).code ?? ''];
+  return advice === undefined ? error.message : `${error.message}: ${advice}`;
+}
+
 /** What to do about a write error, by its code; the rest get a general word. */
 const WRITE_ADVICE: Readonly<Record<string, string>> = {
   ENOSPC: 'The disk is full: free some space, or choose another output folder',
@@ -162,6 +179,7 @@ const WRITE_ADVICE: Readonly<Record<string, string>> = {
   ENOENT: 'A part of that path cannot be made there: choose an output folder that can be created',
   EACCES: 'This user may not write there: choose a writable output folder, or fix its permissions',
   EPERM: 'This user may not write there: choose a writable output folder, or fix its permissions',
+  EFBIG: 'The archive is larger than this process may write (ulimit -f) or the file system holds: raise the limit, or choose another output folder',
   EROFS: 'That file system is read-only: choose a writable output folder',
   EIO: 'The device reports an I/O error: check the disk, or choose another output folder',
 };

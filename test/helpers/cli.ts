@@ -45,3 +45,12 @@ const TSX = import.meta.resolve('tsx');
 export function spawnCli(args: string[], cwd: string, timeoutMs?: number): ResultPromise<{ cwd: string; reject: false }> {
   return execa(process.execPath, ['--import', TSX, BIN, ...args], { cwd, reject: false, ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' } : {}) }) as never;
 }
+
+/**
+ * The command as a process that may write no file past `bytes` (util-linux `prlimit --fsize`):
+ * a write past it fails with EFBIG, as one to a full disk fails with ENOSPC, with no privileges
+ * needed to fill a file system.
+ */
+export function spawnCliWithFileSizeLimit(args: string[], cwd: string, bytes: number): ResultPromise<{ cwd: string; reject: false }> {
+  return execa('prlimit', [`--fsize=${bytes}`, process.execPath, '--import', TSX, BIN, ...args], { cwd, reject: false }) as never;
+}

@@ -11,7 +11,7 @@ import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import picomatch from 'picomatch';
-import { AbortError, BackupError, OptionError } from '../../errors.js';
+import { AbortError, BackupError, OptionError, restoreFailureReason } from '../../errors.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import { TarFormatError } from '../../format/tar-entry-stream.js';
 import { GzipFormatError } from '../../format/gzip-members.js';
@@ -433,7 +433,7 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
   } catch (error) {
     // A cut or damaged stream inside a file fails that file; the archive-level failure follows.
     if (error instanceof RestoreRefusal || isSystemError(error) || error instanceof GzipFormatError) {
-      result.failures.push({ path: entry.path, reason: (error as Error).message });
+      result.failures.push({ path: entry.path, reason: isSystemError(error) ? restoreFailureReason(error as Error) : (error as Error).message });
       if (error instanceof OutsideLinkRefusal) context.outsideLinksRefused++;
     } else throw error;
   }
