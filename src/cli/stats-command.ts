@@ -9,6 +9,8 @@ import { formatBytes, formatDuration, malformedEntriesLine, sizeAgainstTar } fro
 import { countText, plural } from '../engine/plural.js';
 import { storesFor } from '../store/stores.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
+import { parentLocation } from '../store/location.js';
+import { leftOutLine } from '../report/backup-summary.js';
 
 export function registerStats(program: Command, context: CliContext): void {
   program
@@ -22,8 +24,9 @@ export function registerStats(program: Command, context: CliContext): void {
       if (!manifest) throw new BackupError('MANIFEST_INVALID', `${path} has no manifest beside it; statistics come from NAME.manifest.jsonl.`, { path });
       const { header, footer } = manifest;
       const extensions = extensionStatistics(manifest);
+      const leftOut = leftOutLine(footer.leftOut, parentLocation(manifestPath ?? path));
       if (flags.json) {
-        context.stdout.write(`${JSON.stringify({ id: header.id, kind: header.kind, createdAt: header.createdAt, manifestPath, totals: footer.totals, compression: footer.compression, timings: footer.timings, skipped: footer.skipped.length, extensions })}\n`);
+        context.stdout.write(`${JSON.stringify({ id: header.id, kind: header.kind, createdAt: header.createdAt, manifestPath, totals: footer.totals, compression: footer.compression, timings: footer.timings, skipped: footer.skipped.length, ...(footer.leftOut ? { leftOut: footer.leftOut } : {}), extensions })}\n`);
       } else {
         const t = footer.totals;
         const lines = [
@@ -35,6 +38,7 @@ export function registerStats(program: Command, context: CliContext): void {
           // Saved against the tar stream (headers and padding included), as the backup's own summary says it: a tree of tiny files can have an archive larger than its content.
           `  ${formatBytes(t.contentBytes)} of content → ${formatBytes(t.archiveBytes)} archive (${sizeAgainstTar(footer.compression.savedPercent)} the ${formatBytes(t.tarBytes)} tar stream; ${footer.compression.codec} level ${footer.compression.level}, ${plural(footer.blocks.count, 'block')})`,
           `  took ${formatDuration(footer.timings.totalMs)}: scan ${formatDuration(footer.timings.scanMs)}, store ${formatDuration(footer.timings.storeMs)}, finish ${formatDuration(footer.timings.finishMs)}`,
+          ...(leftOut ? [leftOut] : []),
           '  extension       files         size   in archive  ratio',
           ...extensions.map(
             (e) => `  ${e.extension.padEnd(12)} ${String(e.files).padStart(8)} ${formatBytes(e.bytes).padStart(12)} ${formatBytes(e.compressedBytes).padStart(12)}  ${e.ratio.toFixed(3)}`,

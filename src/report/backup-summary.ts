@@ -4,7 +4,20 @@ import type { BackupResult } from '../engine/write/backup.js';
 import { FULL_ASKED_FOR } from '../engine/chain/backup-plan.js';
 import { capped, formatBytes, formatDuration, formatRate, formatStoreCounters, printableName, sizeAgainstTar } from './format.js';
 import type { BackupPreview } from '../engine/write/preview.js';
+import type { BackupStatistics } from '../engine/write/statistics.js';
 import { countText, plural } from '../engine/plural.js';
+
+/** What the selection rules left out, in words (the backup's summary and `stats`); undefined when nothing. */
+export function leftOutLine(left: BackupStatistics['leftOut'], outputFolder: string): string | undefined {
+  if (!left || left.excluded + left.notIncluded + left.dot + (left.output ?? 0) === 0) return undefined;
+  const parts = [
+    left.excluded > 0 ? `${countText(left.excluded)} by exclude patterns` : '',
+    left.notIncluded > 0 ? `${countText(left.notIncluded)} not matching the include patterns` : '',
+    left.dot > 0 ? `${plural(left.dot, 'dot name')} (dot: false)` : '',
+    (left.output ?? 0) > 0 ? `its own output folder ${printableName(outputFolder)}` : '',
+  ].filter(Boolean);
+  return `  left out by the selection: ${parts.join(', ')}`;
+}
 
 export function formatBackupSummary(result: BackupResult): string[] {
   const s = result.statistics;
@@ -30,16 +43,8 @@ export function formatBackupSummary(result: BackupResult): string[] {
     `  manifest ${result.manifestPath}`,
     ...formatStoreCounters(s.store),
   ];
-  const left = s.leftOut;
-  if (left && left.excluded + left.notIncluded + left.dot + (left.output ?? 0) > 0) {
-    const parts = [
-      left.excluded > 0 ? `${countText(left.excluded)} by exclude patterns` : '',
-      left.notIncluded > 0 ? `${countText(left.notIncluded)} not matching the include patterns` : '',
-      left.dot > 0 ? `${plural(left.dot, 'dot name')} (dot: false)` : '',
-      (left.output ?? 0) > 0 ? `its own output folder ${printableName(dirname(result.archivePath))}` : '',
-    ].filter(Boolean);
-    lines.push(`  left out by the selection: ${parts.join(', ')}`);
-  }
+  const left = leftOutLine(s.leftOut, dirname(result.archivePath));
+  if (left) lines.push(left);
   // An estimate that rounds to nothing (a few bytes of content) says nothing: left out.
   const roomy = s.extensions.filter((e) => e.compressedBytes > 0);
   if (roomy.length > 0) {

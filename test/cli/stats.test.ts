@@ -40,6 +40,16 @@ describe('cli: gulp-backup stats, and the statistics by extension', () => {
     expect(json.extensions).to.have.length(3);
   });
 
+  it('says what the selection left out, as the backup said it (text and JSON)', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'w/a.txt': 'a', 'w/b.log': 'b', 'w/backups/old.tar.gz': 'earlier' });
+    const made = await createBackup({ sources: ['.'], cwd: join(root, 'w'), out: join(root, 'w/backups'), exclude: ['*.log'] });
+    const r = await runCli(['stats', made.manifestPath]);
+    expect(r.stdout).to.match(/^ {2}left out by the selection: 1 by exclude patterns, its own output folder .*\/w\/backups$/m);
+    const json = JSON.parse((await runCli(['stats', made.manifestPath, '--json'])).stdout) as { leftOut: unknown };
+    expect(json.leftOut).to.deep.equal({ excluded: 1, notIncluded: 0, dot: 0, output: 1 });
+  });
+
   it('says an archive that grew is larger than its tar stream (level 0 stores; was "-1.54% smaller")', async () => {
     const root = await tempDir();
     await writeTree(root, { 'r/random.bin': pseudoRandomBytes(100_000, 6) });
