@@ -8,6 +8,7 @@ import { chooseProgressMode, createProgressRenderer } from './progress-renderer.
 import { formatBackupSummary, formatPreview } from '../report/backup-summary.js';
 import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
+import { patternsFrom } from './pattern-file.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 
 interface CreateFlags extends S3Flags {
@@ -19,6 +20,7 @@ interface CreateFlags extends S3Flags {
   hash?: string;
   include: string[];
   exclude: string[];
+  excludeFrom: string[];
   dot?: boolean;
   followSymlinks?: boolean;
   maxFileSize?: string;
@@ -67,6 +69,7 @@ export function registerCreate(program: Command, context: CliContext): void {
     .option('--hash <list>', 'content hashes to record, comma-separated: sha256, sha1, sha512, md5 (default: sha256)')
     .option('-i, --include <glob>', 'only back up paths that match (repeatable)', collect, [])
     .option('-x, --exclude <glob>', 'leave out paths that match; a pattern without / matches a name at any depth (repeatable)', collect, [])
+    .option('-X, --exclude-from <file>', "leave out paths that match the patterns in this file, one per line ('#' starts a comment) (repeatable)", collect, [])
     .option('--dot', 'keep names that start with a dot (the default)')
     .option('--no-dot', 'leave out names that start with a dot (kept by default, as tar does)')
     .option('--follow-symlinks', 'store what symlinks point to instead of the links')
@@ -103,7 +106,7 @@ export function registerCreate(program: Command, context: CliContext): void {
         codec: flags.codec as Codec | undefined,
         hashes: flags.hash?.split(',').map((name) => name.trim().toLowerCase()) as HashAlgorithm[] | undefined,
         include: flags.include.length > 0 ? flags.include : undefined,
-        exclude: flags.exclude,
+        exclude: [...flags.exclude, ...patternsFrom(flags.excludeFrom)],
         dot: flags.dot,
         followSymlinks: flags.followSymlinks,
         maxFileSize: flags.maxFileSize,

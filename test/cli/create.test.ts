@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listFolder, loadManifest } from '../helpers/archive.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
@@ -22,6 +23,20 @@ describe('cli: gulp-backup create', () => {
     const summary = await runCli(['create', 'src', '--cwd', root, '--out', out, '--dot', '--level', '9']);
     expect(summary.stdout).to.match(/^Backup .*\.tar\.gz \(full\)\n\s+4 files, 2 folders/m);
     expect(summary.stdout).to.match(/% smaller than the .* tar stream/);
+  });
+
+  it('--exclude-from (-X) reads patterns from a file, as tar -X and restic --exclude-file: comments, blank lines and CRLF skipped; recorded with the others', async () => {
+    const out = join(root, 'out-exclude-from');
+    const file = join(root, '.backupignore');
+    await writeFile(file, '# build output\r\n*.log\r\n\r\n  b/c.bin  \n#.hidden\n');
+    const r = await runCli(['create', 'src', '--cwd', root, '--out', out, '--name', 'x', '-X', file, '--exclude', 'nothing-here', '-q']);
+    expect(r.code, r.stderr).to.equal(0);
+    const manifest = await loadManifest(join(out, 'x.manifest.jsonl'));
+    expect(manifest.entries.map((e) => e.path)).to.deep.equal(['src', 'src/.hidden', 'src/a.txt', 'src/b']);
+    expect(manifest.header.selection?.exclude).to.deep.equal(['nothing-here', '*.log', 'b/c.bin']);
+    const missing = await runCli(['create', 'src', '--cwd', root, '--out', out, '--exclude-from', join(root, 'no-such-file')]);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.match(/^gulp-backup: --exclude-from must be a readable file of patterns, one per line \(ENOENT\), got .*no-such-file$/m);
   });
 
   it('prints progress and the result as JSON lines with --json', async () => {
