@@ -13,7 +13,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import picomatch from 'picomatch';
 import log from 'gulplog';
 import PluginError from 'plugin-error';
 import File from 'vinyl';
@@ -21,6 +20,7 @@ import { availableParallelism } from 'node:os';
 import type { TarEntry } from '../format/tar-entry-stream.js';
 import { expandSparse } from '../engine/read/sparse.js';
 import { BackupReader } from '../engine/read/backup-reader.js';
+import { selectionMatcher } from '../engine/selection-patterns.js';
 import { isManifestFileName } from '../engine/chain/locate-backup.js';
 import { hasEscapedBytes } from '../format/path-bytes.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
@@ -60,7 +60,7 @@ export function restore(options: RestorePluginOptions = {}): Transform {
   try {
     if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
     rejectUnknownKeys('restore()', options, RESTORE_PLUGIN_KEYS);
-    include = options.include === undefined ? undefined : picomatch(stringList('include', options.include, []), { dot: true });
+    include = options.include === undefined ? undefined : selectionMatcher(stringList('include', options.include, []));
     maxMemory = windowMemory(options.maxMemory);
   } catch (error) {
     throw new PluginError(PLUGIN_NAME, error as Error);

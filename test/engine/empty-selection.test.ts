@@ -47,10 +47,12 @@ describe('engine: selections that match nothing, and allowEmpty', () => {
   it('restore: a pattern matches the archive path or the path within its source; one that matches nothing fails (exit 2) unless allowEmpty', async () => {
     const made = await createBackup({ cwd: root, sources: 'src', out: join(root, 'out-r') });
     // `app.js` is how the file was named when `src` was backed up; `src/app.js` is its archive path.
-    for (const include of ['app.js', 'src/app.js', '*.js']) {
+    for (const include of ['src/app.js', '/src/app.js', 'app.js']) {
       const result = await restoreBackup(made.manifestPath, { to: await tempDir(), include });
       expect(result.restored.files, include).to.equal(1);
     }
+    // Without a `/`, a pattern matches a name at any depth, as create's patterns do.
+    expect((await restoreBackup(made.manifestPath, { to: await tempDir(), include: '*.js' })).restored.files).to.equal(2);
     const error = await rejection(restoreBackup(made.manifestPath, { to: join(root, 'never-made'), include: ['apps.js'] }));
     expect(error.code).to.equal('NOTHING_SELECTED');
     expect(error.message).to.match(/^No entry of .* matches 'apps\.js'\. Patterns match archive paths/);

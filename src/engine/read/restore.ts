@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import picomatch from 'picomatch';
+import { selectionMatcher } from '../selection-patterns.js';
 import { AbortError, BackupError, OptionError, restoreFailureReason } from '../../errors.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import { TarFormatError } from '../../format/tar-entry-stream.js';
@@ -268,8 +268,8 @@ async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions
  * A matcher for restore's patterns: the archive path, or the path relative to one of the sources
  * the backup was made from (`app.js` for `src/app.js` when `src` was a source).
  */
-function selectionMatcher(include: string[], sources: readonly string[] = []): (path: string) => boolean {
-  const matches = picomatch(include, { dot: true });
+function includeMatcher(include: string[], sources: readonly string[] = []): (path: string) => boolean {
+  const matches = selectionMatcher(include);
   const prefixes = sources.map((source) => source.replace(/^(\.\/)+/, '').replace(/\/+$/, '')).filter((source) => source !== '' && source !== '.' && !source.startsWith('../'));
   return (path) => matches(path) || prefixes.some((prefix) => path.startsWith(`${prefix}/`) && matches(path.slice(prefix.length + 1)));
 }
@@ -286,7 +286,7 @@ function nothingSelected(archivePath: string, include: string[]): BackupError {
 function selectEntries(manifest: Manifest, include: string[] | undefined): ManifestEntry[] {
   const entries = manifest.entries;
   if (!include) return [...entries];
-  const matches = selectionMatcher(include, manifest.header.selection?.sources);
+  const matches = includeMatcher(include, manifest.header.selection?.sources);
   const wanted = new Set<string>();
   const byPath = new Map(entries.map((entry) => [entry.path, entry]));
   // A folder that matches brings everything beneath it, as `tar -x dir` does.
@@ -457,7 +457,7 @@ async function restoreSequentially(backup: BackupReader, context: RestoreContext
   const { archivePath } = backup;
   const { result } = context;
   context.progress.enter('restore'); // totals unknown: a plain archive says nothing of its end
-  const include = context.options.include ? selectionMatcher(context.options.include) : undefined;
+  const include = context.options.include ? includeMatcher(context.options.include) : undefined;
   let matched = 0;
   const signal = context.options.signal;
   const end = { endMarker: false, bytes: 0 };

@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { createBackup, restoreBackup } from '../../src/index.js';
+import { selectionMatcher } from '../../src/engine/selection-patterns.js';
+import { loadManifest } from '../helpers/archive.js';
+import { describeTree } from '../helpers/exact-tree.js';
+import { tempDir, writeTree } from '../helpers/tree.js';
+
+describe('engine: selection patterns (create --include/--exclude, restore --include)', () => {
+  it('without a / a pattern matches a name at any depth; with one, the path from the top', () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['*.md', 'a.md', true],
+      ['*.md', 'docs/deep/x.md', true],
+      ['node_modules', 'pkg/node_modules', true],
+      ['docs/*.md', 'docs/x.md', true], // picomatch's `basename` option alone matched this against `x.md`: never
+      ['docs/*.md', 'docs/deep/x.md', false],
+      ['docs/*.md', 'other/docs/x.md', false],
+      ['src/**', 'src/lib/util.js', true],
+      ['src/**', 'src', true],
+      ['**/*.map', 'dist/a/b.js.map', true],
+      ['/build', 'build', true],
+      ['/build', 'pkg/build', false],
+      ['./build', 'build', true],
+      ['build/', 'pkg/build', true], // a trailing / is a shell's completion of a folder
+      ['docs/', 'docs', true],
+      ['.env', 'app/.env', true],
+      ['/', 'anything/at/all', true],
+    ];
+    for (const [pattern, path, expected] of cases) expect(selectionMatcher([pattern])(path), `${pattern} on ${path}`).to.equal(expected);
+    expect(selectionMatcher(['*.md', 'src/**'])('src/a.js')).to.equal(true);
+    expect(selectionMatcher(['*'], { dot: false })('.env')).to.equal(false); // a dot name matches only a pattern that names the dot
+  });
+
+  it('create: patterns with a / exclude and include what they name (they matched nothing, silently, before)', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'site/docs/x.md': 'x', 'site/docs/deep/y.md': 'y', 'site/a.md': 'a', 'site/src/app.js': 'app', 'site/src/app.js.map': 'map' });
+    const paths = async (options: { include?: string[]; exclude?: string[] }, name: string) =>
+      (await loadManifest((await createBackup({ sources: ['site'], cwd: root, out: join(root, 'out'), name, ...options })).manifestPath)).entries
+        .filter((entry) => entry.type === 'file')
+        .map((entry) => entry.path);
+    expect(await paths({ exclude: ['docs/*.md', 'src/**/*.map'] }, 'x')).to.deep.equal(['site/a.md', 'site/docs/deep/y.md', 'site/src/app.js']);
+    expect(await paths({ include: ['src/**'] }, 'i')).to.deep.equal(['site/src/app.js', 'site/src/app.js.map']);
+    expect(await paths({ exclude: ['/a.md', 'deep/'] }, 'a')).to.deep.equal(['site/docs/x.md', 'site/src/app.js', 'site/src/app.js.map']);
+  });
+
+  it('restore: a folder named with a trailing / (a shell completes it so) brings its contents; *.js matches at any depth', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 't/src/a.js': 'a', 't/src/sub/b.js': 'b', 't/docs/d.md': 'd' });
+    const made = await createBackup({ sources: ['t'], cwd: root, out: join(root, 'out') });
+    const restored = async (include: string) => {
+      const target = await tempDir();
+      await restoreBackup(made.manifestPath, { to: target, include });
+      return Object.keys(describeTree(join(target, 't'))).filter((path) => path.endsWith('.js') || path.endsWith('.md')).sort();
+    };
+    expect(await restored('t/src/')).to.deep.equal(['src/a.js', 'src/sub/b.js']);
+    expect(await restored('*.js')).to.deep.equal(['src/a.js', 'src/sub/b.js']);
+    expect(await restored('t/**/b.js')).to.deep.equal(['src/sub/b.js']);
+  });
+});
