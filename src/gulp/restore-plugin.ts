@@ -21,6 +21,7 @@ import type { TarEntry } from '../format/tar-entry-stream.js';
 import { expandSparse } from '../engine/read/sparse.js';
 import { BackupReader } from '../engine/read/backup-reader.js';
 import { selectionMatcher } from '../engine/selection-patterns.js';
+import { digestName, expectedDigest, type ExpectedDigest } from '../engine/read/expected-digest.js';
 import { isManifestFileName } from '../engine/chain/locate-backup.js';
 import { hasEscapedBytes } from '../format/path-bytes.js';
 import { nanosecondsToMilliseconds } from '../engine/read/time.js';
@@ -90,7 +91,7 @@ async function emitEntries(
   const located = byPath ? await BackupReader.open(file.path) : await BackupReader.open(file.path).catch(() => undefined);
   const base = join(file.cwd, '.gulp-backup-restore');
   if (located?.manifest?.entries.some((entry) => entry.heldBy !== undefined)) return emitChainPoint(located, base, include, push);
-  const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, entry.hashes?.sha256]));
+  const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, expectedDigest(entry.hashes)]));
   // Otherwise the bytes that came down the pipeline are the archive.
   const reader = byPath ? located! : BackupReader.ofBytes(file.isBuffer() ? Readable.from([file.contents]) : (file.contents as unknown as Readable), file.path);
   const refused: string[] = [];
@@ -109,7 +110,7 @@ async function toVinyl(
   entry: TarEntry,
   base: string,
   include: ((path: string) => boolean) | undefined,
-  hashes: Map<string, string | undefined>,
+  hashes: Map<string, ExpectedDigest | undefined>,
   refused: string[],
 ): Promise<File | undefined> {
   if (include && !include(entry.path)) return undefined;
@@ -136,7 +137,7 @@ interface EntryToEmit {
 }
 
 /** A vinyl file for an entry, under restore's path rules; a refusal is recorded and nothing emitted. */
-function vinylOf(entry: EntryToEmit, base: string, sha256: string | undefined, refused: string[]): File | undefined {
+function vinylOf(entry: EntryToEmit, base: string, digest: ExpectedDigest | undefined, refused: string[]): File | undefined {
   const { type } = entry;
   const safe = safeEntryPath(entry.path, { maxDepth: DEFAULT_MAX_DEPTH });
   if ('refused' in safe) {
@@ -162,8 +163,8 @@ function vinylOf(entry: EntryToEmit, base: string, sha256: string | undefined, r
     link.symlink = entry.linkTarget!;
     return link;
   }
-  if (sha256 !== undefined && createHash('sha256').update(entry.contents).digest('hex') !== sha256) {
-    refused.push(`${entry.path}: its content does not match its SHA-256 in the manifest`);
+  if (digest !== undefined && createHash(digest.algorithm).update(entry.contents).digest('hex') !== digest.hex) {
+    refused.push(`${entry.path}: its content does not match its ${digestName(digest.algorithm)} in the manifest`);
     return undefined;
   }
   return new File({ base, path, contents: entry.contents, stat: stat as never });
@@ -201,7 +202,7 @@ async function emitChainPoint(backup: BackupReader, base: string, include: ((pat
       const vinyl = vinylOf(
         { path: entry.path, type: entry.type as EntryToEmit['type'], mode: entry.mode, mtime, linkTarget: entry.linkTarget, contents: Buffer.concat(chunks) },
         base,
-        entry.hashes?.sha256,
+        expectedDigest(entry.hashes),
         refused,
       );
       if (vinyl) push(vinyl);

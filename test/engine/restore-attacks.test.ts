@@ -6,7 +6,9 @@ import { gzipCodec } from '../../src/format/codecs/gzip-codec.js';
 import { expect } from 'chai';
 import { access, mkdir, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createBackup, restoreBackup, type RestoreResult } from '../../src/index.js';
+import { pipeline } from 'node:stream/promises';
+import gulp from 'gulp';
+import { createBackup, restore, restoreBackup, type RestoreResult } from '../../src/index.js';
 import { BlockCodecPool } from '../../src/engine/block-codec-pool.js';
 import { encodeMemberHeader, encodeMemberTrailer } from '../../src/format/blocked-gzip.js';
 import { editManifestEntry } from '../helpers/archive.js';
@@ -260,6 +262,26 @@ describe('restore: hostile archives', () => {
       const result = await restoreBackup(made.manifestPath, { to: target });
       expect(failureOf(result, 'data/a.txt')).to.match(/SHA-256/);
       expect(await names(target)).to.deep.equal(['data', 'data/b.txt']);
+    });
+
+    it('a backup that recorded MD5 (or SHA-1) alone: restore proves each file against it, small and large, and the plugin too (it checked nothing before)', async () => {
+      const tree = await tempDir();
+      await writeTree(tree, { 'd/small.txt': 'small', 'd/large.bin': Buffer.alloc(2 * 1024 * 1024, 7), 'd/ok.txt': 'ok' });
+      for (const [hashes, name] of [[['md5'], 'MD5'], [['sha1', 'md5'], 'SHA-1']] as const) {
+        const made = await createBackup({ sources: ['d'], cwd: tree, out: await tempDir(), name: 'h', hashes: [...hashes] });
+        const intact = await restoreBackup(made.manifestPath, { to: await tempDir() });
+        expect(intact.ok, JSON.stringify(intact.failures)).to.equal(true);
+        for (const path of ['d/small.txt', 'd/large.bin']) {
+          await editManifestEntry(made.manifestPath, path, (e) => ({ ...e, hashes: Object.fromEntries(hashes.map((algorithm) => [algorithm, '0'.repeat(algorithm === 'md5' ? 32 : 40)])) }));
+        }
+        const target = await tempDir();
+        const result = await restoreBackup(made.manifestPath, { to: target });
+        expect(failureOf(result, 'd/small.txt')).to.equal(`its content does not match its ${name} in the manifest`);
+        expect(failureOf(result, 'd/large.bin')).to.equal(`its content does not match its ${name} in the manifest`);
+        expect(await names(target)).to.deep.equal(['d', 'd/ok.txt']);
+        const error = await pipeline(gulp.src(made.manifestPath, { read: false }), restore(), gulp.dest(await tempDir())).catch((e: unknown) => e as Error);
+        expect(error?.message).to.include(`d/small.txt: its content does not match its ${name} in the manifest`);
+      }
     });
 
     it('NUL byte in a name (manifest): refused, naming the entry', async () => {

@@ -32,13 +32,13 @@ describe('engine/RestoreWriter: writeLeavingHoles', () => {
         size += length;
       }
       const content = Buffer.concat(parts);
-      const file = await writer.createFile(`f${seed}.bin`, undefined);
+      const file = await writer.createFile(`f${seed}.bin`);
       for (let at = 0; at < content.length; ) {
         const length = Math.min(content.length - at, 1 + next(next(3) === 0 ? 5000 : 150_000));
         await file.writeLeavingHoles(content.subarray(at, at + length));
         at += length;
       }
-      await file.commit({ size: content.length, sha256: undefined, record: 'the manifest' }, { mode: 0o644, mtime: '1600000000.000000', uid: 0, gid: 0 });
+      await file.commit({ size: content.length, digest: undefined, record: 'the manifest' }, { mode: 0o644, mtime: '1600000000.000000', uid: 0, gid: 0 });
       const path = join(root, `f${seed}.bin`);
       expect((await readFile(path)).equals(content), `seed ${seed}`).to.equal(true);
       let zeroPages = 0;

@@ -9,6 +9,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { StreamHasher } from '../write/stream-hasher.js';
+import type { HashAlgorithm } from '../options.js';
+import { digestName, type ExpectedDigest } from './expected-digest.js';
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, symlinkSync, unlinkSync, writevSync, type Stats } from 'node:fs';
 import { chmod, chown, open, readdir, rm, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -38,7 +40,8 @@ export interface FileMetadata {
 /** What a file's bytes must come to, and which record says so (named in the refusal). */
 export interface ExpectedContent {
   size: number;
-  sha256: string | undefined;
+  /** The digest to prove it against (the manifest's), if any: see `expectedDigest`. */
+  digest: ExpectedDigest | undefined;
   record: 'the manifest' | 'its tar header';
 }
 
@@ -160,12 +163,12 @@ export class RestoreWriter {
   }
 
   /** Opens a temporary file beside `path`; `commit` renames it into place once its bytes are proven. */
-  /** A file written piece by piece; with `hasher`, its SHA-256 is computed there as it is written. */
-  async createFile(path: string, hasher: StreamHasher | undefined): Promise<PendingFile> {
+  /** A file written piece by piece; with `hashing`, its digest is computed on that hasher as it is written. */
+  async createFile(path: string, hashing?: { hasher: StreamHasher; algorithm: HashAlgorithm }): Promise<PendingFile> {
     await this.ensureFolder(parentOf(path));
     const temporary = temporaryName(join(this.root, path));
     const handle = await open(fsPath(temporary), CREATE_FLAGS, 0o600);
-    return new PendingFile(this, path, temporary, handle, hasher);
+    return new PendingFile(this, path, temporary, handle, hashing);
   }
 
   /** Makes a symlink, refused when it leads outside the target through the links already made. */
@@ -295,20 +298,20 @@ export class RestoreWriter {
    * A small file in one go, every step synchronous as tar does it (a cached metadata call costs
    * microseconds; a trip through libuv's pool costs tens). Size and hash are proven before
    * anything is written, so a mismatch leaves nothing behind. `ensureFolder` must have run.
-   * `sha256`: the content's digest, when the worker that inflated its block took it.
+   * `sha256`: the content's SHA-256, when the worker that inflated its block took it.
    */
   writeFileSync(path: string, chunks: Buffer[], expected: ExpectedContent, metadata: FileMetadata, sha256?: string): void {
     let size = 0;
     for (const chunk of chunks) size += chunk.length;
     if (size !== expected.size) throw sizeRefusal(size, expected);
-    if (expected.sha256 !== undefined) {
-      let actual = sha256;
+    if (expected.digest !== undefined) {
+      let actual = expected.digest.algorithm === 'sha256' ? sha256 : undefined;
       if (actual === undefined) {
-        const hash = createHash('sha256');
+        const hash = createHash(expected.digest.algorithm);
         for (const chunk of chunks) hash.update(chunk);
         actual = hash.digest('hex');
       }
-      if (actual !== expected.sha256) throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
+      if (actual !== expected.digest.hex) throw digestRefusal(expected.digest);
     }
     const temporary = temporaryName(join(this.root, path));
     // Its bytes are proven: it may be made with its mode, when the umask leaves that whole and it
@@ -347,6 +350,10 @@ export class RestoreWriter {
   }
 }
 
+function digestRefusal(expected: ExpectedDigest): RestoreRefusal {
+  return new RestoreRefusal(`its content does not match its ${digestName(expected.algorithm)} in the manifest`);
+}
+
 function sizeRefusal(size: number, expected: ExpectedContent): RestoreRefusal {
   return new RestoreRefusal(`it came out as ${size} bytes where ${expected.record} says ${expected.size}`);
 }
@@ -364,6 +371,7 @@ function isZero(bytes: Buffer, from: number, to: number): boolean {
 export class PendingFile {
   /** The hash stream of this file on the hasher thread, when its content is checked. */
   private readonly hashId: number | undefined;
+  private readonly hasher: StreamHasher | undefined;
   /** Where the next bytes go; past the last write after a hole. */
   private position = 0;
   /** Zeros left unwritten, as holes. */
@@ -375,9 +383,10 @@ export class PendingFile {
     readonly path: string,
     private readonly temporary: string,
     private readonly handle: FileHandle,
-    private readonly hasher: StreamHasher | undefined,
+    hashing: { hasher: StreamHasher; algorithm: HashAlgorithm } | undefined,
   ) {
-    this.hashId = hasher?.open(['sha256']);
+    this.hasher = hashing?.hasher;
+    this.hashId = hashing?.hasher.open([hashing.algorithm]);
   }
 
   async write(bytes: Buffer): Promise<void> {
@@ -427,14 +436,12 @@ export class PendingFile {
     if (written < end) await this.write(bytes.subarray(written));
   }
 
-  /** Checks size and SHA-256, sets owner, mode and times, then renames into place. */
+  /** Checks size and digest, sets owner, mode and times, then renames into place. */
   async commit(expected: ExpectedContent, metadata: FileMetadata): Promise<void> {
     try {
       if (this.position !== expected.size) throw sizeRefusal(this.position, expected);
       const digest = this.hashId === undefined ? undefined : (await this.hasher!.digest(this.hashId))[0];
-      if (expected.sha256 !== undefined && digest !== expected.sha256) {
-        throw new RestoreRefusal('its content does not match its SHA-256 in the manifest');
-      }
+      if (expected.digest !== undefined && digest !== expected.digest.hex) throw digestRefusal(expected.digest);
       if ((await this.handle.stat()).size < this.position) await this.handle.truncate(this.position); // a hole at the end
       await this.writer.setOwner(this.path, () => this.handle.chown(metadata.uid, metadata.gid), metadata);
       await this.handle.chmod(metadata.mode);

@@ -11,6 +11,7 @@ import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { selectionMatcher } from '../selection-patterns.js';
+import { expectedDigest } from './expected-digest.js';
 import { AbortError, BackupError, OptionError, restoreFailureReason } from '../../errors.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import { TarFormatError } from '../../format/tar-entry-stream.js';
@@ -391,7 +392,7 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
         return;
       }
       case 'file': {
-        const expected = { size: entry.size, sha256: checkHash ? entry.hashes?.sha256 : undefined, record } as const;
+        const expected = { size: entry.size, digest: checkHash ? expectedDigest(entry.hashes) : undefined, record } as const;
         if (entry.size <= SMALL_FILE_LIMIT) {
           const chunks: Buffer[] = [];
           let received = 0;
@@ -410,7 +411,7 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
           result.restored.bytes += entry.size;
           return;
         }
-        const file = await writer.createFile(path, expected.sha256 === undefined ? undefined : context.hasher);
+        const file = await writer.createFile(path, expected.digest && { hasher: context.hasher, algorithm: expected.digest.algorithm });
         const sparse = context.options.sparse === true;
         try {
           await content(
