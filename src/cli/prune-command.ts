@@ -16,6 +16,7 @@ interface PruneFlags extends S3Flags {
   keepWeekly?: string;
   keepMonthly?: string;
   keepYearly?: string;
+  keepWithin?: string;
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -32,6 +33,7 @@ export function registerPrune(program: Command, context: CliContext): void {
     .option('--keep-weekly <n>', 'keep the newest backup of each of the last n weeks (ISO) that have one')
     .option('--keep-monthly <n>', 'keep the newest backup of each of the last n months that have one')
     .option('--keep-yearly <n>', 'keep the newest backup of each of the last n years that have one')
+    .option('--keep-within <duration>', "keep every backup made within this long before the newest one, such as '7d' or '36h' (as restic's)")
     .option('--dry-run', 'list what would be kept and removed, and remove nothing')
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print only what was removed')
@@ -44,6 +46,7 @@ export function registerPrune(program: Command, context: CliContext): void {
         keepWeekly: integerOrRaw(flags.keepWeekly),
         keepMonthly: integerOrRaw(flags.keepMonthly),
         keepYearly: integerOrRaw(flags.keepYearly),
+        keepWithin: integerOrRaw(flags.keepWithin),
         dryRun: flags.dryRun === true,
         s3: s3SettingsFrom(flags),
       });

@@ -189,7 +189,8 @@ function byteSize(option: string, value: unknown, fallback: number): number {
   return parsed;
 }
 
-function duration(option: string, value: unknown, fallback: number): number {
+/** A duration option: milliseconds, or a string such as `'7d'` (the `ms` package). */
+export function duration(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = typeof value === 'string' ? ms(value as ms.StringValue) : value;
   if (typeof parsed !== 'number' || !Number.isSafeInteger(parsed) || parsed < 0) {

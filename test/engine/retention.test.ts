@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
-import { applyRetention, type RetentionPolicy } from '../../src/engine/chain/retention.js';
+import { applyRetention, validateRetentionPolicy, type RetentionPolicy } from '../../src/engine/chain/retention.js';
 
 const ORACLE = `
 import json, sys, datetime
@@ -19,6 +19,10 @@ keys = {
   'keepYearly': lambda d, p: d.year,
 }
 kept = {}
+within = data['policy'].pop('keepWithin', 0)
+if within > 0 and points:
+    for p in points:
+        if p['t'] >= points[0]['t'] - within: kept.setdefault(p['id'], []).append('within %d ms' % within)
 for rule, n in data['policy'].items():
     last, count = None, 0
     for p in points:
@@ -75,6 +79,8 @@ describe('engine/retention (restic and borg keep rules)', () => {
         if (next() < 0.5) policy[rule] = Math.floor(next() * 8);
       }
       policy.keepDaily ??= 1;
+      // restic's --keep-within: everything within that long before the newest backup.
+      if (next() < 0.5) policy.keepWithin = Math.floor(next() * 30 * 86_400_000);
       const ours = applyRetention(
         points.map((p) => ({ id: p.id, createdAt: new Date(p.t) })),
         policy,
@@ -84,4 +90,14 @@ describe('engine/retention (restic and borg keep rules)', () => {
       expect(ours.size).to.be.greaterThan(0);
     }
   }
+
+  it("keepWithin takes a duration ('7d') and names itself as given", () => {
+    const newest = Date.UTC(2026, 10, 30, 12);
+    const points = [0, 1, 6.9, 7.1, 40].map((days, i) => ({ id: `b${i}`, createdAt: new Date(newest - days * 86_400_000) }));
+    const kept = applyRetention(points, { keepWithin: '7d' });
+    expect([...kept.keys()].sort()).to.deep.equal(['b0', 'b1', 'b2']);
+    expect(kept.get('b2')).to.deep.equal(['within 7d']);
+    expect(() => validateRetentionPolicy({ keepWithin: 'a week' })).to.throw(/`keepWithin`.*got `a week`/);
+    expect(() => validateRetentionPolicy({ keepWithin: '0d' })).to.throw(/keeps something.*--keep-within/);
+  });
 });

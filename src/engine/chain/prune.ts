@@ -45,7 +45,7 @@ export interface PruneResult {
   freedBytes: number;
 }
 
-const PRUNE_OPTION_KEYS = optionKeys<PruneOptions>()('keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly', 'dryRun', 's3');
+const PRUNE_OPTION_KEYS = optionKeys<PruneOptions>()('keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly', 'keepWithin', 'dryRun', 's3');
 
 /** Checks prune options without doing anything (pruneTask calls it when the gulpfile loads). */
 export function validatePruneOptions(options: PruneOptions, api = 'pruneBackups()'): void {

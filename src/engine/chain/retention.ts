@@ -2,9 +2,13 @@
  * Retention policies, as restic's `forget` and borg's `prune` define them: `keepLast` keeps the N
  * newest backups; `keepHourly` (daily, weekly, monthly, yearly) keeps, for each of the last N
  * hours (days…) that have a backup, the newest backup of that hour. Periods are calendar periods in
- * local time (weeks are ISO weeks), as in both tools. A backup is kept when any rule keeps it.
+ * local time (weeks are ISO weeks), as in both tools. `keepWithin` keeps every backup made within
+ * that long before the newest one, as restic's `--keep-within` (relative to the newest backup, not
+ * to the clock: backups that stopped coming are not all lost at once). A backup is kept when any
+ * rule keeps it.
  */
 import { BackupError, OptionError } from '../../errors.js';
+import { duration } from '../options.js';
 
 export interface RetentionPolicy {
   keepLast?: number;
@@ -13,6 +17,8 @@ export interface RetentionPolicy {
   keepWeekly?: number;
   keepMonthly?: number;
   keepYearly?: number;
+  /** Every backup made within this long before the newest one: `'7d'`, `'36h'`, or milliseconds. */
+  keepWithin?: number | string;
 }
 
 export const RETENTION_RULES = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
@@ -34,7 +40,7 @@ const PERIOD: Record<(typeof RETENTION_RULES)[number], (point: RetentionPoint) =
 
 /** Checks a policy: whole numbers, at least one rule (a policy that keeps nothing is refused, as restic refuses it). */
 export function validateRetentionPolicy(policy: RetentionPolicy): void {
-  let any = false;
+  let any = duration('keepWithin', policy.keepWithin, 0) > 0;
   for (const rule of RETENTION_RULES) {
     const value = policy[rule];
     if (value === undefined) continue;
@@ -44,7 +50,7 @@ export function validateRetentionPolicy(policy: RetentionPolicy): void {
   if (!any) {
     throw new BackupError(
       'INVALID_OPTION',
-      'A prune needs a policy that keeps something: at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly (keepLast, keepDaily… in code). A prune that would remove every backup is refused, as restic refuses it.',
+      'A prune needs a policy that keeps something: at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly, --keep-within (keepLast, keepDaily… in code). A prune that would remove every backup is refused, as restic refuses it.',
     );
   }
 }
@@ -65,6 +71,12 @@ export function applyRetention(points: readonly RetentionPoint[], policy: Retent
       count++;
       kept.set(point.id, [...(kept.get(point.id) ?? []), rule.slice(4).toLowerCase()]);
     }
+  }
+  const within = duration('keepWithin', policy.keepWithin, 0);
+  if (within > 0 && newestFirst.length > 0) {
+    const since = newestFirst[0]!.createdAt.getTime() - within;
+    const label = `within ${typeof policy.keepWithin === 'string' ? policy.keepWithin : `${within} ms`}`;
+    for (const point of newestFirst) if (point.createdAt.getTime() >= since) kept.set(point.id, [...(kept.get(point.id) ?? []), label]);
   }
   return kept;
 }
