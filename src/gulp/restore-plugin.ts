@@ -44,7 +44,7 @@ function tooLarge(path: string, size: number): string {
 }
 
 export interface RestorePluginOptions {
-  /** Emit only entries whose archive path matches one of these globs. */
+  /** Emit only entries whose archive path matches one of these globs (a pattern without `/` matches a name at any depth, as create's do). */
   include?: string | string[];
   /**
    * The most memory a zstd frame's window may take, for a `.tar.zst` made with `zstd --long`

@@ -40,7 +40,8 @@ export interface RestoreOptions {
   /**
    * Restore only entries that match one of these globs (their folders come too): matched against
    * the archive path (`src/app.js`) and against the path relative to the source it was backed up
-   * from (`app.js`, as `include` meant when the backup was made).
+   * from (`app.js`, as `include` meant when the backup was made). A pattern without `/` matches a
+   * name at any depth (`*.js`); a trailing `/` is dropped (`src/` is the folder `src`).
    */
   include?: string | string[];
   /** A selection that matches nothing restores nothing instead of failing (gulp.src's `allowEmpty`). Default false. */
