@@ -3,7 +3,9 @@
  * the way `.gitignore` and rsync read theirs: a pattern without `/` matches a name at any depth
  * (`*.log`, `node_modules`); one with `/` matches the path from the top (`docs/*.md`,
  * `src/**`), a leading `/` or `./` saying so too (`/build`: only the top one). A trailing `/`
- * (a shell's completion of a folder) is taken off. Dot names match.
+ * (a shell's completion of a folder) is taken off. Dot names match. With `archivePrefix` (create:
+ * the archive path of the source being walked), a pattern with `/` may also name the archive path
+ * (`src/docs/*.md` for the source `src`), as tar's `--exclude` matches member names.
  *
  * picomatch's own `basename` option matches every pattern against the last name only, those with
  * a `/` too (`docs/*.md` then matched nothing, and `src/**` left out all of src): the two kinds
@@ -11,7 +13,9 @@
  */
 import picomatch from 'picomatch';
 
-export function selectionMatcher(patterns: readonly string[], options: { dot: boolean } = { dot: true }): (path: string) => boolean {
+export function selectionMatcher(patterns: readonly string[], options: { dot?: boolean; archivePrefix?: string } = {}): (path: string) => boolean {
+  const dot = options.dot ?? true;
+  const prefix = options.archivePrefix ?? '';
   const names: string[] = [];
   const paths: string[] = [];
   for (const pattern of patterns) {
@@ -21,7 +25,7 @@ export function selectionMatcher(patterns: readonly string[], options: { dot: bo
     if (bare === '') paths.push('**'); // `/` or `./`: the top itself, and everything under it
     else (anchored ? paths : names).push(bare);
   }
-  const byName = names.length > 0 ? picomatch(names, { dot: options.dot, basename: true }) : undefined;
-  const byPath = paths.length > 0 ? picomatch(paths, { dot: options.dot }) : undefined;
-  return (path) => (byName !== undefined && byName(path)) || (byPath !== undefined && byPath(path));
+  const byName = names.length > 0 ? picomatch(names, { dot, basename: true }) : undefined;
+  const byPath = paths.length > 0 ? picomatch(paths, { dot }) : undefined;
+  return (path) => (byName !== undefined && byName(path)) || (byPath !== undefined && (byPath(path) || (prefix !== '' && byPath(prefix + path))));
 }

@@ -28,6 +28,8 @@ describe('engine: selection patterns (create --include/--exclude, restore --incl
     ];
     for (const [pattern, path, expected] of cases) expect(selectionMatcher([pattern])(path), `${pattern} on ${path}`).to.equal(expected);
     expect(selectionMatcher(['*.md', 'src/**'])('src/a.js')).to.equal(true);
+    expect(selectionMatcher(['site/docs/*.md'], { archivePrefix: 'site/' })('docs/x.md')).to.equal(true);
+    expect(selectionMatcher(['docs/*.md'], { archivePrefix: 'site/' })('docs/x.md')).to.equal(true);
     expect(selectionMatcher(['*'], { dot: false })('.env')).to.equal(false); // a dot name matches only a pattern that names the dot
   });
 
@@ -41,6 +43,9 @@ describe('engine: selection patterns (create --include/--exclude, restore --incl
     expect(await paths({ exclude: ['docs/*.md', 'src/**/*.map'] }, 'x')).to.deep.equal(['site/a.md', 'site/docs/deep/y.md', 'site/src/app.js']);
     expect(await paths({ include: ['src/**'] }, 'i')).to.deep.equal(['site/src/app.js', 'site/src/app.js.map']);
     expect(await paths({ exclude: ['/a.md', 'deep/'] }, 'a')).to.deep.equal(['site/docs/x.md', 'site/src/app.js', 'site/src/app.js.map']);
+    // As tar's --exclude matches member names: a pattern may name the archive path too.
+    expect(await paths({ exclude: ['site/docs/*.md'] }, 'p')).to.deep.equal(['site/a.md', 'site/docs/deep/y.md', 'site/src/app.js', 'site/src/app.js.map']);
+    expect(await paths({ include: ['site/src/**'] }, 'q')).to.deep.equal(['site/src/app.js', 'site/src/app.js.map']);
   });
 
   it('restore: a folder named with a trailing / (a shell completes it so) brings its contents; *.js matches at any depth', async () => {

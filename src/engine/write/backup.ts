@@ -95,7 +95,7 @@ function refuseEmptySelection(scan: ScanResult, options: ResolvedBackupOptions):
   const { notIncluded, excluded, dot } = scan.leftOut;
   if (notIncluded + excluded + dot === 0) return; // an empty folder is backed up as it is
   const rules = [
-    notIncluded > 0 ? `${plural(notIncluded, 'file')} matched no include pattern (${options.include.join(', ')}; relative to each source)` : '',
+    notIncluded > 0 ? `${plural(notIncluded, 'file')} matched no include pattern (${options.include.join(', ')}; relative to each source, or archive paths)` : '',
     excluded > 0 ? `${plural(excluded, 'name')} matched an exclude pattern (${options.exclude.join(', ')})` : '',
     dot > 0 ? `${plural(dot, 'dot name')} left out by dot: false` : '',
   ].filter(Boolean);

@@ -108,7 +108,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
       continue;
     }
     const prefix = rootPath === '' ? '' : `${rootPath}/`;
-    const walked = walk(root, { ...options, ...(options.onLeftOut ? { onLeftOut: (path: string, rule: string) => options.onLeftOut!(prefix + path, rule) } : {}) }, leftOut);
+    const walked = walk(root, { ...options, ...(options.onLeftOut ? { onLeftOut: (path: string, rule: string) => options.onLeftOut!(prefix + path, rule) } : {}) }, leftOut, prefix);
     for (const item of walked.skipped) skipped.push({ ...item, path: prefix + item.path });
     if (options.sources.length === 1) {
       onlyFolder = { root, rootPath, prefix, base: walked.base, matches: walked.matches };
@@ -274,13 +274,13 @@ function statOrLstat(path: string): BigIntStats {
  * `onFileError` is `skip`, fails loudly on a folder it cannot read, where glob libraries skip both
  * in silence.
  */
-function walk(root: string, options: ScanOptions, leftOut: LeftOut): { base: string; matches: string[]; skipped: SkippedEntry[] } {
+function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefix: string): { base: string; matches: string[]; skipped: SkippedEntry[] } {
   // The default include, `**` on its own, matches every name (but dot names without `dot`): as
   // picomatch decides it, without a match per entry (a tenth of the walk on 20,000 files).
   const includesAll = options.include.length === 1 && options.include[0] === '**';
-  const includePattern = includesAll ? undefined : selectionMatcher(options.include, { dot: options.dot });
+  const includePattern = includesAll ? undefined : selectionMatcher(options.include, { dot: options.dot, archivePrefix });
   const included = (matched: string, name: string) => (includePattern ? includePattern(matched) : options.dot || !name.startsWith('.'));
-  const excludePattern = options.exclude.length > 0 ? selectionMatcher(options.exclude) : undefined;
+  const excludePattern = options.exclude.length > 0 ? selectionMatcher(options.exclude, { archivePrefix }) : undefined;
   const matchable = (path: string) => (/[\n\r]/.test(path) ? path.replace(/[\n\r]/g, '?') : path);
   const leaveOut = new Set(options.leaveOut ?? []);
   // Without `dot`, nothing inside a dot folder can match unless a pattern names one.
@@ -312,7 +312,7 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut): { base: str
       const matched = includePattern || excludePattern ? matchable(path) : path;
       if (excludePattern?.(matched)) {
         leftOut.excluded++;
-        options.onLeftOut?.(path, `exclude pattern ${options.exclude.find((pattern) => selectionMatcher([pattern])(matched))}`);
+        options.onLeftOut?.(path, `exclude pattern ${options.exclude.find((pattern) => selectionMatcher([pattern], { archivePrefix })(matched))}`);
         continue;
       }
       let isFolder = entry.isDirectory();
