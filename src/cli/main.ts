@@ -48,7 +48,16 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     .configureOutput({ writeOut: (text) => stdout.write(text), writeErr: (text) => stderr.write(text) });
   // What an interrupted run leaves behind depends on the command: it is said in those terms.
   let running = '';
-  program.hook('preAction', (_program, action) => void (running = action.name()));
+  // With --json, a failure is also a JSON line on stdout: a script reading it learns why, not only the exit code.
+  let json = false;
+  const jsonError = (code: string, message: string, exitCode: number, path?: string) => {
+    if (json) stdout.write(`${JSON.stringify({ event: 'error', code, message, ...(path === undefined ? {} : { path }), exitCode })}\n`);
+    return exitCode;
+  };
+  program.hook('preAction', (_program, action) => {
+    running = action.name();
+    json = action.opts<{ json?: boolean }>().json === true;
+  });
   registerCreate(program, context);
   registerVerify(program, context);
   registerRestore(program, context);
@@ -67,16 +76,17 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     if (error instanceof AbortError || signal.aborted) {
-      stderr.write(`gulp-backup: ${INTERRUPTED[running] ?? 'interrupted.'}\n`);
-      return received === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
+      const message = INTERRUPTED[running] ?? 'interrupted.';
+      stderr.write(`gulp-backup: ${message}\n`);
+      return jsonError('ABORTED', message, received === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED);
     }
     if (error instanceof OptionError) {
       stderr.write(`gulp-backup: ${inFlags(error)}\n(run gulp-backup --help for usage)\n`);
-      return EXIT_USAGE;
+      return jsonError(error.code, inFlags(error), EXIT_USAGE);
     }
     if (error instanceof BackupError) {
       stderr.write(`gulp-backup: ${error.message}\n`);
-      return EXIT_USAGE;
+      return jsonError(error.code, error.message, EXIT_USAGE, error.path);
     }
     // Not an exit code that a script reads as "damage found" (1) or "fix the input" (2).
     const stack = error instanceof Error ? (error.stack ?? error.message) : formatValue(error);
@@ -84,7 +94,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       `gulp-backup: unexpected error: ${error instanceof Error ? error.message : formatValue(error)}\n${stack}\n` +
         `This is a bug in gulp-backup ${TOOL.version}, or a system error it does not handle yet: please report it with the lines above.\n`,
     );
-    return EXIT_UNEXPECTED;
+    return jsonError('UNEXPECTED', error instanceof Error ? error.message : formatValue(error), EXIT_UNEXPECTED);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

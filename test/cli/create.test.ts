@@ -82,6 +82,19 @@ describe('cli: gulp-backup create', () => {
     expect(unknown.stderr).to.match(/unknown command/);
   });
 
+  it('with --json, a failure is a JSON line on stdout too (code, message, path, exit code), whatever the command', async () => {
+    const lastLine = (text: string) => JSON.parse(text.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    const missing = await runCli(['create', 'nope', '--cwd', root, '--out', join(root, 'out-json'), '--json']);
+    expect(missing.code).to.equal(2);
+    expect(lastLine(missing.stdout)).to.deep.include({ event: 'error', code: 'SOURCE_NOT_FOUND', path: join(root, 'nope'), exitCode: 2 });
+    const badLevel = await runCli(['create', 'src', '--cwd', root, '--out', join(root, 'out-json'), '--level', '12', '--json']);
+    expect(lastLine(badLevel.stdout)).to.deep.include({ event: 'error', code: 'INVALID_OPTION', message: '--level must be an integer from 0 to 9, got 12' });
+    const verify = await runCli(['verify', join(root, 'no-backup-here'), '--json']);
+    expect(verify.code).to.equal(2);
+    expect(lastLine(verify.stdout)).to.deep.include({ event: 'error', code: 'SOURCE_NOT_FOUND', exitCode: 2 });
+    expect((await runCli(['verify', join(root, 'no-backup-here')])).stdout).to.equal(''); // without --json, stdout stays empty
+  });
+
   it('exits 130 on Ctrl-C (even pressed twice) and leaves no archive, partial file or manifest', async () => {
     const tree = await tempDir();
     await writeTree(tree, Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`big/f${i}.bin`, pseudoRandomBytes(2_000_000, i + 1)])));
