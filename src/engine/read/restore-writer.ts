@@ -162,8 +162,10 @@ export class RestoreWriter {
     if (path !== '') this.placed.set(path, 'directory');
   }
 
-  /** Opens a temporary file beside `path`; `commit` renames it into place once its bytes are proven. */
-  /** A file written piece by piece; with `hashing`, its digest is computed on that hasher as it is written. */
+  /**
+   * A file written piece by piece, under a temporary name beside `path` that `commit` renames into
+   * place once its bytes are proven; with `hashing`, its digest is computed there as it is written.
+   */
   async createFile(path: string, hashing?: { hasher: StreamHasher; algorithm: HashAlgorithm }): Promise<PendingFile> {
     await this.ensureFolder(parentOf(path));
     const temporary = temporaryName(join(this.root, path));
