@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import type { TarEntry } from '../format/tar-entry-stream.js';
 import { expandSparse } from '../engine/read/sparse.js';
 import { BackupReader } from '../engine/read/backup-reader.js';
-import { selectionMatcher } from '../engine/selection-patterns.js';
+import { includeMatcher } from '../engine/read/include-matcher.js';
 import { digestName, expectedDigest, type ExpectedDigest } from '../engine/read/expected-digest.js';
 import { isManifestFileName } from '../engine/chain/locate-backup.js';
 import { hasEscapedBytes } from '../format/path-bytes.js';
@@ -61,7 +61,7 @@ export function restore(options: RestorePluginOptions = {}): Transform {
   try {
     if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
     rejectUnknownKeys('restore()', options, RESTORE_PLUGIN_KEYS);
-    include = options.include === undefined ? undefined : selectionMatcher(stringList('include', options.include, []));
+    include = options.include === undefined ? undefined : includeMatcher(stringList('include', options.include, []));
     maxMemory = windowMemory(options.maxMemory);
   } catch (error) {
     throw new PluginError(PLUGIN_NAME, error as Error);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createBackup, restoreBackup } from '../../src/index.js';
 import { selectionMatcher } from '../../src/engine/selection-patterns.js';
@@ -60,5 +61,26 @@ describe('engine: selection patterns (create --include/--exclude, restore --incl
     expect(await restored('t/src/')).to.deep.equal(['src/a.js', 'src/sub/b.js']);
     expect(await restored('*.js')).to.deep.equal(['src/a.js', 'src/sub/b.js']);
     expect(await restored('t/**/b.js')).to.deep.equal(['src/sub/b.js']);
+  });
+
+  it("restore of another tool's archive: a folder brings what is beneath it, also when the archive has no entry for it (npm's tarballs), as tar -x dir does", async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'pkg/lib/a.js': 'a', 'pkg/lib/deep/b.js': 'b', 'pkg/README.md': 'r', 'other.txt': 'o' });
+    const archives = await tempDir();
+    const withFolders = join(archives, 'with-folders.tar.gz');
+    const withoutFolders = join(archives, 'without-folders.tar.gz');
+    execFileSync('tar', ['-czf', withFolders, '-C', root, '.']); // ./pkg/, ./pkg/lib/…: folders first, with ./
+    execFileSync('tar', ['-czf', withoutFolders, '-C', root, '--no-recursion', 'pkg/lib/deep/b.js', 'pkg/lib/a.js', 'pkg/README.md', 'other.txt']);
+    for (const archive of [withFolders, withoutFolders]) {
+      const restored = async (include: string) => {
+        const target = await tempDir();
+        const result = await restoreBackup(archive, { to: target, include });
+        expect(result.ok, JSON.stringify(result.failures)).to.equal(true);
+        return Object.keys(describeTree(target)).filter((path) => /\.(js|md|txt)$/.test(path)).sort();
+      };
+      expect(await restored('pkg'), archive).to.deep.equal(['pkg/README.md', 'pkg/lib/a.js', 'pkg/lib/deep/b.js']);
+      expect(await restored('pkg/lib/')).to.deep.equal(['pkg/lib/a.js', 'pkg/lib/deep/b.js']);
+      expect(await restored('deep')).to.deep.equal(['pkg/lib/deep/b.js']);
+    }
   });
 });

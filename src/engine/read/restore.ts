@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { selectionMatcher } from '../selection-patterns.js';
+import { includeMatcher } from './include-matcher.js';
 import { expectedDigest } from './expected-digest.js';
 import { AbortError, BackupError, OptionError, restoreFailureReason } from '../../errors.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
@@ -266,16 +266,6 @@ async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions
   );
 }
 
-/**
- * A matcher for restore's patterns: the archive path, or the path relative to one of the sources
- * the backup was made from (`app.js` for `src/app.js` when `src` was a source).
- */
-function includeMatcher(include: string[], sources: readonly string[] = []): (path: string) => boolean {
-  const matches = selectionMatcher(include);
-  const prefixes = sources.map((source) => source.replace(/^(\.\/)+/, '').replace(/\/+$/, '')).filter((source) => source !== '' && source !== '.' && !source.startsWith('../'));
-  return (path) => matches(path) || prefixes.some((prefix) => path.startsWith(`${prefix}/`) && matches(path.slice(prefix.length + 1)));
-}
-
 function nothingSelected(archivePath: string, include: string[]): BackupError {
   return new BackupError(
     'NOTHING_SELECTED',
@@ -291,13 +281,9 @@ function selectEntries(manifest: Manifest, include: string[] | undefined): Manif
   const matches = includeMatcher(include, manifest.header.selection?.sources);
   const wanted = new Set<string>();
   const byPath = new Map(entries.map((entry) => [entry.path, entry]));
-  // A folder that matches brings everything beneath it, as `tar -x dir` does.
-  const folders: string[] = [];
   for (const entry of entries) {
-    const inside = folders.some((folder) => entry.path.startsWith(folder));
-    if (!inside && !matches(entry.path)) continue;
+    if (!matches(entry.path)) continue;
     wanted.add(entry.path);
-    if (entry.type === 'directory') folders.push(`${entry.path}/`);
     if (entry.type === 'hardlink' && entry.linkTarget) wanted.add(entry.linkTarget);
   }
   for (const path of [...wanted]) {
