@@ -216,6 +216,27 @@ describe('engine/verifyBackup', () => {
     });
   });
 
+  it('compares with a live tree that holds the backup itself (its output folder inside): the backup files are not "new"', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'site/a.txt': 'a' });
+    const made = await createBackup({ sources: ['.'], cwd: tree, out: join(tree, 'backups') });
+    const report = await verifyBackup(made.manifestPath, { source: tree });
+    expect(report.source, JSON.stringify(report.source)).to.deep.equal({ root: tree, changed: [], missing: [], new: [] });
+    expect(report.ok).to.equal(true);
+  });
+
+  it('compares content by the digest the backup recorded when it has no SHA-256 (hashes: [md5]): same size and time, other bytes', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'd/a.txt': 'AAAA' });
+    const made = await createBackup({ sources: ['d'], cwd: tree, out: await tempDir(), hashes: ['md5'] });
+    const { stat, utimes } = await import('node:fs/promises');
+    const before = await stat(join(tree, 'd/a.txt'));
+    await writeFile(join(tree, 'd/a.txt'), 'BBBB');
+    await utimes(join(tree, 'd/a.txt'), before.atime, before.mtime);
+    const report = await verifyBackup(made.manifestPath, { source: tree });
+    expect(report.source?.changed).to.deep.equal([{ path: 'd/a.txt', reason: 'content differs (md5)' }]);
+  });
+
   it('compares only inside the tree it is given: an edited manifest cannot make it read a file outside, or crash it', async () => {
     const box = await tempDir();
     await writeTree(box, { 'outside.txt': 'secret', 'tree/tree/a.txt': 'a', 'tree/tree/b.txt': 'b' });

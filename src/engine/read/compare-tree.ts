@@ -11,6 +11,7 @@ import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import { scanSources } from '../write/scan.js';
 import { malformedEntry } from './malformed-entry.js';
 import { safeEntryPath } from './safe-paths.js';
+import { expectedDigest } from './expected-digest.js';
 
 export interface TreeComparison {
   root: string;
@@ -21,9 +22,9 @@ export interface TreeComparison {
   new: string[];
 }
 
-/** The file's SHA-256, or why it cannot be read (it may vanish or change between the lstat and the read). */
-async function sha256Of(path: string): Promise<string | { unreadable: string }> {
-  const hash = createHash('sha256');
+/** The file's digest, or why it cannot be read (it may vanish or change between the lstat and the read). */
+async function digestOf(path: string, algorithm: string): Promise<string | { unreadable: string }> {
+  const hash = createHash(algorithm);
   try {
     for await (const chunk of createReadStream(fsPath(path))) hash.update(chunk as Buffer);
   } catch (error) {
@@ -51,14 +52,19 @@ async function difference(entry: ManifestEntry, root: string): Promise<string | 
   if ((stats.mode & 0o7777) !== entry.mode) return `mode ${(stats.mode & 0o7777).toString(8)}, was ${entry.mode.toString(8)}`;
   if (entry.type !== 'file') return undefined;
   if (stats.size !== entry.size) return `${stats.size} bytes, was ${entry.size}`;
-  const expected = entry.hashes?.sha256;
+  // The backup's SHA-256, or the digest it recorded instead (`hashes: ['md5']`).
+  const expected = expectedDigest(entry.hashes);
   if (expected === undefined) return undefined;
-  const actual = await sha256Of(path);
+  const actual = await digestOf(path, expected.algorithm);
   if (typeof actual !== 'string') return `cannot be read (${actual.unreadable})`;
-  return actual === expected ? undefined : 'content differs (sha256)';
+  return actual === expected.hex ? undefined : `content differs (${expected.algorithm})`;
 }
 
-export async function compareWithTree(manifest: Manifest, root: string): Promise<TreeComparison> {
+/**
+ * `backupFolder`: where the backup lies, when on disk. Inside the tree, it is left out as the scan
+ * that made the backup left out its output folder: its files are not "new".
+ */
+export async function compareWithTree(manifest: Manifest, root: string, backupFolder?: string): Promise<TreeComparison> {
   const result: TreeComparison = { root, changed: [], missing: [], new: [] };
   for (const entry of manifest.entries) {
     const found = await difference(entry, root);
@@ -76,6 +82,7 @@ export async function compareWithTree(manifest: Manifest, root: string): Promise
     dot: selection?.dot ?? true,
     followSymlinks: selection?.followSymlinks ?? false,
     maxFileSize: selection?.maxFileSize ?? Number.MAX_SAFE_INTEGER,
+    ...(backupFolder === undefined ? {} : { leaveOut: [backupFolder] }),
   }).catch(() => ({ entries: [], skipped: [] }));
   for (const entry of scan.entries) if (!known.has(entry.path)) result.new.push(entry.path);
   // Most of the backup missing is the sign of --source naming another folder than the one it was made from.

@@ -7,7 +7,7 @@
  * With only an archive: block checksums, lengths, end marker and tar structure; file hashes are not checked.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { AbortError, BackupError, OptionError } from '../../errors.js';
 import { BACKUP_PATH, pathArgument, windowMemory } from '../options.js';
 import { codecNamed, containerOf, readableCodec } from '../../format/codecs/codecs.js';
@@ -181,7 +181,8 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
     }
     progress.filesDone = entries.length;
     progress.enter('done');
-    const source = options.source !== undefined ? await compareWithTree(manifest!, resolve(options.source)) : undefined;
+    const backupFolder = manifestPath !== undefined && !isS3Location(manifestPath) ? dirname(manifestPath) : undefined;
+    const source = options.source !== undefined ? await compareWithTree(manifest!, resolve(options.source), backupFolder) : undefined;
     const sourceDiffers = source !== undefined && source.changed.length + source.missing.length + source.new.length > 0;
     const count = (status: EntryReport['status']) => entries.filter((entry) => entry.status === status).length;
     const allCounts = { entries: entries.length, ok: count('ok'), damaged: count('damaged'), missing: count('missing'), ...counts };
