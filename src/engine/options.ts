@@ -113,9 +113,12 @@ export interface BackupOptions extends ArchiveOptions {
   sources?: string | string[];
   /** Folder that archive paths are relative to. Default `process.cwd()`. */
   cwd?: string;
-  /** Glob patterns to include, relative to each source folder. Default `['**']`. */
+  /**
+   * Glob patterns to include. Default `['**']`. A pattern without a slash matches a name at any
+   * depth (`*.js`); one with a slash the path from the source's top (`src/**`) or the archive path.
+   */
   include?: string | string[];
-  /** Glob patterns to leave out. A pattern without a slash matches a name at any depth. */
+  /** Glob patterns to leave out, read as `include`'s (`node_modules`, `docs/*.md`); none may start with `!`. */
   exclude?: string | string[];
   /** Include names that start with a dot. Default true, as GNU tar, restic and borg do; false leaves them out (and counts them). */
   dot?: boolean;
@@ -187,6 +190,19 @@ function byteSize(option: string, value: unknown, fallback: number): number {
     throw new OptionError(option, value, "a size in bytes, or a string such as '512KB' or '10MB'");
   }
   return parsed;
+}
+
+/**
+ * Exclude patterns. A leading `!` is a glob's negation: `!keep.log` would leave out everything but
+ * keep.log, where a `.gitignore` reader means "keep it"; refused, naming what to do instead.
+ */
+function excludePatterns(value: unknown): string[] {
+  const patterns = stringList('exclude', value, []);
+  const negated = patterns.find((pattern) => pattern.startsWith('!'));
+  if (negated !== undefined) {
+    throw new OptionError('exclude', negated, 'a pattern of what to leave out; one that starts with ! would leave out everything else (keep files with include, or name what to leave out)');
+  }
+  return patterns;
 }
 
 /** A duration option: milliseconds, or a string such as `'7d'` (the `ms` package). */
@@ -351,7 +367,7 @@ export function resolveBackupOptions(options: BackupOptions, api = 'createBackup
     sources,
     cwd,
     include: stringList('include', options.include, ['**']),
-    exclude: stringList('exclude', options.exclude, []),
+    exclude: excludePatterns(options.exclude),
     dot: booleanOption('dot', options.dot, true),
     followSymlinks: booleanOption('followSymlinks', options.followSymlinks, false),
     maxFileSize: byteSize('maxFileSize', options.maxFileSize, Number.MAX_SAFE_INTEGER),
