@@ -83,4 +83,17 @@ describe('engine: selection patterns (create --include/--exclude, restore --incl
       expect(await restored('deep')).to.deep.equal(['pkg/lib/deep/b.js']);
     }
   });
+
+  it('a source written as a glob (gulp.src takes them) is not found, and the message says how to write it; that advice works', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'src/a.md': 'a', 'src/docs/b.md': 'b', 'src/c.js': 'c' });
+    const error = await createBackup({ sources: ['src/*.md'], cwd: root, out: join(root, 'out') }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code: string },
+    );
+    expect(error).to.include({ code: 'SOURCE_NOT_FOUND' });
+    expect(error?.message).to.include("Sources are files and folders, not glob patterns: back up src and choose with include (gulp-backup create src --include '/*.md', or sources: ['src'], include: ['/*.md'])");
+    const made = await createBackup({ sources: ['src'], include: ['/*.md'], cwd: root, out: join(root, 'out') });
+    expect((await loadManifest(made.manifestPath)).entries.filter((entry) => entry.type === 'file').map((entry) => entry.path)).to.deep.equal(['src/a.md']);
+  });
 });

@@ -10,8 +10,9 @@
 import { constants, lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { isAbsolute, parse, relative, resolve, sep } from 'node:path';
+import picomatch from 'picomatch';
 import { selectionMatcher } from '../selection-patterns.js';
-import { duplicatePathError, sourceReadError } from '../../errors.js';
+import { SourceError, duplicatePathError, sourceReadError } from '../../errors.js';
 import type { EntryType, SkippedEntry } from '../../format/manifest.js';
 import type { ContentSource } from './file-content.js';
 
@@ -96,7 +97,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
   let onlyFolder: { root: string; rootPath: string; prefix: string; base: string; matches: string[] } | undefined;
   for (const source of options.sources) {
     const root = resolve(options.cwd, source);
-    const rootStat = lstatOrSkip(root, options.allowEmpty === true);
+    const rootStat = lstatOrSkip(root, options.allowEmpty === true, source);
     if (!rootStat) {
       skipped.push({ path: archivePathOf(options.cwd, root), reason: 'this source does not exist (allowEmpty)' });
       continue;
@@ -245,11 +246,24 @@ function entryOf(path: string, stats: BigIntStats, type: EntryType, extra?: { li
   };
 }
 
-function lstatOrSkip(path: string, allowMissing: boolean): BigIntStats | undefined {
+function lstatOrSkip(path: string, allowMissing: boolean, source: string): BigIntStats | undefined {
   try {
     return lstatSync(path, { bigint: true });
   } catch (error) {
-    if (allowMissing && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    if (allowMissing && missing) return undefined;
+    // gulp.src takes globs; sources are paths: say how to write what was meant.
+    const { isGlob, base, glob } = picomatch.scan(source);
+    if (missing && isGlob) {
+      const folder = base || '.';
+      const pattern = glob.includes('/') ? glob : `/${glob}`; // `src/*.md` means the top of src only
+      throw new SourceError(
+        'SOURCE_NOT_FOUND',
+        `Source not found: ${path}. Sources are files and folders, not glob patterns: back up ${folder} and choose with include ` +
+          `(gulp-backup create ${folder} --include '${pattern}', or sources: ['${folder}'], include: ['${pattern}']).`,
+        { path, cause: error },
+      );
+    }
     throw sourceReadError(path, error);
   }
 }
