@@ -41,7 +41,7 @@ export async function vinylToEntry(file: File): Promise<ArchiveEntry | undefined
   const mode = common.mode || 0o644;
   if (file.isBuffer()) {
     if (stat?.isFile() && stat.size !== file.contents.length) throw decodedContentsError(file, file.contents.length);
-    return { ...common, mode, type: 'file', size: file.contents.length, content: { kind: 'buffer', buffer: file.contents } };
+    return { ...common, mode, type: 'file', size: file.contents.length, content: { kind: 'buffer', buffer: file.contents }, handedOver: true };
   }
   if (file.isStream()) {
     const stream = file.contents as unknown as Readable;
@@ -52,13 +52,13 @@ export async function vinylToEntry(file: File): Promise<ArchiveEntry | undefined
         size: stat.size,
         onSizeMismatch: (actual) => decodedContentsError(file, actual),
       };
-      return { ...common, mode, type: 'file', size: stat.size, content };
+      return { ...common, mode, type: 'file', size: stat.size, content, handedOver: true };
     }
     // No size to put in the tar header before the content: the stream has to be read first.
     const chunks: Buffer[] = [];
     for await (const chunk of streamChunks(stream)) chunks.push(chunk);
     const buffer = Buffer.concat(chunks);
-    return { ...common, mode, type: 'file', size: buffer.length, content: { kind: 'buffer', buffer } };
+    return { ...common, mode, type: 'file', size: buffer.length, content: { kind: 'buffer', buffer }, handedOver: true };
   }
   // read: false — the engine reads the file itself, when its turn comes.
   if (!stat?.isFile()) return undefined;

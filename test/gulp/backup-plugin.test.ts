@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { chmod, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
 import log from 'gulplog';
@@ -200,6 +200,39 @@ describe('gulp/backup() plugin, incremental', () => {
     const target = await tempDir();
     expect((await restoreBackup(join(out, 'two.manifest.jsonl'), { to: target })).failures).to.deep.equal([]);
     expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(join(root, 'site')));
+  });
+
+  it("contents a plugin made or changed (no stat, or the source file's stat) are compared by hash: a new content of the same size is stored, never held", async () => {
+    const root = await siteTree();
+    const out = join(root, 'backups');
+    const { default: Vinyl } = await import('vinyl');
+    // A generated file (no stat at all) and a source file transformed by a plugin (its stat kept, as
+    // plugins keep it; the same length, or the decoding guard would take it for gulp.src's UTF-8).
+    const run = (name: string, kind: BackupPluginOptions['kind'], generated: string, transform: (text: string) => string) =>
+      pipeline(
+        gulp.src('site/index.html', { cwd: root, encoding: false, resolveSymlinks: false }),
+        new Transform({
+          objectMode: true,
+          transform(file: File, _encoding, callback) {
+            file.contents = Buffer.from(transform((file.contents as Buffer).toString()));
+            this.push(file);
+            this.push(new Vinyl({ cwd: root, base: join(root, 'site'), path: join(root, 'site/bundle.js'), contents: Buffer.from(generated) }));
+            callback();
+          },
+        }),
+        backup({ name, since: out, kind }),
+        gulp.dest(out),
+      );
+    await run('one', 'full', 'AAAA', (text) => text);
+    await run('two', 'incremental', 'BBBB', (text) => text.toUpperCase());
+    await run('three', 'incremental', 'BBBB', (text) => text.toUpperCase());
+    const target = await tempDir();
+    expect((await restoreBackup(join(out, 'two.manifest.jsonl'), { to: target })).failures).to.deep.equal([]);
+    expect(await readFile(join(target, 'bundle.js'), 'utf8')).to.equal('BBBB');
+    expect(await readFile(join(target, 'index.html'), 'utf8')).to.equal('<H1>HI</H1>');
+    // Unchanged contents are still found unchanged, by their hash.
+    const three = await loadManifest(join(out, 'three.manifest.jsonl'));
+    expect(three.entries.filter((e) => e.type === 'file').every((e) => e.heldBy !== undefined)).to.equal(true);
   });
 
   it('refuses an incremental kind without since when the pipeline is built', () => {

@@ -83,7 +83,8 @@ export class ChangeDetector implements ParentFiles {
     const algorithm = this.algorithmFor(before);
     if (algorithm === undefined) return undefined;
     const comparable = { compare: before };
-    if (this.rules.checksum) return comparable;
+    // A plugin's contents may differ from the file its stat describes (made, or transformed): by hash.
+    if (this.rules.checksum || entry.handedOver) return comparable;
     const mtimeMovedNs = entry.mtimeNs - this.parent.mtimeNs(before);
     if (mtimeMovedNs !== 0n) {
       // Less than a microsecond away: the recorded time as a restore through Node gives it back

@@ -29,6 +29,11 @@ export interface ArchiveEntry {
   ino: bigint;
   linkTarget?: string;
   content?: ContentSource;
+  /**
+   * The content was handed over (a gulp plugin's buffer or stream, which it may have made or
+   * changed), so the stat fields say nothing of it: a chained backup compares it by hash.
+   */
+  handedOver?: true;
 }
 
 export interface ScanOptions {
