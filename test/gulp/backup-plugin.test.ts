@@ -235,6 +235,23 @@ describe('gulp/backup() plugin, incremental', () => {
     expect(three.entries.filter((e) => e.type === 'file').every((e) => e.heldBy !== undefined)).to.equal(true);
   });
 
+  it('streamed contents (buffer: false) are hashed as they are stored: unchanged ones stay in the chain, changed ones are stored', async () => {
+    const root = await siteTree();
+    const out = join(root, 'backups');
+    const run = (name: string, kind: BackupPluginOptions['kind']) =>
+      pipeline(gulp.src('site/**', { cwd: root, buffer: false, encoding: false, resolveSymlinks: false }), backup({ name, since: out, kind }), gulp.dest(out));
+    await run('one', 'full');
+    await writeFile(join(root, 'site/index.html'), '<h1>ho</h1>'); // same size
+    await utimes(join(root, 'site/index.html'), 1_600_000_000, 1_600_000_000);
+    await run('two', 'incremental');
+    const byPath = new Map((await loadManifest(join(out, 'two.manifest.jsonl'))).entries.map((e) => [e.path, e]));
+    expect(byPath.get('img/logo.png')!.heldBy).to.not.equal(undefined);
+    expect(byPath.get('index.html')!.heldBy).to.equal(undefined);
+    const target = await tempDir();
+    expect((await restoreBackup(join(out, 'two.manifest.jsonl'), { to: target })).failures).to.deep.equal([]);
+    expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(join(root, 'site')));
+  });
+
   it('refuses an incremental kind without since when the pipeline is built', () => {
     expect(() => backup({ kind: 'incremental' })).to.throw(/since/);
   });

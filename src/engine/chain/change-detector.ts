@@ -83,8 +83,11 @@ export class ChangeDetector implements ParentFiles {
     const algorithm = this.algorithmFor(before);
     if (algorithm === undefined) return undefined;
     const comparable = { compare: before };
-    // A plugin's contents may differ from the file its stat describes (made, or transformed): by hash.
-    if (this.rules.checksum || entry.handedOver) return comparable;
+    if (this.rules.checksum) return comparable;
+    // A plugin's contents may differ from the file its stat describes (made, or transformed): by
+    // hash. A stream cannot be read twice: it is hashed as it is stored, and a small one that is
+    // the parent's is taken out of the block again.
+    if (entry.handedOver) return entry.content?.kind === 'stream' ? { candidate: before } : comparable;
     const mtimeMovedNs = entry.mtimeNs - this.parent.mtimeNs(before);
     if (mtimeMovedNs !== 0n) {
       // Less than a microsecond away: the recorded time as a restore through Node gives it back
