@@ -157,11 +157,11 @@ async function chainLines(backup: BackupReader): Promise<string[]> {
 }
 
 async function listFolder(folder: string, flags: ListFlags, write: (line: string) => void, warn: (line: string) => void, stores: Stores): Promise<void> {
-  const names = (await stores.folder(folder).list()).filter((name) => name.endsWith('.manifest.jsonl'));
+  const listed = new Set(await stores.folder(folder).list());
   const links: ChainLink[] = [];
   // One damaged manifest must not hide the others: it is named and skipped.
-  for (const name of names) {
-    await readChainLink(joinLocation(folder, name), stores).then(
+  for (const name of [...listed].filter((n) => n.endsWith('.manifest.jsonl'))) {
+    await readChainLink(joinLocation(folder, name), stores, { listed }).then(
       (link) => links.push(link),
       (error: unknown) => warn(`skipped ${name}: ${(error as Error).message}`),
     );

@@ -20,6 +20,8 @@ import {
 } from '../../format/manifest.js';
 import { joinLocation, nameOf, parentLocation, resolveFrom, resolveLocation } from '../../store/location.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
+import { archiveLocation } from './archive-location.js';
+import { headerOf } from './locate-backup.js';
 import { ParentFileIndex } from './parent-files.js';
 
 /** One backup of a chain, as far as following the chain needs it. */
@@ -28,7 +30,7 @@ export interface ChainLink {
   footer: ManifestFooter;
   /** Absolute location of the manifest (a path, or `s3://bucket/key`). */
   manifestPath: string;
-  /** Absolute location of the archive, beside the manifest. */
+  /** Absolute location of the archive, beside the manifest (found by `archiveLocation`). */
   archivePath: string;
   /** SHA-256 of the manifest file. */
   sha256: string;
@@ -39,19 +41,26 @@ export interface ChainLink {
   kept?: { bytes: Buffer; linesSha256: string };
 }
 
-/**
- * Reads a manifest file as a chain link: hashed, header and footer parsed. `proven`, when given,
- * sees the file's SHA-256 before anything is parsed (a parent edited since is named as such).
- * `keep`: the link keeps the bytes, for `readLinkFiles`.
- */
-export async function readChainLink(manifestPath: string, stores: Stores = defaultStores, proven?: (sha256: string) => void, keep = false): Promise<ChainLink> {
+/** How `readChainLink` reads a manifest. */
+export interface ReadChainLinkOptions {
+  /** Sees the file's SHA-256 before anything is parsed (a parent edited since is named as such). */
+  proven?: (sha256: string) => void;
+  /** The link keeps the bytes, for `readLinkFiles`. */
+  keep?: boolean;
+  /** The names in the manifest's folder, when the caller has listed it: finding the archive asks the store nothing more. */
+  listed?: ReadonlySet<string>;
+}
+
+/** Reads a manifest file as a chain link: hashed, header and footer parsed, its archive found beside it. */
+export async function readChainLink(manifestPath: string, stores: Stores = defaultStores, options: ReadChainLinkOptions = {}): Promise<ChainLink> {
+  const { proven, keep = false, listed } = options;
   const path = resolveLocation(manifestPath);
   const { store, name } = stores.file(path);
   const invalid = (error: unknown) => new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
-  const link = (ends: { header: ManifestHeader; footer: ManifestFooter }, sha256: string) => ({
+  const link = async (ends: { header: ManifestHeader; footer: ManifestFooter }, sha256: string) => ({
     ...ends,
     manifestPath: path,
-    archivePath: joinLocation(parentLocation(path), nameOf(ends.header.archive)),
+    archivePath: await archiveLocation(path, ends.header, ends.footer, stores, listed),
     sha256,
   });
   if (!keep && !store.remote) {
@@ -78,7 +87,7 @@ export async function readChainLink(manifestPath: string, stores: Stores = defau
   } catch (error) {
     throw invalid(error);
   }
-  return { ...link(ends, digests.sha256), ...(keep ? { kept: { bytes, linesSha256: digests.linesSha256 } } : {}) };
+  return { ...(await link(ends, digests.sha256)), ...(keep ? { kept: { bytes, linesSha256: digests.linesSha256 } } : {}) };
 }
 
 /** A link's manifest bytes: kept from when the link was read, or read again and proven the same. */
@@ -123,11 +132,15 @@ export async function readParent(childPath: string, parent: ParentLink, stores: 
     });
   let link: ChainLink;
   try {
-    link = await readChainLink(path, stores, (sha256) => {
-      if (sha256 !== parent.manifestSha256) throw changed('SHA-256');
+    link = await readChainLink(path, stores, {
+      proven: (sha256) => {
+        if (sha256 !== parent.manifestSha256) throw changed('SHA-256');
+      },
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const renamed = await findRenamedParent(parentLocation(path), parent, stores);
+    if (renamed) return renamed;
     throw new ChainError(
       'PARENT_MISSING',
       `${child} builds on backup ${parent.id}, whose manifest ${path} is missing. Restoring or verifying it needs every ` +
@@ -137,6 +150,22 @@ export async function readParent(childPath: string, parent: ParentLink, stores: 
   }
   if (link.header.id !== parent.id) throw changed('id');
   return link;
+}
+
+/**
+ * A parent whose files were renamed (`full.*` → `base.*`): the manifest in `folder` that carries
+ * its id and hashes to the SHA-256 its child recorded, which proves it as the recorded name would.
+ */
+async function findRenamedParent(folder: string, parent: ParentLink, stores: Stores): Promise<ChainLink | undefined> {
+  const listed = new Set(await stores.folder(folder).list().catch(() => [] as string[]));
+  for (const name of [...listed].filter((n) => n.endsWith('.manifest.jsonl')).sort()) {
+    const path = joinLocation(folder, name);
+    const header = await headerOf(path, stores).catch(() => undefined);
+    if (header?.id !== parent.id) continue;
+    const link = await readChainLink(path, stores, { listed }).catch(() => undefined);
+    if (link?.sha256 === parent.manifestSha256 && link.header.id === parent.id) return link;
+  }
+  return undefined;
 }
 
 /** The link itself, then each ancestor up to the full backup at the chain's root, each one proven. */
@@ -210,9 +239,9 @@ export async function contentHolders(manifest: Manifest, manifestPath: string | 
 }
 
 async function findHoldersById(folder: string, needed: Set<string>, holders: Map<string, ContentHolder>, stores: Stores): Promise<void> {
-  const names = (await stores.folder(folder).list().catch(() => [] as string[])).filter((name) => name.endsWith('.manifest.jsonl'));
-  for (const name of names) {
-    const link = await readChainLink(joinLocation(folder, name), stores).catch(() => undefined);
+  const listed = new Set(await stores.folder(folder).list().catch(() => [] as string[]));
+  for (const name of [...listed].filter((n) => n.endsWith('.manifest.jsonl'))) {
+    const link = await readChainLink(joinLocation(folder, name), stores, { listed }).catch(() => undefined);
     if (!link || !needed.has(link.header.id) || holders.has(link.header.id)) continue;
     holders.set(link.header.id, { id: link.header.id, header: link.header, footer: link.footer, manifestPath: link.manifestPath, archivePath: link.archivePath });
     needed.delete(link.header.id);

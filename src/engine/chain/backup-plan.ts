@@ -66,7 +66,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
   let chain: ChainLink[];
   try {
     // An incremental backup decodes the newest manifest: its bytes are kept rather than read twice.
-    const newest = await readChainLink(newestPath, stores, undefined, true);
+    const newest = await readChainLink(newestPath, stores, { keep: true });
     const otherTree = treeDifference(newest.header, tree);
     if (otherTree) {
       throw new ChainError(

@@ -1,8 +1,9 @@
 /** Finds a backup's manifest and archive from either path. */
 import { BackupError, SourceError, sourceReadError } from '../../errors.js';
 import { ManifestFormatError, decodeManifestRecord, readManifest, type Manifest } from '../../format/manifest.js';
-import { joinLocation, nameOf, parentLocation } from '../../store/location.js';
+import { joinLocation, nameOf } from '../../store/location.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
+import { archiveLocation } from './archive-location.js';
 
 export interface LocatedBackup {
   manifest: Manifest | undefined;
@@ -39,7 +40,7 @@ export async function newestManifest(folder: string, unreadable: UnreadableManif
   await Promise.all(
     names.map(async (name) => {
       try {
-        dated.push({ name, createdAt: await createdAtOf(joinLocation(folder, name), stores) });
+        dated.push({ name, createdAt: (await headerOf(joinLocation(folder, name), stores)).createdAt });
       } catch (error) {
         if (error instanceof BackupError && error.code !== 'MANIFEST_INVALID') throw error; // the store failed: not this manifest's fault
         unreadable.push({ path: joinLocation(folder, name), reason: (error as Error).message });
@@ -54,8 +55,8 @@ export async function newestManifest(folder: string, unreadable: UnreadableManif
   return joinLocation(folder, dated[0]!.name);
 }
 
-/** The `createdAt` of a manifest's header, reading no more than its first line. */
-async function createdAtOf(path: string, stores: Stores): Promise<string> {
+/** A manifest's header, reading no more than its first line: enough to order backups or find one by id. */
+export async function headerOf(path: string, stores: Stores): Promise<{ id: unknown; createdAt: string }> {
   const { store, name } = stores.file(path);
   const file = await store.open(name);
   try {
@@ -67,7 +68,7 @@ async function createdAtOf(path: string, stores: Stores): Promise<string> {
     if (header.record !== 'header' || typeof header.createdAt !== 'string') throw new ManifestFormatError('The manifest does not start with a header record.');
     // The newest backup is chosen by this time: one that is not a time would sort anywhere.
     if (!Number.isFinite(Date.parse(header.createdAt))) throw new ManifestFormatError(`Its header's createdAt (${JSON.stringify(header.createdAt).slice(0, 40)}) is not a time.`);
-    return header.createdAt;
+    return { id: header.id, createdAt: header.createdAt };
   } catch (error) {
     throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message} It was skipped; remove or repair it.`, { path, cause: error });
   } finally {
@@ -113,7 +114,7 @@ export async function locateBackup(path: string, stores: Stores = defaultStores)
       if (error instanceof BackupError) throw error;
       throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
     }
-    return { manifest, manifestPath: path, archivePath: joinLocation(parentLocation(path), nameOf(manifest.header.archive)) };
+    return { manifest, manifestPath: path, archivePath: await archiveLocation(path, manifest.header, manifest.footer, stores) };
   }
   const beside = manifestBeside(path);
   if (beside !== path && (await store.stat(nameOf(beside)))) {

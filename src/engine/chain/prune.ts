@@ -11,6 +11,7 @@ import type { S3Settings } from '../../store/s3-settings.js';
 import { storesFor } from '../../store/stores.js';
 import type { BackupKind } from '../../format/manifest.js';
 import { readChainLink, type ChainLink } from './backup-chain.js';
+import { isManifestFileName } from './locate-backup.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { pathArgument } from '../options.js';
 import { LOCK_SUFFIX, removeDeadRuns } from '../write/output-files.js';
@@ -73,11 +74,17 @@ export async function pruneBackups(folderPath: string, options: PruneOptions): P
   }
   const dryRun = options.dryRun === true;
   const cleaned = dryRun ? [] : await removeDeadRuns(store);
+  // By id; a backup copied under another name is one backup (one id) with two sets of files.
   const links = new Map<string, ChainLink>();
+  const everyLink: ChainLink[] = [];
   const unreadable: PruneResult['unreadable'] = [];
+  const listed = new Set(names);
   for (const name of names.filter((n) => n.endsWith('.manifest.jsonl')).sort()) {
-    await readChainLink(joinLocation(folder, name), stores).then(
-      (link) => links.set(link.header.id, link),
+    await readChainLink(joinLocation(folder, name), stores, { listed }).then(
+      (link) => {
+        if (!links.has(link.header.id)) links.set(link.header.id, link);
+        everyLink.push(link);
+      },
       (error: unknown) => unreadable.push({ manifest: name, reason: (error as Error).message }),
     );
   }
@@ -95,22 +102,30 @@ export async function pruneBackups(folderPath: string, options: PruneOptions): P
       reasons.set(parent.header.id, list);
     }
   }
-  const newestFirst = [...links.values()].sort((a, b) => (a.header.createdAt < b.header.createdAt ? 1 : a.header.createdAt > b.header.createdAt ? -1 : 0));
+  const newestFirst = everyLink.sort((a, b) => (a.header.createdAt < b.header.createdAt ? 1 : a.header.createdAt > b.header.createdAt ? -1 : 0));
   const describe = (link: ChainLink): PrunedBackup => ({ manifest: nameOf(link.manifestPath), kind: link.header.kind, createdAt: link.header.createdAt });
   const result: PruneResult = { folder, dryRun, kept: [], removed: [], unreadable, cleaned, freedBytes: 0 };
+  const filesOf = (link: ChainLink) => [nameOf(link.manifestPath), nameOf(link.archivePath), `${nameOf(link.archivePath)}.sha256`];
+  // A manifest copied under another name without its archive reads the original's archive:
+  // removing it must leave the files of every kept backup alone.
+  const inUse = new Set(newestFirst.filter((link) => reasons.has(link.header.id)).flatMap(filesOf));
+  const gone = new Set<string>();
   for (const link of newestFirst) {
     const why = reasons.get(link.header.id);
     if (why) {
       result.kept.push({ ...describe(link), reasons: why });
       continue;
     }
-    // The manifest first: once it is gone, what is left is no backup, and the next run cleans it up.
-    const files = [nameOf(link.manifestPath), nameOf(link.archivePath), `${nameOf(link.archivePath)}.sha256`];
+    const files = filesOf(link).filter((file) => !inUse.has(file) && !gone.has(file));
+    for (const file of files) gone.add(file);
     let bytes = 0;
     for (const file of files) bytes += (await store.stat(file))?.size ?? 0;
-    if (!dryRun) for (const file of files) await store.remove(file);
     result.removed.push({ ...describe(link), files, bytes });
     result.freedBytes += bytes;
   }
+  // Every manifest first: once they are gone, what is left is no backup (not even a copy's manifest
+  // whose archive went), and the next run cleans it up.
+  const removing = result.removed.flatMap((backup) => backup.files);
+  if (!dryRun) for (const file of [...removing.filter(isManifestFileName), ...removing.filter((f) => !isManifestFileName(f))]) await store.remove(file);
   return result;
 }

@@ -88,9 +88,10 @@ async function refuseReplacingAParent(paths: OutputPaths, parentId: string | und
   if (!old) return; // nothing (readable) to replace
   const children: string[] = [];
   if (parentId === old.header.id) children.push('the backup being made now');
-  for (const name of await paths.store.list()) {
+  const listed = new Set(await paths.store.list());
+  for (const name of listed) {
     if (!name.endsWith('.manifest.jsonl') || paths.store.locationOf(name) === paths.manifest) continue;
-    const link = await readChainLink(paths.store.locationOf(name), stores).catch(() => undefined);
+    const link = await readChainLink(paths.store.locationOf(name), stores, { listed }).catch(() => undefined);
     if (link?.header.parent?.id === old.header.id) children.push(name);
   }
   if (children.length === 0) return;
