@@ -13,7 +13,7 @@ export function formatRestoreResult(result: RestoreResult, quiet: boolean): stri
         (result.blocksTotal > 0 ? `; read ${result.blocksRead} of ${plural(result.blocksTotal, 'block')}` : ''),
     );
     lines.push(...formatStoreCounters(result.store));
-    if (!result.hashesChecked) lines.push('  sizes were checked against the tar headers; a plain tar archive holds no hashes to check');
+    if (!result.hashesChecked) lines.push('  sizes were checked against the tar headers; an archive without a gulp-backup manifest holds no file hashes to check');
   }
   for (const warning of result.warnings) lines.push(`  warning: ${warning}`);
   lines.push(...capped(result.failures.map((failure) => `  not restored ${printableName(failure.path)}: ${failure.reason}`), 'not restored'));

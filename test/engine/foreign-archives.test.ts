@@ -190,6 +190,27 @@ describe('archives made by other tools, restored as GNU tar extracts them', func
     }
   });
 
+  it('tar -M volumes: the first is cut short (exit 1, as GNU tar fails it), a continuation is named, never reported restored (was exit 0, "skipped")', async () => {
+    const folder = join(work, 'volumes');
+    await mkdir(folder);
+    await writeFile(join(folder, 'big.bin'), pseudoRandomBytes(300_000, 21));
+    await writeFile(join(folder, 'small.txt'), 'after');
+    const [first, second] = [join(work, 'vol1.tar'), join(work, 'vol2.tar')];
+    execFileSync('tar', ['-cM', '-L', '200', '-f', first, '-f', second, '-C', folder, 'big.bin', 'small.txt']);
+    expect(execFileSync('tar', ['-tvf', second]).toString()).to.match(/^M.* big\.bin--Continued at byte/);
+    // GNU tar without -M fails both volumes: exit 2.
+    expect((await extractWithTar(second, work)).code).to.equal(2);
+    const ours = await extractWithUs(second, work);
+    expect(ours.code, ours.stdout).to.equal(1);
+    expect(ours.stdout).to.match(/not restored big\.bin: it continues a file begun in an earlier volume of a multi-volume archive \(tar -M\)/);
+    expect(existsSync(join(ours.dir, 'small.txt'))).to.equal(true);
+    expect(existsSync(join(ours.dir, 'big.bin'))).to.equal(false);
+    const verified = await runCli(['verify', second]);
+    expect(verified.code, verified.stdout).to.equal(0); // the tar structure is whole
+    expect(verified.stdout).to.match(/warning: "big\.bin": it continues a file begun in an earlier volume/);
+    expect((await extractWithUs(first, work)).code).to.equal(1);
+  });
+
   it('npm pack and git archive tarballs (no folder entries; a pax global comment holding the commit)', async () => {
     const pkg = join(work, 'pkg');
     await mkdir(join(pkg, 'lib'), { recursive: true });

@@ -21,6 +21,10 @@ import { DEFAULT_WINDOW_MEMORY } from '../options.js';
 
 export type ArchiveCompression = 'gzip' | 'zstd' | 'none';
 
+/** What a GNU multi-volume continuation entry (`M`) is: the rest of a file begun in another volume. */
+export const MULTIVOLUME_CONTINUATION =
+  'it continues a file begun in an earlier volume of a multi-volume archive (tar -M): GNU tar -xM, given every volume, restores it';
+
 const UNSUPPORTED: ReadonlyArray<[string, Buffer]> = [
   ['bzip2', Buffer.from('BZh')],
   ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])],

@@ -16,7 +16,7 @@ import { AbortError, BackupError, OptionError, restoreFailureReason } from '../.
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import { TarFormatError } from '../../format/tar-entry-stream.js';
 import { GzipFormatError } from '../../format/gzip-members.js';
-import { isDecompressionError } from './archive-format.js';
+import { MULTIVOLUME_CONTINUATION, isDecompressionError } from './archive-format.js';
 import { sparseContent } from './sparse.js';
 import { BackupReader } from './backup-reader.js';
 import { StreamHasher } from '../write/stream-hasher.js';
@@ -457,6 +457,11 @@ async function restoreSequentially(backup: BackupReader, context: RestoreContext
         const safe = safeEntryPath(entry.path, { maxDepth: context.maxDepth });
         if (!('path' in safe) || !include(safe.path)) continue;
         matched++;
+      }
+      if (entry.type === 'multivolume continuation') {
+        // Part of a file, whose start is in another volume: GNU tar fails it too (without -M).
+        result.failures.push({ path: entry.path, reason: MULTIVOLUME_CONTINUATION });
+        continue;
       }
       if (!isOurType(entry.type)) {
         result.skipped.push({ path: entry.path, reason: `a ${entry.type} entry is never created` });

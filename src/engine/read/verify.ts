@@ -22,7 +22,7 @@ import { freeNow } from '../free-now.js';
 import type { StoredFile } from '../../store/backup-store.js';
 import type { BlockRange } from '../block-codec-pool.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
-import { COMPRESSION_HEAD_BYTES, compressionOf, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
+import { COMPRESSION_HEAD_BYTES, MULTIVOLUME_CONTINUATION, compressionOf, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
 import { BlockCodecPool } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
@@ -297,7 +297,7 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
         yield block;
       }
     })();
-    const check = manifest ? checkAgainstManifest(manifest, plan) : checkStructure(archivePath, compression ?? codec?.name ?? 'none');
+    const check = manifest ? checkAgainstManifest(manifest, plan) : checkStructure(archivePath, compression ?? codec?.name ?? 'none', warnings);
     const entries = await check.run(counted);
     for await (const block of counted) void block; // the rest of the archive: block checksums, lengths, end marker
     if (!foreign) problems.push(...reader.end.problems);
@@ -361,7 +361,7 @@ function checkAgainstManifest(manifest: Pick<Manifest, 'header' | 'footer' | 'en
 }
 
 /** Without a manifest: walk the tar stream with the tar entry reader to check its structure. */
-function checkStructure(path: string, compression: ArchiveCompression): Check {
+function checkStructure(path: string, compression: ArchiveCompression, warnings: string[]): Check {
   const problems: string[] = [];
   return {
     problems,
@@ -382,6 +382,7 @@ function checkStructure(path: string, compression: ArchiveCompression): Check {
         // The tar reader stops at the end marker without closing the blocks: the caller reads the rest.
         for await (const entry of readTarEntries({ [Symbol.asyncIterator]: () => ({ next: () => tar.next() }) }, end)) {
           entries.push({ path: entry.path, type: isEntryType(entry.type) ? entry.type : 'file', status: 'ok' });
+          if (entry.type === 'multivolume continuation') warnings.push(`${JSON.stringify(entry.path)}: ${MULTIVOLUME_CONTINUATION}`);
           for await (const chunk of entry.content()) void chunk;
         }
         // No bytes at all is an empty archive (a gzip of nothing), as GNU tar takes it.
