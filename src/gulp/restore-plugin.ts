@@ -1,8 +1,9 @@
 /**
  * The `restore()` gulp plugin: turns each backup archive that passes through (or its manifest)
  * into vinyl files, one per entry, for `gulp.dest()` to write. Paths follow restore's safety
- * rules (refused entries end in a PluginError that names them), devices and FIFOs are skipped, and
- * with a manifest each file's SHA-256 is checked before it is emitted. Each file is held in memory
+ * rules (refused entries end in a PluginError that names them), devices and FIFOs are skipped (and
+ * logged), hard links come out as copies of their targets (hard-link-copies.ts), and with a
+ * manifest each file's SHA-256 is checked before it is emitted. Each file is held in memory
  * while it passes; for large archives, `restoreBackup` or `restoreTask` write straight to disk.
  * A point of a chain (an incremental or differential backup, named by its manifest or its archive
  * with `read: false`) comes out whole: each file is read from the archive of the chain that holds it.
@@ -28,6 +29,8 @@ import { nanosecondsToMilliseconds } from '../engine/read/time.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from '../engine/read/safe-paths.js';
 import { PLUGIN_NAME, streamError } from './stream-error.js';
 import { malformedEntry } from '../engine/read/malformed-entry.js';
+import { MULTIVOLUME_CONTINUATION } from '../engine/read/archive-format.js';
+import { HardLinkCopies, type EntryToEmit } from './hard-link-copies.js';
 import { OptionError } from '../errors.js';
 import { optionKeys, rejectUnknownKeys } from '../engine/option-keys.js';
 import { stringList, windowMemory } from '../engine/options.js';
@@ -98,8 +101,9 @@ async function emitEntries(
   const warnings: string[] = [];
   // As restore reads an archive without a manifest: the compressed stream is read to its end, so a
   // cut-short .tar.gz fails here as it does there (and as gzip -d does); a missing one is named.
+  const links = new HardLinkCopies();
   for await (const entry of reader.entries({ warnings, maxMemory })) {
-    const vinyl = await toVinyl(entry, base, include, hashes, refused);
+    const vinyl = await toVinyl(entry, base, include, hashes, refused, links, warnings);
     if (vinyl) push(vinyl);
   }
   for (const warning of warnings) log.warn(`gulp-backup: ${warning}`);
@@ -112,10 +116,26 @@ async function toVinyl(
   include: ((path: string) => boolean) | undefined,
   hashes: Map<string, ExpectedDigest | undefined>,
   refused: string[],
+  links: HardLinkCopies,
+  warnings: string[],
 ): Promise<File | undefined> {
   if (include && !include(entry.path)) return undefined;
   const { type } = entry;
-  if (type !== 'file' && type !== 'directory' && type !== 'symlink') return undefined; // links, devices, FIFOs: not emitted
+  const mtime = new Date(nanosecondsToMilliseconds(entry.mtimeNs));
+  if (type === 'hardlink') {
+    const copy = links.resolve({ path: entry.path, linkTarget: entry.linkTarget, mode: entry.mode, mtime });
+    if (typeof copy === 'string') refused.push(`${entry.path}: ${copy}`);
+    return typeof copy === 'string' ? undefined : vinylOf(copy, base, undefined, refused);
+  }
+  if (type === 'multivolume continuation') {
+    refused.push(`${entry.path}: ${MULTIVOLUME_CONTINUATION}`);
+    return undefined;
+  }
+  if (type !== 'file' && type !== 'directory' && type !== 'symlink') {
+    // Devices and FIFOs are never made (restore's rule); a volume label names no file.
+    if (type !== 'volume label') warnings.push(`skipped ${JSON.stringify(entry.path)}: a ${type} entry is never created`);
+    return undefined;
+  }
   const size = entry.sparse?.realSize ?? entry.size;
   if (type === 'file' && size > MAX_VINYL_BYTES) {
     refused.push(tooLarge(entry.path, size));
@@ -123,17 +143,10 @@ async function toVinyl(
   }
   const chunks: Buffer[] = [];
   for await (const chunk of entry.sparse ? expandSparse(entry.content(), entry.sparse) : entry.content()) chunks.push(Buffer.from(chunk));
-  const mtime = new Date(nanosecondsToMilliseconds(entry.mtimeNs));
-  return vinylOf({ path: entry.path, type, mode: entry.mode, mtime, linkTarget: entry.linkTarget, contents: Buffer.concat(chunks) }, base, hashes.get(entry.path), refused);
-}
-
-interface EntryToEmit {
-  path: string;
-  type: 'file' | 'directory' | 'symlink';
-  mode: number;
-  mtime: Date;
-  linkTarget: string | undefined;
-  contents: Buffer;
+  const emit: EntryToEmit = { path: entry.path, type, mode: entry.mode, mtime, linkTarget: entry.linkTarget, contents: Buffer.concat(chunks) };
+  const vinyl = vinylOf(emit, base, hashes.get(entry.path), refused);
+  if (vinyl) links.remember(emit);
+  return vinyl;
 }
 
 /** A vinyl file for an entry, under restore's path rules; a refusal is recorded and nothing emitted. */
@@ -184,13 +197,25 @@ async function emitChainPoint(backup: BackupReader, base: string, include: ((pat
     return !malformed;
   });
   const chosen = wellFormed.filter((entry) => {
-    if ((include && !include(entry.path)) || entry.type === 'hardlink') return false;
+    if (include && !include(entry.path)) return false;
     if (entry.type === 'file' && entry.size > MAX_VINYL_BYTES) refused.push(tooLarge(entry.path, entry.size));
     return entry.type !== 'file' || entry.size <= MAX_VINYL_BYTES;
   });
-  const content = await backup.content(chosen, { concurrency: availableParallelism() });
+  const links = new HardLinkCopies(new Set(chosen.filter((entry) => entry.type === 'hardlink').map((entry) => String(entry.linkTarget))));
+  const content = await backup.content(
+    chosen.filter((entry) => entry.type !== 'hardlink'),
+    { concurrency: availableParallelism() },
+  );
   try {
     for (const entry of chosen) {
+      const mtime = new Date(nanosecondsToMilliseconds(BigInt(entry.mtimeNs)));
+      if (entry.type === 'hardlink') {
+        const copy = links.resolve({ path: entry.path, linkTarget: entry.linkTarget, mode: entry.mode, mtime });
+        if (typeof copy === 'string') refused.push(`${entry.path}: ${copy}`);
+        const vinyl = typeof copy === 'string' ? undefined : vinylOf(copy, base, undefined, refused);
+        if (vinyl) push(vinyl);
+        continue;
+      }
       const chunks: Buffer[] = [];
       try {
         if (entry.type === 'file') await content.read(entry, async (bytes) => void chunks.push(Buffer.from(bytes)));
@@ -198,14 +223,12 @@ async function emitChainPoint(backup: BackupReader, base: string, include: ((pat
         refused.push(`${entry.path}: ${(error as Error).message}`);
         continue;
       }
-      const mtime = new Date(nanosecondsToMilliseconds(BigInt(entry.mtimeNs)));
-      const vinyl = vinylOf(
-        { path: entry.path, type: entry.type as EntryToEmit['type'], mode: entry.mode, mtime, linkTarget: entry.linkTarget, contents: Buffer.concat(chunks) },
-        base,
-        expectedDigest(entry.hashes),
-        refused,
-      );
-      if (vinyl) push(vinyl);
+      const emit: EntryToEmit = { path: entry.path, type: entry.type as EntryToEmit['type'], mode: entry.mode, mtime, linkTarget: entry.linkTarget, contents: Buffer.concat(chunks) };
+      const vinyl = vinylOf(emit, base, expectedDigest(entry.hashes), refused);
+      if (vinyl) {
+        links.remember(emit);
+        push(vinyl);
+      }
     }
   } finally {
     await content.close();

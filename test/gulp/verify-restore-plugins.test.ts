@@ -151,6 +151,41 @@ describe('gulp/verify() and restore() plugins, verifyTask and restoreTask', () =
     expect(failed!.message).to.match(/site\/a\.txt: refused: its manifest record is malformed \(mtimeNs\)/);
   });
 
+  it('restore() emits hard links as copies of their targets (they were left out without a word), from a backup, a chain point and GNU tar', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, {
+      'site/a.txt': { content: 'shared bytes', mtime: 1_600_000_000 },
+      'site/same.txt': { hardlinkTo: 'site/a.txt' },
+      'site/deep/again.txt': { hardlinkTo: 'site/a.txt' },
+      'site/b.txt': { content: 'b', mtime: 1_600_000_000 },
+    });
+    const full = await createBackup({ sources: ['site'], cwd: tree, out: join(tree, 'chain'), name: 'full' });
+    expect(full.statistics.hardlinks).to.equal(2);
+    await writeFile(join(tree, 'site/b.txt'), 'b, changed');
+    await createBackup({ sources: ['site'], cwd: tree, out: join(tree, 'chain'), name: 'inc', kind: 'incremental' });
+    // In this order (GNU tar's own follows the folder listing): a.txt is the target, the others link to it.
+    const members = ['site', 'site/a.txt', 'site/same.txt', 'site/deep', 'site/deep/again.txt', 'site/b.txt'];
+    execFileSync('tar', ['-czf', join(tree, 'gnu.tar.gz'), '--no-recursion', '-C', tree, ...members]);
+    const original = await snapshotTree(join(tree, 'site'));
+    // A backup read in tar order, a chain point read from its manifest, another tool's archive.
+    for (const archive of ['chain/full.tar.gz', 'chain/inc.manifest.jsonl', 'gnu.tar.gz']) {
+      const out = await tempDir();
+      await pipeline(gulp.src(archive, { cwd: tree, read: false }), restore(), gulp.dest(out));
+      const restored = await snapshotTree(join(out, 'site'));
+      expect(Object.keys(restored).sort(), archive).to.deep.equal(['a.txt', 'b.txt', 'deep', 'deep/again.txt', 'same.txt']);
+      for (const link of ['same.txt', 'deep/again.txt']) {
+        expect(restored[link]!.content, archive).to.equal(Buffer.from('shared bytes').toString('hex'));
+        expect(restored[link]!.mode, archive).to.equal(original['a.txt']!.mode);
+      }
+    }
+    // A link chosen without its target is refused by name, as restore refuses it.
+    for (const archive of ['chain/inc.manifest.jsonl', 'gnu.tar.gz']) {
+      const failed = await pipeline(gulp.src(archive, { cwd: tree, read: false }), restore({ include: 'same.txt' }), gulp.dest(await tempDir())).catch((error: unknown) => error as Error);
+      expect(failed, archive).to.be.instanceOf(Error);
+      expect(failed!.message, archive).to.match(/site\/same\.txt: its hard-link target site\/a\.txt was not restored by this run/);
+    }
+  });
+
   it('verifyTask and restoreTask run as gulp tasks and fail on damage', async () => {
     const verifyIt = verifyTask(made.manifestPath);
     expect(verifyIt.displayName).to.equal(undefined); // gulp names it after its export
