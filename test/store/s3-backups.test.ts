@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createBackup, pruneBackups, restoreBackup, verifyBackup, type BackupError, type BackupResult } from '../../src/index.js';
 import { readManifest } from '../../src/format/manifest.js';
 import { Readable } from 'node:stream';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { S3TestServer, SECRET_KEY } from '../helpers/s3.js';
 import { runCli } from '../helpers/cli.js';
 import { pseudoRandomBytes, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
@@ -126,6 +127,17 @@ describe('store/S3: backups in a bucket', function () {
     expect(restored.ok, JSON.stringify(restored.failures)).to.equal(true);
     expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(tree));
     expect((await verifyBackup(incremental.manifestPath, { s3: settings })).ok).to.equal(true);
+
+    // Renamed in the bucket (as `aws s3 mv` does: a copy, then the old key deleted): the full backup
+    // is found by its id, its archive by the manifest's new name, and the chain still verifies.
+    for (const key of await s3.keys('chain/full.')) {
+      await s3.putObject(key.replace('chain/full.', 'chain/base.'), await s3.getObject(key));
+      await s3.client().send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+    }
+    const renamed = await verifyBackup(incremental.manifestPath, { s3: settings });
+    expect(renamed.problems).to.deep.equal([]);
+    expect(renamed.archives).to.include(s3.location('chain/base.tar.gz'));
+    expect((await verifyBackup(s3.location('chain/base.manifest.jsonl'), { s3: settings })).ok).to.equal(true);
   });
 
   it('keeps a chain in one place: --since in a bucket with --out on disk is refused, naming both', async () => {
