@@ -39,7 +39,8 @@ export function registerStats(program: Command, context: CliContext): void {
           `  ${formatBytes(t.contentBytes)} of content → ${formatBytes(t.archiveBytes)} archive (${sizeAgainstTar(footer.compression.savedPercent)} the ${formatBytes(t.tarBytes)} tar stream; ${footer.compression.codec} level ${footer.compression.level}, ${plural(footer.blocks.count, 'block')})`,
           `  took ${formatDuration(footer.timings.totalMs)}: scan ${formatDuration(footer.timings.scanMs)}, store ${formatDuration(footer.timings.storeMs)}, finish ${formatDuration(footer.timings.finishMs)}`,
           ...(leftOut ? [leftOut] : []),
-          '  extension       files         size   in archive  ratio',
+          // No table for a backup that stored no file (an incremental with nothing new).
+          ...(extensions.length > 0 ? ['  extension       files         size   in archive  ratio'] : []),
           ...extensions.map(
             (e) => `  ${e.extension.padEnd(12)} ${String(e.files).padStart(8)} ${formatBytes(e.bytes).padStart(12)} ${formatBytes(e.compressedBytes).padStart(12)}  ${e.ratio.toFixed(3)}`,
           ),

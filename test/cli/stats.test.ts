@@ -50,6 +50,17 @@ describe('cli: gulp-backup stats, and the statistics by extension', () => {
     expect(json.leftOut).to.deep.equal({ excluded: 1, notIncluded: 0, dot: 0, output: 1 });
   });
 
+  it('prints no extension table for an incremental that stored no file (was a heading with nothing under it)', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'k/a.txt': { content: 'a', mtime: 1_600_000_000 } });
+    await createBackup({ sources: ['k'], cwd: root, out: join(root, 'out'), name: 'full' });
+    const same = await createBackup({ sources: ['k'], cwd: root, out: join(root, 'out'), name: 'same', kind: 'incremental' });
+    const r = await runCli(['stats', same.manifestPath]);
+    expect(r.stdout).to.match(/^ {2}0 files stored, 1 unchanged/m);
+    expect(r.stdout).not.to.match(/extension +files/);
+    expect((await runCli(['stats', manifestPath])).stdout).to.match(/^ {2}extension +files +size +in archive +ratio$/m);
+  });
+
   it('says an archive that grew is larger than its tar stream (level 0 stores; was "-1.54% smaller")', async () => {
     const root = await tempDir();
     await writeTree(root, { 'r/random.bin': pseudoRandomBytes(100_000, 6) });
