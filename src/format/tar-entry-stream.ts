@@ -40,6 +40,14 @@ export interface TarStreamEnd {
   endMarker: boolean;
   /** Tar bytes read, up to and including the end marker. */
   bytes: number;
+  /** Bytes read past the end marker with it (the rest of its chunk), for a caller that reads on. */
+  rest?: Buffer;
+}
+
+/** Whether bytes past a tar end marker are padding (zeros), not more archive (tars joined with `cat`). */
+export function isAllZeros(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 /** Reads exact byte counts from an async iterable of chunks. */
@@ -72,6 +80,11 @@ class ByteSource {
       have += part.length;
     }
     return Buffer.concat(parts);
+  }
+
+  /** What was read from the stream and not yet taken. */
+  remainder(): Buffer {
+    return this.chunk;
   }
 
   async skip(length: number): Promise<number> {
@@ -120,7 +133,10 @@ export async function* readTarEntries(source: AsyncIterable<Uint8Array>, end?: T
       if (raw.length < TAR_BLOCK_SIZE) throw new TarFormatError('TAR_TRUNCATED', `the tar stream is cut short inside a header at byte ${headerAt}`, headerAt);
       const block = decodeHeaderBlock(raw);
       if ('zero' in block) {
-        if (end) end.endMarker = true;
+        if (end) {
+          end.endMarker = true;
+          end.rest = bytes.remainder();
+        }
         break;
       }
       if ('invalid' in block) throw new TarFormatError('TAR_DAMAGED', `damaged tar header at byte ${headerAt} (${block.invalid})`, headerAt);

@@ -11,7 +11,7 @@ import { readableCodec } from '../../format/codecs/codecs.js';
 import { zstdCodec } from '../../format/codecs/zstd-codec.js';
 import { frameWindowSize } from '../../format/zstd-frames.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
-import { TarFormatError, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
+import { TarFormatError, isAllZeros, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { decodeHeaderBlock } from '../../format/tar-header-block.js';
 import { TAR_BLOCK_SIZE } from '../../format/tar-header.js';
 import { notFound } from '../chain/locate-backup.js';
@@ -151,6 +151,11 @@ export async function tarBytesOf(
   return { compression, tar };
 }
 
+/** Data past the end marker: more archive that no reader takes for entries (GNU tar reads it with -i). */
+export function moreAfterEnd(path: string): string {
+  return `data follows the end-of-archive marker of ${path} (tar archives joined with cat?): entries there were not read, as GNU tar reads none of them without --ignore-zeros`;
+}
+
 /** Decompressed bytes read past the tar end marker, to prove the compressed stream whole. */
 const TAIL_LIMIT = 64 * 1024 * 1024;
 
@@ -191,13 +196,16 @@ export async function* archiveEntriesOf(
       throw notTarAtAll(error, path, compression) ?? error;
     }
     let tail = 0;
+    let more = end.rest !== undefined && !isAllZeros(end.rest);
     for (let chunk = await next(); !chunk.done; chunk = await next()) {
       tail += chunk.value.length;
+      more ||= !isAllZeros(chunk.value);
       if (tail > TAIL_LIMIT) {
         warnings.push(`more than ${TAIL_LIMIT / 1024 / 1024} MiB of data follow the end of the tar archive in ${path}; they were not read`);
         break;
       }
     }
+    if (more) warnings.push(moreAfterEnd(path));
     if (gzip?.trailingGarbage) warnings.push(`bytes that are not gzip data follow the last gzip member of ${path}; they were ignored, as gzip does`);
   } finally {
     tar.destroy();

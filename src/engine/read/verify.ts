@@ -16,13 +16,13 @@ import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import { groupByHolder } from '../chain/backup-chain.js';
 import { BackupReader } from './backup-reader.js';
 import { TAR_END_OF_ARCHIVE } from '../../format/tar-header.js';
-import { TarFormatError, readTarEntries, type TarStreamEnd } from '../../format/tar-entry-stream.js';
+import { TarFormatError, isAllZeros, readTarEntries, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { ArchiveReader, type ReadBlock } from './archive-reader.js';
 import { freeNow } from '../free-now.js';
 import type { StoredFile } from '../../store/backup-store.js';
 import type { BlockRange } from '../block-codec-pool.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
-import { COMPRESSION_HEAD_BYTES, MULTIVOLUME_CONTINUATION, compressionOf, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
+import { COMPRESSION_HEAD_BYTES, MULTIVOLUME_CONTINUATION, compressionOf, moreAfterEnd, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
 import { BlockCodecPool } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
@@ -379,7 +379,7 @@ function checkStructure(path: string, compression: ArchiveCompression, warnings:
       })();
       const end: TarStreamEnd = { endMarker: false, bytes: 0 };
       try {
-        // The tar reader stops at the end marker without closing the blocks: the caller reads the rest.
+        // The tar reader stops at the end marker without closing the blocks: the rest is read below.
         for await (const entry of readTarEntries({ [Symbol.asyncIterator]: () => ({ next: () => tar.next() }) }, end)) {
           entries.push({ path: entry.path, type: isEntryType(entry.type) ? entry.type : 'file', status: 'ok' });
           if (entry.type === 'multivolume continuation') warnings.push(`${JSON.stringify(entry.path)}: ${MULTIVOLUME_CONTINUATION}`);
@@ -387,6 +387,10 @@ function checkStructure(path: string, compression: ArchiveCompression, warnings:
         }
         // No bytes at all is an empty archive (a gzip of nothing), as GNU tar takes it.
         if (!end.endMarker && end.bytes > 0 && problems.length === 0) problems.push('the tar stream has no end-of-archive blocks (it may have been cut short)');
+        // The rest is read here, for anything but the zeros that pad an archive.
+        let more = end.rest !== undefined && !isAllZeros(end.rest);
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) more ||= next.value.data !== undefined && !isAllZeros(next.value.data);
+        if (more) warnings.push(moreAfterEnd(path));
       } catch (error) {
         if (!(error instanceof TarFormatError)) throw error;
         const notTar = notTarAtAll(error, path, compression);
