@@ -135,6 +135,37 @@ describe('archives made by other tools, restored as GNU tar extracts them', func
     });
   }
 
+  for (const [format, source] of [
+    ['pax', 'extended'],
+    ['gnutar', 'extended'],
+    ['ustar', 'plain'],
+    ['v7', 'plain'],
+  ] as const) {
+    it(`bsdtar --format ${format} (libarchive: folders listed breadth-first, before their files): the tree GNU tar extracts, folder times as recorded`, async () => {
+      const dir = source === 'plain' ? plain : extended;
+      const archive = join(work, `bsdtar-${format}.tar`);
+      execFileSync('bsdtar', ['--format', format, '-C', dir, '-cf', archive, '.']);
+      const extractionStartUs = BigInt(Date.now() - 1000) * 1000n;
+      const tars = await extractWithTar(archive, work);
+      const ours = await extractWithUs(archive, work);
+      expect(ours.code, ours.stdout + ours.stderr).to.equal(0);
+      expect(tars.code).to.equal(0);
+      const original = describeTree(dir);
+      const folders = Object.keys(original).filter((path) => original[path]!.type === 'directory');
+      // GNU tar sets a folder's time when it leaves the folder: one whose files come later gets the extraction's time.
+      expectSameTree(ours.dir, tars.dir, folders);
+      // Where the two differ, GNU tar's is the time of the extraction and ours the recorded one.
+      const [restored, gnu] = [describeTree(ours.dir), describeTree(tars.dir)];
+      const differing = folders.filter((folder) => restored[folder]!.mtimeUs !== gnu[folder]!.mtimeUs);
+      for (const folder of differing) {
+        expect(gnu[folder]!.mtimeUs > extractionStartUs, folder).to.equal(true);
+        expect(restored[folder]!.mtimeUs, folder).to.equal(original[folder]!.mtimeUs);
+      }
+      if (source === 'extended') expect(differing.length, 'a folder whose files come later').to.be.above(0);
+      expect((await runCli(['verify', archive])).stdout).not.to.match(/warning/);
+    });
+  }
+
   it('tar --sparse (old GNU, and PAX 0.0, 0.1, 1.0): same content, and sparse on disk as GNU tar makes it', async () => {
     const source = join(work, 'sparse-source');
     await mkdir(source);
