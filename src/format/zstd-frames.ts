@@ -45,6 +45,24 @@ export function frameContentSize(bytes: Uint8Array): number | null | undefined {
   return size > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(size);
 }
 
+/** Whether the bytes start a skippable frame (RFC 8878 §3.1.2: magic 0x184D2A50 to 0x184D2A5F). */
+export function isSkippableFrame(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && (bytes[0]! & 0xf0) === 0x50 && bytes[1] === 0x2a && bytes[2] === 0x4d && bytes[3] === 0x18;
+}
+
+/**
+ * Where the first zstd frame starts, past the skippable frames before it (`pzstd` puts one before
+ * each frame); `undefined` when the bytes end first.
+ */
+export function firstFrameOffset(bytes: Uint8Array): number | undefined {
+  let at = 0;
+  while (isSkippableFrame(bytes.subarray(at))) {
+    if (bytes.length < at + SKIPPABLE_HEADER_SIZE) return undefined;
+    at += SKIPPABLE_HEADER_SIZE + Buffer.from(bytes.buffer, bytes.byteOffset + at + 4, 4).readUInt32LE(0);
+  }
+  return at < bytes.length ? at : undefined;
+}
+
 /**
  * The window a zstd frame's decoder must hold (RFC 8878 §3.1.1.1.2), from its header: the
  * Window_Descriptor, or the content size of a single-segment frame. `undefined` when the bytes do

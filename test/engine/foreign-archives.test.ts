@@ -6,7 +6,7 @@
  * hard-link groups. Where we differ on purpose (devices, links that lead outside), the test says so.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { chown, lchown, mkdir, readFile, readdir, symlink, truncate, utimes, writeFile, link, chmod, lutimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
@@ -335,6 +335,27 @@ describe('archives made by other tools, restored as GNU tar extracts them', func
     }
   });
 
+  it('pzstd (a skippable frame before each frame, as zstd -d, zstd -t and GNU tar read it): told zstd by its bytes, restored and verified (was "not a tar archive")', async () => {
+    const tar = join(work, 'for-pzstd.tar');
+    execFileSync('tar', ['-C', plain, '-cf', tar, '.']);
+    const archive = join(work, 'p.tar.zst');
+    execFileSync('pzstd', ['-q', '-f', '-p', '2', tar, '-o', archive]);
+    expect(readFileSync(archive).subarray(0, 4).readUInt32LE(0)).to.equal(0x184d2a50); // a skippable frame first
+    const ours = await extractWithUs(archive, work);
+    const verified = await runCli(['verify', archive]);
+    if ('createZstdDecompress' in zlib) {
+      expect(ours.code, ours.stdout + ours.stderr).to.equal(0);
+      expectSameTree(ours.dir, (await extractWithTar(archive, work)).dir);
+      expect(verified.code, verified.stdout + verified.stderr).to.equal(0);
+      expect(verified.stdout).to.match(/the zstd frames \(with their checksums/);
+    } else {
+      for (const run of [ours, verified]) {
+        expect(run.code).to.equal(2);
+        expect(run.stderr).to.match(/zstd-compressed; reading it needs Node\.js 22\.15 or later/);
+      }
+    }
+  });
+
   it("Python's tarfile: pax global headers, repeated pax headers, names that are not UTF-8 in three formats, negative and odd mtimes", async () => {
     const dir = join(work, 'python');
     await mkdir(dir);
@@ -573,6 +594,13 @@ open('repeated.tar', 'wb').write(pax({'path': 'first-name.txt', 'mtime': '111111
       const { restore, verify } = await tryAll('bracket.tar', execFileSync('tar', ['-cf', '-', '-C', bracket, ']']));
       expect([restore.code, verify.code]).to.deep.equal([0, 0]);
       expect(await readFile(join(restore.dir, ']'), 'utf8')).to.equal('a name of one bracket');
+      // One whose first name starts with a zstd skippable frame's magic (P*M and byte 0x18): still a tar.
+      const skippable = join(work, 'skippable');
+      await mkdir(skippable);
+      await writeFile(join(skippable, 'P*M\x18'), 'a name like a frame');
+      const lookalike = await tryAll('lookalike.tar', execFileSync('tar', ['-cf', '-', '-C', skippable, 'P*M\x18']));
+      expect([lookalike.restore.code, lookalike.verify.code]).to.deep.equal([0, 0]);
+      expect(await readFile(join(lookalike.restore.dir, 'P*M\x18'), 'utf8')).to.equal('a name like a frame');
     });
 
     it('a gzip of 256 MiB of zeros (no tar inside) ends at once, reading at most 64 MiB past the end', async () => {

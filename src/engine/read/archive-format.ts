@@ -9,7 +9,7 @@ import bytes from 'bytes';
 import { BackupError } from '../../errors.js';
 import { readableCodec } from '../../format/codecs/codecs.js';
 import { zstdCodec } from '../../format/codecs/zstd-codec.js';
-import { frameWindowSize } from '../../format/zstd-frames.js';
+import { firstFrameOffset, frameWindowSize, isSkippableFrame } from '../../format/zstd-frames.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
 import { TarFormatError, isAllZeros, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { decodeHeaderBlock } from '../../format/tar-header-block.js';
@@ -41,6 +41,8 @@ export function compressionOf(head: Buffer, path: string): ArchiveCompression {
   if (head.length === 0) throw new BackupError('ARCHIVE_UNRECOGNIZED', `${path} is empty (0 bytes): it is not an archive.`, { path });
   if (head.subarray(0, 2).equals(GZIP_MAGIC)) return 'gzip';
   if (head.subarray(0, 4).equals(ZSTD_MAGIC)) return 'zstd';
+  // A skippable frame first (pzstd writes one before each frame): zstd, unless the block is a tar header.
+  if (isSkippableFrame(head) && (head.length < TAR_BLOCK_SIZE || 'invalid' in decodeHeaderBlock(head.subarray(0, TAR_BLOCK_SIZE)))) return 'zstd';
   const unsupported = UNSUPPORTED.find(([, magic]) => head.subarray(0, magic.length).equals(magic))?.[0] ?? (isLzmaAlone(head) ? 'lzma' : undefined);
   if (unsupported !== undefined) {
     throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} is ${unsupported}-compressed, which gulp-backup does not read. Decompress it first (it reads tar, gzip and zstd).`, {
@@ -84,7 +86,8 @@ function zstdDecompressor(path: string, maxMemory: number): Readable & NodeJS.Wr
  * more memory to read, never a damaged one. `head` is the archive's first bytes, to tell the window.
  */
 function windowTooLarge(path: string, head: Buffer, maxMemory: number, cause: Error): BackupError {
-  const window = frameWindowSize(head);
+  const first = firstFrameOffset(head);
+  const window = first === undefined ? undefined : frameWindowSize(head.subarray(first));
   const needed = window !== undefined && window > maxMemory ? window : undefined;
   const allow = bytes.format(2 ** Math.min(31, Math.ceil(Math.log2(needed ?? 2 ** 31))));
   return new BackupError(
