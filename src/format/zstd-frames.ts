@@ -45,6 +45,22 @@ export function frameContentSize(bytes: Uint8Array): number | null | undefined {
   return size > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(size);
 }
 
+/**
+ * The dictionary a zstd frame's header names (RFC 8878 §3.1.1.1.3): 0 when none (or unsaid),
+ * `undefined` when the bytes do not start a frame.
+ */
+export function frameDictionaryId(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 6) return undefined;
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (view.readUInt32LE(0) !== ZSTD_FRAME_MAGIC) return undefined;
+  const descriptor = view[4]!;
+  const idBytes = [0, 1, 2, 4][descriptor & 3]!;
+  const at = 5 + ((descriptor >> 5) & 1 ? 0 : 1);
+  if (idBytes === 0) return 0;
+  if (view.length < at + idBytes) return undefined;
+  return idBytes === 1 ? view[at]! : idBytes === 2 ? view.readUInt16LE(at) : view.readUInt32LE(at);
+}
+
 /** Whether the bytes start a skippable frame (RFC 8878 §3.1.2: magic 0x184D2A50 to 0x184D2A5F). */
 export function isSkippableFrame(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && (bytes[0]! & 0xf0) === 0x50 && bytes[1] === 0x2a && bytes[2] === 0x4d && bytes[3] === 0x18;

@@ -356,6 +356,23 @@ describe('archives made by other tools, restored as GNU tar extracts them', func
     }
   });
 
+  it('a .tar.zst made with a zstd dictionary (zstd -D): refused with exit 2 naming the dictionary, never called damaged (was DAMAGED, "Dictionary mismatch")', async () => {
+    const samples = join(work, 'samples');
+    await mkdir(samples);
+    for (let i = 0; i < 300; i++) await writeFile(join(samples, `s${i}`), `sample ${i} of a corpus, lorem ipsum dolor sit amet ${i * 7919}\n`.repeat(1 + (i % 5)));
+    const dictionary = join(work, 'dictionary');
+    execFileSync('zstd', ['-q', '--train', '--maxdict=4096', '-o', dictionary, ...readdirSync(samples).map((name) => join(samples, name))]);
+    const archive = join(work, 'd.tar.zst');
+    execFileSync('tar', ['-C', plain, '-I', `zstd -D ${dictionary}`, '-cf', archive, '.']);
+    expect(() => execFileSync('zstd', ['-t', '-q', archive], { stdio: 'ignore' })).to.throw(); // zstd cannot read it either
+    for (const run of [await extractWithUs(archive, work), await runCli(['verify', archive])]) {
+      expect(run.code).to.equal(2);
+      // On every Node: no Node reads it without its dictionary.
+      expect(run.stderr).to.match(/was compressed with a zstd dictionary \(id \d+\), which it cannot be read without.*zstd -d -D DICTIONARY/);
+      expect(run.stdout).to.not.match(/DAMAGED/);
+    }
+  });
+
   it("Python's tarfile: pax global headers, repeated pax headers, names that are not UTF-8 in three formats, negative and odd mtimes", async () => {
     const dir = join(work, 'python');
     await mkdir(dir);

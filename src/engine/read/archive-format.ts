@@ -9,7 +9,7 @@ import bytes from 'bytes';
 import { BackupError } from '../../errors.js';
 import { readableCodec } from '../../format/codecs/codecs.js';
 import { zstdCodec } from '../../format/codecs/zstd-codec.js';
-import { firstFrameOffset, frameWindowSize, isSkippableFrame } from '../../format/zstd-frames.js';
+import { firstFrameOffset, frameDictionaryId, frameWindowSize, isSkippableFrame } from '../../format/zstd-frames.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
 import { TarFormatError, isAllZeros, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
 import { decodeHeaderBlock } from '../../format/tar-header-block.js';
@@ -99,6 +99,21 @@ function windowTooLarge(path: string, head: Buffer, maxMemory: number, cause: Er
   );
 }
 
+/**
+ * A stream compressed with a zstd dictionary (`zstd -D`) cannot be read without it, as `zstd -t`
+ * and GNU tar cannot: refused up front, never called damaged (the decoder says "Dictionary mismatch").
+ */
+function refuseDictionary(path: string, head: Buffer): void {
+  const first = firstFrameOffset(head);
+  const id = first === undefined ? undefined : frameDictionaryId(head.subarray(first));
+  if (!id) return;
+  throw new BackupError(
+    'ARCHIVE_UNSUPPORTED',
+    `${path} was compressed with a zstd dictionary (id ${id}), which it cannot be read without, and gulp-backup takes none: decompress it first (zstd -d -D DICTIONARY).`,
+    { path },
+  );
+}
+
 /** The tar bytes of a stream of archive bytes, decompressed as its magic bytes say. */
 export async function tarBytesOf(
   source: Readable,
@@ -130,6 +145,7 @@ export async function tarBytesOf(
     tar.on('close', () => input.destroy());
     return { compression, tar, gzip };
   }
+  refuseDictionary(name, head);
   const inflate = zstdDecompressor(name, maxMemory);
   // Errors of the input reach the decompressor's output, where the reader sees them.
   input.on('error', (error) => inflate.destroy(error));
