@@ -5,7 +5,7 @@ import { BackupError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { EXIT_DAMAGE, EXIT_OK } from './exit-codes.js';
 import { malformedEntry } from '../engine/read/malformed-entry.js';
-import { formatBytes, formatDuration, malformedEntriesLine, sizeAgainstTar } from '../report/format.js';
+import { capped, formatBytes, formatDuration, malformedEntriesLine, printableName, sizeAgainstTar } from '../report/format.js';
 import { countText, plural } from '../engine/plural.js';
 import { storesFor } from '../store/stores.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
@@ -26,7 +26,7 @@ export function registerStats(program: Command, context: CliContext): void {
       const extensions = extensionStatistics(manifest);
       const leftOut = leftOutLine(footer.leftOut, parentLocation(manifestPath ?? path));
       if (flags.json) {
-        context.stdout.write(`${JSON.stringify({ id: header.id, kind: header.kind, createdAt: header.createdAt, manifestPath, totals: footer.totals, compression: footer.compression, timings: footer.timings, skipped: footer.skipped.length, ...(footer.leftOut ? { leftOut: footer.leftOut } : {}), extensions })}\n`);
+        context.stdout.write(`${JSON.stringify({ id: header.id, kind: header.kind, createdAt: header.createdAt, manifestPath, totals: footer.totals, compression: footer.compression, timings: footer.timings, skipped: footer.skipped.length, skippedFiles: footer.skipped, ...(footer.leftOut ? { leftOut: footer.leftOut } : {}), extensions })}\n`);
       } else {
         const t = footer.totals;
         const lines = [
@@ -39,6 +39,8 @@ export function registerStats(program: Command, context: CliContext): void {
           `  ${formatBytes(t.contentBytes)} of content → ${formatBytes(t.archiveBytes)} archive (${sizeAgainstTar(footer.compression.savedPercent)} the ${formatBytes(t.tarBytes)} tar stream; ${footer.compression.codec} level ${footer.compression.level}, ${plural(footer.blocks.count, 'block')})`,
           `  took ${formatDuration(footer.timings.totalMs)}: scan ${formatDuration(footer.timings.scanMs)}, store ${formatDuration(footer.timings.storeMs)}, finish ${formatDuration(footer.timings.finishMs)}`,
           ...(leftOut ? [leftOut] : []),
+          // What the backup skipped (too large, unreadable, vanished, special files): not in it, and restore says so.
+          ...capped(footer.skipped.map((item) => `  skipped ${printableName(item.path)}: ${item.reason}`), 'skipped'),
           // No table for a backup that stored no file (an incremental with nothing new).
           ...(extensions.length > 0 ? ['  extension       files         size   in archive  ratio'] : []),
           ...extensions.map(

@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import { copyFile, lstat, readFile, readdir, readlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { createBackup, restoreBackup, type BackupError, type BackupProgress, type BackupResult } from '../../src/index.js';
+import { createBackup, restoreBackup, verifyBackup, type BackupError, type BackupProgress, type BackupResult } from '../../src/index.js';
+import { runCli } from '../helpers/cli.js';
 import { loadManifest } from '../helpers/archive.js';
 import { formatRestoreResult } from '../../src/report/restore-report.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
@@ -112,6 +113,28 @@ describe('engine/restoreBackup', () => {
     // Node a quarter of a microsecond before it).
     const old = (await lstat(join(target, 't/old.txt'), { bigint: true })).mtimeNs;
     expect(Number(old - -1_001_000_000_000n)).to.be.within(-250, 0);
+  });
+
+  it('says what the backup left out when it was made (too large, a FIFO): restore, verify and stats name it (restore was silent)', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'kept/small.txt': 'small', 'kept/deep/large.bin': pseudoRandomBytes(5_000, 3) });
+    execFileSync('mkfifo', [join(root, 'kept/pipe')]);
+    const made = await createBackup({ sources: ['kept'], cwd: root, out: join(root, 'out'), maxFileSize: 1024 });
+    expect(made.skipped.map((s) => s.path).sort()).to.deep.equal(['kept/deep/large.bin', 'kept/pipe']);
+    const restored = await restoreBackup(made.manifestPath, { to: await tempDir() });
+    expect(restored.ok).to.equal(true);
+    expect(restored.warnings).to.deep.equal([
+      'the backup left out 2 files when it was made, so they are not in it: "kept/deep/large.bin" (larger than maxFileSize (5000 > 1024 bytes)), …; gulp-backup stats lists them',
+    ]);
+    // Only what the restore chose: include that leaves the skipped files out leaves the warning out.
+    expect((await restoreBackup(made.manifestPath, { to: await tempDir(), include: 'small.txt' })).warnings).to.deep.equal([]);
+    expect((await restoreBackup(made.manifestPath, { to: await tempDir(), include: 'deep/' })).warnings[0]).to.match(/^the backup left out 1 file when it was made, so it is not in it: "kept\/deep\/large\.bin"/);
+    const verified = await verifyBackup(made.manifestPath);
+    expect(verified.ok).to.equal(true);
+    expect(verified.warnings[0]).to.match(/^the backup left out 2 files when it was made/);
+    const stats = await runCli(['stats', made.manifestPath]);
+    expect(stats.stdout).to.match(/^ {2}skipped kept\/pipe: not a regular file/m);
+    expect((JSON.parse((await runCli(['stats', made.manifestPath, '--json'])).stdout) as { skippedFiles: unknown[] }).skippedFiles).to.have.length(2);
   });
 
   it('reports progress: entries and bytes restored, with exact totals, ending at 100%', async () => {

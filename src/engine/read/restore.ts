@@ -11,6 +11,7 @@ import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { includeMatcher } from './include-matcher.js';
+import { skippedWhenMade } from './skipped-when-made.js';
 import { expectedDigest } from './expected-digest.js';
 import { AbortError, BackupError, OptionError, restoreFailureReason } from '../../errors.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
@@ -175,6 +176,8 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   });
   const cleaned = claimed.removed;
   if (cleaned.length > 0) context.result.warnings.push(`removed ${plural(cleaned.length, 'temporary file')} that an interrupted restore left in ${writer.root}`);
+  const leftOut = backup.manifest && skippedWhenMade(backup.manifest, options.include ? includeMatcher(options.include, backup.manifest.header.selection?.sources) : undefined);
+  if (leftOut) context.result.warnings.push(leftOut);
   try {
     if (backup.manifest && !options.overwrite) await refuseTakenNames(backup.manifest, options, writer.root, claimed.interrupted);
     if (backup.manifest) await restoreWithManifest(backup, backup.manifest, concurrency, context);

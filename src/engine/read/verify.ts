@@ -26,6 +26,7 @@ import { COMPRESSION_HEAD_BYTES, MULTIVOLUME_CONTINUATION, compressionOf, moreAf
 import { BlockCodecPool } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
+import { skippedWhenMade } from './skipped-when-made.js';
 import { notFound } from '../chain/locate-backup.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
 import { isS3Location, nameOf as basename } from '../../store/location.js';
@@ -127,6 +128,8 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   try {
     const problems: string[] = [];
     const warnings: string[] = [];
+    const leftOut = manifest && skippedWhenMade(manifest);
+    if (leftOut) warnings.push(leftOut);
     const archives: string[] = [];
     const counts = { blocks: 0, damagedBlocks: 0 };
     let entries: EntryReport[];
