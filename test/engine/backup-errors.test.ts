@@ -8,6 +8,7 @@ import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbortError, BackupError, backupWithProgress, createBackup, type BackupProgress } from '../../src/index.js';
 import { listFolder, loadManifest } from '../helpers/archive.js';
+import { scanSources } from '../../src/engine/write/scan.js';
 import { openSyncFailing, openWithReadHook, systemError } from '../helpers/faults.js';
 import { pseudoRandomBytes, run, tempDir, writeTree } from '../helpers/tree.js';
 import { readFile } from 'node:fs/promises';
@@ -167,6 +168,47 @@ describe('engine/createBackup: failures leave nothing that looks complete', () =
     });
     expect(r.skipped).to.deep.equal([{ path: 'data/secret.key', reason: 'could not be read (EACCES)' }]);
     expect(r.statistics.files).to.equal(3);
+  });
+
+  it('folders removed or turned into files while the scan walks them: what is gone is listed, the backup goes on (was: ENOTDIR failed it)', async () => {
+    const tree = await tempDir();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) for (const name of ['a', 'b']) files[`w/victim/sub${i}/${name}.txt`] = `${i}${name}`;
+    files['w/victim/trigger.skip'] = 'the walk meets it inside victim, as it lists victim';
+    files['w/stays.txt'] = 'untouched';
+    await writeTree(tree, files);
+    let changed = false;
+    // The walk has listed victim when it meets trigger.skip (excluded): the sub-folders it listed
+    // and has not entered yet, and the files of those it has, are then gone or under a file.
+    const scanned = await scanSources({
+      cwd: tree,
+      sources: ['w'],
+      include: ['**'],
+      exclude: ['*.skip'],
+      dot: true,
+      followSymlinks: false,
+      maxFileSize: Infinity,
+      onLeftOut: () => {
+        if (changed) return;
+        changed = true;
+        for (let i = 0; i < 20; i++) {
+          const sub = join(tree, `w/victim/sub${i}`);
+          execFileSync('rm', ['-r', sub]);
+          if (i % 2 === 0) execFileSync('sh', ['-c', `echo now a file > "${sub}"`]);
+        }
+      },
+    });
+    expect(changed).to.equal(true);
+    const byPath = new Map(scanned.entries.map((entry) => [entry.path, entry.type]));
+    expect(byPath.get('w/stays.txt')).to.equal('file');
+    for (let i = 0; i < 20; i++) {
+      // As it is after the change: a file where a folder was, or nothing; never a file of the old folder.
+      expect(byPath.get(`w/victim/sub${i}`), `sub${i}`).to.equal(i % 2 === 0 ? 'file' : undefined);
+      expect(byPath.has(`w/victim/sub${i}/a.txt`)).to.equal(false);
+    }
+    for (const item of scanned.skipped) expect(item.reason, item.path).to.match(/^vanished during the scan/);
+    // The odd sub-folders were listed (the walk saw them) and are gone: each is named.
+    for (let i = 1; i < 20; i += 2) expect(scanned.skipped.map((item) => item.path)).to.include(`w/victim/sub${i}`);
   });
 
   it('a file that vanishes between scan and read is skipped and recorded', async () => {

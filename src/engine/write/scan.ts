@@ -154,8 +154,8 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
       stats = options.followSymlinks ? statOrLstat(absolute) : lstatSync(fsPath(absolute), { bigint: true });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') {
-        skipped.push({ path, reason: 'vanished during the scan' });
+      if (isGoneError(error)) {
+        skipped.push({ path, reason: code === 'ENOTDIR' ? 'vanished during the scan (a folder above it became a file)' : 'vanished during the scan' });
         continue;
       }
       if (code === 'ELOOP') {
@@ -173,7 +173,16 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     if (type === constants.S_IFDIR) {
       entries.push(entryOf(path, stats, 'directory'));
     } else if (type === constants.S_IFLNK) {
-      entries.push(entryOf(path, stats, 'symlink', { linkTarget: decodeNameBytes(readlinkSync(fsPath(absolute), { encoding: 'buffer' })) }));
+      let target: Buffer;
+      try {
+        target = readlinkSync(fsPath(absolute), { encoding: 'buffer' });
+      } catch (error) {
+        // Removed or replaced (EINVAL: no longer a link) since its lstat.
+        if (!isGoneError(error) && (error as NodeJS.ErrnoException).code !== 'EINVAL') throw sourceReadError(absolute, error);
+        skipped.push({ path, reason: 'vanished during the scan (the symlink was removed or replaced)' });
+        continue;
+      }
+      entries.push(entryOf(path, stats, 'symlink', { linkTarget: decodeNameBytes(target) }));
     } else if (type === constants.S_IFREG) {
       const size = Number(stats.size);
       if (size > options.maxFileSize) {
@@ -313,6 +322,8 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
     try {
       ({ entries, names } = readFolder(folder));
     } catch (error) {
+      // Gone, or now a file (a tree changing as it is read): the folder's own lstat says which, and lists it.
+      if (relative !== '' && isGoneError(error)) return;
       if (options.onFileError === 'skip' && relative !== '') {
         skipped.push({ path: relative, reason: `folder cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): its contents are not in the backup` });
         return;
@@ -360,6 +371,12 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
   const base = root.endsWith(sep) ? root.slice(0, -1) : root;
   visit(base, '');
   return { base, matches, skipped };
+}
+
+/** A path that is gone since it was listed: removed, or a folder above it replaced by a file. */
+function isGoneError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 /** The absolute path of a walk's match: its folder's path, then the match's (as `visit` joins them). */
