@@ -1,7 +1,8 @@
 /**
- * `--exclude-from FILE`: patterns kept in a file (a `.backupignore`), as `tar -X`, `restic
- * --exclude-file` and `borg --exclude-from` read them: one per line, blank lines and lines that
- * start with `#` skipped, surrounding whitespace (and a CRLF's CR) trimmed.
+ * `--exclude-from FILE`: patterns kept in a file (a `.backupignore`, a `.gitignore`), as `tar -X`,
+ * `restic --exclude-file` and `borg --exclude-from` read them: one per line, blank lines and lines
+ * that start with `#` skipped, surrounding whitespace (and a CRLF's CR) trimmed. `!` lines take
+ * back what earlier ones left out (selection-patterns.ts).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

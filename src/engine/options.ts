@@ -193,15 +193,13 @@ function byteSize(option: string, value: unknown, fallback: number): number {
 }
 
 /**
- * Exclude patterns. A leading `!` is a glob's negation: `!keep.log` would leave out everything but
- * keep.log, where a `.gitignore` reader means "keep it"; refused, naming what to do instead.
+ * Exclude patterns, read as `.gitignore` reads them (selection-patterns.ts): a leading `!` takes
+ * back what an earlier pattern left out. A `!` with nothing after it names nothing: refused.
  */
 function excludePatterns(value: unknown): string[] {
   const patterns = stringList('exclude', value, []);
-  const negated = patterns.find((pattern) => pattern.startsWith('!'));
-  if (negated !== undefined) {
-    throw new OptionError('exclude', negated, 'a pattern of what to leave out; one that starts with ! would leave out everything else (keep files with include, or name what to leave out)');
-  }
+  const empty = patterns.find((pattern) => /^!\/*$/.test(pattern));
+  if (empty !== undefined) throw new OptionError('exclude', empty, 'a pattern; one that starts with ! takes back what an earlier one left out, and needs a pattern after the !');
   return patterns;
 }
 

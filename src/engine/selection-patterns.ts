@@ -29,3 +29,39 @@ export function selectionMatcher(patterns: readonly string[], options: { dot?: b
   const byPath = paths.length > 0 ? picomatch(paths, { dot }) : undefined;
   return (path) => (byName !== undefined && byName(path)) || (byPath !== undefined && (byPath(path) || (prefix !== '' && byPath(prefix + path))));
 }
+
+/**
+ * Create's exclude patterns, read as `.gitignore`, rsync and restic read theirs: in order, the last
+ * pattern that matches decides, and one that starts with `!` takes back what an earlier one left
+ * out (`*.log`, then `!keep.log`); `\!` starts a pattern that names a `!`. A pattern that ends in
+ * `/` matches folders only (`build/`: not a file named build). A folder left out is not entered,
+ * so nothing inside it can be taken back, as git says of its own. `excludedBy` names the pattern
+ * that left a path out (a dry run lists it).
+ */
+export function exclusionMatcher(
+  patterns: readonly string[],
+  options: { archivePrefix?: string } = {},
+): { excludes: (path: string, isFolder: boolean) => boolean; excludedBy: (path: string, isFolder: boolean) => string | undefined } {
+  const rules = patterns.map((pattern) => {
+    const negated = pattern.startsWith('!');
+    const body = negated ? pattern.slice(1) : pattern;
+    const matches = selectionMatcher([body], options);
+    return { pattern, negated, foldersOnly: body.length > 1 && body.endsWith('/'), matches };
+  });
+  const decisive = (path: string, isFolder: boolean) => {
+    for (let i = rules.length - 1; i >= 0; i--) {
+      const rule = rules[i]!;
+      if ((!rule.foldersOnly || isFolder) && rule.matches(path)) return rule;
+    }
+    return undefined;
+  };
+  // The common case, no negation and no folder-only pattern: one matcher for all.
+  const plain = rules.every((rule) => !rule.negated && !rule.foldersOnly) ? selectionMatcher(patterns, options) : undefined;
+  return {
+    excludes: plain ?? ((path, isFolder) => decisive(path, isFolder)?.negated === false),
+    excludedBy: (path, isFolder) => {
+      const rule = decisive(path, isFolder);
+      return rule && !rule.negated ? rule.pattern : undefined;
+    },
+  };
+}

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createBackup, restoreBackup } from '../../src/index.js';
-import { selectionMatcher } from '../../src/engine/selection-patterns.js';
+import { exclusionMatcher, selectionMatcher } from '../../src/engine/selection-patterns.js';
+import { runCli } from '../helpers/cli.js';
 import { loadManifest } from '../helpers/archive.js';
 import { describeTree } from '../helpers/exact-tree.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
@@ -32,6 +33,59 @@ describe('engine: selection patterns (create --include/--exclude, restore --incl
     expect(selectionMatcher(['site/docs/*.md'], { archivePrefix: 'site/' })('docs/x.md')).to.equal(true);
     expect(selectionMatcher(['docs/*.md'], { archivePrefix: 'site/' })('docs/x.md')).to.equal(true);
     expect(selectionMatcher(['*'], { dot: false })('.env')).to.equal(false); // a dot name matches only a pattern that names the dot
+  });
+
+  it('exclude reads as .gitignore does: the last pattern that matches decides, ! takes back, a trailing / means folders only', () => {
+    const cases: Array<[string[], string, boolean, boolean]> = [
+      [['*.log', '!keep.log'], 'logs/keep.log', false, false],
+      [['*.log', '!keep.log'], 'logs/other.log', false, true],
+      [['!keep.log', '*.log'], 'logs/keep.log', false, true], // the last pattern that matches decides
+      [['logs/', '!logs/keep.log'], 'logs', true, true], // the folder itself: not entered, so keep.log cannot come back (git's rule)
+      [['build/'], 'build', true, true],
+      [['build/'], 'pkg/build', false, false], // a file named build: only folders match a trailing /
+      [['build'], 'pkg/build', false, true],
+      [['\\!important'], '!important', false, true], // an escaped ! names a file
+      [['\\!important'], 'important', false, false],
+      [['*.md', '!/README.md'], 'README.md', false, false],
+      [['*.md', '!/README.md'], 'docs/README.md', false, true],
+    ];
+    for (const [patterns, path, isFolder, expected] of cases) {
+      expect(exclusionMatcher(patterns).excludes(path, isFolder), `${patterns.join(' ')} on ${path}`).to.equal(expected);
+    }
+    expect(exclusionMatcher(['*.log', 'tmp/', '!keep.log']).excludedBy('a/x.log', false)).to.equal('*.log');
+    expect(exclusionMatcher(['*.log', '!keep.log']).excludedBy('keep.log', false)).to.equal(undefined);
+  });
+
+  it('create --exclude-from .gitignore: negations keep files, folders are left out whole, what is left out is counted', async () => {
+    const root = await tempDir();
+    await writeTree(root, {
+      'repo/.gitignore': 'node_modules/\n/dist\n*.log\n!keep.log\n.env\nbuild/\n',
+      'repo/src/a.js': 'a',
+      'repo/src/build/b.js': 'b',
+      'repo/node_modules/x/i.js': 'i',
+      'repo/dist/o.js': 'o',
+      'repo/lib/dist/kept.js': 'kept', // /dist is anchored at the top
+      'repo/logs/keep.log': 'kept',
+      'repo/logs/x.log': 'x',
+      'repo/.env': 'SECRET=1',
+      'repo/build': 'a file named build', // build/ names folders only
+    });
+    const result = await runCli(['create', 'repo', '-C', root, '-o', join(root, 'out'), '-X', join(root, 'repo/.gitignore'), '--json', '-q']);
+    expect(result.code, result.stderr).to.equal(0);
+    const made = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { manifestPath: string };
+    const manifest = await loadManifest(made.manifestPath);
+    expect(manifest.entries.filter((entry) => entry.type === 'file').map((entry) => entry.path)).to.deep.equal([
+      'repo/.gitignore',
+      'repo/build',
+      'repo/lib/dist/kept.js',
+      'repo/logs/keep.log',
+      'repo/src/a.js',
+    ]);
+    expect(manifest.footer.leftOut?.excluded).to.equal(5); // node_modules, dist, x.log, .env, src/build
+    // GNU tar agrees on what is in the archive, and verify --source on what is in the tree.
+    expect(execFileSync('tar', ['-tzf', made.manifestPath.replace('.manifest.jsonl', '.tar.gz')]).toString()).to.include('repo/logs/keep.log');
+    const verified = await runCli(['verify', made.manifestPath, '--source', root]);
+    expect(verified.code, verified.stdout).to.equal(0);
   });
 
   it('create: patterns with a / exclude and include what they name (they matched nothing, silently, before)', async () => {

@@ -11,7 +11,7 @@ import { constants, lstatSync, readdirSync, readlinkSync, realpathSync, statSync
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { isAbsolute, parse, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { selectionMatcher } from '../selection-patterns.js';
+import { exclusionMatcher, selectionMatcher } from '../selection-patterns.js';
 import { SourceError, duplicatePathError, sourceReadError } from '../../errors.js';
 import type { EntryType, SkippedEntry } from '../../format/manifest.js';
 import type { ContentSource } from './file-content.js';
@@ -308,7 +308,7 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
   const includesAll = options.include.length === 1 && options.include[0] === '**';
   const includePattern = includesAll ? undefined : selectionMatcher(options.include, { dot: options.dot, archivePrefix });
   const included = (matched: string, name: string) => (includePattern ? includePattern(matched) : options.dot || !name.startsWith('.'));
-  const excludePattern = options.exclude.length > 0 ? selectionMatcher(options.exclude, { archivePrefix }) : undefined;
+  const exclusion = options.exclude.length > 0 ? exclusionMatcher(options.exclude, { archivePrefix }) : undefined;
   const matchable = (path: string) => (/[\n\r]/.test(path) ? path.replace(/[\n\r]/g, '?') : path);
   const leaveOut = new Set(options.leaveOut ?? []);
   // Without `dot`, nothing inside a dot folder can match unless a pattern names one.
@@ -339,13 +339,13 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
         options.onLeftOut?.(path, 'the output folder of this backup (earlier backups are never backed up again)');
         continue;
       }
-      const matched = includePattern || excludePattern ? matchable(path) : path;
-      if (excludePattern?.(matched)) {
+      const matched = includePattern || exclusion ? matchable(path) : path;
+      let isFolder = entry.isDirectory();
+      if (exclusion?.excludes(matched, isFolder)) {
         leftOut.excluded++;
-        options.onLeftOut?.(path, `exclude pattern ${options.exclude.find((pattern) => selectionMatcher([pattern], { archivePrefix })(matched))}`);
+        options.onLeftOut?.(path, `exclude pattern ${exclusion.excludedBy(matched, isFolder)}`);
         continue;
       }
-      let isFolder = entry.isDirectory();
       if (!isFolder && entry.isSymbolicLink() && options.followSymlinks) {
         let target: ReturnType<typeof statSync> | undefined;
         try {
