@@ -124,6 +124,33 @@ describe('engine: incremental and differential backups', () => {
     expect(aged.kindReason).to.match(/fullMaxAge/);
   });
 
+  it('two trees backed up into one folder: each builds on its own newest backup (every run was full before)', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'src/a.txt': 'a', 'docs/d.md': 'd' });
+    const out = join(root, 'out');
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      for (const tree of ['src', 'docs']) {
+        const result = await createBackup({ sources: [tree], cwd: root, out, name: `${tree}-${i}`, kind: 'auto' });
+        made.push(`${tree}-${i} ${result.kind}${result.parent ? ` on ${result.parent.manifestPath.split('/').at(-1)}` : ''}`);
+      }
+    }
+    expect(made).to.deep.equal([
+      'src-0 full',
+      'docs-0 full',
+      'src-1 incremental on src-0.manifest.jsonl',
+      'docs-1 incremental on docs-0.manifest.jsonl',
+      'src-2 incremental on src-1.manifest.jsonl',
+      'docs-2 incremental on docs-1.manifest.jsonl',
+    ]);
+    // An explicit incremental too; a differential builds on its own tree's full backup.
+    expect((await createBackup({ sources: ['src'], cwd: root, out, name: 'src-3', kind: 'incremental' })).parent?.manifestPath).to.equal(join(out, 'src-2.manifest.jsonl'));
+    expect((await createBackup({ sources: ['docs'], cwd: root, out, name: 'docs-3', kind: 'differential' })).parent?.manifestPath).to.equal(join(out, 'docs-0.manifest.jsonl'));
+    // A tree with no backup of its own there: auto says why it is full; incremental refuses, naming the other tree.
+    await writeTree(root, { 'other/o.txt': 'o' });
+    expect((await createBackup({ sources: ['other'], cwd: root, out, name: 'other-0', kind: 'auto' })).kindReason).to.match(/backs up another tree \(sources \["docs"\], not \["other"\]\)/);
+  });
+
   it('a content-only change that keeps size and mtime is missed by the stat rule without ctime; checksum mode catches it', async () => {
     await createBackup({ ...options, name: 'full' });
     rewriteInPlace(join(root, 'data/sub/c.txt'), Buffer.from('GAMMA'), true);

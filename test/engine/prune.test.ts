@@ -63,6 +63,28 @@ describe('engine: prune (chain-aware retention)', function () {
     });
   }
 
+  it('applies the policy to each tree on its own: two trees in one folder each keep their last backups (keep-last 1 removed one tree whole)', async () => {
+    const root = await tempDir();
+    const out = join(root, 'out');
+    await writeTree(root, { 'src/a.txt': 'a', 'docs/d.md': 'd' });
+    for (let i = 0; i < 3; i++) {
+      for (const tree of ['src', 'docs']) {
+        await writeFile(join(root, tree, `v${i}`), `${tree} ${i}`);
+        await createBackup({ cwd: root, sources: tree, out, name: `${tree}-${i}`, kind: i === 2 ? 'incremental' : 'full' });
+      }
+    }
+    const result = await pruneBackups(out, { keepLast: 1 });
+    const kept = Object.fromEntries(result.kept.map((b) => [b.manifest, b.reasons]));
+    expect(kept).to.deep.equal({
+      'src-2.manifest.jsonl': ['last'],
+      'src-1.manifest.jsonl': ['needed by src-2.manifest.jsonl'],
+      'docs-2.manifest.jsonl': ['last'],
+      'docs-1.manifest.jsonl': ['needed by docs-2.manifest.jsonl'],
+    });
+    expect(result.removed.map((b) => b.manifest).sort()).to.deep.equal(['docs-0.manifest.jsonl', 'src-0.manifest.jsonl']);
+    for (const tree of ['src', 'docs']) expect((await verifyBackup(join(out, `${tree}-2.manifest.jsonl`))).ok, tree).to.equal(true);
+  });
+
   it('refuses a policy that keeps nothing, and a folder where a run is writing; the CLI and the task say what they did', async () => {
     const root = await tempDir();
     await writeTree(root, { 'tree/a.txt': 'a' });

@@ -54,7 +54,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     throw new OptionError('since', since, `the manifest or the folder of backups that a ${kind} backup builds on`);
   }
   const unreadable: UnreadableManifest[] = [];
-  const newestPath = await newestBackupIn(since, unreadable, stores);
+  const newestPath = await newestBackupIn(since, unreadable, stores, tree);
   warnings.push(...unreadable.map((u) => `skipped ${u.path}: ${u.reason}`));
   if (newestPath === undefined && kind !== 'auto') {
     throw new ChainError('PARENT_MISSING', `There is no backup in ${since} to build on. Make a full backup first, or use --auto.`, { path: since });
@@ -125,10 +125,12 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
 }
 
 /**
- * `since` as a manifest path: itself, the manifest beside an archive, or a folder's newest;
- * undefined for a folder with no backup (or none yet: the output folder of a first run).
+ * `since` as a manifest path: itself, the manifest beside an archive, or a folder's newest backup
+ * of this tree (of another tree only when it holds none: its plan then says why it cannot build
+ * on it), as restic takes the newest snapshot of the same paths for a parent; undefined for a
+ * folder with no backup (or none yet: the output folder of a first run).
  */
-async function newestBackupIn(since: string, unreadable: UnreadableManifest[], stores: Stores): Promise<string | undefined> {
+async function newestBackupIn(since: string, unreadable: UnreadableManifest[], stores: Stores, tree: TreeIdentity): Promise<string | undefined> {
   if (!isBackupFileName(since)) {
     // A folder without backups (or not there yet) has nothing to build on; an unreadable one is an error.
     const folder = stores.folder(since);
@@ -136,7 +138,7 @@ async function newestBackupIn(since: string, unreadable: UnreadableManifest[], s
       if (await stores.file(since).store.stat(nameOf(since))) throw new OptionError('since', since, 'the path of a NAME.manifest.jsonl, of its archive, or of a folder of backups');
       return undefined;
     }
-    return newestManifest(since, unreadable, stores).catch((error: unknown) => (error instanceof BackupError && error.code === 'SOURCE_NOT_FOUND' ? undefined : Promise.reject(error)));
+    return newestManifest(since, unreadable, stores, (header) => treeDifference(header, tree) === undefined).catch((error: unknown) => (error instanceof BackupError && error.code === 'SOURCE_NOT_FOUND' ? undefined : Promise.reject(error)));
   }
   const path = manifestBeside(since);
   const { store, name } = stores.file(path);

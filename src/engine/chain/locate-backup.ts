@@ -1,6 +1,6 @@
 /** Finds a backup's manifest and archive from either path. */
 import { BackupError, SourceError, sourceReadError } from '../../errors.js';
-import { ManifestFormatError, decodeManifestRecord, readManifest, type Manifest } from '../../format/manifest.js';
+import { ManifestFormatError, decodeManifestRecord, readManifest, type Manifest, type ManifestHeader } from '../../format/manifest.js';
 import { joinLocation, nameOf } from '../../store/location.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
 import { archiveLocation } from './archive-location.js';
@@ -31,16 +31,24 @@ export interface UnreadableManifest {
  * The newest complete backup in a folder: the one whose header says it was made last (a manifest
  * is written last, so its presence means the backup is whole). Header times, not file times, so
  * that a copied folder keeps its order. A manifest that cannot be read (empty, damaged) is skipped
- * and reported through `unreadable`: one bad file must not stop every later backup.
+ * and reported through `unreadable`: one bad file must not stop every later backup. With
+ * `preferred`, the newest whose header it accepts (a backup of the same tree, for a new backup to
+ * build on), else the newest of all. Headers are read unproven here: the caller proves the one chosen.
  */
-export async function newestManifest(folder: string, unreadable: UnreadableManifest[] = [], stores: Stores = defaultStores): Promise<string> {
+export async function newestManifest(
+  folder: string,
+  unreadable: UnreadableManifest[] = [],
+  stores: Stores = defaultStores,
+  preferred?: (header: ManifestHeader) => boolean,
+): Promise<string> {
   const store = stores.folder(folder);
   const names = (await store.list()).filter((name) => name.endsWith('.manifest.jsonl'));
-  const dated: { name: string; createdAt: string }[] = [];
+  const dated: { name: string; createdAt: string; header: ManifestHeader }[] = [];
   await Promise.all(
     names.map(async (name) => {
       try {
-        dated.push({ name, createdAt: (await headerOf(joinLocation(folder, name), stores)).createdAt });
+        const header = await headerOf(joinLocation(folder, name), stores);
+        dated.push({ name, createdAt: header.createdAt, header });
       } catch (error) {
         if (error instanceof BackupError && error.code !== 'MANIFEST_INVALID') throw error; // the store failed: not this manifest's fault
         unreadable.push({ path: joinLocation(folder, name), reason: (error as Error).message });
@@ -52,11 +60,11 @@ export async function newestManifest(folder: string, unreadable: UnreadableManif
     const why = unreadable.length > 0 ? `its only manifests cannot be read (${unreadable.map((u) => u.reason).join('; ')})` : 'it holds no NAME.manifest.jsonl';
     throw new SourceError('SOURCE_NOT_FOUND', `No backup in ${folder}: ${why}. Pass the path of a backup.`, { path: folder });
   }
-  return joinLocation(folder, dated[0]!.name);
+  return joinLocation(folder, (dated.find((backup) => preferred?.(backup.header)) ?? dated[0]!).name);
 }
 
 /** A manifest's header, reading no more than its first line: enough to order backups or find one by id. */
-export async function headerOf(path: string, stores: Stores): Promise<{ id: unknown; createdAt: string }> {
+export async function headerOf(path: string, stores: Stores): Promise<ManifestHeader> {
   const { store, name } = stores.file(path);
   const file = await store.open(name);
   try {
@@ -68,7 +76,7 @@ export async function headerOf(path: string, stores: Stores): Promise<{ id: unkn
     if (header.record !== 'header' || typeof header.createdAt !== 'string') throw new ManifestFormatError('The manifest does not start with a header record.');
     // The newest backup is chosen by this time: one that is not a time would sort anywhere.
     if (!Number.isFinite(Date.parse(header.createdAt))) throw new ManifestFormatError(`Its header's createdAt (${JSON.stringify(header.createdAt).slice(0, 40)}) is not a time.`);
-    return { id: header.id, createdAt: header.createdAt };
+    return header;
   } catch (error) {
     throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message} It was skipped; remove or repair it.`, { path, cause: error });
   } finally {

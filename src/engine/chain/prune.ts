@@ -56,6 +56,19 @@ export function validatePruneOptions(options: PruneOptions, api = 'pruneBackups(
   validateRetentionPolicy(options);
 }
 
+/** Backups by the tree they back up: its root and sources (a gulp pipeline's have none). */
+function groupByTree(links: readonly ChainLink[]): ChainLink[][] {
+  const groups = new Map<string, ChainLink[]>();
+  for (const link of links) {
+    const { root, selection } = link.header;
+    const key = JSON.stringify([root ?? null, selection === undefined ? null : (selection.sources ?? [])]);
+    const group = groups.get(key);
+    if (group) group.push(link);
+    else groups.set(key, [link]);
+  }
+  return [...groups.values()];
+}
+
 export async function pruneBackups(folderPath: string, options: PruneOptions): Promise<PruneResult> {
   pathArgument('pruneBackups()', 'folder', folderPath, 'the folder of backups');
   validatePruneOptions(options);
@@ -88,10 +101,16 @@ export async function pruneBackups(folderPath: string, options: PruneOptions): P
       (error: unknown) => unreadable.push({ manifest: name, reason: (error as Error).message }),
     );
   }
-  const reasons = applyRetention(
-    [...links.values()].map((link) => ({ id: link.header.id, createdAt: new Date(link.header.createdAt) })),
-    options,
-  );
+  // The policy applies to each tree's backups on its own (restic groups by host and paths): a folder
+  // that holds backups of src and of docs keeps the last N of each, not the last N of both together.
+  const reasons = new Map<string, string[]>();
+  for (const backups of groupByTree([...links.values()])) {
+    const kept = applyRetention(
+      backups.map((link) => ({ id: link.header.id, createdAt: new Date(link.header.createdAt) })),
+      options,
+    );
+    for (const [id, why] of kept) reasons.set(id, why);
+  }
   // A kept backup keeps its chain: every parent up to its full backup holds some of its content.
   for (const id of [...reasons.keys()]) {
     const child = links.get(id)!;
