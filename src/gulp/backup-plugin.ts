@@ -13,6 +13,7 @@ import File from 'vinyl';
 import { duplicatePathError, OptionError } from '../errors.js';
 import { isS3Location, resolveLocation } from '../store/location.js';
 import { storeBackup } from '../engine/write/store-backup.js';
+import { realPathOf } from '../engine/real-path.js';
 import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
 import { rm } from 'node:fs/promises';
 import { LocalStore } from '../store/local-store.js';
@@ -78,13 +79,20 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
   const startedAt = new Date();
   // A glob that takes in the output folder would back up earlier backups: its files are left out, and said.
   const ownOutput = out !== undefined && !isS3Location(out) ? out : undefined;
+  // By its path and its real one (out may be a symlink to a folder the glob walks), once it exists.
+  let outputFolders: string[] | undefined;
+  const inOutput = (path: string) => {
+    outputFolders ??= ownOutput === undefined ? [] : [...new Set([ownOutput, realPathOf(ownOutput)])];
+    return outputFolders.some((folder) => path === folder || path.startsWith(folder + sep));
+  };
   let leftOutOfOutput = 0;
 
   return new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, callback: TransformCallback) {
       cwd = file.cwd;
-      if (ownOutput !== undefined && (file.path === ownOutput || file.path.startsWith(ownOutput + sep))) {
+      // A symlink is stored as the link, even one that names the output folder (`out: 'bk'`).
+      if (ownOutput !== undefined && !file.isSymbolic() && inOutput(file.path)) {
         if (!file.isDirectory()) leftOutOfOutput++;
         callback();
         return;

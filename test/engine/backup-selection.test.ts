@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
-import { backup, createBackup, previewBackup } from '../../src/index.js';
+import { backup, createBackup, previewBackup, restoreBackup, verifyBackup } from '../../src/index.js';
 import { formatBackupSummary } from '../../src/report/backup-summary.js';
 import { listFolder, loadManifest } from '../helpers/archive.js';
 import { run, tempDir, writeTree } from '../helpers/tree.js';
@@ -89,6 +89,37 @@ describe('engine/createBackup: what gets stored', () => {
     // The plugin writing into `out` itself: a glob that takes in that folder does not bring earlier backups along.
     await pipeline(gulp.src('**', { cwd: tree, read: false, encoding: false, dot: true, resolveSymlinks: false }), backup({ out, name: 'plugin' }));
     expect(await listed(join(out, 'plugin.tar.gz'))).to.deep.equal(['a.txt']);
+  });
+
+  it('a tree reached through symlinks: its output folder named through one is left out (earlier backups were backed up again), cwd through one is walked (the backup held nothing), link/ is followed', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'a', 'real-backups/old.tar.gz': 'earlier backup', bk: { symlink: 'real-backups' } });
+    const r = await createBackup({ sources: ['.'], cwd: tree, out: join(tree, 'bk'), name: 'by-link' });
+    expect(await listed(r.archivePath)).to.deep.equal(['a.txt', 'bk']); // the link itself is part of the tree
+    expect(r.statistics.leftOut?.output).to.equal(1);
+    // The tree reached through a symlink, the output named by its real path.
+    const linkedTree = `${tree}-link`;
+    execFileSync('ln', ['-s', tree, linkedTree]);
+    const again = await createBackup({ sources: ['.'], cwd: linkedTree, out: join(tree, 'real-backups'), name: 'tree-by-link' });
+    expect(await listed(again.archivePath)).to.deep.equal(['a.txt', 'bk']);
+    expect((await verifyBackup(again.manifestPath, { source: linkedTree })).ok).to.equal(true);
+    // A source that names the link's folder (link/) is followed, as the shell and GNU tar follow it; the
+    // link alone is stored as the link, and the summary says how to name the folder.
+    const parent = join(linkedTree, '..');
+    const name = linkedTree.split('/').at(-1)!;
+    const followed = await createBackup({ sources: [`${name}/`], cwd: parent, out: join(tree, 'real-backups'), name: 'slash' });
+    expect((await loadManifest(followed.manifestPath)).entries.slice(0, 2).map((entry) => [entry.path, entry.type])).to.deep.equal([
+      [name, 'directory'],
+      [`${name}/a.txt`, 'file'],
+    ]);
+    const restoredFollowed = await restoreBackup(followed.manifestPath, { to: await tempDir() });
+    expect(restoredFollowed.failures).to.deep.equal([]);
+    const asLink = await createBackup({ sources: [name], cwd: parent, out: join(tree, 'real-backups'), name: 'link' });
+    expect(asLink.statistics.symlinks).to.equal(1);
+    expect(asLink.warnings).to.deep.equal([`the source ${name} is a symlink and is stored as the link, as tar stores it: write ${name}/ (or --follow-symlinks) to back up what it points to`]);
+    // The plugin writing through the link: the glob walks real-backups, which is its output.
+    await pipeline(gulp.src('**', { cwd: tree, read: false, encoding: false, dot: true, resolveSymlinks: false }), backup({ out: join(tree, 'bk'), name: 'plugin-by-link' }));
+    expect(await listed(join(tree, 'real-backups/plugin-by-link.tar.gz'))).to.deep.equal(['a.txt', 'bk']);
   });
 
   it('sources that overlap store each file once; two files on one archive path are refused (DUPLICATE_PATH), none dropped unsaid', async () => {

@@ -79,7 +79,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupResult
   );
   progress.enter('done');
   const chained = plan.parent ? { parent: { id: plan.parent.link.id, manifestPath: resolveFrom(resolved.out, plan.parent.link.manifest) }, changes: made.changes! } : {};
-  return { id: made.header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(made.paths), statistics: made.statistics, skipped: made.skipped, warnings: made.warnings, ...chained };
+  return { id: made.header.id, kind: plan.kind, kindReason: plan.reason, ...resultPaths(made.paths), statistics: made.statistics, skipped: made.skipped, warnings: [...scan.warnings, ...made.warnings], ...chained };
 }
 
 function resultPaths(paths: OutputPaths) {

@@ -36,7 +36,7 @@ export async function previewBackup(options: BackupOptions): Promise<BackupPrevi
   const scan = await scanSources({ ...resolved, leaveOut: [resolved.out], onLeftOut: (path, rule) => leftOut.push({ path, rule }) });
   for (const item of scan.skipped) leftOut.push({ path: item.path, rule: item.reason });
   const changes = changeDetectorFor(plan, resolved);
-  const preview: BackupPreview = { kind: plan.kind, kindReason: plan.reason, store: [], unchanged: [], leftOut, warnings: plan.warnings };
+  const preview: BackupPreview = { kind: plan.kind, kindReason: plan.reason, store: [], unchanged: [], leftOut, warnings: [...plan.warnings, ...scan.warnings] };
   if (plan.parent) preview.parent = { id: plan.parent.link.id, manifestPath: resolve(resolved.out, plan.parent.link.manifest) };
   for (const entry of scan.entries) {
     const verdict = entry.type === 'file' ? changes?.check(entry) : undefined;

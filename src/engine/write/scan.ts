@@ -11,6 +11,7 @@ import { constants, lstatSync, readdirSync, readlinkSync, realpathSync, statSync
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { isAbsolute, parse, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
+import { realPathOf } from '../real-path.js';
 import { exclusionMatcher, selectionMatcher } from '../selection-patterns.js';
 import { SourceError, duplicatePathError, sourceReadError } from '../../errors.js';
 import type { EntryType, SkippedEntry } from '../../format/manifest.js';
@@ -70,6 +71,8 @@ export interface ScanResult {
   entries: ArchiveEntry[];
   skipped: SkippedEntry[];
   leftOut: LeftOut;
+  /** What the user should know of the sources (one that is a symlink, stored as the link). */
+  warnings: string[];
 }
 
 /** Archive path of an absolute path: relative to `cwd` inside it; else its path from the root, as GNU tar stores it. */
@@ -100,6 +103,8 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
   // The common case, one folder: its walk names each path once, in an order that sorting its
   // matches gives, so it needs neither the map nor a lookup per path (a tenth of the scan).
   let onlyFolder: { root: string; rootPath: string; prefix: string; base: string; matches: string[] } | undefined;
+  const followedRoots = new Set<string>();
+  const warnings: string[] = [];
   for (const source of options.sources) {
     const root = resolve(options.cwd, source);
     const rootStat = lstatOrSkip(root, options.allowEmpty === true, source);
@@ -108,7 +113,15 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
       continue;
     }
     const rootPath = archivePathOf(options.cwd, root);
-    const isFolder = rootStat.isDirectory() || (options.followSymlinks && rootStat.isSymbolicLink() && statSync(root).isDirectory());
+    // A source that names a symlink's folder is followed as the shell and GNU tar follow it: the
+    // working folder itself (`.`, `..`, or cwd reached through a link), and `link/` (POSIX resolves
+    // a trailing slash); `link` alone is stored as the link, as tar stores it.
+    const followRoot = rootStat.isSymbolicLink() && (options.followSymlinks || rootPath === '' || /(^|[/\\])\.{0,2}$/.test(source));
+    const isFolder = rootStat.isDirectory() || (followRoot && statSync(root).isDirectory());
+    if (followRoot && isFolder) followedRoots.add(root);
+    if (rootStat.isSymbolicLink() && !followRoot) {
+      warnings.push(`the source ${source} is a symlink and is stored as the link, as tar stores it: write ${source.replace(/[/\\]+$/, '')}/ (or --follow-symlinks) to back up what it points to`);
+    }
     if (!isFolder) {
       add(rootPath, root);
       continue;
@@ -151,7 +164,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     const absolute = absolutes[i]!;
     let stats: BigIntStats;
     try {
-      stats = options.followSymlinks ? statOrLstat(absolute) : lstatSync(fsPath(absolute), { bigint: true });
+      stats = options.followSymlinks || followedRoots.has(absolute) ? statOrLstat(absolute) : lstatSync(fsPath(absolute), { bigint: true });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (isGoneError(error)) {
@@ -206,7 +219,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
       skipped.push({ path, reason: 'not a regular file, folder or symlink (FIFO, socket or device)' });
     }
   }
-  return { entries, skipped, leftOut };
+  return { entries, skipped, leftOut, warnings };
 }
 
 /** Where the files of a single-folder scan lie: a file's absolute path is `base`, then its archive path past `cut`. */
@@ -310,13 +323,15 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
   const included = (matched: string, name: string) => (includePattern ? includePattern(matched) : options.dot || !name.startsWith('.'));
   const exclusion = options.exclude.length > 0 ? exclusionMatcher(options.exclude, { archivePrefix }) : undefined;
   const matchable = (path: string) => (/[\n\r]/.test(path) ? path.replace(/[\n\r]/g, '?') : path);
-  const leaveOut = new Set(options.leaveOut ?? []);
+  // The output folder by its path and by its real one: `-o bk`, with bk a symlink to a folder in the
+  // tree, must leave that folder out too. The walk's own real path is followed beside its path.
+  const leaveOut = new Set((options.leaveOut ?? []).flatMap((path) => [path, realPathOf(path)]));
   // Without `dot`, nothing inside a dot folder can match unless a pattern names one.
   const entersDotFolders = options.dot || options.include.some((pattern) => /(^|\/)\./.test(pattern));
   const matches: string[] = [];
   const skipped: SkippedEntry[] = [];
   const entered = new Set<string>(); // dev:ino of followed folders, against symlink loops
-  const visit = (folder: string, relative: string): void => {
+  const visit = (folder: string, relative: string, realFolder: string): void => {
     let entries: Dirent<string | Buffer>[];
     let names: string[];
     try {
@@ -334,7 +349,10 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
       const name = names[i]!;
       const path = relative === '' ? name : `${relative}/${name}`;
       const absolute = `${folder}${sep}${name}`;
-      if (leaveOut.has(absolute)) {
+      const realAbsolute = `${realFolder}${sep}${name}`;
+      // A symlink stored as a link is not the folder it names (only a followed one is).
+      const storedAsLink = !options.followSymlinks && entry.isSymbolicLink();
+      if (!storedAsLink && (leaveOut.has(absolute) || leaveOut.has(realAbsolute))) {
         leftOut.output++;
         options.onLeftOut?.(path, 'the output folder of this backup (earlier backups are never backed up again)');
         continue;
@@ -365,11 +383,11 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
         leftOut.notIncluded++;
         options.onLeftOut?.(path, 'matches no include pattern');
       }
-      if (isFolder && (entersDotFolders || !dotName)) visit(absolute, path);
+      if (isFolder && (entersDotFolders || !dotName)) visit(absolute, path, entry.isSymbolicLink() ? realPathOf(absolute) : realAbsolute);
     }
   };
   const base = root.endsWith(sep) ? root.slice(0, -1) : root;
-  visit(base, '');
+  visit(base, '', realPathOf(base));
   return { base, matches, skipped };
 }
 
