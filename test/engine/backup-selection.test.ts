@@ -116,7 +116,7 @@ describe('engine/createBackup: what gets stored', () => {
     expect(restoredFollowed.failures).to.deep.equal([]);
     const asLink = await createBackup({ sources: [name], cwd: parent, out: join(tree, 'real-backups'), name: 'link' });
     expect(asLink.statistics.symlinks).to.equal(1);
-    expect(asLink.warnings).to.deep.equal([`the source ${name} is a symlink and is stored as the link, as tar stores it: write ${name}/ (or --follow-symlinks) to back up what it points to`]);
+    expect(asLink.warnings).to.deep.equal([`the source ${name} is a symlink and is stored as the link, as tar stores it: write ${name}/ (or --follow-symlinks) to back up the folder it points to`]);
     // The plugin writing through the link: the glob walks real-backups, which is its output.
     await pipeline(gulp.src('**', { cwd: tree, read: false, encoding: false, dot: true, resolveSymlinks: false }), backup({ out: join(tree, 'bk'), name: 'plugin-by-link' }));
     expect(await listed(join(tree, 'real-backups/plugin-by-link.tar.gz'))).to.deep.equal(['a.txt', 'bk']);

@@ -120,7 +120,14 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     const isFolder = rootStat.isDirectory() || (followRoot && statSync(root).isDirectory());
     if (followRoot && isFolder) followedRoots.add(root);
     if (rootStat.isSymbolicLink() && !followRoot) {
-      warnings.push(`the source ${source} is a symlink and is stored as the link, as tar stores it: write ${source.replace(/[/\\]+$/, '')}/ (or --follow-symlinks) to back up what it points to`);
+      let target: ReturnType<typeof statSync> | undefined;
+      try {
+        target = statSync(root); // dangling or a loop: stored as the link, nothing to say
+      } catch {
+        target = undefined;
+      }
+      const how = target?.isDirectory() ? `write ${source}/ (or --follow-symlinks) to back up the folder it points to` : '--follow-symlinks stores the file it points to';
+      if (target?.isDirectory() || target?.isFile()) warnings.push(`the source ${source} is a symlink and is stored as the link, as tar stores it: ${how}`);
     }
     if (!isFolder) {
       add(rootPath, root);
