@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createBackup, verifyBackup, type BackupProgress, type BackupResult } from '../../src/index.js';
+import { createBackup, restoreBackup, verifyBackup, type BackupError, type BackupProgress, type BackupResult } from '../../src/index.js';
 import { editManifestEntry, loadManifest } from '../helpers/archive.js';
 import { pseudoRandomBytes, run, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -170,6 +170,29 @@ describe('engine/verifyBackup', () => {
     expect(report.problems.some((p) => p.includes('no end marker'))).to.equal(true);
     expect(report.entries.find((e) => e.path === 'tree/z/last.txt')!.status).to.not.equal('ok');
     expect((await verifyBackup(archive)).ok).to.equal(false); // through the manifest beside it
+  });
+
+  it('a manifest cut short (a copy that broke off): verify reports it as damage and checks the archive alone; restore reads the archive when it is named (both refused with exit 2, the path unnamed)', async () => {
+    const { archive, manifest } = await copyBackup();
+    const size = (await readFile(manifest)).length;
+    await truncate(manifest, size - 100);
+    const folder = join(manifest, '..');
+    for (const named of [folder, manifest, archive]) {
+      const report = await verifyBackup(named);
+      expect(report.ok, named).to.equal(false);
+      expect(report.archivePath).to.equal(archive);
+      expect(report.problems[0]).to.match(/^its manifest .*b\.manifest\.jsonl cannot be read \(Manifest line \d+ is not JSON; the manifest is damaged\): the archive was checked on its own, without file hashes$/);
+      expect(report.counts.damaged).to.equal(0);
+    }
+    const target = await tempDir();
+    const restored = await restoreBackup(archive, { to: target });
+    expect(restored.ok).to.equal(true);
+    expect(restored.hashesChecked).to.equal(false);
+    expect(restored.warnings.join('\n')).to.match(/its manifest .*b\.manifest\.jsonl cannot be read .*: the archive was restored on its own/);
+    expect(await readFile(join(target, 'tree/z/last.txt'), 'utf8')).to.equal('the last file');
+    const refused = (await restoreBackup(manifest, { to: await tempDir() }).catch((error: unknown) => error)) as BackupError;
+    expect(refused).to.have.property('code', 'MANIFEST_INVALID');
+    expect(refused.message).to.match(/b\.manifest\.jsonl: Manifest line \d+ is not JSON; the manifest is damaged\. To read the archive without it .*name the archive itself\.$/);
   });
 
   it('a manifest edited to lie about a hash: that file is reported', async () => {

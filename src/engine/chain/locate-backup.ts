@@ -9,6 +9,8 @@ export interface LocatedBackup {
   manifest: Manifest | undefined;
   manifestPath: string | undefined;
   archivePath: string;
+  /** The backup's manifest, which could not be read: the archive is read on its own (see `locateBackup`). */
+  unreadableManifest?: { path: string; reason: string };
 }
 
 export function notFound(path: string, error: unknown, why?: string): BackupError {
@@ -108,10 +110,14 @@ export function isBackupFileName(path: string): boolean {
 
 /**
  * `NAME.manifest.jsonl`, an archive whose manifest is beside it (or not: then only the archive), or
- * a folder of backups, whose newest is used.
+ * a folder of backups, whose newest is used. A manifest that cannot be read (cut short, edited)
+ * is an error that names it, unless the archive was named: then the archive is read on its own,
+ * as any archive without a manifest is, and `unreadableManifest` says why (restore and verify
+ * say it too). With `archiveWhenManifestUnreadable`, a named manifest or folder falls back so too,
+ * to the archive beside the manifest (verify: a damaged manifest is damage to report, not bad input).
  */
-export async function locateBackup(path: string, stores: Stores = defaultStores): Promise<LocatedBackup> {
-  if (!isBackupFileName(path) && (await stores.folder(path).isFolder())) return locateBackup(await newestManifest(path, [], stores), stores);
+export async function locateBackup(path: string, stores: Stores = defaultStores, options: { archiveWhenManifestUnreadable?: boolean } = {}): Promise<LocatedBackup> {
+  if (!isBackupFileName(path) && (await stores.folder(path).isFolder())) return locateBackup(await newestManifest(path, [], stores), stores, options);
   const { store, name } = stores.file(path);
   if (path.endsWith('.manifest.jsonl')) {
     let manifest: Manifest;
@@ -119,15 +125,35 @@ export async function locateBackup(path: string, stores: Stores = defaultStores)
       manifest = await readManifest(store.stream(name));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(path, error);
-      if (error instanceof BackupError) throw error;
-      throw new BackupError('MANIFEST_INVALID', `${path}: ${(error as Error).message}`, { path, cause: error });
+      if (error instanceof BackupError && error.code !== 'MANIFEST_INVALID') throw error; // the store failed, not the manifest
+      const reason = (error as Error).message.replace(/\.$/, '');
+      const archive = options.archiveWhenManifestUnreadable ? await archiveNamedLike(path, stores) : undefined;
+      if (archive) return { manifest: undefined, manifestPath: undefined, archivePath: archive, unreadableManifest: { path, reason } };
+      throw new BackupError('MANIFEST_INVALID', `${path}: ${reason}. To read the archive without it (no file hashes, no chain), name the archive itself.`, { path, cause: error });
     }
     return { manifest, manifestPath: path, archivePath: await archiveLocation(path, manifest.header, manifest.footer, stores) };
   }
   const beside = manifestBeside(path);
   if (beside !== path && (await store.stat(nameOf(beside)))) {
-    const located = await locateBackup(beside, stores);
+    let located: LocatedBackup;
+    try {
+      located = await locateBackup(beside, stores);
+    } catch (error) {
+      if (!(error instanceof BackupError && error.code === 'MANIFEST_INVALID')) throw error;
+      const reason = (error.cause instanceof Error ? error.cause.message : error.message).replace(/\.$/, '');
+      return { manifest: undefined, manifestPath: undefined, archivePath: path, unreadableManifest: { path: beside, reason } };
+    }
     if (nameOf(located.archivePath) === name) return { ...located, archivePath: path };
   }
   return { manifest: undefined, manifestPath: undefined, archivePath: path };
+}
+
+/** The archive beside a manifest whose record of it cannot be read: the one of the manifest's name. */
+async function archiveNamedLike(manifestPath: string, stores: Stores): Promise<string | undefined> {
+  const { store } = stores.file(manifestPath);
+  const base = manifestPath.slice(0, -'.manifest.jsonl'.length);
+  for (const suffix of ['.tar.gz', '.tar.zst', '.tar', '.tgz']) {
+    if (await store.stat(nameOf(base + suffix))) return base + suffix;
+  }
+  return undefined;
 }

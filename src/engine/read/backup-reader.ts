@@ -35,9 +35,12 @@ export class BackupReader {
     private readonly bytes?: Readable,
   ) {}
 
-  /** Locates the backup at `location` (a path or `s3://bucket/key`; a folder means its newest). */
-  static async open(location: string, stores: Stores = defaultStores): Promise<BackupReader> {
-    return new BackupReader(await locateBackup(resolveLocation(location), stores), stores);
+  /**
+   * Locates the backup at `location` (a path or `s3://bucket/key`; a folder means its newest).
+   * `archiveWhenManifestUnreadable`: a manifest that cannot be read leaves the archive to be read on its own.
+   */
+  static async open(location: string, stores: Stores = defaultStores, options: { archiveWhenManifestUnreadable?: boolean } = {}): Promise<BackupReader> {
+    return new BackupReader(await locateBackup(resolveLocation(location), stores, options), stores);
   }
 
   /** An archive read from its bytes alone, named `name` in messages (no manifest, no chain). */
@@ -55,6 +58,11 @@ export class BackupReader {
 
   get archivePath(): string {
     return this.located.archivePath;
+  }
+
+  /** The manifest that could not be read, when the archive is read on its own because of it. */
+  get unreadableManifest(): { path: string; reason: string } | undefined {
+    return this.located.unreadableManifest;
   }
 
   /** The backups whose archives hold this one's content, proven link by link (once, however often asked). */

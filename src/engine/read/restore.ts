@@ -176,6 +176,12 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   });
   const cleaned = claimed.removed;
   if (cleaned.length > 0) context.result.warnings.push(`removed ${plural(cleaned.length, 'temporary file')} that an interrupted restore left in ${writer.root}`);
+  if (backup.unreadableManifest) {
+    const { path: manifestPath, reason } = backup.unreadableManifest;
+    context.result.warnings.push(
+      `its manifest ${manifestPath} cannot be read (${reason}): the archive was restored on its own, its files checked against the tar headers only (an incremental's unchanged files lie in earlier archives and are not restored)`,
+    );
+  }
   const leftOut = backup.manifest && skippedWhenMade(backup.manifest, options.include ? includeMatcher(options.include, backup.manifest.header.selection?.sources) : undefined);
   if (leftOut) context.result.warnings.push(leftOut);
   try {

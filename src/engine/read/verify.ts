@@ -116,7 +116,8 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   const { concurrency, maxMemory } = validateVerifyOptions(options);
   const stores = storesFor(options.s3);
   const requestsBefore = stores.counters();
-  const backup = await BackupReader.open(path, stores);
+  // A damaged manifest is damage to report: the archive beside it is still checked on its own.
+  const backup = await BackupReader.open(path, stores, { archiveWhenManifestUnreadable: true });
   const { manifest, manifestPath, archivePath } = backup;
   if (options.source !== undefined && !manifest) {
     throw new OptionError('source', options.source, 'used with a manifest (no NAME.manifest.jsonl was found beside the archive)');
@@ -128,6 +129,8 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   try {
     const problems: string[] = [];
     const warnings: string[] = [];
+    const unreadable = backup.unreadableManifest;
+    if (unreadable) problems.push(`its manifest ${unreadable.path} cannot be read (${unreadable.reason}): the archive was checked on its own, without file hashes`);
     const leftOut = manifest && skippedWhenMade(manifest);
     if (leftOut) warnings.push(leftOut);
     const archives: string[] = [];
