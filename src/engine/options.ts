@@ -4,6 +4,7 @@
  */
 import { getHashes } from 'node:crypto';
 import { availableParallelism, totalmem } from 'node:os';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import bytes from 'bytes';
 import ms from 'ms';
@@ -14,7 +15,7 @@ import { CODEC_NAMES, codecNamed } from '../format/codecs/codecs.js';
 import type { BackupProgress } from './progress.js';
 import { withFileSystem, type ContentFileSystem } from './file-system.js';
 import { optionKeys, rejectUnknownKeys } from './option-keys.js';
-import { resolveLocation } from '../store/location.js';
+import { isS3Location, resolveLocation } from '../store/location.js';
 import type { S3Settings } from '../store/s3-settings.js';
 import { storesFor, type Stores } from '../store/stores.js';
 
@@ -295,6 +296,12 @@ function resolveArchiveFields(options: ArchiveOptions): ResolvedArchiveOptions {
   if (options.name !== undefined && (typeof options.name !== 'string' || !SAFE_NAME.test(options.name))) {
     throw new OptionError('name', options.name, 'a file name of letters, digits, dots, dashes and underscores');
   }
+  // `predeploy.tar.gz` would make predeploy.tar.gz.tar.gz: the name is what comes before the suffixes.
+  const suffixed = typeof options.name === 'string' ? BACKUP_FILE_SUFFIX.exec(options.name) : null;
+  if (suffixed) {
+    const base = suffixed.input.slice(0, suffixed.index);
+    throw new OptionError('name', options.name, `the base name of the backup's files, without a suffix: ${base} (the suffixes are added: .tar.gz, .tar.gz.sha256, .manifest.jsonl)`);
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new OptionError('signal', options.signal, 'an AbortSignal');
   }
@@ -348,6 +355,13 @@ function resolveChainOptions(options: ChainOptions): ResolvedChainOptions {
   };
 }
 
+/** What ends the name of a backup's file (an archive of any codec, its checksum, its manifest). */
+const BACKUP_FILE_SUFFIX = /\.(tar(\.gz|\.zst)?|tgz|manifest\.jsonl)(\.sha256)?$/;
+
+function isExistingFolder(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+}
+
 export function resolveBackupOptions(options: BackupOptions, api = 'createBackup()'): ResolvedBackupOptions {
   if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
   if ('dryRun' in options) throw new OptionError('dryRun', (options as { dryRun: unknown }).dryRun, `${api} always writes; a dry run is previewBackup(options), which writes nothing`, true);
@@ -355,6 +369,10 @@ export function resolveBackupOptions(options: BackupOptions, api = 'createBackup
   const archive = resolveArchiveFields(options);
   if (typeof options.out !== 'string' || options.out === '') {
     throw new OptionError('out', options.out, 'the path of the output folder, or s3://bucket/prefix');
+  }
+  // `-o backups/site.tar.gz` means a name, not a folder named so (unless one already is).
+  if (BACKUP_FILE_SUFFIX.test(options.out) && !isS3Location(options.out) && !isExistingFolder(resolve(options.out))) {
+    throw new OptionError('out', options.out, 'the folder to write the backup into; name its files with `name` (--name), which takes the part before .tar.gz');
   }
   const cwd = resolve(options.cwd ?? process.cwd());
   const sources = stringList('sources', options.sources, ['.']);

@@ -38,6 +38,11 @@ describe('engine/options', () => {
     expect(rejects({ retries: -1 }).message).to.equal('Expected `retries` to be an integer from 0 to 100, got `-1`');
     expect(rejects({ exclude: ['*.log', '!'] }).message).to.match(/`exclude` to be a pattern; one that starts with ! takes back what an earlier one left out, and needs a pattern after the !, got `!`/);
     expect(rejects({ out: '' }).option).to.equal('out');
+    // A name or an output folder written as a file name (predeploy.tar.gz.tar.gz, a folder named x.tar.gz).
+    expect(rejects({ name: 'predeploy.tar.gz' }).message).to.match(/`name` to be the base name of the backup's files, without a suffix: predeploy \(/);
+    expect(rejects({ name: 'nightly.manifest.jsonl' }).message).to.match(/without a suffix: nightly \(/);
+    expect(rejects({ out: 'backups/site.tar.zst' }).message).to.match(/`out` to be the folder to write the backup into; name its files with `name`/);
+    expect(resolveBackupOptions({ out: 'x', name: 'v1.2.3' }).name).to.equal('v1.2.3');
     expect(rejects({ sources: [] }).option).to.equal('sources');
   });
 
