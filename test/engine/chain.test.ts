@@ -148,7 +148,12 @@ describe('engine: incremental and differential backups', () => {
     expect((await createBackup({ sources: ['docs'], cwd: root, out, name: 'docs-3', kind: 'differential' })).parent?.manifestPath).to.equal(join(out, 'docs-0.manifest.jsonl'));
     // A tree with no backup of its own there: auto says why it is full; incremental refuses, naming the other tree.
     await writeTree(root, { 'other/o.txt': 'o' });
-    expect((await createBackup({ sources: ['other'], cwd: root, out, name: 'other-0', kind: 'auto' })).kindReason).to.match(/backs up another tree \(sources \["docs"\], not \["other"\]\)/);
+    expect((await createBackup({ sources: ['other'], cwd: root, out, name: 'other-0', kind: 'auto' })).kindReason).to.equal(
+      `no earlier backup of this tree in ${out} (the newest there is of another: sources ["docs"], not ["other"])`,
+    );
+    await writeTree(root, { 'fourth/f.txt': 'f' });
+    const refused = await createBackup({ sources: ['fourth'], cwd: root, out, name: 'fourth-0', kind: 'incremental' }).catch((error: unknown) => error as Error);
+    expect(refused).to.have.property('code', 'PARENT_OTHER_TREE');
   });
 
   it('a content-only change that keeps size and mtime is missed by the stat rule without ctime; checksum mode catches it', async () => {

@@ -68,6 +68,10 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     // An incremental backup decodes the newest manifest: its bytes are kept rather than read twice.
     const newest = await readChainLink(newestPath, stores, { keep: true });
     const otherTree = treeDifference(newest.header, tree);
+    // A folder's newest of another tree: it holds none of this one (those are preferred), so a chain starts.
+    if (otherTree && kind === 'auto' && !isBackupFileName(since)) {
+      return { kind: 'full', reason: `no earlier backup of this tree in ${since} (the newest there is of another: ${otherTree})`, warnings };
+    }
     if (otherTree) {
       throw new ChainError(
         'PARENT_OTHER_TREE',
