@@ -101,7 +101,9 @@ async function emitEntries(
   const warnings: string[] = [];
   // As restore reads an archive without a manifest: the compressed stream is read to its end, so a
   // cut-short .tar.gz fails here as it does there (and as gzip -d does); a missing one is named.
-  const links = new HardLinkCopies();
+  // With a manifest, only the files that links name are held for them; without one, any may be.
+  const linked = located?.manifest?.entries.filter((entry) => entry.type === 'hardlink').map((entry) => String(entry.linkTarget));
+  const links = new HardLinkCopies(linked ? new Set(linked) : undefined);
   for await (const entry of reader.entries({ warnings, maxMemory })) {
     const vinyl = await toVinyl(entry, base, include, hashes, refused, links, warnings);
     if (vinyl) push(vinyl);
