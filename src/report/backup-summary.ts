@@ -31,7 +31,8 @@ export function formatBackupSummary(result: BackupResult): string[] {
       : [
           `  ${result.kindReason}` +
             (changes
-              ? `: files ${countText(changes.new)} new, ${countText(changes.changed)} changed, ${countText(changes.deleted)} deleted, ${countText(changes.unchanged)} unchanged`
+              ? `: files ${countText(changes.new)} new, ${countText(changes.changed)} changed, ${countText(changes.deleted)} deleted, ${countText(changes.unchanged)} unchanged` +
+                (changes.notComparable > 0 ? `, ${countText(changes.notComparable)} stored again (the parent recorded no digest of the kinds this backup records)` : '')
               : `: ${plural(s.storedFiles, 'file')} stored, ${countText(s.unchangedFiles)} unchanged`) +
             ` (${formatBytes(s.unchangedBytes)} held by earlier backups${storedAgain(s.storedFiles, changes)}), ${formatBytes(s.bytesRead)} read` +
             (s.comparedFiles > 0 ? `; ${countText(s.comparedFiles)} compared by hash${comparedWhy(s.racyFiles)}` : ''),
@@ -61,7 +62,7 @@ export function formatBackupSummary(result: BackupResult): string[] {
 
 /** Unchanged files stored again all the same (their mtime moved, so they were not compared): how many. */
 function storedAgain(stored: number, changes: BackupResult['changes']): string {
-  const again = changes ? stored - changes.new - changes.changed : 0;
+  const again = changes ? stored - changes.new - changes.changed - changes.notComparable : 0;
   return again > 0 ? `, ${countText(again)} stored again with the same content` : '';
 }
 

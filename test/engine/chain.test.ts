@@ -200,7 +200,7 @@ describe('engine: incremental and differential backups', () => {
     rewriteInPlace(join(root, 'data/a.txt'), Buffer.from('ALPHA'), true); // the same size and mtime, other bytes
     const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
     expect(inc.statistics).to.include({ comparedFiles: 3, storedFiles: 1, unchangedFiles: 2, bytesRead: 3_000_000 + 5 + 5 + 5, racyFiles: 0 });
-    expect(inc.changes).to.deep.equal({ new: 0, changed: 1, deleted: 0, unchanged: 2 });
+    expect(inc.changes).to.deep.equal({ new: 0, changed: 1, deleted: 0, unchanged: 2, notComparable: 0 });
     const byPath = new Map((await loadManifest(inc.manifestPath)).entries.map((e) => [e.path, e]));
     expect(byPath.get('data/b.bin')).to.include({ heldBy: full.id, mode: 0o600 });
     expect(byPath.get('data/sub/c.txt')).to.include({ heldBy: full.id });
@@ -309,6 +309,14 @@ describe('engine: incremental and differential backups', () => {
     expect(b.hashes!.md5).to.equal(createHash('md5').update(await readFile(join(root, 'data/b.bin'))).digest('hex'));
     const verified = await verifyBackup(inc.manifestPath);
     expect(verified.ok).to.equal(true);
+  });
+
+  it('a parent with no digest of the kinds the new backup records: its files are stored again and counted so, not as changed', async () => {
+    await createBackup({ ...options, name: 'full', hashes: ['md5'] });
+    const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+    expect(inc.changes).to.deep.equal({ new: 0, changed: 0, deleted: 0, unchanged: 0, notComparable: 3 });
+    expect(formatBackupSummary(inc)[1]).to.match(/files 0 new, 0 changed, 0 deleted, 0 unchanged, 3 stored again \(the parent recorded no digest of the kinds this backup records\)/);
+    expect((await createBackup({ ...options, name: 'inc2', kind: 'incremental' })).changes).to.deep.include({ unchanged: 3, notComparable: 0 });
   });
 
   describe('broken chains', () => {

@@ -64,6 +64,11 @@ export interface FileChanges {
   changed: number;
   deleted: number;
   unchanged: number;
+  /**
+   * Stored again with the same size, but no digest of a kind the parent also recorded to tell
+   * whether the content changed (the parent made with `hashes: ['md5']`, this one with sha256).
+   */
+  notComparable: number;
 }
 
 /** The parent's files, by path (the change detector has them so). */
@@ -85,7 +90,7 @@ export class RecordTally {
   hardlinks = 0;
   changedDuringBackup = 0;
   readonly extensions: ExtensionTally;
-  private readonly changes: FileChanges = { new: 0, changed: 0, deleted: 0, unchanged: 0 };
+  private readonly changes: FileChanges = { new: 0, changed: 0, deleted: 0, unchanged: 0, notComparable: 0 };
   private parentFilesStillThere = 0;
 
   /** @param parent the parent's files, for a chained backup: new, changed, deleted and unchanged are counted against them */
@@ -126,9 +131,14 @@ export class RecordTally {
     const earlier = parent.fileAt(entry.path);
     if (earlier) this.parentFilesStillThere++;
     if (earlier && sameContent(entry, earlier)) this.changes.unchanged++;
+    else if (earlier && entry.size === earlier.size && !sharesADigest(entry, earlier)) this.changes.notComparable++;
     else if (earlier) this.changes.changed++;
     else this.changes.new++;
   }
+}
+
+function sharesADigest(a: ManifestEntry, b: Pick<ManifestEntry, 'hashes'>): boolean {
+  return a.hashes !== undefined && b.hashes !== undefined && Object.keys(a.hashes).some((name) => name in b.hashes!);
 }
 
 function sameContent(a: ManifestEntry, b: Pick<ManifestEntry, 'size' | 'hashes'>): boolean {
