@@ -356,10 +356,9 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
       const name = names[i]!;
       const path = relative === '' ? name : `${relative}/${name}`;
       const absolute = `${folder}${sep}${name}`;
-      const realAbsolute = `${realFolder}${sep}${name}`;
       // A symlink stored as a link is not the folder it names (only a followed one is).
       const storedAsLink = !options.followSymlinks && entry.isSymbolicLink();
-      if (!storedAsLink && (leaveOut.has(absolute) || leaveOut.has(realAbsolute))) {
+      if (leaveOut.size > 0 && !storedAsLink && (leaveOut.has(absolute) || leaveOut.has(`${realFolder}${sep}${name}`))) {
         leftOut.output++;
         options.onLeftOut?.(path, 'the output folder of this backup (earlier backups are never backed up again)');
         continue;
@@ -390,7 +389,7 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
         leftOut.notIncluded++;
         options.onLeftOut?.(path, 'matches no include pattern');
       }
-      if (isFolder && (entersDotFolders || !dotName)) visit(absolute, path, entry.isSymbolicLink() ? realPathOf(absolute) : realAbsolute);
+      if (isFolder && (entersDotFolders || !dotName)) visit(absolute, path, entry.isSymbolicLink() ? realPathOf(absolute) : `${realFolder}${sep}${name}`);
     }
   };
   const base = root.endsWith(sep) ? root.slice(0, -1) : root;
