@@ -239,6 +239,18 @@ describe('engine/verifyBackup', () => {
     });
   });
 
+  it('compares a restored copy of a backup whose source lay outside cwd (stored from the root) with that copy, not with the live source (it named the live files "new")', async () => {
+    const live = await tempDir();
+    await writeTree(live, { 'www/index.html': 'v1' });
+    const made = await createBackup({ sources: [join(live, 'www')], cwd: await tempDir(), out: join(await tempDir(), 'out') });
+    const copy = await tempDir();
+    expect((await restoreBackup(made.manifestPath, { to: copy })).ok).to.equal(true);
+    await writeTree(live, { 'www/added-later.html': 'new in the live tree only' });
+    const report = await verifyBackup(made.manifestPath, { source: copy });
+    expect(report.source).to.deep.include({ changed: [], missing: [], new: [] });
+    expect(report.ok).to.equal(true);
+  });
+
   it('compares with a live tree that holds the backup itself (its output folder inside): the backup files are not "new"', async () => {
     const tree = await tempDir();
     await writeTree(tree, { 'site/a.txt': 'a' });

@@ -6,9 +6,9 @@
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
-import { scanSources } from '../write/scan.js';
+import { archivePathOf, scanSources } from '../write/scan.js';
 import { malformedEntry } from './malformed-entry.js';
 import { safeEntryPath } from './safe-paths.js';
 import { expectedDigest } from './expected-digest.js';
@@ -74,9 +74,14 @@ export async function compareWithTree(manifest: Manifest, root: string, backupFo
   const selection = manifest.header.selection;
   const paths = manifest.entries.map((entry) => entry.path).filter((path) => typeof path === 'string');
   const known = new Set([...paths, ...manifest.footer.skipped.map((skip) => skip.path)]);
+  // Each source where its files lie under `root`: by its archive path, as the backup stored it (a
+  // source outside the folder it was made from, `/var/www`, is `var/www` there), never the live
+  // folder it was read from.
+  const madeIn = manifest.header.root;
+  const sourcesHere = selection?.sources.map((source) => (madeIn === undefined ? source : archivePathOf(madeIn, resolve(madeIn, source)) || '.'));
   const scan = await scanSources({
     cwd: root,
-    sources: selection?.sources ?? [...new Set(paths.map((path) => path.split('/')[0]!))],
+    sources: sourcesHere ?? [...new Set(paths.map((path) => path.split('/')[0]!))],
     include: selection?.include ?? ['**'],
     exclude: selection?.exclude ?? [],
     dot: selection?.dot ?? true,
