@@ -16,6 +16,7 @@ import type { BackupProgress } from './progress.js';
 import { withFileSystem, type ContentFileSystem } from './file-system.js';
 import { optionKeys, rejectUnknownKeys } from './option-keys.js';
 import { isS3Location, resolveLocation } from '../store/location.js';
+import { backupBaseName } from './chain/locate-backup.js';
 import type { S3Settings } from '../store/s3-settings.js';
 import { storesFor, type Stores } from '../store/stores.js';
 
@@ -297,9 +298,8 @@ function resolveArchiveFields(options: ArchiveOptions): ResolvedArchiveOptions {
     throw new OptionError('name', options.name, 'a file name of letters, digits, dots, dashes and underscores');
   }
   // `predeploy.tar.gz` would make predeploy.tar.gz.tar.gz: the name is what comes before the suffixes.
-  const suffixed = typeof options.name === 'string' ? BACKUP_FILE_SUFFIX.exec(options.name) : null;
-  if (suffixed) {
-    const base = suffixed.input.slice(0, suffixed.index);
+  const base = typeof options.name === 'string' ? backupBaseName(options.name) : undefined;
+  if (base !== undefined) {
     throw new OptionError('name', options.name, `the base name of the backup's files, without a suffix: ${base} (the suffixes are added: .tar.gz, .tar.gz.sha256, .manifest.jsonl)`);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
@@ -355,9 +355,6 @@ function resolveChainOptions(options: ChainOptions): ResolvedChainOptions {
   };
 }
 
-/** What ends the name of a backup's file (an archive of any codec, its checksum, its manifest). */
-const BACKUP_FILE_SUFFIX = /\.(tar(\.gz|\.zst)?|tgz|manifest\.jsonl)(\.sha256)?$/;
-
 function isExistingFolder(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
 }
@@ -371,7 +368,7 @@ export function resolveBackupOptions(options: BackupOptions, api = 'createBackup
     throw new OptionError('out', options.out, 'the path of the output folder, or s3://bucket/prefix');
   }
   // `-o backups/site.tar.gz` means a name, not a folder named so (unless one already is).
-  if (BACKUP_FILE_SUFFIX.test(options.out) && !isS3Location(options.out) && !isExistingFolder(resolve(options.out))) {
+  if (backupBaseName(options.out) !== undefined && !isS3Location(options.out) && !isExistingFolder(resolve(options.out))) {
     throw new OptionError('out', options.out, 'the folder to write the backup into; name its files with `name` (--name), which takes the part before .tar.gz');
   }
   const cwd = resolve(options.cwd ?? process.cwd());

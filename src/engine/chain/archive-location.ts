@@ -10,7 +10,7 @@ import type { Stores } from '../../store/stores.js';
 
 const MANIFEST_SUFFIX = '.manifest.jsonl';
 /** The suffixes one archive may carry, by the one it was written with (`.tgz` is `.tar.gz`). */
-const SUFFIXES = [['.tar.gz', '.tgz'], ['.tar.zst'], ['.tar']];
+export const ARCHIVE_SUFFIXES: readonly (readonly string[])[] = [['.tar.gz', '.tgz'], ['.tar.zst'], ['.tar']];
 
 /**
  * The archive of the backup whose manifest is `manifestPath`: the recorded name while the manifest
@@ -29,7 +29,7 @@ export async function archiveLocation(
   const folder = parentLocation(manifestPath);
   const recorded = nameOf(header.archive);
   const base = nameOf(manifestPath).slice(0, -MANIFEST_SUFFIX.length);
-  const suffixes = SUFFIXES.find((names) => names.some((suffix) => recorded.endsWith(suffix))) ?? [];
+  const suffixes = ARCHIVE_SUFFIXES.find((names) => names.some((suffix) => recorded.endsWith(suffix))) ?? [];
   const candidates = suffixes.map((suffix) => base + suffix);
   // Not renamed (every backup but a renamed one): nothing to ask the store.
   if (!nameOf(manifestPath).endsWith(MANIFEST_SUFFIX) || base === '' || candidates.length === 0 || candidates.includes(recorded)) return joinLocation(folder, recorded);

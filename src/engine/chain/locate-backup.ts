@@ -3,7 +3,7 @@ import { BackupError, SourceError, sourceReadError } from '../../errors.js';
 import { ManifestFormatError, decodeManifestRecord, readManifest, type Manifest, type ManifestHeader } from '../../format/manifest.js';
 import { joinLocation, nameOf } from '../../store/location.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
-import { archiveLocation } from './archive-location.js';
+import { ARCHIVE_SUFFIXES, archiveLocation } from './archive-location.js';
 
 export interface LocatedBackup {
   manifest: Manifest | undefined;
@@ -103,6 +103,13 @@ export function isManifestFileName(path: string): boolean {
   return path.endsWith('.manifest.jsonl');
 }
 
+/** A backup file's name without its suffix (`predeploy` of `predeploy.tar.gz.sha256`); undefined for another name. */
+export function backupBaseName(name: string): string | undefined {
+  const bare = name.replace(/\.sha256$/, '');
+  const match = BACKUP_FILE_NAME.exec(bare);
+  return match ? bare.slice(0, match.index) : undefined;
+}
+
 /** Whether a path names a manifest or an archive (rather than a folder of backups). */
 export function isBackupFileName(path: string): boolean {
   return BACKUP_FILE_NAME.test(path);
@@ -152,7 +159,7 @@ export async function locateBackup(path: string, stores: Stores = defaultStores,
 async function archiveNamedLike(manifestPath: string, stores: Stores): Promise<string | undefined> {
   const { store } = stores.file(manifestPath);
   const base = manifestPath.slice(0, -'.manifest.jsonl'.length);
-  for (const suffix of ['.tar.gz', '.tar.zst', '.tar', '.tgz']) {
+  for (const suffix of ARCHIVE_SUFFIXES.flat()) {
     if (await store.stat(nameOf(base + suffix))) return base + suffix;
   }
   return undefined;
