@@ -1,5 +1,6 @@
 /** Every example, run end to end in a temporary folder with this package installed as `gulp-backup`. */
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,10 +40,13 @@ describe('examples', () => {
     expect(second.exitCode, String(second.stderr) + String(second.stdout)).to.equal(0);
     expect(String(second.stdout)).to.match(/\(incremental\)\n.*incremental on .*: files 0 new, 1 changed, 0 deleted, 1 unchanged/);
     expect((await gulp('verify')).exitCode).to.equal(0);
+    await writeTree(dir, { 'dist/chunk-from-a-later-build.js': 'stray' });
     const rollback = await gulp('rollback');
     expect(rollback.exitCode, String(rollback.stdout)).to.equal(0);
     expect(await readFile(join(dir, 'dist/app.js'), 'utf8')).to.equal(firstBuild);
     expect(await readFile(join(dir, 'dist/logo.bin'))).to.deep.equal(Buffer.alloc(4096, 7));
+    expect(existsSync(join(dir, 'dist/chunk-from-a-later-build.js')), 'delete: true').to.equal(false);
+    expect(existsSync(join(dir, 'gulpfile.mjs'))).to.equal(true);
     // A damaged backup fails `gulp verify`: the report in the log, each damaged file named once,
     // then the error's first line, as the CLI says it (no stack trace).
     // The incremental's archive, which holds the app.js that the second build wrote.
@@ -76,9 +80,12 @@ describe('examples', () => {
     const deploy = await execa('npm', ['run', 'deploy', '--silent'], { cwd: dir, env, reject: false });
     expect(deploy.exitCode, String(deploy.stderr)).to.equal(0);
     expect(await readFile(join(dir, 'dist/index.html'), 'utf8')).to.equal('<h1>broken release</h1>\n');
+    expect(existsSync(join(dir, 'dist/broken-chunk.js'))).to.equal(true);
     const rollback = await execa('npm', ['run', 'rollback', '--silent'], { cwd: dir, env, reject: false });
     expect(rollback.exitCode, String(rollback.stderr)).to.equal(0);
     expect(await readFile(join(dir, 'dist/index.html'), 'utf8')).to.equal('<h1>good release</h1>\n');
+    expect(existsSync(join(dir, 'dist/broken-chunk.js')), 'restore --delete').to.equal(false);
+    expect(String(rollback.stdout)).to.match(/deleted dist\/broken-chunk\.js: not in the backup/);
     // A second deploy replaces the snapshot (--replace): no rm -f first, no "already exists".
     const again = await execa('npm', ['run', 'deploy', '--silent'], { cwd: dir, env, reject: false });
     expect(again.exitCode, String(again.stderr)).to.equal(0);

@@ -3,3 +3,4 @@ import { mkdir, writeFile } from 'node:fs/promises';
 
 await mkdir('dist', { recursive: true });
 await writeFile('dist/index.html', '<h1>broken release</h1>\n');
+await writeFile('dist/broken-chunk.js', 'throw new Error("the broken release");\n');

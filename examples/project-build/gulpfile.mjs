@@ -1,6 +1,7 @@
 // A project build that snapshots dist/ before `build` overwrites it: `gulp` = backup, then build.
 // The first run makes a full backup, the next ones incremental backups that store only the files
-// the last build changed (a new full one every 7 runs). `gulp rollback` puts the last snapshot back.
+// the last build changed (a new full one every 7 runs). `gulp rollback` puts the last snapshot back
+// (delete: files a later build added go too; what lies outside dist/ is never touched).
 import gulp from 'gulp';
 import { backupTask, restoreTask, verifyTask } from 'gulp-backup';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,6 +15,6 @@ export async function build() {
 }
 
 export const verify = verifyTask('backups');
-export const rollback = restoreTask('backups', { to: '.', overwrite: true });
+export const rollback = restoreTask('backups', { to: '.', overwrite: true, delete: true });
 
 export default gulp.series(backup, build);

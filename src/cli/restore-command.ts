@@ -12,6 +12,7 @@ interface RestoreFlags extends S3Flags {
   include: string[];
   allowEmpty?: boolean;
   overwrite?: boolean;
+  delete?: boolean;
   sparse?: boolean;
   allowOutsideLinks?: boolean;
   concurrency?: string;
@@ -30,6 +31,7 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('-i, --include <glob>', 'restore only entries that match, by archive path or path within its source (repeatable); their folders come too', collect, [])
     .option('--allow-empty', 'patterns that match nothing restore nothing instead of failing')
     .option('--overwrite', 'replace files that exist (default: report them and leave them)')
+    .option('--delete', "with --overwrite: then delete what the backup would hold there and does not (as restic's --delete), within its sources and selection; files it excluded stay (verify --source lists them first as new)")
     .option('--sparse', 'leave runs of zeros in files over 1 MiB unwritten, as holes (4 KiB pages): sparse files take their own room again')
     .option('--allow-outside-links', 'make symlinks that lead outside the folder (absolute targets) as they are, as GNU tar does: for a backup you trust (nothing is written through them)')
     .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores)')
@@ -45,6 +47,7 @@ export function registerRestore(program: Command, context: CliContext): void {
         include: flags.include.length > 0 ? flags.include : undefined,
         allowEmpty: flags.allowEmpty,
         overwrite: flags.overwrite,
+        delete: flags.delete,
         sparse: flags.sparse,
         allowOutsideLinks: flags.allowOutsideLinks,
         concurrency: integerOrRaw(flags.concurrency),

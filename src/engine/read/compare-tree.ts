@@ -71,6 +71,22 @@ export async function compareWithTree(manifest: Manifest, root: string, backupFo
     if (found === 'missing') result.missing.push(entry.path);
     else if (found !== undefined) result.changed.push({ path: String(entry.path), reason: found });
   }
+  result.new = await entriesNotInBackup(manifest, root, backupFolder === undefined ? [] : [backupFolder]).catch(() => []);
+  // Most of the backup missing is the sign of --source naming another folder than the one it was made from.
+  const madeFrom = manifest.header.root;
+  if (madeFrom !== undefined && madeFrom !== root && result.missing.length * 2 > manifest.entries.length) result.madeFrom = madeFrom;
+  return result;
+}
+
+/**
+ * What the backup would have stored from `root` had it been made there, and does not hold: its
+ * sources found at their archive paths under `root`, scanned with the selection it recorded, less
+ * its entries and the files it skipped. Excluded files and anything outside its sources are never
+ * in the list. Archive paths, folders before what they hold. `leaveOut`: folders the scan skips
+ * (the backup's own folder, as the scan that made it left out its output). A source that is not
+ * under `root` holds nothing here.
+ */
+export async function entriesNotInBackup(manifest: Manifest, root: string, leaveOut: string[]): Promise<string[]> {
   const selection = manifest.header.selection;
   const paths = manifest.entries.map((entry) => entry.path).filter((path) => typeof path === 'string');
   const known = new Set([...paths, ...manifest.footer.skipped.map((skip) => skip.path)]);
@@ -79,19 +95,17 @@ export async function compareWithTree(manifest: Manifest, root: string, backupFo
   // folder it was read from.
   const madeIn = manifest.header.root;
   const sourcesHere = selection?.sources.map((source) => (madeIn === undefined ? source : archivePathOf(madeIn, resolve(madeIn, source)) || '.'));
+  const sources = (sourcesHere ?? [...new Set(paths.map((path) => path.split('/')[0]!))]).filter((source) => lstatSync(fsPath(join(root, source)), { throwIfNoEntry: false }));
+  if (sources.length === 0) return [];
   const scan = await scanSources({
     cwd: root,
-    sources: sourcesHere ?? [...new Set(paths.map((path) => path.split('/')[0]!))],
+    sources,
     include: selection?.include ?? ['**'],
     exclude: selection?.exclude ?? [],
     dot: selection?.dot ?? true,
     followSymlinks: selection?.followSymlinks ?? false,
     maxFileSize: selection?.maxFileSize ?? Number.MAX_SAFE_INTEGER,
-    ...(backupFolder === undefined ? {} : { leaveOut: [backupFolder] }),
-  }).catch(() => ({ entries: [], skipped: [] }));
-  for (const entry of scan.entries) if (!known.has(entry.path)) result.new.push(entry.path);
-  // Most of the backup missing is the sign of --source naming another folder than the one it was made from.
-  const madeFrom = manifest.header.root;
-  if (madeFrom !== undefined && madeFrom !== root && result.missing.length * 2 > manifest.entries.length) result.madeFrom = madeFrom;
-  return result;
+    ...(leaveOut.length === 0 ? {} : { leaveOut }),
+  });
+  return scan.entries.filter((entry) => !known.has(entry.path)).map((entry) => entry.path);
 }

@@ -9,8 +9,9 @@
 import { availableParallelism } from 'node:os';
 import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { includeMatcher } from './include-matcher.js';
+import { deleteExtra } from './delete-extra.js';
 import { skippedWhenMade } from './skipped-when-made.js';
 import { expectedDigest } from './expected-digest.js';
 import { AbortError, BackupError, OptionError, restoreFailureReason } from '../../errors.js';
@@ -50,6 +51,17 @@ export interface RestoreOptions {
   /** Replace files that exist. Default false: existing files are reported, nothing is replaced. */
   overwrite?: boolean;
   /**
+   * Once every entry is restored, delete from the target what the backup would have stored there
+   * and does not hold (restic's `restore --delete`): a rollback of `dist/` leaves no file of a
+   * later build. Only within the backup's own scope: its sources, scanned with the selection it
+   * recorded, so files it excluded and anything outside its sources stay; with `include`, only
+   * what matches. Folders go only once empty. Nothing is deleted when any entry failed. Needs
+   * `overwrite` (together they make the target the backup) and a manifest that records its
+   * sources (not an archive alone, nor a `backup()` plugin's backup). `verify --source TARGET`
+   * lists beforehand, as "new", what it would delete. Default false.
+   */
+  delete?: boolean;
+  /**
    * Leave runs of zeros in files over 1 MiB unwritten, as holes (whole 4 KiB pages of the file):
    * a sparse file (a VM image, a database) takes its own room on disk again instead of its full
    * size, and reads back the same. Default false: every byte is written, as `tar -x` writes a file
@@ -84,6 +96,8 @@ export interface RestoreOptions {
 export interface RestoreFailure {
   path: string;
   reason: string;
+  /** Set on what `delete` could not remove (restored entries have none). */
+  deleting?: true;
 }
 
 export interface RestoreResult {
@@ -99,6 +113,8 @@ export interface RestoreResult {
   /** What the user should know although every file was restored (a broken chain bridged by id…). */
   warnings: string[];
   failures: RestoreFailure[];
+  /** With `delete`: what was removed from the target, folders before their contents. */
+  deleted: string[];
   /** Blocks inflated, and in the archive: a restore of one file reads a few blocks of many. */
   blocksRead: number;
   blocksTotal: number;
@@ -107,7 +123,7 @@ export interface RestoreResult {
   elapsedMs: number;
 }
 
-const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'sparse', 'allowOutsideLinks', 'concurrency', 'maxMemory', 'maxDepth', 'signal', 'onProgress', 's3');
+const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'delete', 'sparse', 'allowOutsideLinks', 'concurrency', 'maxMemory', 'maxDepth', 'signal', 'onProgress', 's3');
 
 /**
  * Checks restore options without doing anything (tasks call it when the gulpfile loads); returns
@@ -124,8 +140,14 @@ export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBa
   if (options.maxDepth !== undefined && (!Number.isInteger(options.maxDepth) || options.maxDepth < 1)) {
     throw new OptionError('maxDepth', options.maxDepth, 'an integer from 1 and up');
   }
-  for (const key of ['overwrite', 'allowEmpty', 'sparse', 'allowOutsideLinks'] as const) {
+  for (const key of ['overwrite', 'delete', 'allowEmpty', 'sparse', 'allowOutsideLinks'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new OptionError(key, options[key], 'true or false');
+  }
+  if (options.delete && !options.overwrite) {
+    throw new BackupError(
+      'INVALID_OPTION',
+      '--delete (delete: true) makes the target the backup, deleting what it does not hold: pass --overwrite (overwrite: true) with it, so that the files the target has are replaced too.',
+    );
   }
   const { include, s3, ...rest } = options;
   const maxMemory = windowMemory(options.maxMemory);
@@ -144,6 +166,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   if (backup.manifest && options.include && !options.allowEmpty && selectEntries(backup.manifest, options.include).length === 0) {
     throw nothingSelected(backup.archivePath, options.include);
   }
+  if (options.delete) refuseUnscopedDelete(backup);
   const writer = new RestoreWriter(resolve(options.to), options.overwrite === true, options.allowOutsideLinks === true);
   await writer.ensureFolder('').catch((error: unknown) => {
     throw new BackupError('OUTPUT_UNWRITABLE', `Cannot restore into ${writer.root} (${(error as Error).message}). Choose a writable folder.`, {
@@ -166,6 +189,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
       skipped: [],
       warnings: [],
       failures: [],
+      deleted: [],
       blocksRead: 0,
       blocksTotal: 0,
       elapsedMs: 0,
@@ -198,6 +222,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
           'that may be hostile; for a backup you trust, --allow-outside-links (allowOutsideLinks: true) restores them as they are, as GNU tar does',
       );
     }
+    if (options.delete) await deleteWhatBackupLacks(backup, context);
     await writer.release(); // before the folders' times: removing the lock changes the target's
     await writer.finishFolders();
     const owners = writer.ownerFailures;
@@ -216,6 +241,44 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   if (isS3Location(backup.archivePath)) context.result.store = options.stores.since(requestsBefore);
   context.result.elapsedMs = performance.now() - start;
   return context.result;
+}
+
+/** `delete` needs to know what the backup covered: refused up front, before anything is written. */
+function refuseUnscopedDelete(backup: BackupReader): void {
+  const why = !backup.manifest
+    ? `${backup.archivePath} is read without a manifest, and an archive alone does not say what it covered`
+    : !backup.manifest.header.selection
+      ? `${backup.manifestPath ?? backup.archivePath} records no sources (a backup made by the backup() plugin from a gulp stream)`
+      : undefined;
+  if (why === undefined) return;
+  throw new BackupError(
+    'INVALID_OPTION',
+    `Cannot restore with --delete (delete: true): ${why}, so what is not in it cannot be told from what it left out; nothing was restored. Restore without --delete, into an empty folder to get the backup alone.`,
+    { path: backup.manifestPath ?? backup.archivePath },
+  );
+}
+
+/** Restore's last step with `delete`, once every entry is in place (a failed restore deletes nothing). */
+async function deleteWhatBackupLacks(backup: BackupReader, context: RestoreContext): Promise<void> {
+  const { result, options, writer } = context;
+  if (result.failures.length > 0) {
+    result.warnings.push(`nothing was deleted (--delete): ${plural(result.failures.length, 'entry')} failed to restore, and the target is left as it was beside them`);
+    return;
+  }
+  const manifestPath = backup.manifestPath;
+  const removal = await deleteExtra(backup.manifest!, writer.root, {
+    ...(options.include ? { include: options.include } : {}),
+    ...(manifestPath !== undefined && !isS3Location(manifestPath) ? { backupFolder: dirname(manifestPath) } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  result.deleted = removal.deleted;
+  result.failures.push(...removal.failures.map((failure) => ({ ...failure, deleting: true as const })));
+  if (removal.keptFolders.length > 0) {
+    const [first] = removal.keptFolders;
+    result.warnings.push(
+      `${plural(removal.keptFolders.length, 'folder')} not in the backup kept (${first}${removal.keptFolders.length > 1 ? ', …' : ''}): ${removal.keptFolders.length > 1 ? 'they hold' : 'it holds'} files that the backup's selection leaves out`,
+    );
+  }
 }
 
 interface RestoreContext {
