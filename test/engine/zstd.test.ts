@@ -236,6 +236,19 @@ describe('codec zstd (Node.js with zstd)', () => {
     expect(alone.ok).to.equal(false);
   });
 
+  it('kept decompressed under its name (zstd -d, a download that undid Content-Encoding: zstd): read as its tar stream, every file proven', async () => {
+    const folder = await tempDir();
+    await copyFile(backup.manifestPath, join(folder, 'z.manifest.jsonl'));
+    execFileSync('sh', ['-c', 'zstd -qdc "$1" > "$2"', 'sh', backup.archivePath, join(folder, 'z.tar.zst')]);
+    const verified = await verifyBackup(folder);
+    expect(verified.ok, verified.problems.join('\n')).to.equal(true);
+    expect(verified.warnings.join('\n')).to.match(/without its zstd compression/);
+    const target = await tempDir();
+    const restored = await restoreBackup(folder, { to: target });
+    expect(restored.ok, JSON.stringify(restored.failures)).to.equal(true);
+    expect(describeTree(join(target, 'tree'))).to.deep.equal(describeTree(join(root, 'tree')));
+  });
+
   it('a seek table that claims a huge frame is damage, never read into memory', async () => {
     const folder = await tempDir();
     const alone = join(folder, 'z.tar.zst');

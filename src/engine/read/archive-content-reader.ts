@@ -16,6 +16,8 @@ import { SourceError } from '../../errors.js';
 import type { StoredFile } from '../../store/backup-store.js';
 import { nameOf as basename } from '../../store/location.js';
 import { malformedEntry } from './malformed-entry.js';
+import { isDecompressedCopy } from './decompressed-copy.js';
+import { noneCodec } from '../../format/codecs/none-codec.js';
 import type { Stores } from '../../store/stores.js';
 
 export class ArchiveContentReader {
@@ -25,6 +27,8 @@ export class ArchiveContentReader {
   private blocks: AsyncGenerator<ReadBlock> | undefined;
   private current: ReadBlock | undefined;
   private file: StoredFile | undefined;
+  /** Whether the archive is its tar stream stored decompressed (decompressed-copy.ts). */
+  decompressed = false;
 
   private constructor(
     private readonly holder: ContentHolder,
@@ -70,12 +74,9 @@ export class ArchiveContentReader {
       ranges.push([entry.dataOffset! - first * blockSize, entry.size]);
     }
     if (needed.size === 0) return new ArchiveContentReader(holder, [], new Map());
-    const codec = readableCodec(codecNamed(header.options.codec, holder.manifestPath ?? holder.archivePath), holder.archivePath);
-    // Only where the workers have time to spare (gzip keeps them the busier side).
-    const inWorker = codec.decompressesFast;
-    const content = new ArchiveContentReader(holder, [...needed].sort((a, b) => a - b), inWorker ? hashedInBlock : new Map());
+    const recorded = readableCodec(codecNamed(header.options.codec, holder.manifestPath ?? holder.archivePath), holder.archivePath);
     const { store, name } = stores.file(holder.archivePath);
-    content.file = await store.open(name).catch((error: unknown) => {
+    const file = await store.open(name).catch((error: unknown) => {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw notFound(holder.archivePath, error);
       // An archive of the chain, not one the user named: what to do is to put it back.
       const whose = holder.manifestPath ? `the archive that ${basename(holder.manifestPath)} names` : 'the archive';
@@ -84,9 +85,19 @@ export class ArchiveContentReader {
         cause: error,
       });
     });
+    const decompressed = await isDecompressedCopy(file, header, footer).catch(async (error: unknown) => {
+      await file.close();
+      throw error;
+    });
+    const codec = decompressed ? noneCodec : recorded;
+    // Only where the workers have time to spare (gzip keeps them the busier side).
+    const inWorker = codec.decompressesFast;
+    const content = new ArchiveContentReader(holder, [...needed].sort((a, b) => a - b), inWorker ? hashedInBlock : new Map());
+    content.file = file;
+    content.decompressed = decompressed;
     const index = { blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes };
     // Each file is proven by its own SHA-256; the archive's, over every byte, is verify's to check.
-    const reader = new ArchiveReader(content.file, pool, codec, index, false);
+    const reader = new ArchiveReader(file, pool, codec, index, false);
     content.blocks = reader.blocks({ maxInFlight, only: content.only, signal, ...(inWorker ? { hashRanges: { byBlock, algorithms: ['sha256'] } } : {}) });
     return content;
   }

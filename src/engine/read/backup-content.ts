@@ -18,6 +18,8 @@ export class BackupContent {
   blocksTotal = 0;
   /** A link of the chain that is missing or edited, bridged by id (what the user should know). */
   brokenChain: string | undefined;
+  /** Archives read that hold their tar stream stored decompressed: each one's path and codec. */
+  readonly decompressedCopies: Array<{ archivePath: string; codec: string }> = [];
 
   private readonly readers = new Map<string, ArchiveContentReader>();
   private readonly unavailable = new Map<string, string>();
@@ -54,6 +56,7 @@ export class BackupContent {
         try {
           const reader = await ArchiveContentReader.open(holder, entries, content.pool, maxInFlight, options.signal, stores, options.hashInBlockUpTo);
           content.readers.set(id, reader);
+          if (reader.decompressed) content.decompressedCopies.push({ archivePath: holder.archivePath, codec: holder.header.options.codec });
           content.blocksTotal += reader.blocksTotal;
           content.blocksNeeded += reader.blocksNeeded;
         } catch (error) {

@@ -12,6 +12,7 @@ import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { includeMatcher } from './include-matcher.js';
 import { deleteExtra } from './delete-extra.js';
+import { decompressedCopyWarning } from './decompressed-copy.js';
 import { skippedWhenMade } from './skipped-when-made.js';
 import { expectedDigest } from './expected-digest.js';
 import { AbortError, BackupError, OptionError, restoreFailureReason } from '../../errors.js';
@@ -378,6 +379,7 @@ async function restoreWithManifest(backup: BackupReader, manifest: Manifest, con
   if (content.brokenChain) {
     result.warnings.push(`broken chain: ${content.brokenChain} Backups beyond it were looked up by id in the same folder; their files are proven by their SHA-256.`);
   }
+  for (const { archivePath, codec } of content.decompressedCopies) result.warnings.push(decompressedCopyWarning(archivePath, codec));
   result.blocksTotal += content.blocksTotal;
   result.blocksRead += content.blocksNeeded;
   context.progress.enter('restore');

@@ -25,6 +25,7 @@ import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { COMPRESSION_HEAD_BYTES, MULTIVOLUME_CONTINUATION, compressionOf, moreAfterEnd, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
 import { BlockCodecPool } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
+import { decompressedCopyWarning, isDecompressedCopy } from './decompressed-copy.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
 import { skippedWhenMade } from './skipped-when-made.js';
 import { notFound } from '../chain/locate-backup.js';
@@ -179,6 +180,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
         }
         archives.push(holder.archivePath);
         problems.push(...checked.problems.map((problem) => prefix + problem));
+        warnings.push(...checked.warnings.map((warning) => prefix + warning));
         held.forEach((entry, i) => reports.set(entry, checked.entries[i]!));
         counts.blocks += checked.blocks;
         counts.damagedBlocks += checked.damagedBlocks;
@@ -261,13 +263,12 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
   try {
     const footer = manifest?.footer;
     // Without a manifest the bytes say what the archive is: ours (blocked gzip or zstd, read in
-    // parallel), another gzip or zstd stream (read sequentially), or plain tar.
+    // parallel), another gzip or zstd stream (read sequentially), or plain tar. With one, its
+    // codec, unless the file is its tar stream stored decompressed (decompressed-copy.ts).
     const bytes = { size: fileSize, read: (position: number, length: number) => file.read(position, length) };
-    const codec = manifest
-      ? readableCodec(codecNamed(manifest.header.options.codec, archivePath), archivePath)
-      : fileSize === 0
-        ? undefined
-        : await containerOf(bytes);
+    const decompressed = manifest !== undefined && footer !== undefined && (await isDecompressedCopy(file, manifest.header, footer));
+    const recorded = manifest && !decompressed ? readableCodec(codecNamed(manifest.header.options.codec, archivePath), archivePath) : undefined;
+    const codec = decompressed ? noneCodec : (recorded ?? (fileSize === 0 ? undefined : await containerOf(bytes)));
     const compression = codec ? undefined : compressionOf(await file.read(0, COMPRESSION_HEAD_BYTES), archivePath);
     const reader = new ArchiveReader(
       file,
@@ -281,7 +282,7 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
     };
     const foreign = compression === 'gzip' || compression === 'zstd';
     const layout: ArchiveLayout = foreign ? compression : codec === undefined || codec === noneCodec ? 'tar' : 'blocked';
-    const warnings: string[] = [];
+    const warnings: string[] = decompressed ? [decompressedCopyWarning(archivePath, manifest!.header.options.codec)] : [];
     // Files whole in one block are hashed by the worker that decompresses it.
     const plan = manifest && footer ? workerHashPlan(manifest.entries, footer.blocks.blockSize, manifest.header.options.hashes) : undefined;
     const blocks = foreign
@@ -308,7 +309,7 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
     for await (const block of counted) void block; // the rest of the archive: block checksums, lengths, end marker
     if (!foreign) problems.push(...reader.end.problems);
     problems.push(...check.problems);
-    if (footer) {
+    if (footer && !decompressed) {
       if (fileSize !== footer.archiveFile.size) problems.unshift(`the archive is ${fileSize} bytes, the manifest says ${footer.archiveFile.size}`);
       else if (reader.end.sha256 !== undefined && reader.end.sha256 !== footer.archiveFile.sha256) {
         problems.unshift('the archive does not match the SHA-256 in its manifest');
