@@ -28,6 +28,7 @@ import { ProgressTracker } from '../engine/progress.js';
 import { compareArchivePaths, type ArchiveEntry } from '../engine/write/scan.js';
 import { formatBackupSummary } from '../report/backup-summary.js';
 import { loggedProgress } from './log-progress.js';
+import { DotNamesLeftOut, dotNamesWarning } from './dot-names-left-out.js';
 import { vinylToEntry } from './vinyl-entry.js';
 import { PLUGIN_NAME, streamError } from './stream-error.js';
 import { plural } from '../engine/plural.js';
@@ -86,11 +87,13 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
     return outputFolders.some((folder) => path === folder || path.startsWith(folder + sep));
   };
   let leftOutOfOutput = 0;
+  const dotNames = new DotNamesLeftOut();
 
   return new Transform({
     objectMode: true,
     transform(file: File, _encoding: BufferEncoding, callback: TransformCallback) {
       cwd = file.cwd;
+      dotNames.add(file);
       // A symlink is stored as the link, even one that names the output folder (`out: 'bk'`).
       if (ownOutput !== undefined && !file.isSymbolic() && inOutput(file.path)) {
         if (!file.isDirectory()) leftOutOfOutput++;
@@ -109,37 +112,45 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
       );
     },
     flush(callback: TransformCallback) {
-      const start = performance.now();
-      entries.sort((a, b) => compareArchivePaths(a.path, b.path));
-      try {
-        entries = withoutRepeats(entries, sourceOf);
-      } catch (error) {
-        callback(streamError(error as Error));
-        return;
-      }
-      if (out !== undefined) {
-        backUpInto(out, replace, { entries, options: resolved, startedAt, start, root: cwd }).then(
-          () => {
-            if (leftOutOfOutput > 0) log.info(`gulp-backup: left out ${plural(leftOutOfOutput, 'file')} of its own output folder ${out} (earlier backups are never backed up again)`);
-            callback();
-          },
-          (error: unknown) => callback(streamError(error as Error)),
-        );
-        return;
-      }
-      const paths = outputPaths(new LocalStore(cwd), resolved.name ?? defaultBackupName(startedAt), resolved.codec);
-      // Progress every few seconds and a summary through gulp's logger, as the task logs them.
-      const progress = new ProgressTracker(loggedProgress(resolved.onProgress));
-      progress.filesTotal = entries.length;
-      progress.bytesTotal = entries.reduce((sum, entry) => sum + entry.size, 0);
-      let archiveStream: PassThrough | undefined;
-      // Ctrl-C or SIGTERM before the manifest is out: the run stops and the files gulp.dest has
-      // begun to write are removed (dest gives each vinyl file its own path as it writes it).
-      const controller = new AbortController();
-      const emitted: File[] = [];
-      const emit = (file: File) => {
-        emitted.push(file);
-        this.push(file);
+      // What the glob's `dot: false` left out goes into the summary's warnings.
+      dotNames.find(cwd).then(
+        (found) => finish(found),
+        () => finish([]),
+      );
+      const finish = (dotLeftOut: string[]) => {
+        const leftOutWarning = dotNamesWarning(dotLeftOut);
+        const inputWarnings = leftOutWarning === undefined ? [] : [leftOutWarning];
+        const start = performance.now();
+        entries.sort((a, b) => compareArchivePaths(a.path, b.path));
+        try {
+          entries = withoutRepeats(entries, sourceOf);
+        } catch (error) {
+          callback(streamError(error as Error));
+          return;
+        }
+        if (out !== undefined) {
+          backUpInto(out, replace, { entries, options: resolved, startedAt, start, root: cwd, inputWarnings }).then(
+            () => {
+              if (leftOutOfOutput > 0) log.info(`gulp-backup: left out ${plural(leftOutOfOutput, 'file')} of its own output folder ${out} (earlier backups are never backed up again)`);
+              callback();
+            },
+            (error: unknown) => callback(streamError(error as Error)),
+          );
+          return;
+        }
+        const paths = outputPaths(new LocalStore(cwd), resolved.name ?? defaultBackupName(startedAt), resolved.codec);
+        // Progress every few seconds and a summary through gulp's logger, as the task logs them.
+        const progress = new ProgressTracker(loggedProgress(resolved.onProgress));
+        progress.filesTotal = entries.length;
+        progress.bytesTotal = entries.reduce((sum, entry) => sum + entry.size, 0);
+        let archiveStream: PassThrough | undefined;
+        // Ctrl-C or SIGTERM before the manifest is out: the run stops and the files gulp.dest has
+        // begun to write are removed (dest gives each vinyl file its own path as it writes it).
+        const controller = new AbortController();
+        const emitted: File[] = [];
+        const emit = (file: File) => {
+          emitted.push(file);
+          this.push(file);
       };
       // Interrupted, the run neither ends nor fails: its files are removed, then the process ends by the signal.
       let interrupted = false;
@@ -188,7 +199,7 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
             checksumPath: `${paths.archiveName}.sha256`,
             statistics: made.statistics,
             skipped: made.skipped,
-            warnings: plan.warnings,
+            warnings: [...plan.warnings, ...inputWarnings],
             ...(made.changes ? { changes: made.changes } : {}),
           });
           for (const line of summary) log.info(line);
@@ -200,6 +211,7 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
           archiveStream?.destroy(error as Error);
           callback(streamError(error as Error));
         });
+      };
     },
   });
 }
@@ -212,7 +224,7 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
 async function backUpInto(
   out: string,
   replace: boolean,
-  run: { entries: ArchiveEntry[]; options: ReturnType<typeof resolveArchiveOptions>; startedAt: Date; start: number; root: string },
+  run: { entries: ArchiveEntry[]; options: ReturnType<typeof resolveArchiveOptions>; startedAt: Date; start: number; root: string; inputWarnings: string[] },
 ): Promise<void> {
   const progress = new ProgressTracker(loggedProgress(run.options.onProgress));
   progress.filesTotal = run.entries.length;
@@ -242,7 +254,7 @@ async function backUpInto(
       checksumPath: made.paths.checksum,
       statistics: made.statistics,
       skipped: made.skipped,
-      warnings: made.warnings,
+      warnings: [...made.warnings, ...run.inputWarnings],
       ...(made.changes ? { changes: made.changes } : {}),
     });
     for (const line of summary) log.info(line);

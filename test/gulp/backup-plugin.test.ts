@@ -84,6 +84,36 @@ describe('gulp/backup() plugin', () => {
     expect(lines).to.include('  3 files, 2 folders, 1 link');
   });
 
+  it("says what gulp.src's default dot: false left out of folders it took whole, and nothing of a glob that chose", async () => {
+    const dir = await tempDir();
+    await writeTree(dir, {
+      'dist/index.html': 'x',
+      'dist/.htaccess': 'deny',
+      'dist/.well-known/security.txt': 'contact',
+      'dist/css/a.css': 'a',
+      'dist/css/.DS_Store': 'mac',
+    });
+    let runs = 0;
+    const summary = async (glob: string, src: Parameters<typeof gulp.src>[1]): Promise<string[]> => {
+      const lines: string[] = [];
+      const listen = (line: string) => lines.push(line);
+      const events = log as unknown as NodeJS.EventEmitter;
+      events.on('info', listen);
+      try {
+        await pipeline(gulp.src(glob, { cwd: dir, read: false, encoding: false, resolveSymlinks: false, ...src }), backup({ out: join(dir, `out-${runs++}`) }));
+      } finally {
+        events.off('info', listen);
+      }
+      return lines.filter((line) => line.includes('warning:'));
+    };
+    expect(await summary('dist/**', {})).to.deep.equal([
+      '  warning: gulp.src left out 3 names that start with a dot (dist/.htaccess, dist/.well-known, dist/css/.DS_Store), as globs do by default: they are not in this backup. Pass { dot: true } to gulp.src to back them up.',
+    ]);
+    expect(await summary('dist/**', { dot: true })).to.deep.equal([]);
+    // A glob that picks some names of a folder chose; its dot names were not taken for lack of dot: true alone.
+    expect(await summary('dist/**/*.css', {})).to.deep.equal([]);
+  });
+
   it('backs up files it reads itself (read: false)', async () => {
     const out = join(root, 'out-noread');
     await backUp({ read: false }, { name: 'site', codec: 'gzip', level: 9 }, out);
