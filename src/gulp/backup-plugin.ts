@@ -29,6 +29,7 @@ import { compareArchivePaths, type ArchiveEntry } from '../engine/write/scan.js'
 import { formatBackupSummary } from '../report/backup-summary.js';
 import { loggedProgress } from './log-progress.js';
 import { DotNamesLeftOut, dotNamesWarning } from './dot-names-left-out.js';
+import { partialStreamWarning } from './partial-stream.js';
 import { vinylToEntry } from './vinyl-entry.js';
 import { PLUGIN_NAME, streamError } from './stream-error.js';
 import { plural } from '../engine/plural.js';
@@ -118,8 +119,7 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
         () => finish([]),
       );
       const finish = (dotLeftOut: string[]) => {
-        const leftOutWarning = dotNamesWarning(dotLeftOut);
-        const inputWarnings = leftOutWarning === undefined ? [] : [leftOutWarning];
+        const inputWarnings = definedOnly(dotNamesWarning(dotLeftOut));
         const start = performance.now();
         entries.sort((a, b) => compareArchivePaths(a.path, b.path));
         try {
@@ -199,7 +199,7 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
             checksumPath: `${paths.archiveName}.sha256`,
             statistics: made.statistics,
             skipped: made.skipped,
-            warnings: [...plan.warnings, ...inputWarnings],
+            warnings: [...plan.warnings, ...inputWarnings, ...definedOnly(partialStreamWarning(made.changes))],
             ...(made.changes ? { changes: made.changes } : {}),
           });
           for (const line of summary) log.info(line);
@@ -254,7 +254,7 @@ async function backUpInto(
       checksumPath: made.paths.checksum,
       statistics: made.statistics,
       skipped: made.skipped,
-      warnings: [...made.warnings, ...run.inputWarnings],
+      warnings: [...made.warnings, ...run.inputWarnings, ...definedOnly(partialStreamWarning(made.changes))],
       ...(made.changes ? { changes: made.changes } : {}),
     });
     for (const line of summary) log.info(line);
@@ -303,4 +303,8 @@ function withoutRepeats(sorted: readonly ArchiveEntry[], sourceOf: ReadonlyMap<A
     }
   }
   return kept;
+}
+
+function definedOnly(warning: string | undefined): string[] {
+  return warning === undefined ? [] : [warning];
 }

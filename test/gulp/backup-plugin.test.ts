@@ -1,6 +1,6 @@
 /** The backup() plugin through the real gulp: gulp.src → backup() → gulp.dest. */
 import { expect } from 'chai';
-import { chmod, readFile, utimes, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -211,6 +211,35 @@ describe('gulp/backup() plugin, incremental', () => {
     const restored = await restoreBackup(join(out, 'two.manifest.jsonl'), { to: target });
     expect(restored.failures).to.deep.equal([]);
     expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(join(root, 'site')));
+  });
+
+  it("warns when most of the parent's files did not come through the stream (gulp.src's since: gulp.lastRun), and not for a few deletions", async () => {
+    const root = await siteTree();
+    await writeTree(root, { 'site/a.txt': 'a', 'site/b.txt': 'b' });
+    const out = join(root, 'backups');
+    const warnings = async (src: Parameters<typeof gulp.src>[1]): Promise<string[]> => {
+      const lines: string[] = [];
+      const listen = (line: string) => lines.push(line);
+      const events = log as unknown as NodeJS.EventEmitter;
+      events.on('info', listen);
+      try {
+        await pipeline(gulp.src('site/**', { cwd: root, read: false, resolveSymlinks: false, ...src }), backup({ out, kind: 'auto' }));
+      } finally {
+        events.off('info', listen);
+      }
+      return lines.filter((line) => line.includes('warning:'));
+    };
+    expect(await warnings({})).to.deep.equal([]);
+    // The whole stream again, one file of four gone: a deletion, said in the counts alone.
+    await rm(join(root, 'site/b.txt'));
+    expect(await warnings({})).to.deep.equal([]);
+    const lastRun = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writeFile(join(root, 'site/a.txt'), 'a, changed');
+    expect(await warnings({ since: lastRun })).to.deep.equal([
+      '  warning: 2 of the 3 files of the backup this one builds on did not come through the stream and count as deleted: a restore of this backup will not have them. ' +
+        'If gulp.src was given since (gulp.lastRun), drop it: an incremental backup finds what changed itself, and needs every file.',
+    ]);
   });
 
   it('with contents read by gulp.src, a file whose status moved is compared from its buffer and stays in the chain', async () => {
