@@ -277,11 +277,11 @@ function hashList(value: unknown): HashAlgorithm[] {
 }
 
 const CHAIN_KEYS = ['kind', 'since', 'fullEvery', 'fullMaxAge', 'checksum', 'compareCtime', 'compareInode', 's3'] as const;
-const ARCHIVE_KEYS = [
+export const ARCHIVE_KEYS = [
   ...CHAIN_KEYS,
   ...(['codec', 'level', 'blockSize', 'hashes', 'concurrency', 'readConcurrency', 'name', 'signal', 'onProgress', 'maxMemory', 'retries', 'retryDelay', 'onFileError', 'fileSystem'] as const),
 ] as const;
-/** The keys of `ArchiveOptions` (the `backup()` plugin's options). */
+/** The keys of `ArchiveOptions` (what the `backup()` plugin takes besides where the backup goes). */
 export const ARCHIVE_OPTION_KEYS = optionKeys<ArchiveOptions>()(...ARCHIVE_KEYS);
 /** The keys of `BackupOptions` (`createBackup`, `backupTask`). */
 export const BACKUP_OPTION_KEYS = optionKeys<BackupOptions>()(...ARCHIVE_KEYS, 'out', 'sources', 'cwd', 'include', 'exclude', 'dot', 'followSymlinks', 'maxFileSize', 'allowEmpty', 'replace');

@@ -10,7 +10,7 @@ import { join, sep } from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import PluginError from 'plugin-error';
 import File from 'vinyl';
-import { duplicatePathError, OptionError } from '../errors.js';
+import { BackupError, duplicatePathError, OptionError } from '../errors.js';
 import { isS3Location, resolveLocation } from '../store/location.js';
 import { storeBackup } from '../engine/write/store-backup.js';
 import { realPathOf } from '../engine/real-path.js';
@@ -22,7 +22,8 @@ import { onInterrupt, runSignal } from './interrupt.js';
 import type { ArchiveSink } from '../engine/write/block-writer.js';
 import { planBackup } from '../engine/chain/backup-plan.js';
 import { writeBackup } from '../engine/write/backup-writer.js';
-import { resolveArchiveOptions, type ArchiveOptions } from '../engine/options.js';
+import { ARCHIVE_KEYS, resolveArchiveOptions, type ArchiveOptions } from '../engine/options.js';
+import { optionKeys, rejectUnknownKeys } from '../engine/option-keys.js';
 import { defaultBackupName, outputPaths } from '../engine/write/output-files.js';
 import { ProgressTracker } from '../engine/progress.js';
 import { compareArchivePaths, type ArchiveEntry } from '../engine/write/scan.js';
@@ -40,6 +41,8 @@ const DEST_SETTLE_MS = 100;
 /** How long an interrupted run gets to stop at its next block. */
 const STOP_WAIT_MS = 2000;
 
+const PLUGIN_OPTION_KEYS = optionKeys<BackupPluginOptions>()(...ARCHIVE_KEYS, 'out', 'replace', 'allowEmpty');
+
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface BackupPluginOptions extends ArchiveOptions {
@@ -51,6 +54,12 @@ export interface BackupPluginOptions extends ArchiveOptions {
   out?: string;
   /** With `out`: replace the backup of that `name` once the new one is whole. */
   replace?: boolean;
+  /**
+   * A stream that brings no file makes an empty backup instead of failing (gulp.src's
+   * `allowEmpty`). Default false: a glob that matched nothing (a `dist/` not built yet) fails with
+   * `NOTHING_SELECTED`, as the task and the CLI fail on a source that is not there.
+   */
+  allowEmpty?: boolean;
 }
 
 export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
@@ -58,8 +67,12 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
   let resolved: ReturnType<typeof resolveArchiveOptions>;
   let out: string | undefined;
   let replace = false;
+  let allowEmpty = false;
   try {
-    const { out: given, replace: replaceGiven, ...options } = pluginOptions ?? {};
+    if (pluginOptions !== null && typeof pluginOptions === 'object') rejectUnknownKeys('backup()', pluginOptions, PLUGIN_OPTION_KEYS);
+    const { out: given, replace: replaceGiven, allowEmpty: allowEmptyGiven, ...options } = pluginOptions ?? {};
+    if (allowEmptyGiven !== undefined && typeof allowEmptyGiven !== 'boolean') throw new OptionError('allowEmpty', allowEmptyGiven, 'true or false');
+    allowEmpty = allowEmptyGiven === true;
     if (given !== undefined && (typeof given !== 'string' || given === '')) throw new OptionError('out', given, 'a folder, or s3://bucket/prefix');
     if (replaceGiven !== undefined && (typeof replaceGiven !== 'boolean' || given === undefined)) throw new OptionError('replace', replaceGiven, 'true or false, with `out`');
     out = given === undefined ? undefined : resolveLocation(given);
@@ -88,6 +101,8 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
     return outputFolders.some((folder) => path === folder || path.startsWith(folder + sep));
   };
   let leftOutOfOutput = 0;
+  /** Files given, also those left out (the output folder's): none at all is a glob that matched nothing. */
+  let given = 0;
   const dotNames = new DotNamesLeftOut();
 
   return new Transform({
@@ -95,6 +110,7 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
     transform(file: File, _encoding: BufferEncoding, callback: TransformCallback) {
       cwd = file.cwd;
       dotNames.add(file);
+      given++;
       // A symlink is stored as the link, even one that names the output folder (`out: 'bk'`).
       if (ownOutput !== undefined && !file.isSymbolic() && inOutput(file.path)) {
         if (!file.isDirectory()) leftOutOfOutput++;
@@ -121,6 +137,13 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
       const finish = (dotLeftOut: string[]) => {
         const inputWarnings = definedOnly(dotNamesWarning(dotLeftOut));
         const start = performance.now();
+        if (given === 0 && !allowEmpty) {
+          callback(streamError(new BackupError(
+            'NOTHING_SELECTED',
+            'backup() was given no file: the glob of gulp.src matched nothing (a folder not built yet, a pattern relative to another folder). Check the glob, or pass allowEmpty: true to backup() for a backup that may be empty.',
+          )));
+          return;
+        }
         entries.sort((a, b) => compareArchivePaths(a.path, b.path));
         try {
           entries = withoutRepeats(entries, sourceOf);

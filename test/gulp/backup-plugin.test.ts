@@ -1,11 +1,13 @@
 /** The backup() plugin through the real gulp: gulp.src → backup() → gulp.dest. */
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { chmod, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
 import log from 'gulplog';
+import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { backup, backupTask, restoreBackup, type BackupPluginOptions } from '../../src/index.js';
 import { recordOpens } from '../helpers/faults.js';
@@ -112,6 +114,22 @@ describe('gulp/backup() plugin', () => {
     expect(await summary('dist/**', { dot: true })).to.deep.equal([]);
     // A glob that picks some names of a folder chose; its dot names were not taken for lack of dot: true alone.
     expect(await summary('dist/**/*.css', {})).to.deep.equal([]);
+  });
+
+  it('a stream that brings no file (a glob that matched nothing) fails with NOTHING_SELECTED unless allowEmpty; its own keys get a did-you-mean', async () => {
+    const dir = await tempDir();
+    const out = join(dir, 'backups');
+    const error = await pipeline(gulp.src('dist/**', { cwd: dir, read: false }), backup({ out })).then(
+      () => undefined,
+      (e: unknown) => e as PluginError & { code?: string },
+    );
+    expect(error?.code).to.equal('NOTHING_SELECTED');
+    expect(error?.message).to.match(/was given no file: the glob of gulp.src matched nothing.*allowEmpty: true/);
+    expect(existsSync(out)).to.equal(false);
+    await pipeline(gulp.src('dist/**', { cwd: dir, read: false }), backup({ out, name: 'empty', allowEmpty: true }));
+    expect((await loadManifest(join(out, 'empty.manifest.jsonl'))).entries).to.deep.equal([]);
+    expect(() => backup({ allowEmtpy: true } as never)).to.throw(PluginError, /`allowEmtpy`: backup\(\) .*did you mean `allowEmpty`\?/);
+    expect(() => backup({ outt: 'b' } as never)).to.throw(PluginError, /did you mean `out`\?/);
   });
 
   it('backs up files it reads itself (read: false)', async () => {
