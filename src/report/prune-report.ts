@@ -13,6 +13,6 @@ export function formatPruneResult(result: PruneResult, quiet: boolean): string[]
   if (!quiet) lines.push(...capped(result.kept.map((b) => `  keep   ${b.manifest} (${b.kind}, ${when(b.createdAt)}): ${b.reasons.join(', ')}`), 'kept'));
   lines.push(...capped(result.removed.map((b) => `  ${result.dryRun ? 'remove' : 'removed'} ${b.manifest} (${b.kind}, ${when(b.createdAt)}), ${formatBytes(b.bytes)}`), verb));
   for (const item of result.unreadable) lines.push(`  warning: ${item.manifest} cannot be read, so it was left alone: ${item.reason}`);
-  if (result.cleaned.length > 0) lines.push(`  removed what interrupted runs left: ${result.cleaned.join(', ')}`);
+  if (result.cleaned.length > 0) lines.push(`  ${result.dryRun ? 'would remove' : 'removed'} what interrupted runs left: ${result.cleaned.join(', ')}`);
   return lines;
 }

@@ -53,6 +53,20 @@ describe('engine: interrupted runs', () => {
     await writeTree(root, files);
   });
 
+  it("prune --dry-run names a dead run's leftovers and removes nothing; prune removes them", async () => {
+    const out = join(root, 'out');
+    await createBackup({ sources: ['data'], cwd: root, out, name: 'good' });
+    await writeDeadLock(join(out, 'snap.gulp-backup.lock'));
+    await writeFile(join(out, 'snap.tar.gz.partial'), 'half an archive');
+    const dry = await runCli(['prune', out, '--keep-last', '1', '--dry-run']);
+    expect(dry.code, dry.stderr).to.equal(0);
+    expect(dry.stdout).to.include('  would remove what interrupted runs left: snap.tar.gz.partial, snap.gulp-backup.lock');
+    expect(await listFolder(out)).to.include.members(['snap.tar.gz.partial', 'snap.gulp-backup.lock']);
+    const pruned = await runCli(['prune', out, '--keep-last', '1']);
+    expect(pruned.stdout).to.include('  removed what interrupted runs left: snap.tar.gz.partial, snap.gulp-backup.lock');
+    await onlyCompleteBackups(out);
+  });
+
   it("a dead run's leftovers (a kill in the finish step: archive and .sha256, no manifest) are removed by the next run, which says so", async () => {
     const out = join(root, 'out');
     await createBackup({ sources: ['data'], cwd: root, out, name: 'good' });

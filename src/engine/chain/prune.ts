@@ -41,7 +41,7 @@ export interface PruneResult {
   removed: (PrunedBackup & { files: string[]; bytes: number })[];
   /** Manifests that cannot be read: left alone, as a prune cannot tell what needs them. */
   unreadable: { manifest: string; reason: string }[];
-  /** Files of killed runs removed before pruning. */
+  /** Files of killed runs removed before pruning (in a dry run, that would be). */
   cleaned: string[];
   freedBytes: number;
 }
@@ -86,7 +86,7 @@ export async function pruneBackups(folderPath: string, options: PruneOptions): P
     }
   }
   const dryRun = options.dryRun === true;
-  const cleaned = dryRun ? [] : await removeDeadRuns(store);
+  const cleaned = await removeDeadRuns(store, dryRun);
   // By id; a backup copied under another name is one backup (one id) with two sets of files.
   const links = new Map<string, ChainLink>();
   const everyLink: ChainLink[] = [];

@@ -89,9 +89,9 @@ export async function prepareOutput(store: BackupStore, name: string | undefined
  * Removes what killed runs left in the store: the files of each dead run's lock (partial files,
  * unfinished uploads, and an archive and checksum that never got their manifest), and `.partial`
  * files that no live run claims. A backup whose manifest exists is complete and kept; only its
- * stale lock goes.
+ * stale lock goes. With `dryRun`, names what it would remove and removes nothing.
  */
-export async function removeDeadRuns(store: BackupStore): Promise<string[]> {
+export async function removeDeadRuns(store: BackupStore, dryRun = false): Promise<string[]> {
   const names = await store.list().catch(() => [] as string[]);
   const removed: string[] = [];
   const liveNames = new Set<string>();
@@ -105,16 +105,16 @@ export async function removeDeadRuns(store: BackupStore): Promise<string[]> {
     const own = [...CODECS.flatMap((codec) => [`${name}${codec.suffix}`, `${name}${codec.suffix}.sha256`]), `${name}.manifest.jsonl`];
     const ownFiles = new Set([...own, ...own.map((n) => n + PARTIAL_SUFFIX)]);
     const leftovers = complete ? [] : names.filter((n) => ownFiles.has(n));
-    await store.abandonUploads?.(own);
+    if (!dryRun) await store.abandonUploads?.(own);
     for (const file of [...leftovers, lockName]) {
-      await store.remove(file);
+      if (!dryRun) await store.remove(file);
       removed.push(file);
     }
   }
   for (const partial of names.filter((n) => n.endsWith(PARTIAL_SUFFIX))) {
     const owner = partial.replace(/\.(tar(\.gz|\.zst)?(\.sha256)?|manifest\.jsonl)\.partial$/, '');
     if (liveNames.has(owner) || removed.includes(partial)) continue;
-    await store.remove(partial);
+    if (!dryRun) await store.remove(partial);
     removed.push(partial);
   }
   return removed;
