@@ -2,7 +2,10 @@
 import { expect } from 'chai';
 import { copyFile, mkdir, readFile, rename, truncate, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { createBackup, restoreBackup, verifyBackup, type BackupResult } from '../../src/index.js';
+import { pipeline } from 'node:stream/promises';
+import gulp from 'gulp';
+import log from 'gulplog';
+import { createBackup, restore, restoreBackup, verifyBackup, type BackupResult } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -96,5 +99,20 @@ describe('engine: archives stored without their compression', () => {
     const restored = await runCli(['restore', join(dir, 'backups'), '-t', target]);
     expect(restored.code, restored.stdout + restored.stderr).to.equal(0);
     expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(dir, 'site')));
+
+    // The restore() plugin reads the chain the same way, and logs the same warning.
+    const warned: string[] = [];
+    const events = log as unknown as NodeJS.EventEmitter;
+    const listen = (line: string) => warned.push(line);
+    events.on('warn', listen);
+    const emitted = join(dir, 'emitted');
+    try {
+      await pipeline(gulp.src(join(dir, 'backups/inc.manifest.jsonl'), { read: false }), restore(), gulp.dest(emitted));
+    } finally {
+      events.off('warn', listen);
+    }
+    expect(await readFile(join(emitted, 'site/a.txt'), 'utf8')).to.equal('a2');
+    expect(await readFile(join(emitted, 'site/b.bin'))).to.deep.equal(await readFile(join(dir, 'site/b.bin')));
+    expect(warned.join('\n')).to.match(/full\.tar\.gz holds the backup's tar stream without its gzip compression/);
   });
 });
