@@ -239,6 +239,21 @@ describe('engine/restoreBackup', () => {
     expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(byTar, 'site')));
   });
 
+  it('restored into a folder named as the one folder it holds (site into site), it says where the files are', async () => {
+    const parent = await tempDir();
+    const nested = await restoreBackup(backup.manifestPath, { to: join(parent, 'site') });
+    expect(nested.ok).to.equal(true);
+    expect(nested.warnings).to.include(
+      `every entry lies under site/, and the folder restored into is itself named site: the files are in ${join(parent, 'site/site')}. To put them back where they were, restore into the folder above (--to ${parent})`,
+    );
+    const archive = join(await tempDir(), 'gnu.tar.gz');
+    await run('tar', ['-czf', archive, '-C', root, 'site']);
+    const foreign = await restoreBackup(archive, { to: join(await tempDir(), 'site') });
+    expect(foreign.warnings.join('\n')).to.match(/every entry lies under site\//);
+    const elsewhere = await restoreBackup(backup.manifestPath, { to: join(await tempDir(), 'restored') });
+    expect(elsewhere.warnings.join('\n')).not.to.match(/every entry lies under/);
+  });
+
   it('a damaged block: the files in it are not restored (and no partial file is left); the others are', async () => {
     const folder = await tempDir();
     const archive = join(folder, 'b.tar.gz');

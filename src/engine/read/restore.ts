@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { includeMatcher } from './include-matcher.js';
 import { deleteExtra } from './delete-extra.js';
 import { decompressedCopyWarning } from './decompressed-copy.js';
@@ -182,6 +182,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
     options,
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
     outsideLinksRefused: 0,
+    topNames: new Set(),
     result: {
       ok: true,
       target: writer.root,
@@ -224,6 +225,8 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
       );
     }
     if (options.delete) await deleteWhatBackupLacks(backup, context);
+    const nested = nestedInItself(context.topNames, writer.root);
+    if (nested) context.result.warnings.push(nested);
     await writer.release(); // before the folders' times: removing the lock changes the target's
     await writer.finishFolders();
     const owners = writer.ownerFailures;
@@ -242,6 +245,16 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   if (isS3Location(backup.archivePath)) context.result.store = options.stores.since(requestsBefore);
   context.result.elapsedMs = performance.now() - start;
   return context.result;
+}
+
+/**
+ * A backup of `dist` restored with `--to dist` lands in `dist/dist`, as `tar -x` would put it:
+ * nothing is wrong, but it is rarely what was meant, and the summary says where the files are.
+ */
+function nestedInItself(topNames: ReadonlySet<string>, root: string): string | undefined {
+  const [name] = topNames;
+  if (topNames.size !== 1 || name === undefined || name === '' || name === '.' || name !== basename(root)) return undefined;
+  return `every entry lies under ${name}/, and the folder restored into is itself named ${name}: the files are in ${join(root, name)}. To put them back where they were, restore into the folder above (--to ${dirname(root)})`;
 }
 
 /** `delete` needs to know what the backup covered: refused up front, before anything is written. */
@@ -291,6 +304,8 @@ interface RestoreContext {
   maxDepth: number;
   /** Symlinks refused for leading outside the target: the summary says how to allow them. */
   outsideLinksRefused: number;
+  /** The first names of the entries' paths (two are enough to know they are not all one folder's). */
+  topNames: Set<string>;
   result: RestoreResult;
 }
 
@@ -404,6 +419,7 @@ function parentPath(path: string): string {
 async function restoreEntry(entry: ManifestEntry, context: RestoreContext, content: ContentWriter, checkHash = true): Promise<void> {
   const { progress } = context;
   progress.currentFile = String(entry.path);
+  if (context.topNames.size < 2) context.topNames.add(String(entry.path).replace(/^(\.?\/)+/, '').split('/')[0]!);
   try {
     await restoreOneEntry(entry, context, content, checkHash);
   } finally {
