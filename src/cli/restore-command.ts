@@ -15,6 +15,7 @@ interface RestoreFlags extends S3Flags {
   delete?: boolean;
   sparse?: boolean;
   allowOutsideLinks?: boolean;
+  stripComponents?: string;
   concurrency?: string;
   maxMemory?: string;
   json?: boolean;
@@ -34,6 +35,7 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('--delete', "with --overwrite: then delete what the backup would hold there and does not (as restic's --delete), within its sources and selection; files it excluded stay (verify --source lists them first as new)")
     .option('--sparse', 'leave runs of zeros in files over 1 MiB unwritten, as holes (4 KiB pages): sparse files take their own room again')
     .option('--allow-outside-links', 'make symlinks that lead outside the folder (absolute targets) as they are, as GNU tar does: for a backup you trust (nothing is written through them)')
+    .option('--strip-components <n>', 'leave out the first n parts of every stored path, as tar --strip-components does (var/www/site/a.html with 3: a.html)')
     .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores)')
     .option(...READ_MEMORY_FLAG)
     .option('--json', 'print the result as JSON')
@@ -50,6 +52,7 @@ export function registerRestore(program: Command, context: CliContext): void {
         delete: flags.delete,
         sparse: flags.sparse,
         allowOutsideLinks: flags.allowOutsideLinks,
+        stripComponents: integerOrRaw(flags.stripComponents),
         concurrency: integerOrRaw(flags.concurrency),
         maxMemory: flags.maxMemory,
         signal: context.signal,

@@ -244,7 +244,7 @@ describe('engine/restoreBackup', () => {
     const nested = await restoreBackup(backup.manifestPath, { to: join(parent, 'site') });
     expect(nested.ok).to.equal(true);
     expect(nested.warnings).to.include(
-      `every entry lies under site/, and the folder restored into is itself named site: the files are in ${join(parent, 'site/site')}. To put them back where they were, restore into the folder above (--to ${parent})`,
+      `every entry lies under site/, and the folder restored into is itself named site: the files are in ${join(parent, 'site/site')}. To put them back where they were, restore into the folder above (--to ${parent}), or with --strip-components 1`,
     );
     const archive = join(await tempDir(), 'gnu.tar.gz');
     await run('tar', ['-czf', archive, '-C', root, 'site']);
@@ -252,6 +252,30 @@ describe('engine/restoreBackup', () => {
     expect(foreign.warnings.join('\n')).to.match(/every entry lies under site\//);
     const elsewhere = await restoreBackup(backup.manifestPath, { to: join(await tempDir(), 'restored') });
     expect(elsewhere.warnings.join('\n')).not.to.match(/every entry lies under/);
+  });
+
+  it('stripComponents leaves out leading parts as tar --strip-components does: with a manifest (hard links too) and for a GNU tar archive of .', async () => {
+    const stripped = await tempDir();
+    const result = await restoreBackup(backup.manifestPath, { to: stripped, stripComponents: 1 });
+    expect(result.ok, JSON.stringify(result.failures)).to.equal(true);
+    expect(await snapshotTree(stripped)).to.deep.equal(await snapshotTree(join(root, 'site')));
+    expect((await lstat(join(stripped, 'hard.html'))).ino).to.equal((await lstat(join(stripped, 'index.html'))).ino);
+    // The same as GNU tar extracts from the same tree archived as `tar -C site -cf x.tar .` (./ is a part).
+    const archive = join(await tempDir(), 'dot.tar');
+    await run('tar', ['-C', join(root, 'site'), '-cf', archive, '.']);
+    for (const count of [1, 2, 3]) {
+      const byTar = await tempDir();
+      await run('tar', ['-xf', archive, `--strip-components=${count}`, '-C', byTar]);
+      const ours = await tempDir();
+      const restored = await restoreBackup(archive, { to: ours, stripComponents: count });
+      expect(restored.ok, JSON.stringify(restored.failures)).to.equal(true);
+      expect(await allNames(ours), `strip ${count}`).to.deep.equal(await allNames(byTar));
+      // A file with no parts left is said, not dropped without a word (GNU tar says nothing).
+      if (count === 2) expect(restored.skipped.map((skip) => skip.path)).to.include.members(['./index.html', './big.bin']);
+    }
+    const refused = await restoreBackup(backup.manifestPath, { to: stripped, overwrite: true, delete: true, stripComponents: 1 }).catch((error: unknown) => error as BackupError);
+    expect((refused as BackupError).code).to.equal('INVALID_OPTION');
+    expect((refused as BackupError).message).to.match(/cannot be combined with --strip-components/);
   });
 
   it('a damaged block: the files in it are not restored (and no partial file is left); the others are', async () => {

@@ -78,6 +78,14 @@ export interface RestoreOptions {
    * listed.
    */
   allowOutsideLinks?: boolean;
+  /**
+   * Leave out this many leading folders of every path, as `tar --strip-components` does: a backup
+   * of `/var/www/site` (stored as `var/www/site/…`) restores into `to: '/srv/site'` with 3.
+   * An entry whose path has no more parts than that is not restored (a file so is listed as
+   * skipped); hard-link targets are stripped too, symlink targets kept as they are. `include`
+   * patterns match the stored paths. Not with `delete`. Default 0.
+   */
+  stripComponents?: number;
   /** Inflate workers. Default: the number of cores. */
   concurrency?: number;
   /**
@@ -124,7 +132,7 @@ export interface RestoreResult {
   elapsedMs: number;
 }
 
-const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'delete', 'sparse', 'allowOutsideLinks', 'concurrency', 'maxMemory', 'maxDepth', 'signal', 'onProgress', 's3');
+const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allowEmpty', 'overwrite', 'delete', 'sparse', 'allowOutsideLinks', 'stripComponents', 'concurrency', 'maxMemory', 'maxDepth', 'signal', 'onProgress', 's3');
 
 /**
  * Checks restore options without doing anything (tasks call it when the gulpfile loads); returns
@@ -143,6 +151,15 @@ export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBa
   }
   for (const key of ['overwrite', 'delete', 'allowEmpty', 'sparse', 'allowOutsideLinks'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') throw new OptionError(key, options[key], 'true or false');
+  }
+  if (options.stripComponents !== undefined && (!Number.isInteger(options.stripComponents) || options.stripComponents < 0 || options.stripComponents > 1024)) {
+    throw new OptionError('stripComponents', options.stripComponents, 'a number of leading folders from 0 to 1024');
+  }
+  if (options.delete && options.stripComponents) {
+    throw new BackupError(
+      'INVALID_OPTION',
+      "--delete (delete: true) cannot be combined with --strip-components (stripComponents): what the backup covered is known by its stored paths. Restore without --delete, or into the folder where the stored paths lead.",
+    );
   }
   if (options.delete && !options.overwrite) {
     throw new BackupError(
@@ -254,7 +271,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
 function nestedInItself(topNames: ReadonlySet<string>, root: string): string | undefined {
   const [name] = topNames;
   if (topNames.size !== 1 || name === undefined || name === '' || name === '.' || name !== basename(root)) return undefined;
-  return `every entry lies under ${name}/, and the folder restored into is itself named ${name}: the files are in ${join(root, name)}. To put them back where they were, restore into the folder above (--to ${dirname(root)})`;
+  return `every entry lies under ${name}/, and the folder restored into is itself named ${name}: the files are in ${join(root, name)}. To put them back where they were, restore into the folder above (--to ${dirname(root)}), or with --strip-components 1`;
 }
 
 /** `delete` needs to know what the backup covered: refused up front, before anything is written. */
@@ -339,7 +356,7 @@ async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions
   const taken: string[] = [];
   let count = 0;
   for (const entry of selectEntries(manifest, options.include)) {
-    const safe = safeEntryPath(entry.path, { maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH });
+    const safe = safeEntryPath(strippedPath(entry.path, options.stripComponents), { maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH });
     if (!('path' in safe) || !isTaken(join(root, safe.path), entry.type === 'directory')) continue;
     if (++count <= 3) taken.push(safe.path);
   }
@@ -419,7 +436,6 @@ function parentPath(path: string): string {
 async function restoreEntry(entry: ManifestEntry, context: RestoreContext, content: ContentWriter, checkHash = true): Promise<void> {
   const { progress } = context;
   progress.currentFile = String(entry.path);
-  if (context.topNames.size < 2) context.topNames.add(String(entry.path).replace(/^(\.?\/)+/, '').split('/')[0]!);
   try {
     await restoreOneEntry(entry, context, content, checkHash);
   } finally {
@@ -438,14 +454,21 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
     return;
   }
   const metadata = { mode: entry.mode & 0o7777, mtime: secondsForUtimes(BigInt(entry.mtimeNs)), uid: entry.uid, gid: entry.gid };
-  const safe = safeEntryPath(entry.path, { maxDepth: context.maxDepth });
+  const stored = strippedPath(entry.path, context.options.stripComponents);
+  if (stored === '') {
+    // Above the folders kept (--strip-components): a folder there is not made, a file is said.
+    if (entry.type !== 'directory') result.skipped.push({ path: entry.path, reason: `its path has no more than ${context.options.stripComponents} parts to strip (--strip-components)` });
+    return;
+  }
+  const safe = safeEntryPath(stored, { maxDepth: context.maxDepth });
   if ('refused' in safe) {
     // `./` (every `tar -C dir -cf x.tar .`) is the target itself: GNU tar gives it the entry's metadata.
-    if (entry.type === 'directory' && isRootEntry(entry.path)) await writer.folder('', metadata);
+    if (entry.type === 'directory' && isRootEntry(stored)) await writer.folder('', metadata);
     else result.failures.push({ path: entry.path, reason: `refused: ${safe.refused}` });
     return;
   }
   const path = safe.path;
+  if (context.topNames.size < 2) context.topNames.add(path.split('/')[0]!);
   try {
     switch (entry.type) {
       case 'directory':
@@ -462,7 +485,9 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
         return;
       }
       case 'hardlink': {
-        const target = safeEntryPath(entry.linkTarget ?? '', { maxDepth: context.maxDepth });
+        const storedTarget = strippedPath(entry.linkTarget ?? '', context.options.stripComponents);
+        if (storedTarget === '') throw new RestoreRefusal(`its hard-link target ${entry.linkTarget} lies above the folders kept (--strip-components)`);
+        const target = safeEntryPath(storedTarget, { maxDepth: context.maxDepth });
         if ('refused' in target) throw new RestoreRefusal(`refused: its hard-link target: ${target.refused}`);
         await writer.hardlink(path, target.path);
         result.restored.hardlinks++;
@@ -515,6 +540,16 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
       if (error instanceof OutsideLinkRefusal) context.outsideLinksRefused++;
     } else throw error;
   }
+}
+
+/**
+ * A stored path without its first `count` parts, counted as GNU tar counts them: empty parts (a
+ * leading or doubled `/`) are not parts, `.` is (`./a/b` less one is `a/b`). '' when nothing is left.
+ */
+function strippedPath(path: string, count = 0): string {
+  if (count === 0) return path;
+  const parts = path.split('/').filter((part) => part !== '');
+  return parts.length <= count ? '' : parts.slice(count).join('/');
 }
 
 /** Whether a path names the archive's root (`.`, `./`): empty once its root and dots are removed, with no `..`. */
