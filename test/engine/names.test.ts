@@ -4,14 +4,14 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { createBackup, restoreBackup, verifyBackup } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tree.js';
+import { tempDir, writeTree } from '../helpers/tree.js';
 
 /** Every name under `root` as bytes (hex), with its type and content: what must come back exactly. */
 function treeBytes(root: string): string[] {
@@ -114,6 +114,27 @@ describe('engine: nothing left out (names, dot files, loops, unreadable folders)
     expect(made.skipped[0]!.reason).to.match(/symlink loop/);
     const manifest = await loadManifest(made.manifestPath);
     expect(manifest.entries.find((e) => e.path === 'src/to-f')).to.include({ type: 'file', size: 2 });
+    // A link back to a folder the walk is in is stored as the link: restored, it is the same loop,
+    // where an empty folder (and a level of copies before it) came back before.
+    expect(manifest.entries.find((e) => e.path === 'src/loop/self')).to.include({ type: 'symlink', linkTarget: '../loop' });
+    expect(manifest.entries.filter((e) => e.path.startsWith('src/loop/self/'))).to.deep.equal([]);
+  });
+
+  it('with followSymlinks, a link to a folder walked already (up a level, or a second link) is stored as the link, and said', async () => {
+    const root = await tempDir();
+    await writeTree(root, { 'src/lib/a.js': 'a', 'src/lib/up': { symlink: '..' }, 'src/z-again': { symlink: 'lib' }, 'outside/o.txt': 'o', 'src/out': { symlink: '../outside' } });
+    const made = await createBackup({ sources: ['src'], cwd: root, out: join(root, 'out'), followSymlinks: true });
+    const manifest = await loadManifest(made.manifestPath);
+    const byPath = new Map(manifest.entries.map((e) => [e.path, e]));
+    expect(byPath.get('src/lib/up')).to.include({ type: 'symlink', linkTarget: '..' });
+    expect(byPath.get('src/z-again')).to.include({ type: 'symlink', linkTarget: 'lib' });
+    // A link to a folder not otherwise in the backup is followed, as before.
+    expect(byPath.get('src/out')).to.include({ type: 'directory' });
+    expect(byPath.get('src/out/o.txt')).to.include({ type: 'file' });
+    expect(made.warnings.join('\n')).to.match(/2 symlinks lead to a folder this backup holds already \(a loop, or a second link to one folder: src\/lib\/up, …\): stored as links, not followed again/);
+    const target = await tempDir();
+    expect((await restoreBackup(made.manifestPath, { to: target })).ok).to.equal(true);
+    expect(await readlink(join(target, 'src/lib/up'))).to.equal('..');
   });
 
   it('with onFileError: skip, an unreadable folder is skipped and named, not fatal', async () => {

@@ -104,6 +104,8 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
   // matches gives, so it needs neither the map nor a lookup per path (a tenth of the scan).
   let onlyFolder: { root: string; rootPath: string; prefix: string; base: string; matches: string[] } | undefined;
   const followedRoots = new Set<string>();
+  /** Followed symlinks to folders walked already: stored as the links (absolute paths). */
+  const linksKept = new Set<string>();
   const warnings: string[] = [];
   for (const source of options.sources) {
     const root = resolve(options.cwd, source);
@@ -136,6 +138,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     const prefix = rootPath === '' ? '' : `${rootPath}/`;
     const walked = walk(root, { ...options, ...(options.onLeftOut ? { onLeftOut: (path: string, rule: string) => options.onLeftOut!(prefix + path, rule) } : {}) }, leftOut, prefix);
     for (const item of walked.skipped) skipped.push({ ...item, path: prefix + item.path });
+    for (const link of walked.linksKept) linksKept.add(absoluteIn(walked.base, link));
     if (options.sources.length === 1) {
       onlyFolder = { root, rootPath, prefix, base: walked.base, matches: walked.matches };
       continue;
@@ -171,7 +174,7 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     const absolute = absolutes[i]!;
     let stats: BigIntStats;
     try {
-      stats = options.followSymlinks || followedRoots.has(absolute) ? statOrLstat(absolute) : lstatSync(fsPath(absolute), { bigint: true });
+      stats = (options.followSymlinks && !linksKept.has(absolute)) || followedRoots.has(absolute) ? statOrLstat(absolute) : lstatSync(fsPath(absolute), { bigint: true });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (isGoneError(error)) {
@@ -225,6 +228,12 @@ export async function scanSources(options: ScanOptions): Promise<ScanResult> {
     } else {
       skipped.push({ path, reason: 'not a regular file, folder or symlink (FIFO, socket or device)' });
     }
+  }
+  if (linksKept.size > 0) {
+    const [first] = [...linksKept].map((absolute) => archivePathOf(options.cwd, absolute));
+    warnings.push(
+      `${linksKept.size === 1 ? '1 symlink leads' : `${linksKept.size} symlinks lead`} to a folder this backup holds already (a loop, or a second link to one folder: ${first}${linksKept.size > 1 ? ', …' : ''}): stored as ${linksKept.size === 1 ? 'a link' : 'links'}, not followed again`,
+    );
   }
   return { entries, skipped, leftOut, warnings };
 }
@@ -322,7 +331,7 @@ function statOrLstat(path: string): BigIntStats {
  * `onFileError` is `skip`, fails loudly on a folder it cannot read, where glob libraries skip both
  * in silence.
  */
-function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefix: string): { base: string; matches: string[]; skipped: SkippedEntry[] } {
+function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefix: string): { base: string; matches: string[]; skipped: SkippedEntry[]; linksKept: string[] } {
   // The default include, `**` on its own, matches every name (but dot names without `dot`): as
   // picomatch decides it, without a match per entry (a tenth of the walk on 20,000 files).
   const includesAll = options.include.length === 1 && options.include[0] === '**';
@@ -337,11 +346,18 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
   const entersDotFolders = options.dot || options.include.some((pattern) => /(^|\/)\./.test(pattern));
   const matches: string[] = [];
   const skipped: SkippedEntry[] = [];
-  const entered = new Set<string>(); // dev:ino of followed folders, against symlink loops
+  // With followSymlinks: dev:ino of every folder walked. A link to one of them (an ancestor: a
+  // loop; or a folder walked already) is stored as the link, not walked again.
+  const entered = new Set<string>();
+  const linksKept: string[] = [];
   const visit = (folder: string, relative: string, realFolder: string): void => {
     let entries: Dirent<string | Buffer>[];
     let names: string[];
     try {
+      if (options.followSymlinks) {
+        const own = statSync(fsPath(folder));
+        entered.add(`${own.dev}:${own.ino}`);
+      }
       ({ entries, names } = readFolder(folder));
     } catch (error) {
       // Gone, or now a file (a tree changing as it is read): the folder's own lstat says which, and lists it.
@@ -378,7 +394,7 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
           target = undefined; // a loop (ELOOP) or an unreadable target: listed when it is stat'ed
         }
         isFolder = target?.isDirectory() === true && !entered.has(`${target.dev}:${target.ino}`);
-        if (isFolder) entered.add(`${target!.dev}:${target!.ino}`);
+        if (target?.isDirectory() && !isFolder) linksKept.push(path);
       }
       const dotName = name.startsWith('.');
       if (included(matched, name)) matches.push(path);
@@ -394,7 +410,7 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
   };
   const base = root.endsWith(sep) ? root.slice(0, -1) : root;
   visit(base, '', realPathOf(base));
-  return { base, matches, skipped };
+  return { base, matches, skipped, linksKept };
 }
 
 /** A path that is gone since it was listed: removed, or a folder above it replaced by a file. */
