@@ -108,4 +108,19 @@ describe('cli: gulp-backup verify', () => {
     expect(invalid.code).to.equal(2);
     expect(invalid.stderr).to.match(/line 1 is not JSON/);
   });
+
+  it('a backup made by a newer gulp-backup (a manifest format it does not know) is never called damaged: exit 2, saying to upgrade', async () => {
+    const folder = join(root, 'newer');
+    execFileSync('mkdir', ['-p', folder]);
+    await copyFile(archivePath, join(folder, 'v.tar.gz'));
+    const text = await readFile(manifestPath, 'utf8');
+    await writeFile(join(folder, 'v.manifest.jsonl'), text.replace('"version":2', '"version":3'));
+    const upgrade = /v\.manifest\.jsonl was made by a newer gulp-backup \(manifest format version 3; this one reads versions 1 and 2\): upgrade gulp-backup/;
+    for (const args of [['verify', folder], ['verify', join(folder, 'v.manifest.jsonl')], ['restore', folder, '-t', join(root, 'newer-restored')], ['restore', join(folder, 'v.tar.gz'), '-t', join(root, 'newer-restored')]]) {
+      const r = await runCli([...args, '--json']);
+      expect(r.code, args.join(' ')).to.equal(2);
+      expect(r.stderr, args.join(' ')).to.match(upgrade);
+      expect(r.stdout).to.include('"code":"ARCHIVE_UNSUPPORTED"');
+    }
+  });
 });
