@@ -9,9 +9,10 @@
 import { availableParallelism } from 'node:os';
 import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { includeMatcher } from './include-matcher.js';
 import { deleteExtra } from './delete-extra.js';
+import { nestedInItself, strippedPath } from './restore-paths.js';
 import { decompressedCopyWarning } from './decompressed-copy.js';
 import { skippedWhenMade } from './skipped-when-made.js';
 import { expectedDigest } from './expected-digest.js';
@@ -262,16 +263,6 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   if (isS3Location(backup.archivePath)) context.result.store = options.stores.since(requestsBefore);
   context.result.elapsedMs = performance.now() - start;
   return context.result;
-}
-
-/**
- * A backup of `dist` restored with `--to dist` lands in `dist/dist`, as `tar -x` would put it:
- * nothing is wrong, but it is rarely what was meant, and the summary says where the files are.
- */
-function nestedInItself(topNames: ReadonlySet<string>, root: string): string | undefined {
-  const [name] = topNames;
-  if (topNames.size !== 1 || name === undefined || name === '' || name === '.' || name !== basename(root)) return undefined;
-  return `every entry lies under ${name}/, and the folder restored into is itself named ${name}: the files are in ${join(root, name)}. To put them back where they were, restore into the folder above (--to ${dirname(root)}), or with --strip-components 1`;
 }
 
 /** `delete` needs to know what the backup covered: refused up front, before anything is written. */
@@ -540,16 +531,6 @@ async function restoreOneEntry(entry: ManifestEntry, context: RestoreContext, co
       if (error instanceof OutsideLinkRefusal) context.outsideLinksRefused++;
     } else throw error;
   }
-}
-
-/**
- * A stored path without its first `count` parts, counted as GNU tar counts them: empty parts (a
- * leading or doubled `/`) are not parts, `.` is (`./a/b` less one is `a/b`). '' when nothing is left.
- */
-function strippedPath(path: string, count = 0): string {
-  if (count === 0) return path;
-  const parts = path.split('/').filter((part) => part !== '');
-  return parts.length <= count ? '' : parts.slice(count).join('/');
 }
 
 /** Whether a path names the archive's root (`.`, `./`): empty once its root and dots are removed, with no `..`. */
