@@ -94,6 +94,8 @@ describe('gulp/backup() plugin', () => {
       'dist/.well-known/security.txt': 'contact',
       'dist/css/a.css': 'a',
       'dist/css/.DS_Store': 'mac',
+      'flat/index.html': 'x',
+      'flat/.htaccess': 'deny',
     });
     let runs = 0;
     const summary = async (glob: string, src: Parameters<typeof gulp.src>[1]): Promise<string[]> => {
@@ -112,6 +114,10 @@ describe('gulp/backup() plugin', () => {
       '  warning: gulp.src left out 3 names that start with a dot (dist/.htaccess, dist/.well-known, dist/css/.DS_Store), as globs do by default: they are not in this backup. Pass { dot: true } to gulp.src to back them up.',
     ]);
     expect(await summary('dist/**', { dot: true })).to.deep.equal([]);
+    // A folder of files alone: gulp.src gives no folder, the base it walked from is checked.
+    expect(await summary('flat/**', {})).to.deep.equal([
+      '  warning: gulp.src left out 1 name that starts with a dot (flat/.htaccess), as globs do by default: they are not in this backup. Pass { dot: true } to gulp.src to back them up.',
+    ]);
     // A glob that picks some names of a folder chose; its dot names were not taken for lack of dot: true alone.
     expect(await summary('dist/**/*.css', {})).to.deep.equal([]);
   });
