@@ -6,6 +6,7 @@ export { extensionStatistics, type ExtensionStatistics } from './engine/write/ex
 export { verifyBackup, type ArchiveLayout, type VerifyOptions, type VerifyReport } from './engine/read/verify.js';
 export type { EntryReport, EntryStatus } from './engine/read/entry-checker.js';
 export { restoreBackup, type RestoreOptions, type RestoreResult, type RestoreFailure } from './engine/read/restore.js';
+export { previewRestore, type RestorePreview } from './engine/read/restore-preview.js';
 export type { BackupOptions, ArchiveOptions, HashAlgorithm } from './engine/options.js';
 export type { ContentFileSystem } from './engine/file-system.js';
 export type { S3Settings } from './store/s3-settings.js';

@@ -24,6 +24,7 @@ describe('the package API', () => {
       'createBackup',
       'extensionStatistics',
       'previewBackup',
+      'previewRestore',
       'pruneBackups',
       'pruneTask',
       'readManifest',

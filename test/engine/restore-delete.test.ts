@@ -5,7 +5,7 @@ import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
-import { backup, createBackup, restoreBackup, restoreTask, verifyBackup, type BackupError } from '../../src/index.js';
+import { backup, createBackup, previewRestore, restoreBackup, restoreTask, verifyBackup, type BackupError } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -167,6 +167,39 @@ describe('engine/restoreBackup with delete', () => {
     expect(plugin.message).to.match(/records no sources \(a backup made by the backup\(\) plugin/);
 
     expect(await snapshotTree(target)).to.have.keys(['site', 'site/extra.txt']);
+  });
+
+  it('previewRestore (restore --dry-run) names what a restore would write, replace and delete, and changes nothing', async () => {
+    const root = await project();
+    const made = await createBackup({ sources: ['dist'], exclude: ['*.log'], cwd: root, out: join(root, 'backups') });
+    await writeTree(root, { 'dist/index.html': 'v2', 'dist/new/chunk.js': 'new', 'dist/cache/x.log': 'excluded' });
+    const before = await snapshotTree(root);
+    const preview = await previewRestore(made.manifestPath, { to: root, overwrite: true, delete: true });
+    expect(await snapshotTree(root)).to.deep.equal(before);
+    expect(preview.restore.map((entry) => entry.path)).to.deep.equal(['dist', 'dist/app.js', 'dist/img', 'dist/img/logo.svg', 'dist/index.html']);
+    expect(preview.replace).to.deep.equal(['dist/app.js', 'dist/img/logo.svg', 'dist/index.html']);
+    expect(preview.warnings.join('\n')).to.match(/1 folder not in the backup would be kept \(dist\/cache\)/);
+    // Exactly what the restore then deletes.
+    const restored = await restoreBackup(made.manifestPath, { to: root, overwrite: true, delete: true });
+    expect(preview.delete).to.deep.equal(['dist/new', 'dist/new/chunk.js']);
+    expect(restored.deleted).to.deep.equal(preview.delete);
+
+    // Into a folder that does not exist: nothing made; stripped paths; an archive alone is read for its headers.
+    const nowhere = join(await tempDir(), 'not-made');
+    const stripped = await previewRestore(made.manifestPath, { to: nowhere, stripComponents: 1 });
+    expect(stripped.restore.map((entry) => entry.path)).to.deep.equal(['app.js', 'img', 'img/logo.svg', 'index.html']);
+    expect(existsSync(nowhere)).to.equal(false);
+    const tarball = join(root, 'site.tar.gz');
+    await run('tar', ['-czf', tarball, '-C', root, 'dist']);
+    expect((await previewRestore(tarball, { to: nowhere })).restore.map((entry) => entry.path)).to.include('dist/debug.log');
+    const foreign = await previewRestore(tarball, { to: root });
+    expect(foreign.skipped.map((skip) => skip.reason)).to.include('dist/index.html exists; pass --overwrite (overwrite: true) to replace it');
+
+    const cli = await runCli(['restore', made.manifestPath, '-t', root, '--dry-run', '--overwrite', '--delete']);
+    expect(cli.code, cli.stderr).to.equal(0);
+    expect(cli.stdout).to.match(/^Dry run, nothing written: would restore into .*: 3 files \(\d+ B\), 2 folders, 0 links\n {2}would replace 3 entries that exist in the target \(--overwrite\)\n/);
+    const refused = await failure(restoreBackup(made.manifestPath, { to: root, dryRun: true } as never));
+    expect(refused.message).to.match(/restoreBackup\(\) always writes; a dry run is previewRestore\(path, options\)/);
   });
 
   it('restoreTask takes it; the CLI says what it deleted, lists it in --json, and refuses --delete alone (exit 2)', async () => {

@@ -7,7 +7,7 @@
  * themselves are never touched. Nothing is removed through a symlink: a symlink goes as the link,
  * and what lies beyond one is not looked at.
  */
-import { lstatSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fsPath } from '../../format/path-bytes.js';
 import type { Manifest } from '../../format/manifest.js';
@@ -30,6 +30,8 @@ export interface ExtraScope {
   /** Where the backup lies, when on disk: the scan leaves it out, as the backup's scan left out its output. */
   backupFolder?: string;
   signal?: AbortSignal;
+  /** Name what would go, removing nothing (a folder would go when everything in it would). */
+  dryRun?: boolean;
 }
 
 export async function deleteExtra(manifest: Manifest, root: string, scope: ExtraScope): Promise<ExtraRemoval> {
@@ -40,12 +42,21 @@ export async function deleteExtra(manifest: Manifest, root: string, scope: Extra
   extra.sort((a, b) => depth(b) - depth(a));
   const realFolders = new Map<string, boolean>();
   const removal: ExtraRemoval = { deleted: [], keptFolders: [], failures: [] };
+  const removed = new Set<string>(); // in a dry run: what would be gone, for the folders above it
   for (const path of extra) {
     scope.signal?.throwIfAborted();
     if (!underRealFolders(root, path, realFolders)) continue; // beneath a symlink, or gone with what held it
     const full = fsPath(join(root, path));
     const stats = lstatQuietly(full);
     if (!stats) continue;
+    if (scope.dryRun) {
+      const emptied = !stats.isDirectory() || readdirSync(full).every((name) => removed.has(`${path}/${name}`));
+      if (emptied) {
+        removed.add(path);
+        removal.deleted.push(path);
+      } else removal.keptFolders.push(path);
+      continue;
+    }
     try {
       if (stats.isDirectory()) rmdirSync(full);
       else unlinkSync(full);

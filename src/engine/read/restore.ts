@@ -141,6 +141,7 @@ const RESTORE_OPTION_KEYS = optionKeys<RestoreOptions>()('to', 'include', 'allow
  */
 export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBackup()'): ValidRestoreOptions {
   if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object with at least `to`');
+  if ('dryRun' in options) throw new OptionError('dryRun', (options as { dryRun: unknown }).dryRun, `${api} always writes; a dry run is previewRestore(path, options), which writes nothing`, true);
   rejectUnknownKeys(api, options, RESTORE_OPTION_KEYS);
   if (typeof options.to !== 'string' || options.to === '') throw new OptionError('to', options.to, 'the path of the folder to restore into');
   const concurrency = options.concurrency ?? availableParallelism();
@@ -173,7 +174,7 @@ export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBa
   return { ...rest, concurrency, maxMemory, stores: storesFor(s3), ...(include === undefined ? {} : { include: stringList('include', include, []) }) };
 }
 
-type ValidRestoreOptions = Omit<RestoreOptions, 'include' | 's3' | 'maxMemory'> & { include?: string[]; concurrency: number; maxMemory: number; stores: Stores };
+export type ValidRestoreOptions = Omit<RestoreOptions, 'include' | 's3' | 'maxMemory'> & { include?: string[]; concurrency: number; maxMemory: number; stores: Stores };
 
 export async function restoreBackup(path: string, restoreOptions: RestoreOptions): Promise<RestoreResult> {
   pathArgument('restoreBackup()', 'path', path, BACKUP_PATH);
@@ -266,7 +267,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
 }
 
 /** `delete` needs to know what the backup covered: refused up front, before anything is written. */
-function refuseUnscopedDelete(backup: BackupReader): void {
+export function refuseUnscopedDelete(backup: BackupReader): void {
   const why = !backup.manifest
     ? `${backup.archivePath} is read without a manifest, and an archive alone does not say what it covered`
     : !backup.manifest.header.selection
@@ -341,7 +342,7 @@ function isTaken(path: string, isFolder: boolean): boolean {
  * written, naming a few and the count (one line per file buried the answer under thousands).
  * Folders that exist are fine: a restore merges into them.
  */
-async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions, root: string, interrupted: boolean): Promise<void> {
+export async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions, root: string, interrupted: boolean): Promise<void> {
   const present = await readdir(root);
   if (present.every((name) => name === RESTORE_LOCK)) return; // an empty (or new) folder
   const taken: string[] = [];
@@ -362,7 +363,7 @@ async function refuseTakenNames(manifest: Manifest, options: ValidRestoreOptions
   );
 }
 
-function nothingSelected(archivePath: string, include: string[]): BackupError {
+export function nothingSelected(archivePath: string, include: string[]): BackupError {
   return new BackupError(
     'NOTHING_SELECTED',
     `No entry of ${archivePath} matches ${include.map((pattern) => `'${pattern}'`).join(', ')}. Patterns match archive paths (as \`gulp-backup ls\` lists them) or paths relative to a backed-up source; pass allowEmpty: true (--allow-empty) to restore nothing without an error.`,
@@ -371,7 +372,7 @@ function nothingSelected(archivePath: string, include: string[]): BackupError {
 }
 
 /** The entries to restore: those that match, the folders above them, and the files their hard links share. */
-function selectEntries(manifest: Manifest, include: string[] | undefined): ManifestEntry[] {
+export function selectEntries(manifest: Manifest, include: string[] | undefined): ManifestEntry[] {
   const entries = manifest.entries;
   if (!include) return [...entries];
   const matches = includeMatcher(include, manifest.header.selection?.sources);
@@ -612,6 +613,6 @@ async function restoreSequentially(backup: BackupReader, context: RestoreContext
   if (context.options.include && matched === 0 && !context.options.allowEmpty) throw nothingSelected(archivePath, context.options.include);
 }
 
-function isOurType(type: string): type is ManifestEntry['type'] {
+export function isOurType(type: string): type is ManifestEntry['type'] {
   return type === 'file' || type === 'directory' || type === 'symlink' || type === 'hardlink';
 }
