@@ -32,7 +32,7 @@ export {
   type SkippedEntry,
 } from './format/manifest.js';
 export { backup, type BackupPluginOptions } from './gulp/backup-plugin.js';
-export { backupTask, verifyTask, restoreTask, pruneTask, type BackupTask, type BackupTaskOptions, type Task } from './gulp/tasks.js';
+export { backupTask, verifyTask, restoreTask, pruneTask, type BackupTask, type BackupTaskOptions, type RestoreTaskOptions, type Task } from './gulp/tasks.js';
 export { pruneBackups, type PruneOptions, type PruneResult, type PrunedBackup } from './engine/chain/prune.js';
 export type { RetentionPolicy } from './engine/chain/retention.js';
 export { verify, type VerifyPluginOptions } from './gulp/verify-plugin.js';

@@ -13,7 +13,8 @@ import { onInterrupt, runSignal } from './interrupt.js';
 import { validateVerifyOptions, verifyBackup, type VerifyOptions, type VerifyReport } from '../engine/read/verify.js';
 import { restoreBackup, validateRestoreOptions, type RestoreOptions, type RestoreResult } from '../engine/read/restore.js';
 import { formatVerifyReport } from '../report/verify-report.js';
-import { formatRestoreResult } from '../report/restore-report.js';
+import { formatRestorePreview, formatRestoreResult } from '../report/restore-report.js';
+import { previewRestore, type RestorePreview } from '../engine/read/restore-preview.js';
 import { formatPruneResult } from '../report/prune-report.js';
 import { pruneBackups, validatePruneOptions, type PruneOptions, type PruneResult } from '../engine/chain/prune.js';
 import { BackupError, OptionError } from '../errors.js';
@@ -118,6 +119,11 @@ export function verifyTask(path: string, options: VerifyOptions = {}, displayNam
   return named(task, `Verify ${path}`, displayName);
 }
 
+/** A restore task's options: the engine's, and `dryRun` (log what it would do, write nothing). */
+export interface RestoreTaskOptions extends RestoreOptions {
+  dryRun?: boolean;
+}
+
 /**
  * A task that restores a backup (manifest, archive, or a folder whose newest backup is meant) into a
  * folder, and fails when some entry could not be restored.
@@ -125,9 +131,21 @@ export function verifyTask(path: string, options: VerifyOptions = {}, displayNam
  * @example
  * export const rollback = restoreTask('backups/predeploy.manifest.jsonl', { to: 'dist', overwrite: true });
  */
-export function restoreTask(path: string, options: RestoreOptions, displayName?: string): Task<RestoreResult> {
+export function restoreTask(path: string, options: RestoreTaskOptions & { dryRun: true }, displayName?: string): Task<RestorePreview>;
+export function restoreTask(path: string, options: RestoreTaskOptions, displayName?: string): Task<RestoreResult>;
+export function restoreTask(path: string, taskOptions: RestoreTaskOptions, displayName?: string): Task<RestoreResult | RestorePreview> {
   pathArgument('restoreTask()', 'path', path, BACKUP_PATH);
+  const { dryRun, ...options } = taskOptions ?? ({} as RestoreTaskOptions);
+  if (dryRun !== undefined && typeof dryRun !== 'boolean') throw new OptionError('dryRun', dryRun, 'true or false');
   validateRestoreOptions(options, 'restoreTask()');
+  if (dryRun) {
+    const preview = async (): Promise<RestorePreview> => {
+      const result = await previewRestore(path, options);
+      for (const line of formatRestorePreview(result)) log.info(line);
+      return result;
+    };
+    return named(preview, `Restore ${path} into ${options.to} (dry run)`, displayName);
+  }
   const task = async (): Promise<RestoreResult> => {
     const result = await interruptible(options.signal, (signal) => restoreBackup(path, { ...options, signal }));
     const message = logReport(formatRestoreResult(result, false), result.ok);

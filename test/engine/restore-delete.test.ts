@@ -208,6 +208,9 @@ describe('engine/restoreBackup with delete', () => {
     const made = await createBackup({ sources: ['site'], cwd: root, out: join(root, 'backups') });
     await mkdir(join(root, 'site/new'));
     await writeFile(join(root, 'site/new/x.txt'), 'x');
+    const preview = await restoreTask(made.manifestPath, { to: root, overwrite: true, delete: true, dryRun: true })();
+    expect(preview.delete).to.deep.equal(['site/new', 'site/new/x.txt']);
+    expect(existsSync(join(root, 'site/new/x.txt'))).to.equal(true);
     await restoreTask(made.manifestPath, { to: root, overwrite: true, delete: true })();
     expect(existsSync(join(root, 'site/new'))).to.equal(false);
 
