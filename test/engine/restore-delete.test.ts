@@ -1,12 +1,13 @@
 /** restore's `delete`: a rollback leaves the target as the backup, within the backup's own scope. */
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
 import { backup, createBackup, previewRestore, restoreBackup, restoreTask, verifyBackup, type BackupError } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
+import { SeededRandom } from '../helpers/mutate.js';
 import { run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
 const failure = (promise: Promise<unknown>) => promise.then(() => expect.fail('expected a rejection'), (error: unknown) => error as BackupError);
@@ -65,6 +66,54 @@ describe('engine/restoreBackup with delete', () => {
     expect(existsSync(join(root, '.gulp-backup-restore.lock'))).to.equal(false);
     const after = await verifyBackup(v1.manifestPath, { source: root });
     expect(after.source).to.deep.include({ changed: [], missing: [], new: ['dist/cache'] });
+  });
+
+  it('random trees and changes: after restore --delete the tree is the backup, less the excluded files, which are untouched', async function () {
+    this.timeout(120_000);
+    const seed = Number(process.env.FUZZ_SEED ?? 1515);
+    const random = new SeededRandom(seed);
+    const names = ['a', 'b', '.hidden', 'c.log', 'node_modules', 'lib', 'x y'];
+    const randomPath = (depth: number) => Array.from({ length: 1 + random.below(depth) }, () => random.pick(names)).join('/');
+    let deleted = 0;
+    for (let round = 0; round < 12; round++) {
+      const root = await tempDir();
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 25; i++) files[`tree/${randomPath(4)}/f${i}`] = `v1 ${i}`;
+      await writeTree(root, files);
+      const exclude = random.below(2) === 0 ? ['*.log', 'node_modules/'] : ['node_modules/'];
+      const made = await createBackup({ sources: ['tree'], exclude, cwd: root, out: join(root, 'backups'), name: 'b' });
+      const restoredAlone = await tempDir();
+      await restoreBackup(made.manifestPath, { to: restoredAlone });
+      // Changes: new files (some in excluded places), rewritten files, removed files and folders.
+      const added: Record<string, string> = {};
+      for (let i = 0; i < 10; i++) added[`tree/${randomPath(4)}/n${i}`] = `new ${i}`;
+      await writeTree(root, added);
+      for (const path of Object.keys(files)) {
+        const roll = random.below(6);
+        if (roll === 0) await rm(join(root, path), { force: true });
+        else if (roll === 1 && existsSync(join(root, path))) await writeFile(join(root, path), 'rewritten');
+      }
+      const excludedBefore = await snapshotOf(root, (path) => isExcluded(path, exclude));
+      const context = `seed ${seed}, round ${round}`;
+      const preview = await previewRestore(made.manifestPath, { to: root, overwrite: true, delete: true });
+      const result = await restoreBackup(made.manifestPath, { to: root, overwrite: true, delete: true });
+      expect(result.ok, `${context}: ${JSON.stringify(result.failures)}`).to.equal(true);
+      expect(result.deleted, context).to.deep.equal(preview.delete);
+      deleted += result.deleted.length;
+      // The tree is the backup's once the excluded files are set aside; a folder beyond the backup's
+      // is one that holds excluded files (kept, not emptied of them).
+      const after = await snapshotOf(root, (path) => !isExcluded(path, exclude));
+      const backedUp = await snapshotOf(restoredAlone, (path) => !isExcluded(path, exclude));
+      const filesOf = (snapshot: Record<string, string>) => Object.fromEntries(Object.entries(snapshot).filter(([, content]) => content !== '/'));
+      expect(filesOf(after), context).to.deep.equal(filesOf(backedUp));
+      for (const [path, content] of Object.entries(after)) {
+        if (content !== '/' || backedUp[path] === '/') continue;
+        expect(Object.keys(excludedBefore).some((excluded) => excluded.startsWith(`${path}/`)), `${context}: ${path} kept`).to.equal(true);
+      }
+      for (const [path, content] of Object.entries(backedUp)) if (content === '/') expect(after[path], `${context}: ${path}`).to.equal('/');
+      expect(await snapshotOf(root, (path) => isExcluded(path, exclude)), context).to.deep.equal(excludedBefore);
+    }
+    expect(deleted, 'the rounds deleted something').to.be.greaterThan(20);
   });
 
   it('restores an earlier point of a chain: files made after it go, in a tree restored elsewhere too', async () => {
@@ -228,3 +277,25 @@ describe('engine/restoreBackup with delete', () => {
     expect(JSON.parse(json.stdout)).to.deep.include({ ok: true, deleted: ['site/c.txt'] });
   });
 });
+
+/** Whether a stored path lies under an exclude pattern of the kinds the random test uses. */
+function isExcluded(path: string, exclude: string[]): boolean {
+  const parts = path.split('/');
+  return (exclude.includes('*.log') && parts.some((part) => part.endsWith('.log'))) || parts.includes('node_modules');
+}
+
+/** The files and folders under `root/tree` that `keep` keeps, with their content (files) or `/` (folders). */
+async function snapshotOf(root: string, keep: (path: string) => boolean): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  const walk = async (relative: string): Promise<void> => {
+    for (const entry of await readdir(join(root, relative), { withFileTypes: true })) {
+      const path = `${relative}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (keep(path)) found[path] = '/';
+        await walk(path);
+      } else if (keep(path)) found[path] = await readFile(join(root, path), 'utf8');
+    }
+  };
+  if (existsSync(join(root, 'tree'))) await walk('tree');
+  return found;
+}
