@@ -33,7 +33,7 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('-i, --include <glob>', 'restore only entries that match, by archive path or path within its source (repeatable); their folders come too', collect, [])
     .option('--allow-empty', 'patterns that match nothing restore nothing instead of failing')
     .option('--overwrite', 'replace files that exist (default: report them and leave them)')
-    .option('--delete', "with --overwrite: then delete what the backup would hold there and does not (as restic's --delete), within its sources and selection; files it excluded stay (verify --source lists them first as new)")
+    .option('--delete', "with --overwrite: then delete what the backup would hold there and does not (as restic's --delete), within its sources and selection; files it excluded stay (--dry-run lists it first)")
     .option('--sparse', 'leave runs of zeros in files over 1 MiB unwritten, as holes (4 KiB pages): sparse files take their own room again')
     .option('--allow-outside-links', 'make symlinks that lead outside the folder (absolute targets) as they are, as GNU tar does: for a backup you trust (nothing is written through them)')
     .option('--dry-run', 'list what would be restored, replaced and (with --delete) deleted, and write nothing')
