@@ -144,6 +144,19 @@ const READ_ADVICE: Readonly<Record<string, string>> = {
   ENFILE: 'Too many files are open: raise the limit (ulimit -n)',
 };
 
+/**
+ * A backup's file that is a FIFO, a device or a socket: read, it would block until a writer came
+ * (a FIFO) or never end (a device). Refused before it is read.
+ */
+export function notAFileError(path: string, stats: { isFIFO(): boolean; isSocket(): boolean; isDirectory(): boolean }): BackupError {
+  const kind = stats.isFIFO() ? 'a FIFO (a named pipe)' : stats.isSocket() ? 'a socket' : stats.isDirectory() ? 'a folder' : 'a device';
+  return new BackupError(
+    'ARCHIVE_UNRECOGNIZED',
+    `${path} is ${kind}, not a file: gulp-backup reads a backup from files (restore and verify read the archive where they need to). Save the stream to a file first (… > backup.tar.gz), or extract it with tar -x.`,
+    { path },
+  );
+}
+
 /** Wraps a system error met while writing the output into an `OutputError`. */
 export function outputWriteError(path: string, error: unknown): OutputError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

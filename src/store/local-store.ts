@@ -2,11 +2,11 @@
  * Backups in a folder on disk. A file is written under `NAME.partial`, made durable and renamed
  * into place: a reader never sees half of it.
  */
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream, statSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { outputWriteError } from '../errors.js';
+import { Readable } from 'node:stream';
+import { notAFileError, outputWriteError } from '../errors.js';
 import type { BackupStore, StoredFile, StoredFileStat, StoreWriter } from './backup-store.js';
 
 export const PARTIAL_SUFFIX = '.partial';
@@ -43,8 +43,14 @@ export class LocalStore implements BackupStore {
 
   async open(name: string): Promise<StoredFile> {
     const location = this.locationOf(name);
-    const handle = await open(location, 'r');
-    const { size } = await handle.stat();
+    // O_NONBLOCK: opening a FIFO for reading would wait for a writer, however long.
+    const handle = await open(location, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      await handle.close();
+      throw notAFileError(location, stats);
+    }
+    const { size } = stats;
     return {
       location,
       size,
@@ -54,11 +60,21 @@ export class LocalStore implements BackupStore {
   }
 
   stream(name: string): Readable {
-    return createReadStream(this.locationOf(name), { highWaterMark: READ_CHUNK });
+    const location = this.locationOf(name);
+    const stats = statSync(location, { throwIfNoEntry: false });
+    if (stats && !stats.isFile()) {
+      const refused = new Readable({ read() {} });
+      refused.destroy(notAFileError(location, stats));
+      return refused;
+    }
+    return createReadStream(location, { highWaterMark: READ_CHUNK });
   }
 
-  readAll(name: string): Promise<Buffer> {
-    return readFile(this.locationOf(name));
+  async readAll(name: string): Promise<Buffer> {
+    const location = this.locationOf(name);
+    const stats = await stat(location).catch(() => undefined);
+    if (stats && !stats.isFile()) throw notAFileError(location, stats);
+    return readFile(location);
   }
 
   create(name: string): Promise<StoreWriter> {

@@ -3,7 +3,7 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createBackup, type VerifyReport } from '../../src/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
 import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
 
 describe('cli: gulp-backup verify', () => {
@@ -107,6 +107,24 @@ describe('cli: gulp-backup verify', () => {
     const invalid = await runCli(['verify', bogus]);
     expect(invalid.code).to.equal(2);
     expect(invalid.stderr).to.match(/line 1 is not JSON/);
+  });
+
+  it('a FIFO named as an archive or a manifest is refused at once (exit 2), never waited on for a writer', async () => {
+    const folder = join(root, 'fifos');
+    execFileSync('mkdir', ['-p', join(folder, 'in-folder')]);
+    execFileSync('mkfifo', [join(folder, 'pipe.tar.gz'), join(folder, 'pipe.manifest.jsonl'), join(folder, 'in-folder', 'x.manifest.jsonl')]);
+    for (const args of [
+      ['verify', join(folder, 'pipe.tar.gz')],
+      ['verify', join(folder, 'pipe.manifest.jsonl')],
+      ['verify', join(folder, 'in-folder')],
+      ['restore', join(folder, 'pipe.tar.gz'), '-t', join(folder, 'out')],
+      ['ls', join(folder, 'pipe.tar.gz')],
+    ]) {
+      // A separate process, killed if it hangs: a thread blocked in open() would hold this one too.
+      const r = await spawnCli(args, folder, 20_000);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr, args.join(' ')).to.match(/is a FIFO \(a named pipe\), not a file: .*Save the stream to a file first/);
+    }
   });
 
   it('a backup made by a newer gulp-backup (a manifest format it does not know) is never called damaged: exit 2, saying to upgrade', async () => {
