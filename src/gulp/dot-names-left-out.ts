@@ -7,16 +7,19 @@
  * other names out too, and is not second-guessed.
  */
 import { readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import type File from 'vinyl';
 
 export class DotNamesLeftOut {
   private readonly received = new Set<string>();
   /** Folders the glob matched, and the base it walked from: those it may have taken whole. */
   private readonly folders = new Set<string>();
+  /** A dot name came through: the glob takes them (`dot: true`), and no folder needs reading. */
+  private dotNameGiven = false;
 
   /** Notes a file the plugin was given (also one it leaves out itself, such as its output folder). */
   add(file: File): void {
+    if (!this.dotNameGiven && basename(file.path).startsWith('.')) this.dotNameGiven = true;
     this.received.add(file.path);
     this.folders.add(file.base.replace(/\/+$/, ''));
     if (file.isDirectory()) this.folders.add(file.path);
@@ -25,6 +28,7 @@ export class DotNamesLeftOut {
   /** The dot names left out of folders that came whole, relative to `cwd`, sorted. */
   async find(cwd: string): Promise<string[]> {
     const leftOut: string[] = [];
+    if (this.dotNameGiven) return leftOut;
     for (const folder of this.folders) {
       const names = await readdir(folder).catch(() => [] as string[]);
       const missing = names.filter((name) => !this.received.has(join(folder, name)));
