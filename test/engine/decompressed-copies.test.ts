@@ -44,6 +44,7 @@ describe('engine: archives stored without their compression', () => {
     const verified = await verifyBackup(copy);
     expect(verified.ok, verified.problems.join('\n')).to.equal(true);
     expect(verified.counts).to.include({ entries: 6, ok: 6, damaged: 0 });
+    expect(verified.layout).to.equal('tar');
     expect(verified.warnings.join('\n')).to.match(/holds the backup's tar stream without its gzip compression .*every file checked against the manifest, but the archive's own SHA-256/);
     // GNU tar reads it as it is, as it reads the compressed one.
     expect((await run('tar', ['-tf', archive])).split('\n').filter(Boolean)).to.include('site/late/last.txt');

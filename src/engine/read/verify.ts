@@ -181,6 +181,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
         archives.push(holder.archivePath);
         problems.push(...checked.problems.map((problem) => prefix + problem));
         warnings.push(...checked.warnings.map((warning) => prefix + warning));
+        if (id === ownId) layout = checked.layout; // 'tar' when the archive is stored decompressed
         held.forEach((entry, i) => reports.set(entry, checked.entries[i]!));
         counts.blocks += checked.blocks;
         counts.damagedBlocks += checked.damagedBlocks;
