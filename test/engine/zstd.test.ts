@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
-import { BackupError, backup as backupPlugin, backupTask, createBackup, restore, restoreBackup, verify, verifyBackup, type BackupResult, type VerifyReport } from '../../src/index.js';
+import { BackupError, backup as backupPlugin, backupTask, createBackup, previewRestore, restore, restoreBackup, verify, verifyBackup, type BackupResult, type VerifyReport } from '../../src/index.js';
+import { encodeManifest } from '../../src/format/manifest.js';
 import { decodeSeekTable, encodeSeekTable, frameContentSize, seekTableAt } from '../../src/format/zstd-frames.js';
 import { editManifestEntry, loadManifest } from '../helpers/archive.js';
 import { runCli } from '../helpers/cli.js';
@@ -359,6 +360,21 @@ describe('codec zstd (Node.js without zstd)', () => {
     const cli = await runCli(['create', 'tree', '--cwd', root, '--out', out, '--codec', 'zstd']);
     expect(cli.code).to.equal(2);
     expect(cli.stderr).to.match(/codec zstd needs Node\.js 22\.15 or later/);
+  });
+
+  it('restore --dry-run of a zstd backup is refused as the restore is, naming the Node.js it needs', async () => {
+    const root = await tempDir();
+    await writeTree(root, TREE);
+    // A zstd backup's manifest, as a newer Node.js would have written it (its digest computed again).
+    const made = await createBackup({ sources: ['tree'], cwd: root, out: join(root, 'out'), name: 'z' });
+    const manifest = await loadManifest(made.manifestPath);
+    await writeFile(made.manifestPath, [...encodeManifest({ ...manifest.header, options: { ...manifest.header.options, codec: 'zstd' } }, manifest.entries, manifest.footer)].join(''));
+    const error = await previewRestore(made.manifestPath, { to: join(root, 'restored') }).then(
+      () => undefined,
+      (e: unknown) => e as BackupError,
+    );
+    expect(error?.code).to.equal('ARCHIVE_UNSUPPORTED');
+    expect(error?.message).to.match(/is zstd-compressed; reading it needs Node\.js 22\.15 or later/);
   });
 
   it('a gulpfile with a zstd task still loads (its other tasks run); the zstd task and plugin fail when run', async () => {

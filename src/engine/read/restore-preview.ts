@@ -7,6 +7,7 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fsPath } from '../../format/path-bytes.js';
+import { codecNamed, readableCodec } from '../../format/codecs/codecs.js';
 import type { EntryType } from '../../format/manifest.js';
 import { isS3Location } from '../../store/location.js';
 import { BACKUP_PATH, pathArgument } from '../options.js';
@@ -72,6 +73,14 @@ export async function previewRestore(path: string, restoreOptions: RestoreOption
     if (options.include && !options.allowEmpty && selected.length === 0) throw nothingSelected(backup.archivePath, options.include);
     // Without overwrite, the restore would refuse up front: so does its dry run, with the same words.
     if (targetExists && !options.overwrite) await refuseTakenNames(backup.manifest, options, root, false);
+    // The archives the chosen files lie in must be readable here (zstd needs Node.js 22.15): else the restore fails up front.
+    const { holders, broken } = await backup.holders();
+    if (broken) preview.warnings.push(`broken chain: ${broken.message} Files held beyond it would not be restored.`);
+    const readFrom = new Set(selected.filter((entry) => entry.type === 'file' && entry.size > 0).map((entry) => entry.heldBy ?? backup.manifest!.header.id));
+    for (const id of readFrom) {
+      const holder = holders.get(id);
+      if (holder) readableCodec(codecNamed(holder.header.options.codec, holder.manifestPath ?? holder.archivePath), holder.archivePath);
+    }
     for (const entry of selected) {
       const malformed = malformedEntry(entry);
       if (malformed) preview.skipped.push({ path: String(entry.path), reason: `refused: its manifest record is malformed (${malformed})` });
