@@ -11,6 +11,11 @@ export function isS3Location(location: string): boolean {
   return S3_SCHEME.test(location);
 }
 
+/** The folder a backup's file lies in when it is on disk; undefined in a bucket (or without a path). */
+export function localFolderOf(path: string | undefined): string | undefined {
+  return path === undefined || isS3Location(path) ? undefined : dirname(path);
+}
+
 /** `s3://bucket/a/b` → `{ bucket, key: 'a/b' }` (no leading or trailing slash on the key). */
 export function splitS3Location(location: string): { bucket: string; key: string } {
   const rest = location.replace(S3_SCHEME, '');

@@ -73,6 +73,13 @@ export async function deleteExtra(manifest: Manifest, root: string, scope: Extra
   return removal;
 }
 
+/** What restore (or its dry run) says of the folders not in the backup that it kept. */
+export function keptFoldersWarning(kept: readonly string[], dryRun = false): string | undefined {
+  if (kept.length === 0) return undefined;
+  const more = kept.length > 1;
+  return `${more ? `${kept.length} folders` : '1 folder'} not in the backup ${dryRun ? 'would be kept' : 'kept'} (${kept[0]}${more ? ', …' : ''}): ${more ? 'they hold' : 'it holds'} files that the backup's selection leaves out`;
+}
+
 /**
  * The folders the scan leaves out: the backup's own, and the place its output folder had in the
  * tree it was made from (`backups/` of a project backed up whole), where earlier backups lie.

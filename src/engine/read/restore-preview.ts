@@ -5,14 +5,14 @@
  * `overwrite`, `delete` without a record of what the backup covered, patterns that match nothing).
  */
 import { existsSync, lstatSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fsPath } from '../../format/path-bytes.js';
 import { codecNamed, readableCodec } from '../../format/codecs/codecs.js';
 import type { EntryType } from '../../format/manifest.js';
-import { isS3Location } from '../../store/location.js';
+import { localFolderOf } from '../../store/location.js';
 import { BACKUP_PATH, pathArgument } from '../options.js';
 import { BackupReader } from './backup-reader.js';
-import { deleteExtra } from './delete-extra.js';
+import { deleteExtra, keptFoldersWarning } from './delete-extra.js';
 import { includeMatcher } from './include-matcher.js';
 import { malformedEntry } from './malformed-entry.js';
 import { nestedInItself, strippedPath } from './restore-paths.js';
@@ -100,14 +100,11 @@ export async function previewRestore(path: string, restoreOptions: RestoreOption
     if (include && preview.restore.length + preview.skipped.length === 0 && !options.allowEmpty) throw nothingSelected(backup.archivePath, options.include!);
   }
   if (options.delete && targetExists) {
-    const manifestPath = backup.manifestPath;
-    const removal = await deleteExtra(backup.manifest!, root, {
-      dryRun: true,
-      ...(options.include ? { include: options.include } : {}),
-      ...(manifestPath !== undefined && !isS3Location(manifestPath) ? { backupFolder: dirname(manifestPath) } : {}),
-    });
+    const backupFolder = localFolderOf(backup.manifestPath);
+    const removal = await deleteExtra(backup.manifest!, root, { dryRun: true, ...(options.include ? { include: options.include } : {}), ...(backupFolder ? { backupFolder } : {}) });
     preview.delete = removal.deleted;
-    if (removal.keptFolders.length > 0) preview.warnings.push(`${removal.keptFolders.length} folder${removal.keptFolders.length === 1 ? '' : 's'} not in the backup would be kept (${removal.keptFolders[0]}${removal.keptFolders.length > 1 ? ', …' : ''}): they hold files that the backup's selection leaves out`);
+    const kept = keptFoldersWarning(removal.keptFolders, true);
+    if (kept) preview.warnings.push(kept);
   }
   const topNames = new Set<string>();
   for (const entry of preview.restore) if (topNames.add(entry.path.split('/')[0]!).size > 1) break;

@@ -9,9 +9,9 @@
 import { availableParallelism } from 'node:os';
 import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { includeMatcher } from './include-matcher.js';
-import { deleteExtra } from './delete-extra.js';
+import { deleteExtra, keptFoldersWarning } from './delete-extra.js';
 import { nestedInItself, strippedPath } from './restore-paths.js';
 import { decompressedCopyWarning } from './decompressed-copy.js';
 import { skippedWhenMade } from './skipped-when-made.js';
@@ -33,7 +33,7 @@ import { secondsForUtimes } from './time.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { BACKUP_PATH, pathArgument, stringList, windowMemory } from '../options.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
-import { isS3Location } from '../../store/location.js';
+import { isS3Location, localFolderOf } from '../../store/location.js';
 import type { StoreCounters } from '../../store/s3-connection.js';
 import type { S3Settings } from '../../store/s3-settings.js';
 import { storesFor, type Stores } from '../../store/stores.js';
@@ -288,20 +288,16 @@ async function deleteWhatBackupLacks(backup: BackupReader, context: RestoreConte
     result.warnings.push(`nothing was deleted (--delete): ${plural(result.failures.length, 'entry')} failed to restore, and the target is left as it was beside them`);
     return;
   }
-  const manifestPath = backup.manifestPath;
+  const backupFolder = localFolderOf(backup.manifestPath);
   const removal = await deleteExtra(backup.manifest!, writer.root, {
     ...(options.include ? { include: options.include } : {}),
-    ...(manifestPath !== undefined && !isS3Location(manifestPath) ? { backupFolder: dirname(manifestPath) } : {}),
+    ...(backupFolder ? { backupFolder } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   result.deleted = removal.deleted;
   result.failures.push(...removal.failures.map((failure) => ({ ...failure, deleting: true as const })));
-  if (removal.keptFolders.length > 0) {
-    const [first] = removal.keptFolders;
-    result.warnings.push(
-      `${plural(removal.keptFolders.length, 'folder')} not in the backup kept (${first}${removal.keptFolders.length > 1 ? ', …' : ''}): ${removal.keptFolders.length > 1 ? 'they hold' : 'it holds'} files that the backup's selection leaves out`,
-    );
-  }
+  const kept = keptFoldersWarning(removal.keptFolders);
+  if (kept) result.warnings.push(kept);
 }
 
 interface RestoreContext {

@@ -7,7 +7,7 @@
  * With only an archive: block checksums, lengths, end marker and tar structure; file hashes are not checked.
  */
 import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AbortError, BackupError, OptionError } from '../../errors.js';
 import { BACKUP_PATH, pathArgument, windowMemory } from '../options.js';
 import { codecNamed, containerOf, readableCodec } from '../../format/codecs/codecs.js';
@@ -30,7 +30,7 @@ import { EntryChecker, type EntryReport } from './entry-checker.js';
 import { skippedWhenMade } from './skipped-when-made.js';
 import { notFound } from '../chain/locate-backup.js';
 import { ProgressTracker, type BackupProgress } from '../progress.js';
-import { isS3Location, nameOf as basename } from '../../store/location.js';
+import { isS3Location, localFolderOf, nameOf as basename } from '../../store/location.js';
 import type { StoreCounters } from '../../store/s3-connection.js';
 import type { S3Settings } from '../../store/s3-settings.js';
 import { storesFor, type Stores } from '../../store/stores.js';
@@ -190,7 +190,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
     }
     progress.filesDone = entries.length;
     progress.enter('done');
-    const backupFolder = manifestPath !== undefined && !isS3Location(manifestPath) ? dirname(manifestPath) : undefined;
+    const backupFolder = localFolderOf(manifestPath);
     const source = options.source !== undefined ? await compareWithTree(manifest!, resolve(options.source), backupFolder) : undefined;
     const sourceDiffers = source !== undefined && source.changed.length + source.missing.length + source.new.length > 0;
     const count = (status: EntryReport['status']) => entries.filter((entry) => entry.status === status).length;
