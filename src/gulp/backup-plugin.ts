@@ -129,11 +129,6 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
       );
     },
     flush(callback: TransformCallback) {
-      // What the glob's `dot: false` left out goes into the summary's warnings.
-      dotNames.find(cwd).then(
-        (found) => finish(found),
-        () => finish([]),
-      );
       const finish = (dotLeftOut: string[]) => {
         const inputWarnings = definedOnly(dotNamesWarning(dotLeftOut));
         const start = performance.now();
@@ -235,6 +230,11 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
           callback(streamError(error as Error));
         });
       };
+      // What the glob's `dot: false` left out goes into the summary's warnings.
+      dotNames.find(cwd).then(
+        (found) => finish(found),
+        () => finish([]),
+      );
     },
   });
 }
