@@ -23,6 +23,7 @@ import { expandSparse } from '../engine/read/sparse.js';
 import { BackupReader } from '../engine/read/backup-reader.js';
 import { includeMatcher } from '../engine/read/include-matcher.js';
 import { decompressedCopyWarning } from '../engine/read/decompressed-copy.js';
+import { brokenChainWarning } from '../engine/read/backup-content.js';
 import { digestName, expectedDigest, type ExpectedDigest } from '../engine/read/expected-digest.js';
 import { isManifestFileName } from '../engine/chain/locate-backup.js';
 import { hasEscapedBytes } from '../format/path-bytes.js';
@@ -210,7 +211,7 @@ async function emitChainPoint(backup: BackupReader, base: string, include: ((pat
     { concurrency: availableParallelism() },
   );
   // What restore says too: a chain bridged by id, an archive stored without its compression.
-  if (content.brokenChain) log.warn(`gulp-backup: broken chain: ${content.brokenChain} Backups beyond it were looked up by id; their files are proven by their SHA-256.`);
+  if (content.brokenChain) log.warn(`gulp-backup: ${brokenChainWarning(content.brokenChain)}`);
   for (const { archivePath, codec } of content.decompressedCopies) log.warn(`gulp-backup: ${decompressedCopyWarning(archivePath, codec)}`);
   try {
     for (const entry of chosen) {

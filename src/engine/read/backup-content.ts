@@ -12,6 +12,11 @@ import { ArchiveContentReader } from './archive-content-reader.js';
 import { RestoreRefusal } from './restore-writer.js';
 import type { Stores } from '../../store/stores.js';
 
+/** What restore and `restore()` say of a chain one of whose links was missing or edited. */
+export function brokenChainWarning(message: string): string {
+  return `broken chain: ${message} Backups beyond it were looked up by id in the same folder; their files are proven by their SHA-256.`;
+}
+
 export class BackupContent {
   /** Blocks the chosen files need, and the blocks their archives hold. */
   blocksNeeded = 0;

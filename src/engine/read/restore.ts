@@ -23,6 +23,7 @@ import { GzipFormatError } from '../../format/gzip-members.js';
 import { MULTIVOLUME_CONTINUATION, isDecompressionError } from './archive-format.js';
 import { sparseContent } from './sparse.js';
 import { BackupReader } from './backup-reader.js';
+import { brokenChainWarning } from './backup-content.js';
 import { StreamHasher } from '../write/stream-hasher.js';
 import { OutsideLinkRefusal, RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { plural } from '../plural.js';
@@ -397,7 +398,7 @@ async function restoreWithManifest(backup: BackupReader, manifest: Manifest, con
   // Small files whole in one block are hashed by the worker that inflates it, off this thread.
   const content = await backup.content(selected, { concurrency, signal: context.options.signal, hashInBlockUpTo: SMALL_FILE_LIMIT });
   if (content.brokenChain) {
-    result.warnings.push(`broken chain: ${content.brokenChain} Backups beyond it were looked up by id in the same folder; their files are proven by their SHA-256.`);
+    result.warnings.push(brokenChainWarning(content.brokenChain));
   }
   for (const { archivePath, codec } of content.decompressedCopies) result.warnings.push(decompressedCopyWarning(archivePath, codec));
   result.blocksTotal += content.blocksTotal;
