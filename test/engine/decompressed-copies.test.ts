@@ -62,6 +62,16 @@ describe('engine: archives stored without their compression', () => {
     expect(await readFile(join(one, 'site/late/last.txt'), 'utf8')).to.equal('in the last block');
   });
 
+  it('renamed as well (predeploy.tar.gz, predeploy.manifest.jsonl): found by the size of its tar stream, and read so', async () => {
+    const copy = await gunzippedCopy(made);
+    await rename(join(copy, 'b.tar.gz'), join(copy, 'predeploy.tar.gz'));
+    await rename(join(copy, 'b.manifest.jsonl'), join(copy, 'predeploy.manifest.jsonl'));
+    const verified = await verifyBackup(copy);
+    expect(verified.ok, verified.problems.join('\n')).to.equal(true);
+    expect(verified.archivePath).to.equal(join(copy, 'predeploy.tar.gz'));
+    expect(verified.warnings.join('\n')).to.match(/without its gzip compression/);
+  });
+
   it('damage in such a copy is still found, file by file; a cut-short one is not taken for one', async () => {
     const copy = await gunzippedCopy(made);
     const archive = join(copy, 'b.tar.gz');

@@ -15,14 +15,14 @@ export const ARCHIVE_SUFFIXES: readonly (readonly string[])[] = [['.tar.gz', '.t
 /**
  * The archive of the backup whose manifest is `manifestPath`: the recorded name while the manifest
  * has the name it was written with; else the manifest's own name with the recorded suffix, when a
- * file of the recorded size has it (a renamed or copied backup: a copy's archive is its own, so
+ * file of the recorded size (or of its tar stream's, kept decompressed) has it (a renamed or copied backup: a copy's archive is its own, so
  * that pruning the copy never removes the original's); else the recorded name. `listed`, the
  * folder's names when the caller holds them, saves asking the store about names that are not there.
  */
 export async function archiveLocation(
   manifestPath: string,
   header: Pick<ManifestHeader, 'archive'>,
-  footer: Pick<ManifestFooter, 'archiveFile'>,
+  footer: Pick<ManifestFooter, 'archiveFile' | 'totals'>,
   stores: Stores,
   listed?: ReadonlySet<string>,
 ): Promise<string> {
@@ -36,7 +36,9 @@ export async function archiveLocation(
   const store = stores.folder(folder);
   for (const candidate of candidates) {
     if (listed && !listed.has(candidate)) continue;
-    if ((await store.stat(candidate))?.size === footer.archiveFile.size) return joinLocation(folder, candidate);
+    // The recorded size, or its tar stream's: an archive kept decompressed (read/decompressed-copy.ts).
+    const size = (await store.stat(candidate))?.size;
+    if (size === footer.archiveFile.size || size === footer.totals.tarBytes) return joinLocation(folder, candidate);
   }
   return joinLocation(folder, recorded);
 }
