@@ -4,9 +4,9 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createBackup, pruneBackups, restoreBackup, verifyBackup, type BackupError, type BackupResult } from '../../src/index.js';
+import { createBackup, previewRestore, pruneBackups, restoreBackup, verifyBackup, type BackupError, type BackupResult } from '../../src/index.js';
 import { readManifest } from '../../src/format/manifest.js';
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
@@ -127,6 +127,15 @@ describe('store/S3: backups in a bucket', function () {
     expect(restored.ok, JSON.stringify(restored.failures)).to.equal(true);
     expect(await snapshotTree(target)).to.deep.equal(await snapshotTree(tree));
     expect((await verifyBackup(incremental.manifestPath, { s3: settings })).ok).to.equal(true);
+
+    // A rollback from the bucket to the full backup: the incremental's change goes back, a file made since goes.
+    await writeFile(join(target, 'made-since.txt'), 'later');
+    const preview = await previewRestore(full.manifestPath, { to: target, overwrite: true, delete: true, s3: settings });
+    const rolledBack = await restoreBackup(full.manifestPath, { to: target, overwrite: true, delete: true, s3: settings });
+    expect(rolledBack.ok, JSON.stringify(rolledBack.failures)).to.equal(true);
+    expect(rolledBack.deleted).to.deep.equal(['made-since.txt']);
+    expect(preview.delete).to.deep.equal(rolledBack.deleted);
+    expect(await readFile(join(target, 'a.txt'), 'utf8')).to.equal('one');
 
     // Renamed in the bucket (as `aws s3 mv` does: a copy, then the old key deleted): the full backup
     // is found by its id, its archive by the manifest's new name, and the chain still verifies.
