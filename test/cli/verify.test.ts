@@ -109,6 +109,26 @@ describe('cli: gulp-backup verify', () => {
     expect(invalid.stderr).to.match(/line 1 is not JSON/);
   });
 
+  it('checks several backups in turn (verify backups/*.manifest.jsonl): each reported, one that cannot be read named, exit 1 when any is damaged', async () => {
+    const folder = await tempDir();
+    await copyFile(manifestPath, join(folder, 'v.manifest.jsonl'));
+    const bytes = await readFile(archivePath);
+    bytes[100_000] = bytes[100_000]! ^ 0xff;
+    await writeFile(join(folder, 'v.tar.gz'), bytes);
+    const missing = join(folder, 'gone.manifest.jsonl');
+    const r = await runCli(['verify', manifestPath, missing, join(folder, 'v.manifest.jsonl')]);
+    expect(r.code).to.equal(1);
+    expect(r.stdout).to.match(/^OK .*v\.tar\.gz: 3 entries/m);
+    expect(r.stdout).to.match(/^DAMAGED .*v\.tar\.gz/m);
+    expect(r.stderr).to.match(/gone\.manifest\.jsonl not found/);
+    const json = await runCli(['verify', manifestPath, missing, '--json']);
+    expect(json.code, 'no damage, one unreadable: exit 2').to.equal(2);
+    const lines = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as { ok?: boolean; event?: string; code?: string });
+    expect(lines.map((line) => line.ok ?? line.code)).to.deep.equal([true, 'SOURCE_NOT_FOUND']);
+    const both = await runCli(['verify', manifestPath, manifestPath]);
+    expect(both.code).to.equal(0);
+  });
+
   it('a FIFO named as an archive or a manifest is refused at once (exit 2), never waited on for a writer', async () => {
     const folder = join(root, 'fifos');
     execFileSync('mkdir', ['-p', join(folder, 'in-folder')]);
