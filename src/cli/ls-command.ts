@@ -189,6 +189,12 @@ async function listFolder(folder: string, flags: ListFlags, write: (line: string
     }
   }
   if (links.length === 0 && !flags.json) write(`# no backups in ${folder}`);
+  // What killed runs left (a partial archive of hundreds of MB, a dead lock) is otherwise unseen.
+  const { removeDeadRuns } = await import('../engine/write/output-files.js');
+  const leftovers = await removeDeadRuns(stores.folder(folder), true).catch(() => []);
+  if (leftovers.length > 0) {
+    warn(`interrupted runs left ${leftovers.slice(0, 3).join(', ')}${leftovers.length > 3 ? ', …' : ''}: gulp-backup prune removes them (a next backup into this folder does too)`);
+  }
 }
 
 /** A parent that is not in the folder listed: a chain may build on backups in another folder (`--since`). */

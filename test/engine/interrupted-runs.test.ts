@@ -62,6 +62,9 @@ describe('engine: interrupted runs', () => {
     expect(dry.code, dry.stderr).to.equal(0);
     expect(dry.stdout).to.include('  would remove what interrupted runs left: snap.tar.gz.partial, snap.gulp-backup.lock');
     expect(await listFolder(out)).to.include.members(['snap.tar.gz.partial', 'snap.gulp-backup.lock']);
+    const listing = await runCli(['ls', out]);
+    expect(listing.code).to.equal(0);
+    expect(listing.stderr).to.include('gulp-backup: warning: interrupted runs left snap.tar.gz.partial, snap.gulp-backup.lock: gulp-backup prune removes them');
     const pruned = await runCli(['prune', out, '--keep-last', '1']);
     expect(pruned.stdout).to.include('  removed what interrupted runs left: snap.tar.gz.partial, snap.gulp-backup.lock');
     await onlyCompleteBackups(out);
