@@ -11,6 +11,7 @@ import PluginError from 'plugin-error';
 import type File from 'vinyl';
 import { backup, backupTask, restoreBackup, type BackupPluginOptions } from '../../src/index.js';
 import { recordOpens } from '../helpers/faults.js';
+import { loggedWhile } from '../helpers/gulp-log.js';
 import { loadManifest, listFolder } from '../helpers/archive.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
@@ -72,16 +73,7 @@ describe('gulp/backup() plugin', () => {
   });
 
   it("logs its summary through gulp's logger, as the task does", async () => {
-    const lines: string[] = [];
-    const listen = (line: string) => lines.push(line);
-    // gulplog is an event emitter (glogg); its types declare only the levels.
-    const events = log as unknown as NodeJS.EventEmitter;
-    events.on('info', listen);
-    try {
-      await backUp({ read: false }, { name: 'logged' }, join(root, 'out-logged'));
-    } finally {
-      events.off('info', listen);
-    }
+    const lines = await loggedWhile('info', () => backUp({ read: false }, { name: 'logged' }, join(root, 'out-logged')));
     expect(lines[0]).to.equal('Backup logged.tar.gz (full)');
     expect(lines).to.include('  3 files, 2 folders, 1 link');
   });
@@ -99,15 +91,9 @@ describe('gulp/backup() plugin', () => {
     });
     let runs = 0;
     const summary = async (glob: string, src: Parameters<typeof gulp.src>[1]): Promise<string[]> => {
-      const lines: string[] = [];
-      const listen = (line: string) => lines.push(line);
-      const events = log as unknown as NodeJS.EventEmitter;
-      events.on('info', listen);
-      try {
-        await pipeline(gulp.src(glob, { cwd: dir, read: false, encoding: false, resolveSymlinks: false, ...src }), backup({ out: join(dir, `out-${runs++}`) }));
-      } finally {
-        events.off('info', listen);
-      }
+      const lines = await loggedWhile('info', () =>
+        pipeline(gulp.src(glob, { cwd: dir, read: false, encoding: false, resolveSymlinks: false, ...src }), backup({ out: join(dir, `out-${runs++}`) })),
+      );
       return lines.filter((line) => line.includes('warning:'));
     };
     expect(await summary('dist/**', {})).to.deep.equal([
@@ -242,15 +228,7 @@ describe('gulp/backup() plugin, incremental', () => {
     await writeTree(root, { 'site/a.txt': 'a', 'site/b.txt': 'b' });
     const out = join(root, 'backups');
     const warnings = async (src: Parameters<typeof gulp.src>[1]): Promise<string[]> => {
-      const lines: string[] = [];
-      const listen = (line: string) => lines.push(line);
-      const events = log as unknown as NodeJS.EventEmitter;
-      events.on('info', listen);
-      try {
-        await pipeline(gulp.src('site/**', { cwd: root, read: false, resolveSymlinks: false, ...src }), backup({ out, kind: 'auto' }));
-      } finally {
-        events.off('info', listen);
-      }
+      const lines = await loggedWhile('info', () => pipeline(gulp.src('site/**', { cwd: root, read: false, resolveSymlinks: false, ...src }), backup({ out, kind: 'auto' })));
       return lines.filter((line) => line.includes('warning:'));
     };
     expect(await warnings({})).to.deep.equal([]);
