@@ -92,7 +92,7 @@ export interface ArchiveOptions extends ChainOptions {
   signal?: AbortSignal;
   /** Called with progress events (throttled; the last one reports 100%). */
   onProgress?: (progress: BackupProgress) => void;
-  /** Bytes of blocks in flight between reading, compressing and writing (`'64MB'` or bytes). Default 256 MB, or 1/16 of the memory if less. */
+  /** Bytes of blocks in flight between reading, compressing and writing (`'64MB'` or bytes). Default 256 MB, or 1/16 of the memory if less; never less than two blocks (a smaller limit is raised to that). */
   maxMemory?: number | string;
   /**
    * Further tries of a read that met a transient error (EBUSY, EAGAIN, EMFILE, ENFILE, EIO, ETIMEDOUT),
@@ -191,6 +191,17 @@ function byteSize(option: string, value: unknown, fallback: number): number {
   if (typeof parsed !== 'number' || !Number.isSafeInteger(parsed) || parsed < 0) {
     throw new OptionError(option, value, "a size in bytes, or a string such as '512KB' or '10MB'");
   }
+  return parsed;
+}
+
+/**
+ * The backup's `maxMemory`. Zero is refused, not taken as "no limit" (as `zstd --memory=0` or a
+ * quota of 0 might be read) nor silently as the least: a backup always holds two blocks in flight,
+ * and a smaller positive limit is raised to that (the README says so).
+ */
+function blocksInFlightMemory(value: unknown): number {
+  const parsed = byteSize('maxMemory', value, DEFAULT_MAX_MEMORY);
+  if (parsed === 0) throw new OptionError('maxMemory', value, "a size such as '64MB' (there is no 'no limit': two blocks are always in flight, and leaving it out gives 256MB or 1/16 of the memory)");
   return parsed;
 }
 
@@ -328,7 +339,7 @@ function resolveArchiveFields(options: ArchiveOptions): ResolvedArchiveOptions {
     name: options.name,
     signal: options.signal,
     onProgress: options.onProgress,
-    maxMemory: byteSize('maxMemory', options.maxMemory, DEFAULT_MAX_MEMORY),
+    maxMemory: blocksInFlightMemory(options.maxMemory),
     retries: integerIn('retries', options.retries, 0, 100, 3),
     retryDelay: integerIn('retryDelay', options.retryDelay, 0, 60_000, 100),
     onFileError: oneOf('onFileError', options.onFileError, ['fail', 'skip'] as const, 'fail'),

@@ -50,6 +50,12 @@ describe('engine/options', () => {
     expect(resolveBackupOptions({ out: 'x', maxFileSize: '10MB', blockSize: '4MB' })).to.include({ maxFileSize: 10 * 1024 * 1024, blockSize: 4 * 1024 * 1024 });
   });
 
+  it("the backup's maxMemory: 0 is refused, not taken as 'no limit' (it was taken silently as the least)", () => {
+    expect(resolveBackupOptions({ out: 'x', maxMemory: '64MB' }).maxMemory).to.equal(64 * 1024 * 1024);
+    expect(resolveBackupOptions({ out: 'x', maxMemory: 1 }).maxMemory).to.equal(1); // raised to two blocks in flight where blocks are cut
+    for (const zero of [0, '0', '0MB']) expect(() => resolveBackupOptions({ out: 'x', maxMemory: zero })).to.throw(OptionError, /`maxMemory`.*there is no 'no limit'/);
+  });
+
   it('keeps each hash once, in the order given', () => {
     expect(resolveBackupOptions({ out: 'x', hashes: ['md5', 'sha256', 'md5'] }).hashes).to.deep.equal(['md5', 'sha256']);
   });
