@@ -65,6 +65,7 @@ async function list(path: string, flags: ListFlags, write: (line: string) => voi
   const { BackupReader } = await import('../engine/read/backup-reader.js');
   const backup = await BackupReader.open(location, stores);
   const { manifest, manifestPath, archivePath } = backup;
+  if (backup.convertedLineEndings) say(`gulp-backup: warning: ${(await import('../format/manifest-line-endings.js')).convertedLineEndingsWarning(manifestPath!)}\n`);
   if (!manifest) return listArchive(backup, maxMemory, flags, write, (line) => say(`gulp-backup: ${line}\n`));
   if (flags.json) {
     for (const entry of manifest.entries) write(JSON.stringify(entry));

@@ -7,6 +7,7 @@ import { BackupError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { checkFooterShape, checkHeaderShape } from './manifest-shape.js';
+import { lfLineEndingsOf } from './manifest-line-endings.js';
 
 export const MANIFEST_FORMAT = 'gulp-backup-manifest';
 /** Version 2 added the footer's `linesSha256`; version 1 manifests are still read (without that check). */
@@ -334,10 +335,12 @@ function checkHeader(record: ManifestHeader): ManifestHeader {
 
 /**
  * Reads a whole manifest from a stream, line by line as the chunks come (splitting bytes at `\n`
- * is about twice as fast as node:readline on a 20,000-line manifest).
+ * is about twice as fast as node:readline on a 20,000-line manifest). A manifest whose line endings
+ * were converted to CRLF is read as it was written (manifest-line-endings.ts), and
+ * `onConvertedLineEndings` is told.
  */
-export async function readManifest(input: Readable): Promise<Manifest> {
-  return assembleManifest(input as AsyncIterable<Buffer | string>);
+export async function readManifest(input: Readable, onConvertedLineEndings: () => void = () => {}): Promise<Manifest> {
+  return assembleManifest(lfLineEndingsOf(input as AsyncIterable<Buffer | string>, onConvertedLineEndings));
 }
 
 /**

@@ -24,6 +24,7 @@ import { BackupReader } from '../engine/read/backup-reader.js';
 import { includeMatcher } from '../engine/read/include-matcher.js';
 import { decompressedCopyWarning } from '../engine/read/decompressed-copy.js';
 import { brokenChainWarning } from '../engine/read/backup-content.js';
+import { convertedLineEndingsWarning } from '../format/manifest-line-endings.js';
 import { digestName, expectedDigest, type ExpectedDigest } from '../engine/read/expected-digest.js';
 import { isManifestFileName } from '../engine/chain/locate-backup.js';
 import { hasEscapedBytes } from '../format/path-bytes.js';
@@ -95,6 +96,7 @@ async function emitEntries(
   // The manifest beside the archive, when there is one: hashes to check, or a chain to follow.
   const located = byPath ? await BackupReader.open(file.path) : await BackupReader.open(file.path).catch(() => undefined);
   const base = join(file.cwd, '.gulp-backup-restore');
+  if (located?.convertedLineEndings) log.warn(`gulp-backup: ${convertedLineEndingsWarning(located.manifestPath!)}`);
   if (located?.manifest?.entries.some((entry) => entry.heldBy !== undefined)) return emitChainPoint(located, base, include, push);
   const hashes = new Map((located?.manifest?.entries ?? []).map((entry) => [entry.path, expectedDigest(entry.hashes)]));
   // Otherwise the bytes that came down the pipeline are the archive.

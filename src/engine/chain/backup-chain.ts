@@ -18,6 +18,7 @@ import {
   type ManifestHeader,
   type ParentLink,
 } from '../../format/manifest.js';
+import { lfLineEndingsOf, withLfLineEndings } from '../../format/manifest-line-endings.js';
 import { joinLocation, nameOf, parentLocation, resolveFrom, resolveLocation } from '../../store/location.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
 import { archiveLocation } from './archive-location.js';
@@ -67,7 +68,7 @@ export async function readChainLink(manifestPath: string, stores: Stores = defau
     // Scanned as it is read: following a chain, listing a folder of backups, each manifest costs
     // one piece of memory, not its size (350 MB for a million entries).
     const scanner = new ManifestEndsScanner();
-    for await (const chunk of store.stream(name)) scanner.update(chunk as Buffer);
+    for await (const chunk of lfLineEndingsOf(store.stream(name) as AsyncIterable<Buffer>, () => {})) scanner.update(chunk);
     const { sha256 } = scanner.digests();
     proven?.(sha256);
     let ends: ReturnType<ManifestEndsScanner['ends']>;
@@ -78,7 +79,7 @@ export async function readChainLink(manifestPath: string, stores: Stores = defau
     }
     return link(ends, sha256);
   }
-  const bytes = await store.readAll(name);
+  const bytes = withLfLineEndings(await store.readAll(name));
   const digests = hashManifestBytes(bytes);
   proven?.(digests.sha256);
   let ends: ReturnType<typeof parseManifestEnds>;
@@ -94,7 +95,7 @@ export async function readChainLink(manifestPath: string, stores: Stores = defau
 async function linkManifestBytes(link: ChainLink, stores: Stores): Promise<Buffer> {
   if (link.kept?.bytes) return link.kept.bytes;
   const { store, name } = stores.file(link.manifestPath);
-  const bytes = await store.readAll(name);
+  const bytes = withLfLineEndings(await store.readAll(name));
   if (createHash('sha256').update(bytes).digest('hex') !== link.sha256) {
     throw new ChainError('PARENT_CHANGED', `${link.manifestPath} changed while it was read. Run the backup again.`, { path: link.manifestPath });
   }

@@ -11,6 +11,8 @@ export interface LocatedBackup {
   archivePath: string;
   /** The backup's manifest, which could not be read: the archive is read on its own (see `locateBackup`). */
   unreadableManifest?: { path: string; reason: string };
+  /** The manifest's line endings were converted to CRLF: it was read as written (format/manifest-line-endings.ts). */
+  convertedLineEndings?: true;
 }
 
 export function notFound(path: string, error: unknown, why?: string): BackupError {
@@ -128,8 +130,9 @@ export async function locateBackup(path: string, stores: Stores = defaultStores,
   const { store, name } = stores.file(path);
   if (path.endsWith('.manifest.jsonl')) {
     let manifest: Manifest;
+    let convertedLineEndings = false;
     try {
-      manifest = await readManifest(store.stream(name));
+      manifest = await readManifest(store.stream(name), () => (convertedLineEndings = true));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(path, error);
       if (error instanceof NewerManifestError) throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} was ${error.message}`, { path, cause: error });
@@ -139,7 +142,8 @@ export async function locateBackup(path: string, stores: Stores = defaultStores,
       if (archive) return { manifest: undefined, manifestPath: undefined, archivePath: archive, unreadableManifest: { path, reason } };
       throw new BackupError('MANIFEST_INVALID', `${path}: ${reason}. To read the archive without it (no file hashes, no chain), name the archive itself.`, { path, cause: error });
     }
-    return { manifest, manifestPath: path, archivePath: await archiveLocation(path, manifest.header, manifest.footer, stores) };
+    const archivePath = await archiveLocation(path, manifest.header, manifest.footer, stores);
+    return { manifest, manifestPath: path, archivePath, ...(convertedLineEndings ? { convertedLineEndings } : {}) };
   }
   const beside = manifestBeside(path);
   if (beside !== path && (await store.stat(nameOf(beside)))) {

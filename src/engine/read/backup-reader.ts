@@ -65,6 +65,11 @@ export class BackupReader {
     return this.located.unreadableManifest;
   }
 
+  /** Whether the manifest's line endings had been converted to CRLF (it was read as written: LF). */
+  get convertedLineEndings(): boolean {
+    return this.located.convertedLineEndings === true;
+  }
+
   /** The backups whose archives hold this one's content, proven link by link (once, however often asked). */
   holders(): Promise<ContentHolders> {
     const manifest = this.requireManifest('holders');

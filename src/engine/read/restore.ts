@@ -14,6 +14,7 @@ import { includeMatcher } from './include-matcher.js';
 import { deleteExtra, keptFoldersWarning } from './delete-extra.js';
 import { nestedInItself, strippedPath } from './restore-paths.js';
 import { decompressedCopyWarning } from './decompressed-copy.js';
+import { convertedLineEndingsWarning } from '../../format/manifest-line-endings.js';
 import { skippedWhenMade } from './skipped-when-made.js';
 import { expectedDigest } from './expected-digest.js';
 import { AbortError, BackupError, OptionError, restoreFailureReason } from '../../errors.js';
@@ -228,6 +229,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
       `its manifest ${manifestPath} cannot be read (${reason}): the archive was restored on its own, its files checked against the tar headers only (an incremental's unchanged files lie in earlier archives and are not restored)`,
     );
   }
+  if (backup.convertedLineEndings) context.result.warnings.push(convertedLineEndingsWarning(backup.manifestPath!));
   const leftOut = backup.manifest && skippedWhenMade(backup.manifest, options.include ? includeMatcher(options.include, backup.manifest.header.selection?.sources) : undefined);
   if (leftOut) context.result.warnings.push(leftOut);
   try {

@@ -26,6 +26,7 @@ import { COMPRESSION_HEAD_BYTES, MULTIVOLUME_CONTINUATION, compressionOf, moreAf
 import { BlockCodecPool } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { decompressedCopyWarning, isDecompressedCopy } from './decompressed-copy.js';
+import { convertedLineEndingsWarning } from '../../format/manifest-line-endings.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
 import { skippedWhenMade } from './skipped-when-made.js';
 import { notFound } from '../chain/locate-backup.js';
@@ -132,6 +133,7 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
     const warnings: string[] = [];
     const unreadable = backup.unreadableManifest;
     if (unreadable) problems.push(`its manifest ${unreadable.path} cannot be read (${unreadable.reason}): the archive was checked on its own, without file hashes`);
+    if (backup.convertedLineEndings) warnings.push(convertedLineEndingsWarning(manifestPath!));
     const leftOut = manifest && skippedWhenMade(manifest);
     if (leftOut) warnings.push(leftOut);
     const archives: string[] = [];

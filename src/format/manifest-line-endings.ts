@@ -1,0 +1,75 @@
+/**
+ * A manifest whose line endings were converted to CRLF (git's `core.autocrlf` on Windows, an
+ * editor, an FTP transfer in ASCII mode) holds the same records, but its bytes no longer match
+ * the digests in its footer and in a child's parent link. A manifest written by gulp-backup holds
+ * no carriage return at all (JSON escapes one inside a string as `\r`), so removing every CR that
+ * ends a line gives back exactly the bytes written, and the digests then prove them as before; a
+ * manifest edited in any other way still fails them. Such a manifest is read as written (LF), and
+ * the reader says so.
+ */
+
+const CR = 0x0d;
+
+/** `bytes` without the carriage return of each CRLF; `bytes` itself when there is none. */
+export function withLfLineEndings(bytes: Buffer): Buffer {
+  let crlf = bytes.indexOf('\r\n');
+  if (crlf === -1) return bytes;
+  const pieces: Buffer[] = [];
+  let from = 0;
+  for (; crlf !== -1; crlf = bytes.indexOf('\r\n', crlf + 2)) {
+    pieces.push(bytes.subarray(from, crlf));
+    from = crlf + 1; // the LF stays
+  }
+  pieces.push(bytes.subarray(from));
+  return Buffer.concat(pieces);
+}
+
+/**
+ * The same over a manifest read piece by piece: a CR at the end of one piece is held back until
+ * the next shows whether an LF follows it. `converted()` says whether any CRLF was met.
+ */
+export class LfLineEndings {
+  private heldCr = false;
+  private met = false;
+
+  /** The piece as written (LF), less a trailing CR held for the next. */
+  push(piece: Buffer): Buffer {
+    const joined = this.heldCr ? Buffer.concat([Buffer.from([CR]), piece]) : piece;
+    this.heldCr = joined.length > 0 && joined[joined.length - 1] === CR;
+    const body = this.heldCr ? joined.subarray(0, -1) : joined;
+    const lf = withLfLineEndings(body);
+    if (lf !== body) this.met = true;
+    return lf;
+  }
+
+  /** What is still held: a CR that no LF followed (kept: it belongs to the bytes). */
+  end(): Buffer {
+    const rest = this.heldCr ? Buffer.from([CR]) : Buffer.alloc(0);
+    this.heldCr = false;
+    return rest;
+  }
+
+  converted(): boolean {
+    return this.met;
+  }
+}
+
+/** The pieces of a manifest, as written (LF); `onConverted` is told once CRLF line endings were met. */
+export async function* lfLineEndingsOf(pieces: AsyncIterable<Buffer | string>, onConverted: () => void): AsyncGenerator<Buffer> {
+  const lf = new LfLineEndings();
+  for await (const piece of pieces) {
+    const bytes = lf.push(typeof piece === 'string' ? Buffer.from(piece) : piece);
+    if (bytes.length > 0) yield bytes;
+  }
+  const rest = lf.end();
+  if (rest.length > 0) yield rest;
+  if (lf.converted()) onConverted();
+}
+
+/** What the readers say of such a manifest. */
+export function convertedLineEndingsWarning(manifestPath: string): string {
+  return (
+    `${manifestPath} has CRLF line endings (git's core.autocrlf, an editor or a text-mode transfer converted it): ` +
+    `it was read with the LF endings it was written with, which its digests prove. Keep backups binary in git (.gitattributes: *.jsonl -text)`
+  );
+}
