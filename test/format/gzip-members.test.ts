@@ -55,6 +55,44 @@ describe('format/gzip-members (gzip -d, member by member)', () => {
     }
   });
 
+  it('many members of every size (split pieces, empty ones, one that inflates past 1 MiB between small ones): what gzip -d gives, in any chunks', async () => {
+    const pieces: Buffer[] = [];
+    for (let at = 0, i = 0; at < data.length; i++) {
+      const length = [0, 1, 777, 20, 30_000, 5][i % 6]!;
+      pieces.push(data.subarray(at, at + length));
+      at += length;
+    }
+    pieces.splice(7, 0, Buffer.alloc(3 * 1024 * 1024, 7)); // 3 KB of deflate data that inflates to 3 MiB
+    const bytes = Buffer.concat(pieces.map((piece, i) => (i % 5 === 4 ? memberWithEveryHeaderField(piece) : gzipSync(piece))));
+    const expected = execFileSync('gzip', ['-dc'], { input: bytes, maxBuffer: 64 * 1024 * 1024 });
+    for (const size of [100, 4096, 65_536, bytes.length]) {
+      const { data: out, end } = await gunzip(bytes, size);
+      expect(out.equals(expected), `chunks of ${size}`).to.equal(true);
+      expect(end).to.deep.equal({ members: pieces.length, trailingGarbage: false });
+    }
+  });
+
+  it('a damaged small member among many is named as damage, wherever it lies', async () => {
+    const members = Array.from({ length: 40 }, (_, i) => gzipSync(data.subarray(i * 100, i * 100 + 100)));
+    for (const [what, at] of [
+      ['CRC-32', (m: Buffer) => m.length - 8],
+      ['length', (m: Buffer) => m.length - 3],
+      ['deflate data', () => 12],
+    ] as const) {
+      for (const which of [0, 17, 39]) {
+        const bad = members.map((member) => Buffer.from(member));
+        const target = bad[which]!;
+        target[at(target)] = target[at(target)]! ^ 0x55;
+        const error = await gunzip(Buffer.concat(bad), 4096).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, `${what} of member ${which}`).to.be.instanceOf(GzipFormatError);
+        expect((error as GzipFormatError).code, `${what} of member ${which}`).to.equal('ARCHIVE_DAMAGED');
+      }
+    }
+  });
+
   it('ignores zero padding silently and other trailing bytes with a flag, keeping all the data', async () => {
     const padded = await gunzip(Buffer.concat([gzipSync(data), Buffer.alloc(10_240)]), 4096);
     expect(padded.data.equals(data)).to.equal(true);
