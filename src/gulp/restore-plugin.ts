@@ -23,6 +23,7 @@ import { expandSparse } from '../engine/read/sparse.js';
 import { BackupReader } from '../engine/read/backup-reader.js';
 import { includeMatcher } from '../engine/read/include-matcher.js';
 import { decompressedCopyWarning } from '../engine/read/decompressed-copy.js';
+import { recompressedCopyWarning } from '../engine/read/recompressed-copy.js';
 import { brokenChainWarning } from '../engine/read/backup-content.js';
 import { convertedLineEndingsWarning } from '../format/manifest-line-endings.js';
 import { digestName, expectedDigest, type ExpectedDigest } from '../engine/read/expected-digest.js';
@@ -215,6 +216,7 @@ async function emitChainPoint(backup: BackupReader, base: string, include: ((pat
   // What restore says too: a chain bridged by id, an archive stored without its compression.
   if (content.brokenChain) log.warn(`gulp-backup: ${brokenChainWarning(content.brokenChain)}`);
   for (const { archivePath, codec } of content.decompressedCopies) log.warn(`gulp-backup: ${decompressedCopyWarning(archivePath, codec)}`);
+  for (const { archivePath, codec } of content.recompressedCopies) log.warn(`gulp-backup: ${recompressedCopyWarning(archivePath, codec)}`);
   try {
     for (const entry of chosen) {
       const mtime = new Date(nanosecondsToMilliseconds(BigInt(entry.mtimeNs)));

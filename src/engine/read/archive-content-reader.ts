@@ -17,6 +17,7 @@ import type { StoredFile } from '../../store/backup-store.js';
 import { nameOf as basename } from '../../store/location.js';
 import { malformedEntry } from './malformed-entry.js';
 import { isDecompressedCopy } from './decompressed-copy.js';
+import { isRecompressedCopy, recompressedBlocks } from './recompressed-copy.js';
 import { noneCodec } from '../../format/codecs/none-codec.js';
 import type { Stores } from '../../store/stores.js';
 
@@ -29,12 +30,14 @@ export class ArchiveContentReader {
   private file: StoredFile | undefined;
   /** Whether the archive is its tar stream stored decompressed (decompressed-copy.ts). */
   decompressed = false;
+  /** Whether another tool recompressed the archive (recompressed-copy.ts): read as one stream. */
+  recompressed = false;
 
   private constructor(
     private readonly holder: ContentHolder,
     private readonly only: number[],
     /** Files whose SHA-256 the worker that inflates their block takes: the block, and the file's place among its ranges. */
-    private readonly hashedInBlock: ReadonlyMap<ManifestEntry, readonly [block: number, range: number]>,
+    private hashedInBlock: ReadonlyMap<ManifestEntry, readonly [block: number, range: number]>,
   ) {
     this.blocksTotal = holder.footer.blocks.count;
     this.blocksNeeded = only.length;
@@ -85,16 +88,28 @@ export class ArchiveContentReader {
         cause: error,
       });
     });
-    const decompressed = await isDecompressedCopy(file, header, footer).catch(async (error: unknown) => {
+    let decompressed: boolean;
+    let recompressed: boolean;
+    try {
+      decompressed = await isDecompressedCopy(file, header, footer);
+      recompressed = !decompressed && (await isRecompressedCopy(file, header, footer, holder.archivePath));
+    } catch (error) {
       await file.close();
       throw error;
-    });
+    }
     const codec = decompressed ? noneCodec : recorded;
     // Only where the workers have time to spare (gzip keeps them the busier side).
     const inWorker = codec.decompressesFast;
     const content = new ArchiveContentReader(holder, [...needed].sort((a, b) => a - b), inWorker ? hashedInBlock : new Map());
     content.file = file;
     content.decompressed = decompressed;
+    content.recompressed = recompressed;
+    if (recompressed) {
+      // One stream, in order, cut into the manifest's blocks: the file handle is not needed.
+      content.hashedInBlock = new Map();
+      content.blocks = recompressedBlocks(holder.archivePath, { stores, blockSize, tarBytes: footer.totals.tarBytes, only: content.only, signal });
+      return content;
+    }
     const index = { blockSize, offsets: footer.blocks.offsets, tarBytes: footer.totals.tarBytes };
     // Each file is proven by its own SHA-256; the archive's, over every byte, is verify's to check.
     const reader = new ArchiveReader(file, pool, codec, index, false);

@@ -25,6 +25,8 @@ export class BackupContent {
   brokenChain: string | undefined;
   /** Archives read that hold their tar stream stored decompressed: each one's path and codec. */
   readonly decompressedCopies: Array<{ archivePath: string; codec: string }> = [];
+  /** Archives read that another tool recompressed: each one's path and recorded codec. */
+  readonly recompressedCopies: Array<{ archivePath: string; codec: string }> = [];
 
   private readonly readers = new Map<string, ArchiveContentReader>();
   private readonly unavailable = new Map<string, string>();
@@ -62,6 +64,7 @@ export class BackupContent {
           const reader = await ArchiveContentReader.open(holder, entries, content.pool, maxInFlight, options.signal, stores, options.hashInBlockUpTo);
           content.readers.set(id, reader);
           if (reader.decompressed) content.decompressedCopies.push({ archivePath: holder.archivePath, codec: holder.header.options.codec });
+          if (reader.recompressed) content.recompressedCopies.push({ archivePath: holder.archivePath, codec: holder.header.options.codec });
           content.blocksTotal += reader.blocksTotal;
           content.blocksNeeded += reader.blocksNeeded;
         } catch (error) {

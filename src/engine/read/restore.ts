@@ -14,6 +14,7 @@ import { includeMatcher } from './include-matcher.js';
 import { deleteExtra, keptFoldersWarning } from './delete-extra.js';
 import { nestedInItself, strippedPath } from './restore-paths.js';
 import { decompressedCopyWarning } from './decompressed-copy.js';
+import { recompressedCopyWarning } from './recompressed-copy.js';
 import { convertedLineEndingsWarning } from '../../format/manifest-line-endings.js';
 import { skippedWhenMade } from './skipped-when-made.js';
 import { expectedDigest } from './expected-digest.js';
@@ -403,6 +404,7 @@ async function restoreWithManifest(backup: BackupReader, manifest: Manifest, con
     result.warnings.push(brokenChainWarning(content.brokenChain));
   }
   for (const { archivePath, codec } of content.decompressedCopies) result.warnings.push(decompressedCopyWarning(archivePath, codec));
+  for (const { archivePath, codec } of content.recompressedCopies) result.warnings.push(recompressedCopyWarning(archivePath, codec));
   result.blocksTotal += content.blocksTotal;
   result.blocksRead += content.blocksNeeded;
   context.progress.enter('restore');

@@ -26,6 +26,7 @@ import { COMPRESSION_HEAD_BYTES, MULTIVOLUME_CONTINUATION, compressionOf, moreAf
 import { BlockCodecPool } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { decompressedCopyWarning, isDecompressedCopy } from './decompressed-copy.js';
+import { isRecompressedCopy, recompressedCopyWarning } from './recompressed-copy.js';
 import { convertedLineEndingsWarning } from '../../format/manifest-line-endings.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
 import { skippedWhenMade } from './skipped-when-made.js';
@@ -270,8 +271,10 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
     // codec, unless the file is its tar stream stored decompressed (decompressed-copy.ts).
     const bytes = { size: fileSize, read: (position: number, length: number) => file.read(position, length) };
     const decompressed = manifest !== undefined && footer !== undefined && (await isDecompressedCopy(file, manifest.header, footer));
-    const recorded = manifest && !decompressed ? readableCodec(codecNamed(manifest.header.options.codec, archivePath), archivePath) : undefined;
-    const codec = decompressed ? noneCodec : (recorded ?? (fileSize === 0 ? undefined : await containerOf(bytes)));
+    // Recompressed by another tool (recompressed-copy.ts): read as another tool's stream, checked against the manifest.
+    const recompressed = manifest !== undefined && footer !== undefined && !decompressed && (await isRecompressedCopy(bytes, manifest.header, footer, archivePath));
+    const recorded = manifest && !decompressed && !recompressed ? readableCodec(codecNamed(manifest.header.options.codec, archivePath), archivePath) : undefined;
+    const codec = decompressed ? noneCodec : (recorded ?? (fileSize === 0 || recompressed ? undefined : await containerOf(bytes)));
     const compression = codec ? undefined : compressionOf(await file.read(0, COMPRESSION_HEAD_BYTES), archivePath);
     const reader = new ArchiveReader(
       file,
@@ -286,8 +289,9 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
     const foreign = compression === 'gzip' || compression === 'zstd';
     const layout: ArchiveLayout = foreign ? compression : codec === undefined || codec === noneCodec ? 'tar' : 'blocked';
     const warnings: string[] = decompressed ? [decompressedCopyWarning(archivePath, manifest!.header.options.codec)] : [];
+    if (recompressed) warnings.push(recompressedCopyWarning(archivePath, manifest!.header.options.codec));
     // Files whole in one block are hashed by the worker that decompresses it.
-    const plan = manifest && footer ? workerHashPlan(manifest.entries, footer.blocks.blockSize, manifest.header.options.hashes) : undefined;
+    const plan = manifest && footer && !recompressed ? workerHashPlan(manifest.entries, footer.blocks.blockSize, manifest.header.options.hashes) : undefined;
     const blocks = foreign
       ? decompressedBlocks(archivePath, { onRead, warnings, stores, maxMemory })
       : reader.blocks({ maxInFlight: 2 * concurrency + 1, signal, onRead, ...(plan ? { hashRanges: plan.ranges } : {}) });
@@ -312,7 +316,7 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
     for await (const block of counted) void block; // the rest of the archive: block checksums, lengths, end marker
     if (!foreign) problems.push(...reader.end.problems);
     problems.push(...check.problems);
-    if (footer && !decompressed) {
+    if (footer && !decompressed && !recompressed) {
       if (fileSize !== footer.archiveFile.size) problems.unshift(`the archive is ${fileSize} bytes, the manifest says ${footer.archiveFile.size}`);
       else if (reader.end.sha256 !== undefined && reader.end.sha256 !== footer.archiveFile.sha256) {
         problems.unshift('the archive does not match the SHA-256 in its manifest');
