@@ -207,6 +207,31 @@ describe('engine/verifyBackup', () => {
     });
   });
 
+  it("zeros after the end marker (a tape's or dd conv=sync's padding): intact, with a warning, as gzip -t and GNU tar pass over them (was DAMAGED); anything else there is still a problem", async () => {
+    const { archive, manifest } = await copyBackup();
+    const written = await readFile(archive);
+    await writeFile(archive, Buffer.concat([written, Buffer.alloc(10_240)]));
+    await run('gzip', ['-t', archive]);
+    for (const path of [manifest, archive]) {
+      const report = await verifyBackup(path);
+      expect(report.ok, report.problems.join('\n')).to.equal(true);
+      expect(report.warnings.join('\n')).to.match(/ends with 10240 zero bytes after its end marker .*the archive before them matches its manifest/);
+    }
+    await copyFile(archive, `${archive}.alone.tar.gz`);
+    const alone = await verifyBackup(`${archive}.alone.tar.gz`);
+    expect(alone.ok, alone.problems.join('\n')).to.equal(true);
+    expect(alone.warnings.join('\n')).to.match(/ends with 10240 zero bytes/);
+
+    const edited = Buffer.from(written);
+    edited[20] = edited[20]! ^ 1; // inside the first block: the archive before the zeros is not the one written
+    await writeFile(archive, Buffer.concat([edited, Buffer.alloc(512)]));
+    expect((await verifyBackup(manifest)).ok).to.equal(false);
+    await writeFile(archive, Buffer.concat([written, Buffer.alloc(100), Buffer.from('x')]));
+    const junk = await verifyBackup(manifest);
+    expect(junk.ok).to.equal(false);
+    expect(junk.problems.join('\n')).to.match(/101 unexpected bytes after the end marker/);
+  });
+
   it('a manifest from another archive: the archive checksum and the entries disagree', async () => {
     const other = await createBackup({ sources: ['tree/z'], cwd: root, out: join(root, 'other'), name: 'b' });
     const { manifest } = await copyBackup();

@@ -8,6 +8,7 @@
  * seek table); damage there may end the walk.
  */
 import { createHash } from 'node:crypto';
+import { isAllZeros } from '../../format/tar-entry-stream.js';
 import { implausibleBlock, type BlockCodec, type BlockSizes, type LocatedBlock } from '../../format/codecs/block-codec.js';
 import type { BlockCodecPool, BlockRange, DecompressedBlock } from '../block-codec-pool.js';
 import type { StoredFile } from '../../store/backup-store.js';
@@ -42,6 +43,11 @@ export interface ArchiveEnd {
   fileSize: number;
   /** What is wrong with the end of the file: missing end marker (truncated), trailing bytes… */
   problems: string[];
+  /**
+   * Zero bytes after the end marker (a tape's or `dd conv=sync`'s padding, which gzip and GNU tar
+   * pass over), and the SHA-256 of the file up to them: the archive as it was written.
+   */
+  zeroPadding?: { bytes: number; sha256Before: string | undefined };
 }
 
 export interface ReadOptions {
@@ -105,6 +111,18 @@ export class ArchiveReader {
     const algorithms = ranges.length > 0 ? hashRanges!.algorithms : [];
     const result: DecompressedBlock = await this.pool.decompress(this.codec, block.bytes!.buffer as ArrayBuffer, block.length, block.rawLength, ranges, algorithms);
     return result.data ? { ...base, data: result.data, exclusive: true, digests: result.digests } : { ...base, error: `${this.codec.name} block at byte ${block.archiveOffset}: ${result.error}` };
+  }
+
+  /** Reads (and hashes) the file from `position` to its end, a piece at a time: whether it holds only zeros. */
+  private async readRest(position: number): Promise<boolean> {
+    let zeros = true;
+    for (let at = position; at < this.fileSize; ) {
+      const piece = await this.readAt(at, Math.min(REST_PIECE, this.fileSize - at));
+      if (piece.length === 0) break;
+      zeros &&= isAllZeros(piece);
+      at += piece.length;
+    }
+    return zeros;
   }
 
   /** Reads `length` bytes at `position` into a buffer of its own (transferable), hashing in file order. */
@@ -187,17 +205,22 @@ export class ArchiveReader {
   /** The end marker must follow the last block, as the codec writes it for the blocks read. */
   private async checkEndMarker(position: number): Promise<void> {
     const marker = this.codec.endMarker(this.sizes);
-    const tail = await this.readAt(position, Math.max(0, this.fileSize - position));
-    if (tail.length < marker.length || !tail.subarray(0, marker.length).equals(marker)) {
-      this.end.problems.push(
-        tail.length < marker.length ? `no end marker: the archive was cut short at byte ${this.fileSize}` : `damaged end marker at byte ${position}`,
-      );
-    } else if (tail.length > marker.length) {
-      this.end.problems.push(`${tail.length - marker.length} unexpected bytes after the end marker`);
+    const found = await this.readAt(position, Math.min(marker.length, Math.max(0, this.fileSize - position)));
+    if (found.length < marker.length || !found.equals(marker)) {
+      this.end.problems.push(found.length < marker.length ? `no end marker: the archive was cut short at byte ${this.fileSize}` : `damaged end marker at byte ${position}`);
+      await this.readRest(position + found.length);
+    } else if (this.fileSize > position + marker.length) {
+      const sha256Before = this.hashedUpTo === position + marker.length && this.hashFile ? this.hash.copy().digest('hex') : undefined;
+      const extra = this.fileSize - position - marker.length;
+      if (await this.readRest(position + marker.length)) this.end.zeroPadding = { bytes: extra, sha256Before };
+      else this.end.problems.push(`${extra} unexpected bytes after the end marker`);
     }
     if (this.hashedUpTo === this.fileSize) this.end.sha256 = this.hash.digest('hex');
   }
 }
+
+/** What follows the end marker is read in pieces of this size. */
+const REST_PIECE = 1 << 20;
 
 /** Without an index, a plain tar is read in blocks of this size. */
 const DEFAULT_PLAIN_BLOCK = 1 << 20;

@@ -316,7 +316,12 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
     for await (const block of counted) void block; // the rest of the archive: block checksums, lengths, end marker
     if (!foreign) problems.push(...reader.end.problems);
     problems.push(...check.problems);
-    if (footer && !decompressed && !recompressed) {
+    const padding = reader.end.zeroPadding;
+    if (padding) warnings.push(zeroPaddingWarning(archivePath, padding.bytes, footer !== undefined));
+    if (footer && padding && fileSize === footer.archiveFile.size + padding.bytes) {
+      // The archive as written, then zeros: proven up to them.
+      if (padding.sha256Before !== footer.archiveFile.sha256) problems.unshift('the archive does not match the SHA-256 in its manifest');
+    } else if (footer && !decompressed && !recompressed) {
       if (fileSize !== footer.archiveFile.size) problems.unshift(`the archive is ${fileSize} bytes, the manifest says ${footer.archiveFile.size}`);
       else if (reader.end.sha256 !== undefined && reader.end.sha256 !== footer.archiveFile.sha256) {
         problems.unshift('the archive does not match the SHA-256 in its manifest');
@@ -326,6 +331,14 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
   } finally {
     await file.close();
   }
+}
+
+/** What verify says of zeros after the end marker. */
+function zeroPaddingWarning(archivePath: string, bytes: number, withManifest: boolean): string {
+  return (
+    `${archivePath} ends with ${bytes} zero bytes after its end marker (padding, as a tape or dd conv=sync leaves): ignored, as gzip and GNU tar ignore them` +
+    (withManifest ? `; the archive before them matches its manifest, but sha256sum -c (of the whole file) fails on it` : '')
+  );
 }
 
 interface Check {
