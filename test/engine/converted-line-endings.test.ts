@@ -35,6 +35,16 @@ describe('format: manifest line endings', () => {
         expect(lf.converted()).to.equal(true);
       }
     }
+    // A byte-order mark first (an editor's), however the pieces cut it.
+    const marked = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), whole]);
+    for (let cut = 0; cut <= 5; cut++) {
+      const lf = new LfLineEndings();
+      const out = Buffer.concat([lf.push(marked.subarray(0, cut)), lf.push(marked.subarray(cut)), lf.end()]);
+      expect(out.toString(), `cut at ${cut}`).to.equal(expected);
+    }
+    expect(withLfLineEndings(marked).toString()).to.equal(expected);
+    const short = new LfLineEndings();
+    expect(Buffer.concat([short.push(Buffer.from([0xef, 0xbb])), short.end()])).to.deep.equal(Buffer.from([0xef, 0xbb])); // not a mark: kept
     const plain = new LfLineEndings();
     plain.push(Buffer.from('a\r'));
     plain.push(Buffer.from('b\n'));
@@ -104,6 +114,19 @@ describe('engine: manifests whose line endings were converted to CRLF', () => {
     expect(made.kind).to.equal('incremental');
     const report = await verifyBackup(made.manifestPath);
     expect(report.ok, report.problems.join('\n')).to.equal(true);
+  });
+
+  it('saved by an editor with a byte-order mark and CRLF (Notepad, PowerShell): read as written, and said', async () => {
+    const folder = await tempDir();
+    for (const name of await readdir(join(root, 'repo/backups'))) await writeFile(join(folder, name), await readFile(join(root, 'repo/backups', name)));
+    const path = join(folder, 'inc.manifest.jsonl');
+    const text = await readFile(path, 'utf8');
+    await writeFile(path, `\ufeff${text.replaceAll('\n', '\r\n')}`);
+    const report = await verifyBackup(path);
+    expect(report.ok, report.problems.join('\n')).to.equal(true);
+    expect(report.warnings.join('\n')).to.match(CONVERTED);
+    const cli = await runCli(['restore', path, '-t', join(folder, 'out')]);
+    expect(cli.code, cli.stderr).to.equal(0);
   });
 
   it('a converted manifest edited besides is still damage: its digest is of the lines as written', async () => {
