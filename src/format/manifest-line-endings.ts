@@ -85,6 +85,6 @@ export async function* lfLineEndingsOf(pieces: AsyncIterable<Buffer | string>, o
 export function convertedLineEndingsWarning(manifestPath: string): string {
   return (
     `${manifestPath} has CRLF line endings or a byte-order mark (git's core.autocrlf, an editor or a text-mode transfer converted it): ` +
-    `it was read with the LF endings it was written with, which its digests prove. Keep backups binary in git (.gitattributes: *.jsonl -text)`
+    `it was read as it was written (LF line endings, no byte-order mark), which its digests prove. Keep backups binary in git (.gitattributes: *.jsonl -text)`
   );
 }

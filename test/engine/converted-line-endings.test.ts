@@ -14,7 +14,7 @@ import { runCli } from '../helpers/cli.js';
 import { loggedWhile } from '../helpers/gulp-log.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
-const CONVERTED = /has CRLF line endings .*read with the LF endings it was written with/;
+const CONVERTED = /has CRLF line endings or a byte-order mark .*read as it was written \(LF line endings, no byte-order mark\)/;
 
 describe('format: manifest line endings', () => {
   it('CRLF becomes LF, a lone CR stays, and bytes without CRLF are returned as they are', () => {
