@@ -171,6 +171,36 @@ describe('engine: archives recompressed by another tool', () => {
     expect(report.counts.ok).to.be.greaterThan(0);
   });
 
+  it('a new incremental builds on a full backup kept decompressed, recompressed or zero-padded (it was refused: "could not be restored"), not on one cut short', async () => {
+    for (const [kind, change] of [
+      ['decompressed', (archive: string) => run('sh', ['-c', 'gzip -dc "$1" > "$1.new" && mv "$1.new" "$1"', 'sh', archive])],
+      ['recompressed', (archive: string) => recompress(archive, 'gzip -9')],
+      ['followed by zero padding', async (archive: string) => writeFile(archive, Buffer.concat([await readFile(archive), Buffer.alloc(4096)]))],
+    ] as const) {
+      const dir = await tempDir();
+      await writeTree(dir, { 'site/a.txt': 'a', 'site/b.bin': pseudoRandomBytes(150_000, 2) });
+      const options = { sources: ['site'], cwd: dir, out: join(dir, 'backups'), blockSize: '64KB' };
+      const full = await createBackup({ ...options, name: 'full' });
+      await change(full.archivePath);
+      await writeTree(dir, { 'site/a.txt': 'a2' });
+      const inc = await createBackup({ ...options, name: 'inc', kind: 'incremental' });
+      expect(inc.kind, kind).to.equal('incremental');
+      expect(inc.warnings.join('\n'), kind).to.match(new RegExp(`full\\.tar\\.gz, an archive of the chain, is (stored without its compression|${kind})`));
+      const target = await tempDir();
+      const restored = await restoreBackup(inc.manifestPath, { to: target });
+      expect(restored.ok, `${kind}: ${JSON.stringify(restored.failures)}`).to.equal(true);
+      expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(dir, 'site')));
+    }
+    const dir = await tempDir();
+    await writeTree(dir, { 'site/a.txt': 'a' });
+    const options = { sources: ['site'], cwd: dir, out: join(dir, 'backups') };
+    const full = await createBackup({ ...options, name: 'full' });
+    await truncate(full.archivePath, (await readFile(full.archivePath)).length - 10);
+    const refused = await createBackup({ ...options, name: 'inc', kind: 'incremental' }).catch((error: unknown) => error);
+    expect(refused).to.include({ code: 'PARENT_MISSING' });
+    expect((refused as Error).message).to.match(/could not be restored/);
+  });
+
   it('in a chain: an incremental whose full backup was recompressed restores and verifies, the restore() plugin too', async () => {
     const dir = await tempDir();
     await writeTree(dir, { 'site/a.txt': 'a', 'site/b.bin': pseudoRandomBytes(200_000, 5), 'site/c.txt': 'c' });

@@ -9,6 +9,7 @@ import { ancestry, readChainLink, readLinkFiles, type ChainLink } from './backup
 import type { ParentFileIndex } from './parent-files.js';
 import { isBackupFileName, manifestBeside, newestManifest, type UnreadableManifest } from './locate-backup.js';
 import { ChangeDetector } from './change-detector.js';
+import { archiveCopyKind, archiveCopyNote, type ArchiveCopyKind } from '../read/archive-copy.js';
 import type { ResolvedArchiveOptions, ResolvedChainOptions } from '../options.js';
 import { nameOf, relativeLocation } from '../../store/location.js';
 import type { Stores } from '../../store/stores.js';
@@ -81,7 +82,7 @@ export async function planBackup(options: ResolvedChainOptions, tree: TreeIdenti
     }
     chain = [];
     for await (const link of ancestry(newest, stores)) chain.push(link);
-    await checkArchivesPresent(chain, stores);
+    await checkArchivesPresent(chain, stores, warnings);
   } catch (error) {
     // `auto` starts a new chain rather than build on one that cannot be restored (or read).
     const unusable = error instanceof ChainError || (error instanceof BackupError && error.code === 'MANIFEST_INVALID');
@@ -157,17 +158,33 @@ async function newestBackupIn(since: string, unreadable: UnreadableManifest[], s
  * unchanged files to them. (Manifests are proven by `ancestry`; archives only by their size here,
  * since hashing them all would read the whole chain on every run. `verify` reads them.)
  */
-async function checkArchivesPresent(chain: readonly ChainLink[], stores: Stores): Promise<void> {
+async function checkArchivesPresent(chain: readonly ChainLink[], stores: Stores, warnings: string[]): Promise<void> {
   for (const link of chain) {
     const { store, name } = stores.file(link.archivePath);
     const size = (await store.stat(name))?.size;
     if (size === link.footer.archiveFile.size) continue;
+    // Not the size written, but a copy the readers take (decompressed, recompressed, padded): its files can be restored.
+    const kind = size === undefined ? undefined : await copyKindOf(link, stores);
+    if (kind) {
+      warnings.push(archiveCopyNote(link.archivePath, kind));
+      continue;
+    }
     throw new ChainError(
       'PARENT_MISSING',
       `${link.archivePath}, an archive of the chain that ${nameOf(chain[0]!.manifestPath)} belongs to, is ${size === undefined ? 'missing' : `${size} bytes, not ${link.footer.archiveFile.size}`}: ` +
         'a backup built on it could not be restored. Put it back, or make a full backup (--auto does so by itself).',
       { path: link.archivePath },
     );
+  }
+}
+
+async function copyKindOf(link: ChainLink, stores: Stores): Promise<ArchiveCopyKind | undefined> {
+  const { store, name } = stores.file(link.archivePath);
+  const file = await store.open(name);
+  try {
+    return await archiveCopyKind(file, link.header, link.footer);
+  } finally {
+    await file.close();
   }
 }
 
