@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { checkFooterShape, checkHeaderShape } from './manifest-shape.js';
 import { lfLineEndingsOf } from './manifest-line-endings.js';
+import { LFS_VERSION_LINE } from './lfs-pointer.js';
 
 export const MANIFEST_FORMAT = 'gulp-backup-manifest';
 /** Version 2 added the footer's `linesSha256`; version 1 manifests are still read (without that check). */
@@ -210,6 +211,13 @@ export class ManifestFormatError extends BackupError {
   }
 }
 
+/** A manifest that is a Git LFS pointer (its object not fetched): not damage, and not here. */
+export class ManifestIsLfsPointerError extends ManifestFormatError {
+  constructor() {
+    super('It is a Git LFS pointer, not the manifest: its object was not fetched. Fetch it (git lfs pull; in GitHub Actions, actions/checkout with lfs: true) and run again.');
+  }
+}
+
 /**
  * A manifest of a format version this gulp-backup does not know yet: made by a newer one. Not
  * damage (verify must not call it so) and not bad input: the answer is to upgrade.
@@ -231,6 +239,7 @@ export function decodeManifestRecord(line: string, lineNumber: number | 'last'):
   try {
     value = JSON.parse(line);
   } catch {
+    if (lineNumber === 1 && line.startsWith(LFS_VERSION_LINE)) throw new ManifestIsLfsPointerError();
     throw new ManifestFormatError(`${which} is not JSON; the manifest is damaged.`);
   }
   const record = (value as { record?: unknown } | null)?.record;

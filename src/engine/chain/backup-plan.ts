@@ -9,6 +9,7 @@ import { ancestry, readChainLink, readLinkFiles, type ChainLink } from './backup
 import type { ParentFileIndex } from './parent-files.js';
 import { isBackupFileName, manifestBeside, newestManifest, type UnreadableManifest } from './locate-backup.js';
 import { ChangeDetector } from './change-detector.js';
+import { LfsPointerError, refuseLfsPointer } from '../../format/lfs-pointer.js';
 import { archiveCopyKind, archiveCopyNote, type ArchiveCopyKind } from '../read/archive-copy.js';
 import type { ResolvedArchiveOptions, ResolvedChainOptions } from '../options.js';
 import { nameOf, relativeLocation } from '../../store/location.js';
@@ -182,6 +183,10 @@ async function copyKindOf(link: ChainLink, stores: Stores): Promise<ArchiveCopyK
   const { store, name } = stores.file(link.archivePath);
   const file = await store.open(name);
   try {
+    // A pointer in place of the archive (backups kept with Git LFS, not fetched): say so; --auto starts a new chain.
+    await refuseLfsPointer(file, link.archivePath).catch((error: unknown) => {
+      throw error instanceof LfsPointerError ? new ChainError('PARENT_MISSING', error.message, { path: link.archivePath }) : error;
+    });
     return await archiveCopyKind(file, link.header, link.footer);
   } finally {
     await file.close();

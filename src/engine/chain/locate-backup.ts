@@ -1,6 +1,6 @@
 /** Finds a backup's manifest and archive from either path. */
 import { BackupError, SourceError, sourceReadError } from '../../errors.js';
-import { ManifestFormatError, NewerManifestError, decodeManifestRecord, readManifest, type Manifest, type ManifestHeader } from '../../format/manifest.js';
+import { ManifestFormatError, ManifestIsLfsPointerError, NewerManifestError, decodeManifestRecord, readManifest, type Manifest, type ManifestHeader } from '../../format/manifest.js';
 import { joinLocation, nameOf } from '../../store/location.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
 import { ARCHIVE_SUFFIXES, archiveLocation } from './archive-location.js';
@@ -136,6 +136,8 @@ export async function locateBackup(path: string, stores: Stores = defaultStores,
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(path, error);
       if (error instanceof NewerManifestError) throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} was ${error.message}`, { path, cause: error });
+      // Not here rather than damaged: the archive beside it is no doubt a pointer too.
+      if (error instanceof ManifestIsLfsPointerError) throw new BackupError('ARCHIVE_UNRECOGNIZED', `${path}: ${error.message}`, { path, cause: error });
       if (error instanceof BackupError && error.code !== 'MANIFEST_INVALID') throw error; // the store failed, not the manifest
       const reason = (error as Error).message.replace(/\.$/, '');
       const archive = options.archiveWhenManifestUnreadable ? await archiveNamedLike(path, stores) : undefined;

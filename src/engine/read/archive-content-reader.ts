@@ -17,6 +17,7 @@ import type { StoredFile } from '../../store/backup-store.js';
 import { nameOf as basename } from '../../store/location.js';
 import { malformedEntry } from './malformed-entry.js';
 import { isDecompressedCopy } from './decompressed-copy.js';
+import { refuseLfsPointer } from '../../format/lfs-pointer.js';
 import { isRecompressedCopy, recompressedBlocks } from './recompressed-copy.js';
 import { noneCodec } from '../../format/codecs/none-codec.js';
 import type { Stores } from '../../store/stores.js';
@@ -91,6 +92,7 @@ export class ArchiveContentReader {
     let decompressed: boolean;
     let recompressed: boolean;
     try {
+      await refuseLfsPointer(file, holder.archivePath);
       decompressed = await isDecompressedCopy(file, header, footer);
       recompressed = !decompressed && (await isRecompressedCopy(file, header, footer, holder.archivePath));
     } catch (error) {

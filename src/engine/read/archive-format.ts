@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import bytes from 'bytes';
 import { BackupError } from '../../errors.js';
+import { LfsPointerError, lfsPointer } from '../../format/lfs-pointer.js';
 import { readableCodec } from '../../format/codecs/codecs.js';
 import { zstdCodec } from '../../format/codecs/zstd-codec.js';
 import { firstFrameOffset, frameDictionaryId, frameWindowSize, isSkippableFrame } from '../../format/zstd-frames.js';
@@ -39,6 +40,8 @@ const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 /** The compression of an archive from its first bytes; an error that names it when we cannot read it. */
 export function compressionOf(head: Buffer, path: string): ArchiveCompression {
   if (head.length === 0) throw new BackupError('ARCHIVE_UNRECOGNIZED', `${path} is empty (0 bytes): it is not an archive.`, { path });
+  const pointer = lfsPointer(head);
+  if (pointer) throw new LfsPointerError(path, pointer);
   if (head.subarray(0, 2).equals(GZIP_MAGIC)) return 'gzip';
   if (head.subarray(0, 4).equals(ZSTD_MAGIC)) return 'zstd';
   // A skippable frame first (pzstd writes one before each frame): zstd, unless the block is a tar header.

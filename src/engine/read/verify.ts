@@ -26,6 +26,7 @@ import { COMPRESSION_HEAD_BYTES, MULTIVOLUME_CONTINUATION, compressionOf, moreAf
 import { BlockCodecPool } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { decompressedCopyWarning, isDecompressedCopy } from './decompressed-copy.js';
+import { refuseLfsPointer } from '../../format/lfs-pointer.js';
 import { isRecompressedCopy, recompressedCopyWarning } from './recompressed-copy.js';
 import { convertedLineEndingsWarning } from '../../format/manifest-line-endings.js';
 import { EntryChecker, type EntryReport } from './entry-checker.js';
@@ -265,6 +266,7 @@ async function checkArchive({ archivePath, manifest }: ArchiveToCheck, { pool, c
   const file = await openArchive(archivePath, undefined, stores);
   const fileSize = file.size;
   try {
+    await refuseLfsPointer(file, archivePath);
     const footer = manifest?.footer;
     // Without a manifest the bytes say what the archive is: ours (blocked gzip or zstd, read in
     // parallel), another gzip or zstd stream (read sequentially), or plain tar. With one, its
