@@ -69,6 +69,8 @@ export interface BackupStore {
   createExclusive(name: string, content: string): Promise<boolean>;
   /** Removes a file; no error when it is not there. */
   remove(name: string): Promise<void>;
+  /** Sets a small file's time to now, keeping its content (a live run's lock); no error when it is not there. */
+  touch(name: string): Promise<void>;
   /** Removes what writers of this store left half-done (S3: multipart uploads of dead runs). */
   abandonUploads?(names: readonly string[]): Promise<void>;
 }

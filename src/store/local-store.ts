@@ -3,7 +3,7 @@
  * into place: a reader never sees half of it.
  */
 import { constants, createReadStream, statSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { notAFileError, outputWriteError } from '../errors.js';
@@ -99,6 +99,13 @@ export class LocalStore implements BackupStore {
 
   async remove(name: string): Promise<void> {
     await rm(this.locationOf(name), { force: true });
+  }
+
+  async touch(name: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.locationOf(name), now, now).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    });
   }
 }
 

@@ -102,6 +102,20 @@ export class S3Store implements BackupStore {
     }
   }
 
+  /** S3 has no way to set an object's time: the object is written again with its own content. */
+  async touch(name: string): Promise<void> {
+    let body: Buffer;
+    try {
+      body = await this.readAll(name);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    await this.connection.send('refreshing', this.locationOf(name), (sdk) =>
+      new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(name), Body: body, ContentLength: body.length, ContentMD5: md5(body) }),
+    );
+  }
+
   async remove(name: string): Promise<void> {
     await this.ready();
     await this.connection.send('removing', this.locationOf(name), (sdk) => new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(name) }));

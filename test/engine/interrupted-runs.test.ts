@@ -4,12 +4,14 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { createBackup, restoreBackup, verifyBackup } from '../../src/index.js';
+import { RunLock, isDeadLock } from '../../src/engine/run-lock.js';
+import { LocalStore } from '../../src/store/local-store.js';
 import { listFolder } from '../helpers/archive.js';
 import { runCli } from '../helpers/cli.js';
 import { pseudoRandomBytes, tempDir, writeTree } from '../helpers/tree.js';
@@ -83,6 +85,47 @@ describe('engine: interrupted runs', () => {
     expect(again.warnings.join('\n')).to.match(/interrupted run .*snap\.tar\.gz.*snap\.gulp-backup\.lock/);
     expect(again.warnings.join('\n')).to.match(/old\.tar\.gz\.partial/);
     expect(await onlyCompleteBackups(out)).to.deep.equal(['good', 'snap']);
+  });
+
+  it("another host's lock (a CI container, a second machine) not refreshed for half an hour is a killed run's: prune and the next run clean up (prune refused forever)", async () => {
+    const out = join(root, 'out');
+    await createBackup({ sources: ['data'], cwd: root, out, name: 'good' });
+    const lock = join(out, 'snap.gulp-backup.lock');
+    await writeFile(lock, JSON.stringify({ pid: 4242, host: 'ci-runner-7f9c2', startedAt: '2026-11-30T10:00:00.000Z' }));
+    await writeFile(join(out, 'snap.tar.gz'), 'half an archive');
+    // Refreshed a minute ago: a live run elsewhere, whose files stay.
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    await utimes(lock, aMinuteAgo, aMinuteAgo);
+    const refused = await runCli(['prune', out, '--keep-last', '1']);
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.match(/is writing in .* right now \(snap\.gulp-backup\.lock: pid 4242 on ci-runner-7f9c2, started 2026-11-30T10:00:00\.000Z, its lock refreshed 1 min ago\)/);
+    expect((await runCli(['ls', out])).stderr).to.not.match(/interrupted runs left/);
+    expect(await listFolder(out)).to.include.members(['snap.tar.gz', 'snap.gulp-backup.lock']);
+    // Not refreshed for 31 minutes: its run is gone.
+    const stale = new Date(Date.now() - 31 * 60_000);
+    await utimes(lock, stale, stale);
+    expect((await runCli(['ls', out])).stderr).to.include('interrupted runs left snap.tar.gz, snap.gulp-backup.lock');
+    const pruned = await runCli(['prune', out, '--keep-last', '1']);
+    expect(pruned.code, pruned.stderr).to.equal(0);
+    expect(pruned.stdout).to.include('  removed what interrupted runs left: snap.tar.gz, snap.gulp-backup.lock');
+    await onlyCompleteBackups(out);
+  });
+
+  it('a live run refreshes its lock, and a refresh never brings back a lock it released', async () => {
+    const out = await tempDir();
+    const store = new LocalStore(out);
+    const lock = (await RunLock.claim(store, 'x.gulp-backup.lock', { refreshEveryMs: 10 }))!;
+    const path = join(out, 'x.gulp-backup.lock');
+    const old = new Date(Date.now() - 3_600_000);
+    await utimes(path, old, old);
+    expect(await isDeadLock(store, 'x.gulp-backup.lock')).to.equal(false); // this host, this live process
+    for (let tries = 0; (await stat(path)).mtimeMs < Date.now() - 60_000; tries++) {
+      expect(tries, 'the lock was not refreshed').to.be.lessThan(500);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await lock.release();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // beats that would have come
+    expect(await listFolder(out)).to.deep.equal([]);
   });
 
   it("a dead run's .tar.zst leftovers (any codec's names) are removed too", async () => {

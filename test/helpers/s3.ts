@@ -4,6 +4,7 @@
  * or mid-response, slow answers) and counts what crosses the wire.
  */
 import { once } from 'node:events';
+import { utimes } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import S3rver from 's3rver';
@@ -102,6 +103,13 @@ export class S3TestServer {
 
   async putObject(key: string, body: Buffer | string): Promise<void> {
     await this.client().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: typeof body === 'string' ? Buffer.from(body) : body }));
+  }
+
+  /** Sets an object's LastModified `ms` back, where s3rver keeps it: its file's mtime on the server's disk. */
+  async age(key: string, ms: number): Promise<void> {
+    const store = (this.server as unknown as { store: { getResourcePath(bucket: string, key: string, resource: string): string } }).store;
+    const then = new Date(Date.now() - ms);
+    await utimes(store.getResourcePath(this.bucket, key, 'object'), then, then);
   }
 
   async keys(prefix: string): Promise<string[]> {

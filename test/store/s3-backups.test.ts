@@ -8,6 +8,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackup, previewRestore, pruneBackups, restoreBackup, verifyBackup, type BackupError, type BackupResult } from '../../src/index.js';
 import { readManifest } from '../../src/format/manifest.js';
+import { RunLock } from '../../src/engine/run-lock.js';
+import { storesFor } from '../../src/store/stores.js';
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { S3TestServer, SECRET_KEY } from '../helpers/s3.js';
@@ -332,6 +334,33 @@ describe('store/S3: backups in a bucket', function () {
     const result = await pruneBackups(s3.location('prune'), { keepLast: 1, s3: settings });
     expect(result.removed.map((r) => r.manifest).sort()).to.deep.equal(['p1.manifest.jsonl', 'p2.manifest.jsonl']);
     expect(await s3.keys('prune/')).to.deep.equal(['prune/p3.manifest.jsonl', 'prune/p3.tar.gz', 'prune/p3.tar.gz.sha256']);
+  });
+
+  it("another host's lock in the bucket: a live run's while refreshed (prune waits, naming it), a killed run's after half an hour; a run refreshes its own", async () => {
+    const lock = JSON.stringify({ pid: 77, host: 'ci-runner-elsewhere', startedAt: new Date().toISOString() });
+    await s3.putObject('away/k.gulp-backup.lock', lock);
+    await s3.putObject('away/k.tar.gz', 'half an archive');
+    const refused = await pruneBackups(s3.location('away'), { keepLast: 1, s3: s3.settings() }).catch((error: unknown) => error);
+    expect(refused).to.include({ code: 'RUN_IN_PROGRESS' });
+    expect((refused as Error).message).to.match(/pid 77 on ci-runner-elsewhere, .*its lock refreshed 0 min ago/);
+    await s3.age('away/k.gulp-backup.lock', 31 * 60_000);
+    const pruned = await pruneBackups(s3.location('away'), { keepLast: 1, s3: s3.settings() });
+    expect(pruned.cleaned).to.deep.equal(['k.tar.gz', 'k.gulp-backup.lock']);
+    expect(await s3.keys('away/')).to.deep.equal([]);
+
+    // Refreshing writes the lock again, with its content, and its time moves.
+    const store = storesFor(s3.settings()).folder(s3.location('own'));
+    const own = (await RunLock.claim(store, 'o.gulp-backup.lock', { refreshEveryMs: 20 }))!;
+    const content = (await store.readAll('o.gulp-backup.lock')).toString();
+    await s3.age('own/o.gulp-backup.lock', 3_600_000);
+    for (let tries = 0; (await store.stat('o.gulp-backup.lock'))!.modified.getTime() < Date.now() - 60_000; tries++) {
+      expect(tries, 'the lock was not refreshed').to.be.lessThan(250);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await store.readAll('o.gulp-backup.lock')).toString()).to.equal(content);
+    await own.release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await s3.keys('own/')).to.deep.equal([]);
   });
 
   it('cleans up after a run that was killed: its lock and its archive without a manifest go', async () => {

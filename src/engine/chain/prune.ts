@@ -15,7 +15,7 @@ import { isManifestFileName } from './locate-backup.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { pathArgument } from '../options.js';
 import { LOCK_SUFFIX, removeDeadRuns } from '../write/output-files.js';
-import { isDeadLock } from '../run-lock.js';
+import { STALE_AFTER_MS, lockHolder } from '../run-lock.js';
 import { applyRetention, validateRetentionPolicy, type RetentionPolicy } from './retention.js';
 
 export interface PruneOptions extends RetentionPolicy {
@@ -81,8 +81,14 @@ export async function pruneBackups(folderPath: string, options: PruneOptions): P
   });
   // A run writing here now may build on a backup this prune would remove.
   for (const lock of names.filter((name) => name.endsWith(LOCK_SUFFIX))) {
-    if (!(await isDeadLock(store, lock))) {
-      throw new BackupError('RUN_IN_PROGRESS', `A gulp-backup run is writing in ${folder} right now (${lock}); prune once it has finished.`, { path: folder });
+    const holder = await lockHolder(store, lock);
+    if (!holder.dead) {
+      throw new BackupError(
+        'RUN_IN_PROGRESS',
+        `A gulp-backup run is writing in ${folder} right now (${lock}: ${holder.description}); prune once it has finished. ` +
+          `A lock from another host is taken for a killed run's once it has not been refreshed for ${STALE_AFTER_MS / 60_000} minutes.`,
+        { path: folder },
+      );
     }
   }
   const dryRun = options.dryRun === true;
