@@ -111,6 +111,23 @@ describe('engine: interrupted runs', () => {
     await onlyCompleteBackups(out);
   });
 
+  it("a restore into a folder another restore holds is refused naming the holder; another host's, not refreshed for half an hour, is a killed restore's", async () => {
+    const made = await createBackup({ sources: ['data'], cwd: root, out: join(root, 'out'), name: 'b' });
+    const target = await tempDir();
+    const lock = join(target, '.gulp-backup-restore.lock');
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), startedAt: '2026-12-01T08:00:00.000Z' }));
+    const refused = await restoreBackup(made.manifestPath, { to: target }).catch((error: unknown) => error);
+    expect((refused as Error).message).to.include(`another gulp-backup restore is writing into ${target} right now (.gulp-backup-restore.lock: pid ${process.pid} on ${hostname()}, started 2026-12-01T08:00:00.000Z)`);
+    await writeFile(lock, JSON.stringify({ pid: 99, host: 'another-container', startedAt: '2026-12-01T08:00:00.000Z' }));
+    await writeFile(join(target, '.0123456789ab.gulp-backup.partial'), 'half a file');
+    const stale = new Date(Date.now() - 45 * 60_000);
+    await utimes(lock, stale, stale);
+    const restored = await restoreBackup(made.manifestPath, { to: target });
+    expect(restored.ok, JSON.stringify(restored.failures)).to.equal(true);
+    expect(restored.warnings.join('\n')).to.match(/removed 1 temporary file that an interrupted restore left/);
+    expect(await readdir(target)).to.deep.equal(['data']);
+  });
+
   it('a live run refreshes its lock, and a refresh never brings back a lock it released', async () => {
     const out = await tempDir();
     const store = new LocalStore(out);

@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { linkEscape } from './link-resolution.js';
 import { LocalStore, ensureFolder } from '../../store/local-store.js';
-import { RunLock, isDeadLock } from '../run-lock.js';
+import { RunLock, isDeadLock, lockHolder } from '../run-lock.js';
 import { collisionKey } from './safe-paths.js';
 
 export class RestoreRefusal extends Error {}
@@ -141,7 +141,10 @@ export class RestoreWriter {
       await rm(lockPath, { force: true });
       this.lock = await RunLock.claim(target, RESTORE_LOCK);
     }
-    if (!this.lock) throw new RestoreRefusal(`another gulp-backup restore is writing into ${this.root} right now (${RESTORE_LOCK}); wait for it to finish`);
+    if (!this.lock) {
+      const holder = await lockHolder(target, RESTORE_LOCK);
+      throw new RestoreRefusal(`another gulp-backup restore is writing into ${this.root} right now (${RESTORE_LOCK}: ${holder.description}); wait for it to finish`);
+    }
     if ((await readdir(this.root)).every((name) => name === RESTORE_LOCK)) this.freshFolders.add('');
     return { removed, interrupted };
   }
