@@ -19,6 +19,8 @@ export interface RunLockRecord {
 
 /** How often a live run refreshes its lock. */
 export const REFRESH_EVERY_MS = 5 * 60 * 1000;
+/** An unreadable lock this recent is being written, not a killed run's. */
+const BEING_WRITTEN_MS = 60 * 1000;
 /** A lock from another host not refreshed for this long is a dead run's: six refreshes missed, and room for clock skew. */
 export const STALE_AFTER_MS = 30 * 60 * 1000;
 
@@ -65,8 +67,12 @@ export async function lockHolder(store: BackupStore, name: string): Promise<Lock
     record = JSON.parse((await store.readAll(name)).toString('utf8')) as Partial<RunLockRecord>;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { dead: false, description: 'a run that has just finished' }; // released meanwhile
-    if (error instanceof SyntaxError) return { dead: true, description: 'a run killed while it wrote its lock' };
-    throw error;
+    if (!(error instanceof SyntaxError)) throw error;
+    // Empty or cut short: a run killed while it wrote it, unless that is happening right now (a
+    // lock is created, then written; a store may show a lock being refreshed half-written).
+    const modified = (await store.stat(name))?.modified;
+    const writing = modified !== undefined && Date.now() - modified.getTime() < BEING_WRITTEN_MS;
+    return { dead: !writing, description: writing ? 'a run writing its lock now' : 'a run killed while it wrote its lock' };
   }
   const who = `pid ${String(record.pid)} on ${String(record.host)}${typeof record.startedAt === 'string' ? `, started ${record.startedAt}` : ''}`;
   if (record.host === hostname() && Number.isInteger(record.pid)) return { dead: !processAlive(record.pid!), description: who };

@@ -128,6 +128,21 @@ describe('engine: interrupted runs', () => {
     expect(await readdir(target)).to.deep.equal(['data']);
   });
 
+  it('an empty lock is a run writing it while recent (left alone), a killed one after a minute (cleaned up)', async () => {
+    const out = join(root, 'out');
+    await createBackup({ sources: ['data'], cwd: root, out, name: 'good' });
+    const lock = join(out, 'snap.gulp-backup.lock');
+    await writeFile(lock, '');
+    const refused = await runCli(['prune', out, '--keep-last', '1']);
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.include('(snap.gulp-backup.lock: a run writing its lock now)');
+    const old = new Date(Date.now() - 2 * 60_000);
+    await utimes(lock, old, old);
+    const pruned = await runCli(['prune', out, '--keep-last', '1']);
+    expect(pruned.code, pruned.stderr).to.equal(0);
+    expect(pruned.stdout).to.include('removed what interrupted runs left: snap.gulp-backup.lock');
+  });
+
   it('a live run refreshes its lock, and a refresh never brings back a lock it released', async () => {
     const out = await tempDir();
     const store = new LocalStore(out);
