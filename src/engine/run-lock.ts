@@ -60,7 +60,7 @@ export interface LockHolder {
   description: string;
 }
 
-/** Whether the run that wrote the lock `name` is gone, and whose it is. An unreadable or empty lock is a dead run's too (killed while writing it). */
+/** Whether the run that wrote the lock `name` is gone, and whose it is. An unreadable or empty lock is a dead run's too (killed while writing it), once it is a minute old. */
 export async function lockHolder(store: BackupStore, name: string): Promise<LockHolder> {
   let record: Partial<RunLockRecord>;
   try {

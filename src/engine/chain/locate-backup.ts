@@ -11,7 +11,7 @@ export interface LocatedBackup {
   archivePath: string;
   /** The backup's manifest, which could not be read: the archive is read on its own (see `locateBackup`). */
   unreadableManifest?: { path: string; reason: string };
-  /** The manifest's line endings were converted to CRLF: it was read as written (format/manifest-line-endings.ts). */
+  /** The manifest's line endings were converted to CRLF, or a byte-order mark added: it was read as written (format/manifest-line-endings.ts). */
   convertedLineEndings?: true;
 }
 

@@ -24,10 +24,12 @@ export async function archiveCopyKind(file: StoredFile, header: ManifestHeader, 
   return undefined;
 }
 
+/** Whether the file holds only zeros from `position` on. */
 async function zerosFrom(file: StoredFile, position: number): Promise<boolean> {
   for (let at = position; at < file.size; ) {
     const piece = await file.read(at, Math.min(PIECE, file.size - at));
-    if (piece.length === 0 || !isAllZeros(piece)) return piece.length === 0;
+    if (piece.length === 0) break;
+    if (!isAllZeros(piece)) return false;
     at += piece.length;
   }
   return true;

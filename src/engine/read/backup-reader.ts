@@ -65,7 +65,7 @@ export class BackupReader {
     return this.located.unreadableManifest;
   }
 
-  /** Whether the manifest's line endings had been converted to CRLF (it was read as written: LF). */
+  /** Whether the manifest had been converted to CRLF line endings or given a byte-order mark (it was read as written). */
   get convertedLineEndings(): boolean {
     return this.located.convertedLineEndings === true;
   }

@@ -25,7 +25,8 @@ interface Readable {
  * the file is not the size it recorded, it is a gzip or zstd stream but not in our blocked layout
  * (another backup's archive is read as ours, and found not to match), and its first block, where
  * the manifest puts it, does not decompress (in an archive of ours that was cut short or grew, and
- * so lost its zstd seek table, it does). A file compressed in a way we cannot read (xz, bzip2) is refused as such, not damaged.
+ * so lost its zstd seek table, it does). A file compressed in a way we cannot read (xz, bzip2) is
+ * refused as such, not damaged.
  */
 export async function isRecompressedCopy(file: Readable, header: ManifestHeader, footer: ManifestFooter, path: string): Promise<boolean> {
   const { offsets } = footer.blocks;
