@@ -22,13 +22,15 @@ export function lfsPointer(bytes: Buffer | string): { size: number | undefined }
   return { size: size === undefined ? undefined : Number(size) };
 }
 
+/** What to do about a pointer. */
+export const FETCH_LFS_OBJECT = 'its object was not fetched. Fetch it (git lfs pull; in GitHub Actions, actions/checkout with lfs: true) and run again.';
+
 /** A backup's file that is a Git LFS pointer: exit 2 (it is not here), never damage. */
 export class LfsPointerError extends BackupError {
   constructor(path: string, pointer: { size: number | undefined }) {
     super(
       'ARCHIVE_UNRECOGNIZED',
-      `${path} is a Git LFS pointer${pointer.size === undefined ? '' : ` to ${pointer.size} bytes`}, not the backup's file: its object was not fetched. ` +
-        'Fetch it (git lfs pull; in GitHub Actions, actions/checkout with lfs: true) and run again.',
+      `${path} is a Git LFS pointer${pointer.size === undefined ? '' : ` to ${pointer.size} bytes`}, not the backup's file: ${FETCH_LFS_OBJECT}`,
       { path },
     );
   }

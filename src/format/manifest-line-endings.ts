@@ -29,7 +29,7 @@ export function withLfLineEndings(bytes: Buffer): Buffer {
 
 /**
  * The same over a manifest read piece by piece: a CR at the end of one piece is held back until
- * the next shows whether an LF follows it. `converted()` says whether any CRLF was met.
+ * the next shows whether an LF follows it. `converted()` says whether a CRLF or a byte-order mark was met.
  */
 export class LfLineEndings {
   private heldCr = false;
@@ -69,7 +69,7 @@ export class LfLineEndings {
   }
 }
 
-/** The pieces of a manifest, as written (LF); `onConverted` is told once CRLF line endings were met. */
+/** The pieces of a manifest, as written; `onConverted` is told, at the end, when CRLF line endings or a byte-order mark were met. */
 export async function* lfLineEndingsOf(pieces: AsyncIterable<Buffer | string>, onConverted: () => void): AsyncGenerator<Buffer> {
   const lf = new LfLineEndings();
   for await (const piece of pieces) {

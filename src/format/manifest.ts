@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { checkFooterShape, checkHeaderShape } from './manifest-shape.js';
 import { lfLineEndingsOf } from './manifest-line-endings.js';
-import { LFS_VERSION_LINE } from './lfs-pointer.js';
+import { FETCH_LFS_OBJECT, LFS_VERSION_LINE } from './lfs-pointer.js';
 
 export const MANIFEST_FORMAT = 'gulp-backup-manifest';
 /** Version 2 added the footer's `linesSha256`; version 1 manifests are still read (without that check). */
@@ -214,7 +214,7 @@ export class ManifestFormatError extends BackupError {
 /** A manifest that is a Git LFS pointer (its object not fetched): not damage, and not here. */
 export class ManifestIsLfsPointerError extends ManifestFormatError {
   constructor() {
-    super('It is a Git LFS pointer, not the manifest: its object was not fetched. Fetch it (git lfs pull; in GitHub Actions, actions/checkout with lfs: true) and run again.');
+    super(`It is a Git LFS pointer, not the manifest: ${FETCH_LFS_OBJECT}`);
   }
 }
 
@@ -344,9 +344,9 @@ function checkHeader(record: ManifestHeader): ManifestHeader {
 
 /**
  * Reads a whole manifest from a stream, line by line as the chunks come (splitting bytes at `\n`
- * is about twice as fast as node:readline on a 20,000-line manifest). A manifest whose line endings
- * were converted to CRLF is read as it was written (manifest-line-endings.ts), and
- * `onConvertedLineEndings` is told.
+ * is about twice as fast as node:readline on a 20,000-line manifest). A manifest converted to CRLF
+ * line endings or given a byte-order mark is read as it was written (manifest-line-endings.ts),
+ * and `onConvertedLineEndings` is told.
  */
 export async function readManifest(input: Readable, onConvertedLineEndings: () => void = () => {}): Promise<Manifest> {
   return assembleManifest(lfLineEndingsOf(input as AsyncIterable<Buffer | string>, onConvertedLineEndings));
