@@ -1,4 +1,5 @@
 /** Turns a vinyl file from `gulp.src` into an archive entry, without reading its content yet. */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type File from 'vinyl';
@@ -66,15 +67,36 @@ export async function vinylToEntry(file: File): Promise<ArchiveEntry | undefined
 }
 
 /**
- * gulp.src decodes contents as UTF-8 unless `encoding: false`, which corrupts binary files and
- * strips byte-order marks; both change the length, which is how this is caught.
+ * gulp.src decodes contents as UTF-8 unless `encoding: false` (gulp 5), which corrupts binary files
+ * and strips byte-order marks; gulp 4's strips byte-order marks unless `removeBOM: false`. Both
+ * change the length, which is how this is caught; a missing mark is named as such.
  */
 function decodedContentsError(file: File, actualLength: number): BackupError {
+  const size = file.stat!.size;
+  const what =
+    size - actualLength === UTF8_BOM.length && startsWithBom(file.path)
+      ? 'gulp.src removed its UTF-8 byte-order mark (gulp 5 does unless `encoding: false`, gulp 4 unless `removeBOM: false`), so the backup would not hold the file as it is. Pass that option to gulp.src'
+      : 'gulp.src decoded it as UTF-8, which corrupts binary files. Pass `encoding: false` to gulp.src (gulp 4: `removeBOM: false`)';
   return new BackupError(
     'GULP_CONTENTS_DECODED',
-    `${file.relative} has ${actualLength} bytes in its contents but ${file.stat!.size} on disk: gulp.src decoded it as UTF-8, ` +
-      'which corrupts binary files. Pass `encoding: false` to gulp.src (or: a plugin before backup() changed the contents, ' +
-      'or the file changed while it was read).',
+    `${file.relative} has ${actualLength} bytes in its contents but ${size} on disk: ${what} (or: a plugin before backup() changed the contents, or the file changed while it was read).`,
     { path: file.path },
   );
+}
+
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** Whether the file on disk starts with a UTF-8 byte-order mark (false when it cannot be read). */
+function startsWithBom(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(UTF8_BOM.length);
+      return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(UTF8_BOM);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
 }

@@ -138,6 +138,14 @@ describe('gulp/backup() plugin', () => {
     expect(await listFolder(out)).to.deep.equal([]);
   });
 
+  it("a text file whose byte-order mark gulp.src took off: named as such, with gulp 5's and gulp 4's options (it was called decoding that corrupts binary files)", async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'notes/bom.txt': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a note\n')]) });
+    const error = await pipeline(gulp.src('notes/**', { cwd: dir }), backup({ name: 'n' }), gulp.dest(join(dir, 'out'))).catch((e: unknown) => e);
+    expect(error).to.have.property('code', 'GULP_CONTENTS_DECODED');
+    expect((error as Error).message).to.match(/bom\.txt has 7 bytes in its contents but 10 on disk: gulp\.src removed its UTF-8 byte-order mark \(gulp 5 does unless `encoding: false`, gulp 4 unless `removeBOM: false`\)/);
+  });
+
   it("says its error through gulp's logger too: in a .pipe() chain gulp.src takes it and gulp would never hear of it", async () => {
     const events = log as unknown as NodeJS.EventEmitter;
     const logged = new Promise<string>((resolve) => events.once('error', resolve));
