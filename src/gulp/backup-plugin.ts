@@ -17,7 +17,7 @@ import { realPathOf } from '../engine/real-path.js';
 import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
 import { rm } from 'node:fs/promises';
 import { LocalStore } from '../store/local-store.js';
-import log from 'gulplog';
+import { log } from './logger.js';
 import { onInterrupt, runSignal } from './interrupt.js';
 import type { ArchiveSink } from '../engine/write/block-writer.js';
 import { planBackup } from '../engine/chain/backup-plan.js';

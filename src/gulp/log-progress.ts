@@ -1,5 +1,5 @@
 /** Progress through gulp's logger (gulplog), every few seconds while files are stored, as tasks and plugins log it. */
-import log from 'gulplog';
+import { log } from './logger.js';
 import { progressLine } from '../report/progress-line.js';
 import type { BackupProgress } from '../engine/progress.js';
 

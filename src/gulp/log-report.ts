@@ -1,6 +1,5 @@
 /** A verify or restore report through gulp's logger, and the message of the error a failed one ends with. */
-import type { EventEmitter } from 'node:events';
-import log from 'gulplog';
+import { heard, log } from './logger.js';
 
 /**
  * Logs `lines` (as warnings when the report failed) and returns what the error should say: under
@@ -11,6 +10,5 @@ import log from 'gulplog';
 export function logReport(lines: readonly string[], ok: boolean): string {
   const level = ok ? 'info' : 'warn';
   for (const line of lines) log[level](line);
-  const heard = (log as unknown as EventEmitter).listenerCount(level) > 0;
-  return heard && lines.length > 1 ? `${lines[0]} (the details are in the log above)` : lines.join('\n');
+  return heard(level) && lines.length > 1 ? `${lines[0]} (the details are in the log above)` : lines.join('\n');
 }

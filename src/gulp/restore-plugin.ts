@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import log from 'gulplog';
+import { log } from './logger.js';
 import PluginError from 'plugin-error';
 import File from 'vinyl';
 import { availableParallelism } from 'node:os';

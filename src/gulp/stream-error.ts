@@ -5,8 +5,7 @@
  * forget to signal async completion?" and no reason. So the error is also said through gulp's
  * logger, where gulp prints it (under `pipeline(…)` gulp reports it once more, as the task's error).
  */
-import type { EventEmitter } from 'node:events';
-import log from 'gulplog';
+import { heard, log } from './logger.js';
 import PluginError from 'plugin-error';
 
 export const PLUGIN_NAME = 'gulp-backup';
@@ -14,7 +13,7 @@ export const PLUGIN_NAME = 'gulp-backup';
 /** The PluginError a plugin's stream emits, said through gulp's logger as it is made. */
 export function streamError(error: Error | string, fileName?: string): PluginError {
   const pluginError = new PluginError(PLUGIN_NAME, error as Error, fileName === undefined ? {} : { fileName });
-  // gulplog's `error` level is an 'error' event: without a listener (no gulp CLI) it would throw.
-  if ((log as unknown as EventEmitter).listenerCount('error') > 0) log.error(`${PLUGIN_NAME}: ${pluginError.message}`);
+  // Said only where someone hears it (logger.ts: gulp 5's CLI, gulp 4's, or a program listening).
+  if (heard('error')) log.error(`${PLUGIN_NAME}: ${pluginError.message}`);
   return pluginError;
 }

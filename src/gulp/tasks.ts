@@ -2,7 +2,7 @@
  * Task factories for gulpfiles: `export const backup = backupTask({ sources: ['src'], out: 'backups' })`.
  * The task logs progress and its summary through gulp's logger (gulplog).
  */
-import log from 'gulplog';
+import { log } from './logger.js';
 import { createBackup, type BackupResult } from '../engine/write/backup.js';
 import { BACKUP_PATH, pathArgument, resolveBackupOptions, stringList, type BackupOptions } from '../engine/options.js';
 import { formatBackupSummary, formatPreview } from '../report/backup-summary.js';
