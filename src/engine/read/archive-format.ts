@@ -10,6 +10,7 @@ import { BackupError } from '../../errors.js';
 import { LfsPointerError, lfsPointer } from '../../format/lfs-pointer.js';
 import { readableCodec } from '../../format/codecs/codecs.js';
 import { zstdCodec } from '../../format/codecs/zstd-codec.js';
+import { ZstdFrameWalker } from '../../format/zstd-frame-walker.js';
 import { firstFrameOffset, frameDictionaryId, frameWindowSize, isSkippableFrame } from '../../format/zstd-frames.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
 import { TarFormatError, isAllZeros, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
@@ -76,12 +77,12 @@ export interface ArchiveReadOptions {
 }
 
 /** The zstd decompressor, or an error naming what it needs. */
-function zstdDecompressor(path: string, maxMemory: number): Readable & NodeJS.WritableStream {
+function zstdDecompressor(path: string, maxMemory: number): Readable & NodeJS.WritableStream & { bytesWritten: number } {
   readableCodec(zstdCodec, path);
   // A window is a power of two (plus eighths): the limit is the largest power of two within maxMemory, 1 KiB to 2 GiB.
   const windowLogMax = Math.min(31, Math.max(10, Math.floor(Math.log2(maxMemory))));
   const params = { [(zlib.constants as unknown as Record<string, number>).ZSTD_d_windowLogMax!]: windowLogMax };
-  return (zlib as unknown as { createZstdDecompress: (options: object) => Readable & NodeJS.WritableStream }).createZstdDecompress({ params });
+  return (zlib as unknown as { createZstdDecompress: (options: object) => Readable & NodeJS.WritableStream & { bytesWritten: number } }).createZstdDecompress({ params });
 }
 
 /**
@@ -149,15 +150,11 @@ export async function tarBytesOf(
     return { compression, tar, gzip };
   }
   refuseDictionary(name, head);
-  const inflate = zstdDecompressor(name, maxMemory);
-  // Errors of the input reach the decompressor's output, where the reader sees them.
-  input.on('error', (error) => inflate.destroy(error));
-  input.pipe(inflate);
   // zlib's zstd decoder fails with errors of its own: as BackupErrors here, for every reader.
   const tar = Readable.from(
     (async function* () {
       try {
-        yield* inflate as AsyncIterable<Buffer>;
+        yield* zstdFramesOf(input, name, maxMemory);
       } catch (error) {
         throw (error as NodeJS.ErrnoException).code === 'ZSTD_error_frameParameter_windowTooLarge'
           ? windowTooLarge(name, head, maxMemory, error as Error)
@@ -166,11 +163,73 @@ export async function tarBytesOf(
     })(),
     { objectMode: false },
   );
-  tar.on('close', () => {
-    inflate.destroy();
-    input.destroy();
-  });
+  tar.on('close', () => input.destroy());
   return { compression, tar };
+}
+
+/**
+ * zstd frames one after another (pzstd, the seekable format, `cat`), decompressed as `zstd -d`
+ * does. Node 22's decoder ends at the end of a frame that a written piece goes past, dropping the
+ * rest (Node 24's goes on), so a new decoder takes the bytes it left; and it says nothing of a
+ * stream cut short, which the frame walker finds.
+ */
+async function* zstdFramesOf(input: AsyncIterable<Buffer>, path: string, maxMemory: number): AsyncGenerator<Buffer> {
+  const iterator = input[Symbol.asyncIterator]();
+  const walker = new ZstdFrameWalker();
+  let left: Buffer | undefined;
+  const nextPiece = async (): Promise<Buffer | undefined> => {
+    if (left) {
+      const piece = left;
+      left = undefined;
+      return piece;
+    }
+    const next = await iterator.next();
+    if (next.done) return undefined;
+    walker.update(next.value);
+    return next.value;
+  };
+  for (let piece = await nextPiece(); piece !== undefined; piece = await nextPiece()) {
+    const decoder = zstdDecompressor(path, maxMemory);
+    const output: Buffer[] = [];
+    let failure: Error | undefined;
+    decoder.on('data', (chunk: Buffer) => output.push(chunk));
+    decoder.on('error', (error: Error) => (failure ??= error));
+    try {
+      let fed = 0;
+      for (; piece !== undefined; piece = await nextPiece()) {
+        await new Promise<void>((resolve) => {
+          // An error may end the stream without calling back the write that caused it.
+          const settle = () => {
+            decoder.off('error', settle);
+            resolve();
+          };
+          decoder.once('error', settle);
+          decoder.write(piece, settle);
+        });
+        fed += piece.length;
+        yield* output.splice(0);
+        if (failure) throw failure;
+        if (decoder.bytesWritten < fed) {
+          // The frame ended inside this piece, and this decoder with it: the rest is the next frame's.
+          left = piece.subarray(piece.length - (fed - decoder.bytesWritten));
+          break;
+        }
+      }
+      if (piece === undefined) {
+        await new Promise<void>((resolve) => {
+          decoder.once('end', resolve);
+          decoder.once('error', () => resolve());
+          decoder.end();
+        });
+        yield* output.splice(0);
+        if (failure) throw failure;
+        if (!walker.atFrameEnd) throw Object.assign(new Error('unexpected end of file: the zstd stream was cut short'), { code: 'ZSTD_error_srcSize_wrong' });
+        return;
+      }
+    } finally {
+      decoder.destroy();
+    }
+  }
 }
 
 /** Data past the end marker: more archive that no reader takes for entries (GNU tar reads it with -i). */
