@@ -197,6 +197,7 @@ async function* zstdFramesOf(input: AsyncIterable<Buffer>, path: string, maxMemo
     try {
       let fed = 0;
       for (; piece !== undefined; piece = await nextPiece()) {
+        const written = piece;
         await new Promise<void>((resolve) => {
           // An error may end the stream without calling back the write that caused it.
           const settle = () => {
@@ -204,7 +205,7 @@ async function* zstdFramesOf(input: AsyncIterable<Buffer>, path: string, maxMemo
             resolve();
           };
           decoder.once('error', settle);
-          decoder.write(piece, settle);
+          decoder.write(written, settle);
         });
         fed += piece.length;
         yield* output.splice(0);
