@@ -7,6 +7,7 @@
  */
 import * as zlib from 'node:zlib';
 import { BackupError } from '../errors.js';
+import { written } from './written.js';
 
 /** What the decompression found besides the data; filled in as it goes. */
 export interface GzipEnd {
@@ -148,15 +149,7 @@ async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, { crc: n
         if (failure) throw new GzipFormatError('Z_BUF_ERROR', (failure as Error).message);
         return { crc, size, compressed: inflate.bytesWritten };
       }
-      await new Promise<void>((resolve) => {
-        // An error may end the stream without calling back the write that caused it.
-        const settle = () => {
-          inflate.off('error', settle);
-          resolve();
-        };
-        inflate.once('error', settle);
-        inflate.write(chunk, settle);
-      });
+      await written(inflate, chunk);
       fed += chunk.length;
       if (failure) {
         yield* drain();

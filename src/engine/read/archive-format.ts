@@ -11,6 +11,7 @@ import { LfsPointerError, lfsPointer } from '../../format/lfs-pointer.js';
 import { readableCodec } from '../../format/codecs/codecs.js';
 import { zstdCodec } from '../../format/codecs/zstd-codec.js';
 import { ZstdFrameWalker } from '../../format/zstd-frame-walker.js';
+import { written } from '../../format/written.js';
 import { firstFrameOffset, frameDictionaryId, frameWindowSize, isSkippableFrame } from '../../format/zstd-frames.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
 import { TarFormatError, isAllZeros, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
@@ -197,16 +198,7 @@ async function* zstdFramesOf(input: AsyncIterable<Buffer>, path: string, maxMemo
     try {
       let fed = 0;
       for (; piece !== undefined; piece = await nextPiece()) {
-        const written = piece;
-        await new Promise<void>((resolve) => {
-          // An error may end the stream without calling back the write that caused it.
-          const settle = () => {
-            decoder.off('error', settle);
-            resolve();
-          };
-          decoder.once('error', settle);
-          decoder.write(written, settle);
-        });
+        await written(decoder, piece);
         fed += piece.length;
         yield* output.splice(0);
         if (failure) throw failure;
