@@ -202,6 +202,10 @@ async function* zstdFramesOf(input: AsyncIterable<Buffer>, path: string, maxMemo
         fed += piece.length;
         yield* output.splice(0);
         if (failure) throw failure;
+        if (decoder.bytesWritten === 0) {
+          // A decoder that ended taking nothing would be followed by another doing the same, forever.
+          throw Object.assign(new Error('the zstd decoder took none of the data'), { code: 'ZSTD_error_corruption_detected' });
+        }
         if (decoder.bytesWritten < fed) {
           // The frame ended inside this piece, and this decoder with it: the rest is the next frame's.
           left = piece.subarray(piece.length - (fed - decoder.bytesWritten));
