@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import { archivePathOf, scanSources } from '../write/scan.js';
 import { malformedEntry } from './malformed-entry.js';
-import { safeEntryPath } from './safe-paths.js';
+import { collisionKey, safeEntryPath } from './safe-paths.js';
 import { expectedDigest } from './expected-digest.js';
 
 export interface TreeComparison {
@@ -107,5 +107,26 @@ export async function entriesNotInBackup(manifest: Manifest, root: string, leave
     maxFileSize: selection?.maxFileSize ?? Number.MAX_SAFE_INTEGER,
     ...(leaveOut.length === 0 ? {} : { leaveOut }),
   });
-  return scan.entries.filter((entry) => !known.has(entry.path)).map((entry) => entry.path);
+  const extra = scan.entries.filter((entry) => !known.has(entry.path)).map((entry) => entry.path);
+  return extra.length === 0 ? extra : withoutOtherSpellings(extra, paths, new Set(scan.entries.map((entry) => entry.path)), root);
+}
+
+/**
+ * Leaves out the names that are an entry of the backup spelled otherwise: on a file system that
+ * ignores case or Unicode form (macOS, Windows), the backup's \`src/Components/Button.js\` restored
+ * over a tree that has \`src/components/\` is found there as \`src/components/Button.js\`. Such a
+ * name is the backup's own entry when the backup's spelling leads to the same file and is not
+ * listed by itself (on a file system that tells them apart, both names are listed: each its own).
+ */
+function withoutOtherSpellings(extra: string[], backupPaths: string[], listed: Set<string>, root: string): string[] {
+  const byKey = new Map<string, string>();
+  for (const path of backupPaths) if (!listed.has(path)) byKey.set(collisionKey(path), path);
+  if (byKey.size === 0) return extra;
+  return extra.filter((path) => {
+    const spelling = byKey.get(collisionKey(path));
+    if (spelling === undefined) return true;
+    const here = lstatSync(fsPath(join(root, path)), { throwIfNoEntry: false });
+    const there = here && lstatSync(fsPath(join(root, spelling)), { throwIfNoEntry: false });
+    return !(here && there && here.ino === there.ino && here.dev === there.dev);
+  });
 }

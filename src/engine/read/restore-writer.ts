@@ -57,6 +57,12 @@ export class RestoreWriter {
   /** Names this run gave, and what is there: hard links may point to them, later entries replace them. */
   private readonly placed = new Map<string, PlacedKind>();
   /**
+   * The first name this run gave under each collision key (files, links, and the folders it
+   * made): on a file system that ignores case or Unicode form (macOS, Windows), a later name
+   * under the same key is the same entry, and placing it would replace the earlier one unseen.
+   */
+  private readonly placedKeys = new Map<string, string>();
+  /**
    * Folders that were empty when this run began or that it made: no name in them was taken
    * before the run, so placing a file there skips the check for one (docs/DESIGN-DECISIONS.md).
    */
@@ -99,6 +105,7 @@ export class RestoreWriter {
     // each (80 ms for the 240 new folders of a 20,000-file restore).
     const existing = lstatQuietly(fsPath(full));
     if (existing && !existing.isDirectory()) {
+      this.refuseOneName(path);
       // With overwrite, a file or symlink where the backup has a folder is removed (the link
       // itself, never what it leads to) and the folder made, as GNU tar does; nothing is ever
       // written through it.
@@ -115,6 +122,7 @@ export class RestoreWriter {
     if (!existing?.isDirectory()) {
       mkdirSync(fsPath(full), { mode: 0o777 });
       this.freshFolders.add(path);
+      this.noteKey(collisionKey(path), path);
     } else if (existing.mode & SET_GROUP_ID) this.groupMayBeInherited = true;
     this.verifiedFolders.add(path);
   }
@@ -221,7 +229,9 @@ export class RestoreWriter {
    */
   place(path: string, temporary: string, kind: PlacedKind): void {
     const full = join(this.root, path);
+    const key = collisionKey(path);
     try {
+      this.refuseOneName(path, key);
       if (!this.overwrite && !this.placed.has(path) && !this.freshFolders.has(parentOf(path)) && lstatSync(fsPath(full), { throwIfNoEntry: false })) {
         throw new RestoreRefusal(`${path} exists; pass --overwrite (overwrite: true) to replace it`);
       }
@@ -243,10 +253,30 @@ export class RestoreWriter {
       throw error;
     }
     this.placed.set(path, kind);
+    this.noteKey(key, path);
     if (kind === 'symlink') {
       this.plantedLinks.add(collisionKey(path));
       this.plantedLinkPaths.add(path);
     } else this.plantedLinkPaths.delete(path);
+  }
+
+  private noteKey(key: string, path: string): void {
+    if (!this.placedKeys.has(key)) this.placedKeys.set(key, path);
+  }
+
+  /**
+   * Refuses a name that the target's file system takes for one this run gave before under another
+   * spelling (\`README\` after \`readme\`, \`café\` composed after decomposed): the two are one entry
+   * there, and the later would replace the earlier unseen (GNU tar lets it; git warns). The first
+   * is kept. On a file system that tells them apart, each is its own entry and nothing is refused.
+   */
+  private refuseOneName(path: string, key = collisionKey(path)): void {
+    const earlier = this.placedKeys.get(key);
+    if (earlier === undefined || earlier === path) return;
+    const here = lstatQuietly(fsPath(join(this.root, path)));
+    const there = here && lstatQuietly(fsPath(join(this.root, earlier)));
+    if (!here || !there || here.ino !== there.ino || here.dev !== there.dev) return;
+    throw new RestoreRefusal(sameNameRefusal(path, earlier));
   }
 
   /**
@@ -487,6 +517,16 @@ function currentUmask(): number | undefined {
 }
 
 /** What is at `path`, or undefined when nothing can be found there (whatever the reason: the mkdir that follows names it). */
+/** Why a name that the file system takes for an earlier one's is refused, naming how the two differ. */
+function sameNameRefusal(path: string, earlier: string): string {
+  const formOnly = path.normalize('NFC') === earlier.normalize('NFC');
+  const caseOnly = path.toLowerCase() === earlier.toLowerCase();
+  const ignores = formOnly ? 'the Unicode form (composed or decomposed letters)' : caseOnly ? 'case' : 'case and the Unicode form';
+  const who = caseOnly ? 'macOS and Windows do by default' : 'macOS does';
+  const before = formOnly ? '(restored before it; the same letters in another Unicode form)' : ', restored before it,';
+  return `${path} and ${earlier}${formOnly ? ' ' : ''}${before} are one name on the target's file system: it ignores ${ignores}, as ${who}. ${earlier} was kept; restore onto a file system that tells them apart to have both`;
+}
+
 function lstatQuietly(path: string | Buffer): Stats | undefined {
   try {
     return lstatSync(path, { throwIfNoEntry: false });
