@@ -171,7 +171,7 @@ export function outputWriteError(path: string, error: unknown): OutputError {
 const RESTORE_ADVICE: Readonly<Record<string, string>> = {
   ENOSPC: 'the disk is full: free some space, or restore into another folder',
   EDQUOT: 'your disk quota is used up: free some space, or restore into another folder',
-  EFBIG: 'the file is larger than this process may write (ulimit -f) or the file system holds: raise the limit, or restore elsewhere',
+  EFBIG: 'the file is larger than this process may write (ulimit -f) or the file system holds (FAT32: 4 GiB): raise the limit, or restore elsewhere',
   EROFS: 'that file system is read-only: restore into another folder',
   EACCES: 'this user may not write there: restore into a writable folder, or fix its permissions',
   EPERM: 'this user may not write there: restore into a writable folder, or fix its permissions',
@@ -192,7 +192,7 @@ const WRITE_ADVICE: Readonly<Record<string, string>> = {
   ENOENT: 'A part of that path cannot be made there: choose an output folder that can be created',
   EACCES: 'This user may not write there: choose a writable output folder, or fix its permissions',
   EPERM: 'This user may not write there: choose a writable output folder, or fix its permissions',
-  EFBIG: 'The archive is larger than this process may write (ulimit -f) or the file system holds: raise the limit, or choose another output folder',
+  EFBIG: 'The archive is larger than this process may write (ulimit -f) or the file system holds (FAT32: 4 GiB): raise the limit, or choose another output folder',
   EROFS: 'That file system is read-only: choose a writable output folder',
   EIO: 'The device reports an I/O error: check the disk, or choose another output folder',
 };

@@ -1,13 +1,16 @@
 """A case-insensitive, case-preserving file system over a folder, as macOS's APFS is by default:
 a name is found whatever its case or Unicode form (composed or decomposed letters), and a new
-name keeps the spelling it was made with. Run by case-insensitive-fs.ts through FUSE (Debian:
+name keeps the spelling it was made with. With `fat` after the two folders, it also refuses what
+FAT and exFAT cannot hold, as Linux's vfat and exfat drivers do: symlinks, hard links, modes and
+owners (EPERM). Run by case-insensitive-fs.ts through FUSE (Debian:
 python3-fusepy); the kernel keeps no name cache (every lookup comes here, as a real file system
 answers it) and inode numbers are the folder's own, so two spellings of a name are one inode."""
+import errno
 import os
 import sys
 import unicodedata
 
-from fusepy import FUSE, Operations
+from fusepy import FUSE, FuseOSError, Operations
 
 
 def fold(name):
@@ -15,8 +18,13 @@ def fold(name):
 
 
 class CaseInsensitive(Operations):
-    def __init__(self, root):
+    def __init__(self, root, fat):
         self.root = root
+        self.fat = fat
+
+    def refuse_on_fat(self):
+        if self.fat:
+            raise FuseOSError(errno.EPERM)
 
     def real(self, path):
         """The backing path: each part found without regard to case or form; a new part keeps its spelling."""
@@ -52,18 +60,22 @@ class CaseInsensitive(Operations):
         os.unlink(self.real(path))
 
     def symlink(self, path, target):
+        self.refuse_on_fat()
         os.symlink(target, self.real(path))
 
     def link(self, path, existing):
+        self.refuse_on_fat()
         os.link(self.real(existing), self.real(path))
 
     def rename(self, old, new):
         os.rename(self.real(old), self.real(new))
 
     def chmod(self, path, mode):
+        self.refuse_on_fat()
         os.chmod(self.real(path), mode)
 
     def chown(self, path, uid, gid):
+        self.refuse_on_fat()
         os.lchown(self.real(path), uid, gid)
 
     def utimens(self, path, times=None):
@@ -102,4 +114,4 @@ class CaseInsensitive(Operations):
 
 
 if __name__ == '__main__':
-    FUSE(CaseInsensitive(sys.argv[1]), sys.argv[2], foreground=True, nothreads=True, use_ino=True, entry_timeout=0, attr_timeout=0, negative_timeout=0)
+    FUSE(CaseInsensitive(sys.argv[1], sys.argv[3:] == ['fat']), sys.argv[2], foreground=True, nothreads=True, use_ino=True, entry_timeout=0, attr_timeout=0, negative_timeout=0)

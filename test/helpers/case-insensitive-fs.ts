@@ -20,12 +20,13 @@ export interface MountedFolder {
   unmount(): Promise<void>;
 }
 
-export async function mountCaseInsensitive(): Promise<MountedFolder> {
+/** `like: 'fat'`: also refuses symlinks, hard links, modes and owners (EPERM), as vfat and exfat do. */
+export async function mountCaseInsensitive(like?: 'fat'): Promise<MountedFolder> {
   const base = await tempDir('gulp-backup-casefold-');
   const backing = join(base, 'backing');
   const path = join(base, 'mnt');
   await Promise.all([mkdir(backing), mkdir(path)]);
-  const process: ChildProcess = spawn(PYTHON, [SCRIPT, backing, path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const process: ChildProcess = spawn(PYTHON, [SCRIPT, backing, path, ...(like ? [like] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   process.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => process.once('exit', () => resolve()));

@@ -28,6 +28,14 @@ export class OutsideLinkRefusal extends RestoreRefusal {}
 /** S_ISGID (Node's fs.constants does not name it). */
 const SET_GROUP_ID = 0o2000;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** What link(2) and symlink(2) say where the file system cannot make the link. */
+const LINKS_UNSUPPORTED = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+function linkRefusal(code: string): string {
+  if (code === 'EMLINK') return 'its target has as many names as the file system allows';
+  if (code === 'EXDEV') return 'its target lies on another file system';
+  return "the target's file system cannot hold hard links (FAT and exFAT cannot)";
+}
 
 export interface FileMetadata {
   mode: number;
@@ -74,6 +82,13 @@ export class RestoreWriter {
   private readonly umask = currentUmask();
   /** Entries whose owner could not be set (the restore goes on, as GNU tar's does). */
   readonly ownerFailures: { path: string; reason: string }[] = [];
+  /**
+   * Entries whose mode or time the target's file system did not take (FAT and exFAT hold no modes;
+   * some network shares refuse them): their content is proven and in place, as GNU tar leaves it.
+   */
+  readonly metadataFailures: { path: string; reason: string }[] = [];
+  /** Hard links made as copies of their targets: the target's file system cannot link them. */
+  readonly linksCopied: { path: string; reason: string }[] = [];
   private lock: RunLock | undefined;
 
   constructor(
@@ -191,10 +206,16 @@ export class RestoreWriter {
     if (escape) throw new OutsideLinkRefusal(`refused: ${escape}`);
     const temporary = temporaryName(join(this.root, path));
     // Synchronous, as for small files: a trip through libuv's pool costs tens of microseconds.
-    symlinkSync(fsPath(target), fsPath(temporary));
+    try {
+      symlinkSync(fsPath(target), fsPath(temporary));
+    } catch (error) {
+      // symlink(2) says EPERM when the file system has no symlinks (EACCES is a permission).
+      if (!LINKS_UNSUPPORTED.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      throw new RestoreRefusal(`the target's file system cannot hold symlinks (${(error as NodeJS.ErrnoException).code}; FAT and exFAT cannot): restore onto another file system to have it`);
+    }
     try {
       if (!this.ownedAlready(metadata)) await this.setOwner(path, () => lchownSync(fsPath(temporary), metadata.uid, metadata.gid), metadata);
-      lutimesSync(fsPath(temporary), metadata.mtime, metadata.mtime);
+      this.setMetadata(path, 'time', metadata, () => lutimesSync(fsPath(temporary), metadata.mtime, metadata.mtime));
     } catch (error) {
       rmQuietly(temporary);
       throw error;
@@ -217,7 +238,14 @@ export class RestoreWriter {
       if (escape) throw new OutsideLinkRefusal(`refused: it is a hard link to the symlink ${target}, and from ${path} ${escape.replace(/^its /, 'the ')}`);
     }
     const temporary = temporaryName(join(this.root, path));
-    linkSync(fsPath(join(this.root, target)), fsPath(temporary));
+    try {
+      linkSync(fsPath(join(this.root, target)), fsPath(temporary));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (kind !== 'file' || !(LINKS_UNSUPPORTED.has(code) || code === 'EMLINK' || code === 'EXDEV')) throw error;
+      await this.copyOf(target, temporary, path);
+      this.linksCopied.push({ path, reason: `${code}: ${linkRefusal(code)}` });
+    }
     this.place(path, temporary, kind);
   }
 
@@ -325,7 +353,7 @@ export class RestoreWriter {
    * Whether a file this process makes already has the entry's owner: on Linux a new file takes
    * the effective user and group, unless a set-group-ID folder gives it the folder's group.
    */
-  private ownedAlready(metadata: FileMetadata): boolean {
+  ownedAlready(metadata: FileMetadata): boolean {
     return !this.groupMayBeInherited && metadata.uid === this.effectiveUser && metadata.gid === this.effectiveGroup;
   }
 
@@ -361,8 +389,8 @@ export class RestoreWriter {
         if (written > 0) pending[0] = pending[0]!.subarray(written);
       }
       this.setOwnerSync(path, fd, metadata); // before the mode: chown clears set-user-ID bits
-      if (!modeAtOpen) fchmodSync(fd, metadata.mode);
-      futimesSync(fd, metadata.mtime, metadata.mtime);
+      if (!modeAtOpen) this.setMetadata(path, 'mode', metadata, () => fchmodSync(fd, metadata.mode));
+      this.setMetadata(path, 'time', metadata, () => futimesSync(fd, metadata.mtime, metadata.mtime));
     } catch (error) {
       closeSync(fd);
       rmQuietly(temporary);
@@ -378,10 +406,60 @@ export class RestoreWriter {
     const folders = [...this.folderMetadata].sort(([a], [b]) => depth(b) - depth(a));
     for (const [path, metadata] of folders) {
       const full = fsPath(join(this.root, path));
-      await this.setOwner(path, () => chown(full, metadata.uid, metadata.gid), metadata);
-      await chmod(full, metadata.mode);
-      await utimes(full, metadata.mtime, metadata.mtime);
+      // A folder this run made has the process's owner already (as a file it makes has).
+      if (!(path !== '' && this.freshFolders.has(path) && this.ownedAlready(metadata))) await this.setOwner(path, () => chown(full, metadata.uid, metadata.gid), metadata);
+      await this.setMetadata(path, 'mode', metadata, () => chmod(full, metadata.mode));
+      await this.setMetadata(path, 'time', metadata, () => utimes(full, metadata.mtime, metadata.mtime));
     }
+  }
+
+  /**
+   * Sets a mode or a time. A file system that refuses it (EPERM on FAT and exFAT) leaves the entry
+   * as that file system has it, noted; the entry's content is proven and stays.
+   */
+  setMetadata(path: string, what: 'mode' | 'time', metadata: FileMetadata, change: () => void): void;
+  setMetadata(path: string, what: 'mode' | 'time', metadata: FileMetadata, change: () => Promise<void>): Promise<void>;
+  setMetadata(path: string, what: 'mode' | 'time', metadata: FileMetadata, change: () => void | Promise<void>): void | Promise<void> {
+    const noted = (error: unknown) => {
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (typeof code !== 'string') throw error;
+      const wanted = what === 'mode' ? `mode to ${metadata.mode.toString(8)}` : 'time';
+      this.metadataFailures.push({ path: path || '.', reason: `cannot set its ${wanted} (${code})` });
+    };
+    try {
+      const pending = change();
+      if (pending) return pending.catch(noted);
+    } catch (error) {
+      noted(error);
+    }
+  }
+
+  /**
+   * A copy of a file this run restored, under \`temporary\`, with its mode, owner and times: a hard
+   * link where the file system cannot make one. Its target was proven; so is the copy's length.
+   */
+  private async copyOf(target: string, temporary: string, path: string): Promise<void> {
+    const source = fsPath(join(this.root, target));
+    const stats = statSync(source);
+    const from = await open(source, 'r');
+    const to = await open(fsPath(temporary), CREATE_FLAGS, 0o600);
+    try {
+      const buffer = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, stats.size)));
+      let copied = 0;
+      for (let read; (read = (await from.read(buffer, 0, buffer.length, copied)).bytesRead) > 0; copied += read) await to.write(buffer, 0, read);
+      if (copied !== stats.size) throw new RestoreRefusal(`its hard-link target ${target} changed while it was copied (the file system cannot link them)`);
+      const metadata = { mode: stats.mode & 0o7777, mtime: String(stats.mtimeMs / 1000), uid: stats.uid, gid: stats.gid };
+      if (!this.ownedAlready(metadata)) await this.setOwner(path, () => to.chown(stats.uid, stats.gid), metadata);
+      await this.setMetadata(path, 'mode', metadata, () => to.chmod(metadata.mode));
+      await this.setMetadata(path, 'time', metadata, () => to.utimes(stats.atime, stats.mtime));
+    } catch (error) {
+      await to.close().catch(() => {});
+      rmQuietly(temporary);
+      throw error;
+    } finally {
+      await from.close();
+    }
+    await to.close();
   }
 }
 
@@ -478,9 +556,9 @@ export class PendingFile {
       const digest = this.hashId === undefined ? undefined : (await this.hasher!.digest(this.hashId))[0];
       if (expected.digest !== undefined && digest !== expected.digest.hex) throw digestRefusal(expected.digest);
       if ((await this.handle.stat()).size < this.position) await this.handle.truncate(this.position); // a hole at the end
-      await this.writer.setOwner(this.path, () => this.handle.chown(metadata.uid, metadata.gid), metadata);
-      await this.handle.chmod(metadata.mode);
-      await this.handle.utimes(metadata.mtime, metadata.mtime);
+      if (!this.writer.ownedAlready(metadata)) await this.writer.setOwner(this.path, () => this.handle.chown(metadata.uid, metadata.gid), metadata);
+      await this.writer.setMetadata(this.path, 'mode', metadata, () => this.handle.chmod(metadata.mode));
+      await this.writer.setMetadata(this.path, 'time', metadata, () => this.handle.utimes(metadata.mtime, metadata.mtime));
       await this.close();
       this.writer.place(this.path, this.temporary, 'file');
     } catch (error) {
@@ -516,7 +594,6 @@ function currentUmask(): number | undefined {
   }
 }
 
-/** What is at `path`, or undefined when nothing can be found there (whatever the reason: the mkdir that follows names it). */
 /** Why a name that the file system takes for an earlier one's is refused, naming how the two differ. */
 function sameNameRefusal(path: string, earlier: string): string {
   const formOnly = path.normalize('NFC') === earlier.normalize('NFC');
@@ -527,6 +604,7 @@ function sameNameRefusal(path: string, earlier: string): string {
   return `${path} and ${earlier}${formOnly ? ' ' : ''}${before} are one name on the target's file system: it ignores ${ignores}, as ${who}. ${earlier} was kept; restore onto a file system that tells them apart to have both`;
 }
 
+/** What is at `path`, or undefined when nothing can be found there (whatever the reason: the mkdir that follows names it). */
 function lstatQuietly(path: string | Buffer): Stats | undefined {
   try {
     return lstatSync(path, { throwIfNoEntry: false });

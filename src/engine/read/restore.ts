@@ -256,6 +256,17 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
     if (owners.length > 0) {
       context.result.warnings.push(`${owners.length} entr${owners.length === 1 ? 'y keeps' : 'ies keep'} the owner of this process: ${owners[0]!.path}: ${owners[0]!.reason}${owners.length > 1 ? ', …' : ''}`);
     }
+    const modes = writer.metadataFailures;
+    if (modes.length > 0) {
+      const them = modes.length === 1 ? 'it' : 'them';
+      context.result.warnings.push(
+        `${modes.length} entr${modes.length === 1 ? 'y keeps' : 'ies keep'} the mode or time that the target's file system gave ${them} (FAT and exFAT hold no modes; the content is restored and proven): ${modes[0]!.path}: ${modes[0]!.reason}${modes.length > 1 ? ', …' : ''}`,
+      );
+    }
+    const copies = writer.linksCopied;
+    if (copies.length > 0) {
+      context.result.warnings.push(`${plural(copies.length, 'hard link')} restored as ${copies.length === 1 ? 'a copy of its target' : 'copies of their targets'}: ${copies[0]!.path}: ${copies[0]!.reason}${copies.length > 1 ? ', …' : ''}`);
+    }
   } catch (error) {
     if (options.signal?.aborted) throw new AbortError(options.signal.reason);
     throw error;
