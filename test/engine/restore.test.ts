@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createBackup, restoreBackup, verifyBackup, type BackupError, type BackupProgress, type BackupResult } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
+import { craftTarGz } from '../helpers/craft-tar.js';
 import { loadManifest } from '../helpers/archive.js';
 import { formatRestoreResult } from '../../src/report/restore-report.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
@@ -237,6 +238,17 @@ describe('engine/restoreBackup', () => {
     const byTar = await tempDir();
     await run('tar', ['-xzf', archive, '-C', byTar]);
     expect(await snapshotTree(join(target, 'site'))).to.deep.equal(await snapshotTree(join(byTar, 'site')));
+  });
+
+  it('a name longer than the file system takes is named with what limits it and what to do (it said only ENAMETOOLONG), and the rest is restored', async () => {
+    const archive = join(await tempDir(), 'long-name.tar.gz');
+    await writeFile(archive, craftTarGz([{ path: 'ok.txt', body: 'ok' }, { path: `dir/${'n'.repeat(300)}.txt`, body: 'too long a name' }]));
+    const target = await tempDir();
+    const result = await restoreBackup(archive, { to: target });
+    expect(result.failures.map((failure) => failure.path)).to.deep.equal([`dir/${'n'.repeat(300)}.txt`]);
+    expect(result.failures[0]!.reason).to.match(/^ENAMETOOLONG: .*: its name or path is longer than the target's file system takes \(a name: 255 bytes on most, 143 on eCryptfs; a path: 4,096 bytes on Linux\): restore onto another file system, or with --strip-components for a long path$/);
+    expect(await readFile(join(target, 'ok.txt'), 'utf8')).to.equal('ok');
+    expect(await allNames(target), 'no temporary file is left').to.deep.equal(['dir', 'ok.txt']);
   });
 
   it('restored into a folder named as the one folder it holds (site into site), it says where the files are', async () => {
