@@ -65,9 +65,10 @@ export class RestoreWriter {
   /** Names this run gave, and what is there: hard links may point to them, later entries replace them. */
   private readonly placed = new Map<string, PlacedKind>();
   /**
-   * The first name this run gave under each collision key (files, links, and the folders it
-   * made): on a file system that ignores case or Unicode form (macOS, Windows), a later name
-   * under the same key is the same entry, and placing it would replace the earlier one unseen.
+   * The first name this run gave under each collision key, where that name is not its own key
+   * (those are found in \`placed\`), and the folders it made: on a file system that ignores case or
+   * Unicode form (macOS, Windows), a later name under the same key is the same entry, and placing
+   * it would replace the earlier one unseen.
    */
   private readonly placedKeys = new Map<string, string>();
   /**
@@ -137,7 +138,8 @@ export class RestoreWriter {
     if (!existing?.isDirectory()) {
       mkdirSync(fsPath(full), { mode: 0o777 });
       this.freshFolders.add(path);
-      this.noteKey(collisionKey(path), path);
+      const key = collisionKey(path);
+      if (!this.placedKeys.has(key)) this.placedKeys.set(key, path);
     } else if (existing.mode & SET_GROUP_ID) this.groupMayBeInherited = true;
     this.verifiedFolders.add(path);
   }
@@ -289,7 +291,7 @@ export class RestoreWriter {
   }
 
   private noteKey(key: string, path: string): void {
-    if (!this.placedKeys.has(key)) this.placedKeys.set(key, path);
+    if (key !== path && !this.placedKeys.has(key)) this.placedKeys.set(key, path);
   }
 
   /**
@@ -299,7 +301,7 @@ export class RestoreWriter {
    * is kept. On a file system that tells them apart, each is its own entry and nothing is refused.
    */
   private refuseOneName(path: string, key = collisionKey(path)): void {
-    const earlier = this.placedKeys.get(key);
+    const earlier = this.placedKeys.get(key) ?? (key !== path && this.placed.has(key) ? key : undefined);
     if (earlier === undefined || earlier === path) return;
     const here = lstatQuietly(fsPath(join(this.root, path)));
     const there = here && lstatQuietly(fsPath(join(this.root, earlier)));
@@ -389,8 +391,19 @@ export class RestoreWriter {
         if (written > 0) pending[0] = pending[0]!.subarray(written);
       }
       this.setOwnerSync(path, fd, metadata); // before the mode: chown clears set-user-ID bits
-      if (!modeAtOpen) this.setMetadata(path, 'mode', metadata, () => fchmodSync(fd, metadata.mode));
-      this.setMetadata(path, 'time', metadata, () => futimesSync(fd, metadata.mtime, metadata.mtime));
+      // Inline rather than through setMetadata: no closure per small file.
+      if (!modeAtOpen) {
+        try {
+          fchmodSync(fd, metadata.mode);
+        } catch (error) {
+          this.noteMetadataFailure(path, 'mode', metadata, error);
+        }
+      }
+      try {
+        futimesSync(fd, metadata.mtime, metadata.mtime);
+      } catch (error) {
+        this.noteMetadataFailure(path, 'time', metadata, error);
+      }
     } catch (error) {
       closeSync(fd);
       rmQuietly(temporary);
@@ -420,18 +433,20 @@ export class RestoreWriter {
   setMetadata(path: string, what: 'mode' | 'time', metadata: FileMetadata, change: () => void): void;
   setMetadata(path: string, what: 'mode' | 'time', metadata: FileMetadata, change: () => Promise<void>): Promise<void>;
   setMetadata(path: string, what: 'mode' | 'time', metadata: FileMetadata, change: () => void | Promise<void>): void | Promise<void> {
-    const noted = (error: unknown) => {
-      const code = (error as NodeJS.ErrnoException | undefined)?.code;
-      if (typeof code !== 'string') throw error;
-      const wanted = what === 'mode' ? `mode to ${metadata.mode.toString(8)}` : 'time';
-      this.metadataFailures.push({ path: path || '.', reason: `cannot set its ${wanted} (${code})` });
-    };
     try {
       const pending = change();
-      if (pending) return pending.catch(noted);
+      if (pending) return pending.catch((error: unknown) => this.noteMetadataFailure(path, what, metadata, error));
     } catch (error) {
-      noted(error);
+      this.noteMetadataFailure(path, what, metadata, error);
     }
+  }
+
+  /** Notes a mode or time that the file system refused; anything but a system error is thrown on. */
+  private noteMetadataFailure(path: string, what: 'mode' | 'time', metadata: FileMetadata, error: unknown): void {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (typeof code !== 'string') throw error;
+    const wanted = what === 'mode' ? `mode to ${metadata.mode.toString(8)}` : 'time';
+    this.metadataFailures.push({ path: path || '.', reason: `cannot set its ${wanted} (${code})` });
   }
 
   /**

@@ -68,5 +68,9 @@ export function symlinkTargetRefusal(linkPath: string, target: string, syntax: P
 
 /** A key under which two names that one file system may treat as the same collide (case, Unicode form). */
 export function collisionKey(path: string): string {
-  return path.normalize('NFC').toLowerCase();
+  // Most names are their own key (ASCII without capitals): no new string for them.
+  return KEY_OF_ITSELF.test(path) ? path : path.normalize('NFC').toLowerCase();
 }
+
+/** Printable ASCII without capitals: its own key (anything else takes the long way, to the same answer where it is one). */
+const KEY_OF_ITSELF = /^[ -@[-~]*$/;
