@@ -6,10 +6,11 @@
  */
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackup, previewRestore, restoreBackup, verifyBackup } from '../../src/index.js';
 import { mountCaseInsensitive, type MountedFolder } from '../helpers/case-insensitive-fs.js';
+import { craftTarGz } from '../helpers/craft-tar.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
 
 const composed = 'caf\u00e9';
@@ -85,6 +86,27 @@ describe('restore onto a case-insensitive file system', function () {
     expect(await readFile(join(target, 'src/readme'), 'utf8')).to.equal('lower');
     expect(await readFile(join(target, `src/${decomposed}`), 'utf8')).to.equal('decomposed');
     expect(await readFile(join(target, 'src/notes/x'), 'utf8')).to.equal('in a folder of the same name');
+  });
+
+  it("nothing is written through a symlink restored earlier under another spelling of a folder's name (node-tar's case and Unicode twins)", async () => {
+    const archive = join(await tempDir(), 'twins.tar.gz');
+    await writeFile(
+      archive,
+      craftTarGz([
+        { path: 'real', type: 'Directory' },
+        { path: 'Caf\u00e9', type: 'SymbolicLink', linkpath: 'real' },
+        { path: 'Cafe\u0301/nfd.txt', body: 'through an NFD twin' },
+        { path: 'caf\u00e9/lower.txt', body: 'through a lower-case twin' },
+      ]),
+    );
+    const target = foldedTarget();
+    const result = await restoreBackup(archive, { to: target, overwrite: true });
+    expect(result.failures.map((failure) => [failure.path, failure.reason])).to.deep.equal([
+      ['Cafe\u0301/nfd.txt', 'Cafe\u0301 is a symlink restored earlier; nothing is written through it'],
+      ['caf\u00e9/lower.txt', 'caf\u00e9 is a symlink restored earlier; nothing is written through it'],
+    ]);
+    expect(await readdir(join(target, 'real'))).to.deep.equal([]);
+    expect((await readdir(target)).sort()).to.deep.equal(['Caf\u00e9', 'real']);
   });
 
   /** A backup of `src/Components/`, and a target where that folder was since renamed `components/`. */

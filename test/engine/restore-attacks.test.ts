@@ -198,15 +198,15 @@ describe('restore: hostile archives', () => {
     await expectContained(box);
   });
 
-  it('unicode and case variants of a planted symlink name', async () => {
+  it('unicode and case variants of a planted symlink name: never written through; on a file system that tells them apart, folders of their own (they were refused here too; the case-insensitive file system is in case-insensitive-targets.test.ts)', async () => {
     const box = await restoreCrafted([
       { path: 'real', type: 'Directory' },
       { path: 'Caf\u00e9', type: 'SymbolicLink', linkpath: 'real' },
       { path: 'Cafe\u0301/nfd.txt', body: 'through an NFD twin' },
       { path: 'caf\u00e9/lower.txt', body: 'through a lower-case twin' },
     ]);
-    expect(failureOf(box.result, 'Cafe\u0301/nfd.txt')).to.match(/symlink restored earlier/);
-    expect(failureOf(box.result, 'caf\u00e9/lower.txt')).to.match(/symlink restored earlier/);
+    expect(box.result.failures).to.deep.equal([]);
+    expect(await names(box.target)).to.deep.equal(['Caf\u00e9', 'Cafe\u0301', 'Cafe\u0301/nfd.txt', 'caf\u00e9', 'caf\u00e9/lower.txt', 'real'].sort());
     expect(await names(join(box.target, 'real'))).to.deep.equal([]);
     await expectContained(box);
   });
