@@ -14,6 +14,7 @@ import { BackupError, duplicatePathError, OptionError } from '../errors.js';
 import { isS3Location, resolveLocation } from '../store/location.js';
 import { storeBackup } from '../engine/write/store-backup.js';
 import { realPathOf } from '../engine/real-path.js';
+import { FolderIdentities } from '../engine/folder-identity.js';
 import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
 import { rm } from 'node:fs/promises';
 import { LocalStore } from '../store/local-store.js';
@@ -95,10 +96,11 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
   // A glob that takes in the output folder would back up earlier backups: its files are left out, and said.
   const ownOutput = out !== undefined && !isS3Location(out) ? out : undefined;
   // By its path and its real one (out may be a symlink to a folder the glob walks), once it exists.
-  let outputFolders: string[] | undefined;
+  // And by what it is: on a file system that ignores case, `out: 'Backups'` is the tree's `backups/`.
+  let outputFolders: { spellings: string[]; identities: FolderIdentities } | undefined;
   const inOutput = (path: string) => {
-    outputFolders ??= ownOutput === undefined ? [] : [...new Set([ownOutput, realPathOf(ownOutput)])];
-    return outputFolders.some((folder) => path === folder || path.startsWith(folder + sep));
+    outputFolders ??= { spellings: ownOutput === undefined ? [] : [...new Set([ownOutput, realPathOf(ownOutput)])], identities: new FolderIdentities(ownOutput === undefined ? [] : [ownOutput]) };
+    return outputFolders.spellings.some((folder) => path === folder || path.startsWith(folder + sep)) || outputFolders.identities.holds(path);
   };
   let leftOutOfOutput = 0;
   /** Files given, also those left out (the output folder's): none at all is a glob that matched nothing. */

@@ -198,7 +198,7 @@ describe('restore: hostile archives', () => {
     await expectContained(box);
   });
 
-  it('unicode and case variants of a planted symlink name: never written through; on a file system that tells them apart, folders of their own (they were refused here too; the case-insensitive file system is in case-insensitive-targets.test.ts)', async () => {
+  it('unicode and case variants of a planted symlink name: never written through; on a file system that tells them apart, folders of their own (they were refused here too; the case-insensitive file system is in case-insensitive-file-systems.test.ts)', async () => {
     const box = await restoreCrafted([
       { path: 'real', type: 'Directory' },
       { path: 'Caf\u00e9', type: 'SymbolicLink', linkpath: 'real' },

@@ -12,6 +12,7 @@ import { decodeNameBytes, fsPath } from '../../format/path-bytes.js';
 import { isAbsolute, parse, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { realPathOf } from '../real-path.js';
+import { FolderIdentities } from '../folder-identity.js';
 import { exclusionMatcher, selectionMatcher } from '../selection-patterns.js';
 import { SourceError, duplicatePathError, sourceReadError } from '../../errors.js';
 import type { EntryType, SkippedEntry } from '../../format/manifest.js';
@@ -342,6 +343,8 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
   // The output folder by its path and by its real one: `-o bk`, with bk a symlink to a folder in the
   // tree, must leave that folder out too. The walk's own real path is followed beside its path.
   const leaveOut = new Set((options.leaveOut ?? []).flatMap((path) => [path, realPathOf(path)]));
+  // And by what it is: on a file system that ignores case, `-o Backups` is the tree's `backups/`.
+  const leaveOutSpeltOtherwise = leaveOut.size > 0 ? new FolderIdentities(options.leaveOut ?? []) : undefined;
   // Without `dot`, nothing inside a dot folder can match unless a pattern names one.
   const entersDotFolders = options.dot || options.include.some((pattern) => /(^|\/)\./.test(pattern));
   const matches: string[] = [];
@@ -374,7 +377,11 @@ function walk(root: string, options: ScanOptions, leftOut: LeftOut, archivePrefi
       const absolute = `${folder}${sep}${name}`;
       // A symlink stored as a link is not the folder it names (only a followed one is).
       const storedAsLink = !options.followSymlinks && entry.isSymbolicLink();
-      if (leaveOut.size > 0 && !storedAsLink && (leaveOut.has(absolute) || leaveOut.has(`${realFolder}${sep}${name}`))) {
+      if (
+        leaveOut.size > 0 &&
+        !storedAsLink &&
+        (leaveOut.has(absolute) || leaveOut.has(`${realFolder}${sep}${name}`) || ((entry.isDirectory() || entry.isSymbolicLink()) && leaveOutSpeltOtherwise!.isOne(absolute, name)))
+      ) {
         leftOut.output++;
         options.onLeftOut?.(path, 'the output folder of this backup (earlier backups are never backed up again)');
         continue;

@@ -1,14 +1,18 @@
 /**
- * Restoring onto a file system that ignores case and Unicode form (macOS's APFS, Windows' NTFS by
- * default), a real one mounted through FUSE: two names of a backup that are one name there must not
- * replace each other unseen, and a rollback must not delete what it restored under the target's
- * spelling of a folder.
+ * A file system that ignores case and Unicode form (macOS's APFS, Windows' NTFS by default), a
+ * real one mounted through FUSE. Restoring onto it: two names of a backup that are one name there
+ * must not replace each other unseen, and a rollback must not delete what it restored under the
+ * target's spelling of a folder. Backing up on it: the output folder spelt otherwise is still the
+ * output folder.
  */
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createBackup, previewRestore, restoreBackup, verifyBackup } from '../../src/index.js';
+import { pipeline } from 'node:stream/promises';
+import gulp from 'gulp';
+import { backup, createBackup, previewRestore, restoreBackup, verifyBackup } from '../../src/index.js';
+import { loadManifest } from '../helpers/archive.js';
 import { mountCaseInsensitive, type MountedFolder } from '../helpers/case-insensitive-fs.js';
 import { craftTarGz } from '../helpers/craft-tar.js';
 import { tempDir, writeTree } from '../helpers/tree.js';
@@ -16,7 +20,7 @@ import { tempDir, writeTree } from '../helpers/tree.js';
 const composed = 'caf\u00e9';
 const decomposed = 'cafe\u0301';
 
-describe('restore onto a case-insensitive file system', function () {
+describe('a case-insensitive file system: restore onto it, back up on it', function () {
   this.timeout(120_000);
   let fold: MountedFolder;
   let folded = 0; // targets made on the mount, each its own folder
@@ -143,5 +147,22 @@ describe('restore onto a case-insensitive file system', function () {
     expect(result.deleted, 'a hard link under another spelling is a name of its own').to.deep.equal(['src/INDEX.js', 'src/components', 'src/components/Button.js', 'src/components/Modal.js']);
     expect(await readFile(join(target, 'src/Components/Button.js'), 'utf8')).to.equal('v1');
     expect(existsSync(join(target, 'src/components'))).to.equal(false);
+  });
+  it("an output folder spelt otherwise (--out Backups, the tree's backups/) is the output folder: earlier backups are not backed up again, by the engine or the plugin", async () => {
+    const tree = foldedTarget();
+    await writeTree(tree, { 'a.txt': 'a', 'backups/old.tar.gz': 'earlier backup' });
+    const out = join(tree, 'Backups');
+    const result = await createBackup({ sources: ['.'], cwd: tree, out, name: 'engine' });
+    expect((await loadManifest(result.manifestPath)).entries.map((entry) => entry.path)).to.deep.equal(['a.txt']);
+    expect(result.statistics.leftOut?.output).to.equal(1);
+    await pipeline(gulp.src('**', { cwd: tree, read: false, encoding: false, dot: true, resolveSymlinks: false }), backup({ out, name: 'plugin' }));
+    expect((await loadManifest(join(out, 'plugin.manifest.jsonl'))).entries.map((entry) => entry.path)).to.deep.equal(['a.txt']);
+  });
+
+  it('on a file system that tells them apart, Backups/ and backups/ are two folders: the other one is backed up', async () => {
+    const tree = await tempDir();
+    await writeTree(tree, { 'a.txt': 'a', 'backups/old.tar.gz': 'not this backup\'s folder' });
+    const result = await createBackup({ sources: ['.'], cwd: tree, out: join(tree, 'Backups'), name: 'engine' });
+    expect((await loadManifest(result.manifestPath)).entries.map((entry) => entry.path)).to.deep.equal(['a.txt', 'backups', 'backups/old.tar.gz']);
   });
 });
