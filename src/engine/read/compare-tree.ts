@@ -113,8 +113,8 @@ export async function entriesNotInBackup(manifest: Manifest, root: string, leave
 
 /**
  * Leaves out the names that are an entry of the backup spelled otherwise: on a file system that
- * ignores case or Unicode form (macOS, Windows), the backup's \`src/Components/Button.js\` restored
- * over a tree that has \`src/components/\` is found there as \`src/components/Button.js\`. Such a
+ * ignores case or Unicode form (macOS, Windows), the backup's `src/Components/Button.js` restored
+ * over a tree that has `src/components/` is found there as `src/components/Button.js`. Such a
  * name is the backup's own entry when the backup's spelling leads to the same file and is not
  * listed by itself (on a file system that tells them apart, both names are listed: each its own).
  */

@@ -66,7 +66,7 @@ export class RestoreWriter {
   private readonly placed = new Map<string, PlacedKind>();
   /**
    * The first name this run gave under each collision key, where that name is not its own key
-   * (those are found in \`placed\`), and the folders it made: on a file system that ignores case or
+   * (those are found in `placed`), and the folders it made: on a file system that ignores case or
    * Unicode form (macOS, Windows), a later name under the same key is the same entry, and placing
    * it would replace the earlier one unseen.
    */
@@ -121,7 +121,7 @@ export class RestoreWriter {
     const existing = lstatQuietly(fsPath(full));
     // A symlink this run made, found under this name or a spelling that the file system takes for
     // its name (case, Unicode form): nothing is written through it, overwrite or not. A name the
-    // file system tells apart from the link's is another entry (\`Link\` and \`link/x\`: GNU tar makes both).
+    // file system tells apart from the link's is another entry (`Link` and `link/x`: GNU tar makes both).
     if (existing?.isSymbolicLink() && this.plantedLinks.has(collisionKey(path))) throw new RestoreRefusal(`${path} is a symlink restored earlier; nothing is written through it`);
     if (existing && !existing.isDirectory()) {
       this.refuseOneName(path);
@@ -299,7 +299,7 @@ export class RestoreWriter {
 
   /**
    * Refuses a name that the target's file system takes for one this run gave before under another
-   * spelling (\`README\` after \`readme\`, \`café\` composed after decomposed): the two are one entry
+   * spelling (`README` after `readme`, `café` composed after decomposed): the two are one entry
    * there, and the later would replace the earlier unseen (GNU tar lets it; git warns). The first
    * is kept. On a file system that tells them apart, each is its own entry and nothing is refused.
    */
@@ -453,7 +453,7 @@ export class RestoreWriter {
   }
 
   /**
-   * A copy of a file this run restored, under \`temporary\`, with its mode, owner and times: a hard
+   * A copy of a file this run restored, under `temporary`, with its mode, owner and times: a hard
    * link where the file system cannot make one. Its target was proven; so is the copy's length.
    */
   private async copyOf(target: string, temporary: string, path: string): Promise<void> {
