@@ -4,7 +4,7 @@
  * it, and every run backed up the earlier backups again. A folder whose name differs only in case
  * or Unicode form is asked for its device and inode, once.
  */
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { basename, sep } from 'node:path';
 import { fsPath } from '../format/path-bytes.js';
 import { collisionKey } from './read/safe-paths.js';
@@ -21,7 +21,7 @@ export class FolderIdentities {
 
   constructor(folders: readonly string[]) {
     for (const folder of folders) {
-      const stats = statSync(fsPath(folder), { throwIfNoEntry: false });
+      const stats = statQuietly(folder);
       if (!stats?.isDirectory()) continue;
       this.identities.add(`${stats.dev}:${stats.ino}`);
       for (const spelling of new Set([folder, realPathOf(folder)])) {
@@ -50,10 +50,19 @@ export class FolderIdentities {
   private answer(path: string): boolean {
     let known = this.answers.get(path);
     if (known === undefined) {
-      const stats = statSync(fsPath(path), { throwIfNoEntry: false });
+      const stats = statQuietly(path);
       known = stats !== undefined && this.identities.has(`${stats.dev}:${stats.ino}`);
       this.answers.set(path, known);
     }
     return known;
+  }
+}
+
+/** What is at `path`, or undefined where nothing can be (a part of it is a file: ENOTDIR; it is gone). */
+function statQuietly(path: string): Stats | undefined {
+  try {
+    return statSync(fsPath(path), { throwIfNoEntry: false });
+  } catch {
+    return undefined;
   }
 }
