@@ -32,11 +32,20 @@ const ALIASES: Readonly<Record<string, string>> = {
   dryrun: 'dryRun',
 };
 
+/** The CLI's kind flags, written as options (`auto: true` for `--auto`): the option and the value they mean. */
+const FLAG_VALUES: Readonly<Record<string, [string, string]>> = {
+  auto: ['kind', "'auto'"],
+  full: ['kind', "'full'"],
+  incremental: ['kind', "'incremental'"],
+  differential: ['kind', "'differential'"],
+};
+
 /** Throws an `OptionError` for the first key of `options` that `known` lacks, naming the nearest known one. */
 export function rejectUnknownKeys(api: string, options: object, known: ReadonlySet<string>): void {
   for (const key of Object.keys(options)) {
     if (known.has(key)) continue;
-    const guess = nearest(key, known);
+    const flag = FLAG_VALUES[key];
+    const guess = flag && known.has(flag[0]) ? `${flag[0]}: ${flag[1]}` : nearest(key, known);
     const hint = guess ? `did you mean \`${guess}\`?` : `its options are ${[...known].map((k) => `\`${k}\``).join(', ')}.`;
     throw new OptionError(key, (options as Record<string, unknown>)[key], `${api} has no such option; ${hint}`, true);
   }

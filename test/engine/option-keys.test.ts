@@ -21,6 +21,9 @@ describe('engine: unknown option keys and string options', () => {
       ['backupTask', () => backupTask({ out: 'b', source: ['src'] } as never), /^Unknown option `source`: backupTask\(\) has no such option; did you mean `sources`\?$/],
       ['backupTask', () => backupTask({ out: 'b', exlcude: ['x'] } as never), /`exlcude`: .*did you mean `exclude`\?/],
       ['backupTask', () => backupTask({ out: 'b', Level: 3 } as never), /`Level`: .*did you mean `level`\?/],
+      // The CLI's --auto written as an option: it was "did you mean `out`?".
+      ['backupTask', () => backupTask({ out: 'b', auto: true } as never), /`auto`: backupTask\(\) has no such option; did you mean `kind: 'auto'`\?/],
+      ['backup()', () => backup({ incremental: true } as never), /`incremental`: backup\(\) .*did you mean `kind: 'incremental'`\?/],
       ['verifyTask', () => verifyTask('b', { sources: 'x' } as never), /`sources`: verifyTask\(\) has no such option; did you mean `source`\?/],
       ['restoreTask', () => restoreTask('b', { to: 'x', overwite: true } as never), /`overwite`: restoreTask\(\) .*did you mean `overwrite`\?/],
       ['restoreTask', () => restoreTask('b', { to: 'x', zzz: 1 } as never), /`zzz`: restoreTask\(\) has no such option; its options are `to`, `include`/],
