@@ -1,4 +1,5 @@
 /** `gulp-backup create <path...>`: the engine's createBackup with progress and a summary. */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { BackupOptions, HashAlgorithm, KindOption } from '../engine/options.js';
 import { OptionError } from '../errors.js';
@@ -8,7 +9,6 @@ import { chooseProgressMode, createProgressRenderer } from './progress-renderer.
 import { formatBackupSummary, formatPreview } from '../report/backup-summary.js';
 import type { CliContext } from './context.js';
 import { collect, integerOrRaw } from './parse.js';
-import { patternsFrom } from './pattern-file.js';
 import { s3SettingsFrom, type S3Flags } from './s3-flags.js';
 
 interface CreateFlags extends S3Flags {
@@ -106,7 +106,9 @@ export function registerCreate(program: Command, context: CliContext): void {
         codec: flags.codec as Codec | undefined,
         hashes: flags.hash?.split(',').map((name) => name.trim().toLowerCase()) as HashAlgorithm[] | undefined,
         include: flags.include.length > 0 ? flags.include : undefined,
-        exclude: [...flags.exclude, ...patternsFrom(flags.excludeFrom)],
+        exclude: flags.exclude,
+        // Files named on the command line are relative to where it runs, not to --cwd (tar -X's rule).
+        excludeFrom: flags.excludeFrom.map((file) => resolve(file)),
         dot: flags.dot,
         followSymlinks: flags.followSymlinks,
         maxFileSize: flags.maxFileSize,

@@ -19,6 +19,7 @@ import { isS3Location, resolveLocation } from '../store/location.js';
 import { backupBaseName } from './chain/locate-backup.js';
 import type { S3Settings } from '../store/s3-settings.js';
 import { storesFor, type Stores } from '../store/stores.js';
+import { patternsFrom } from './pattern-file.js';
 
 export type HashAlgorithm = 'sha256' | 'sha1' | 'sha512' | 'md5';
 export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'sha1', 'sha512', 'md5'];
@@ -120,8 +121,17 @@ export interface BackupOptions extends ArchiveOptions {
    * depth (`*.js`); one with a slash the path from the source's top (`src/**`) or the archive path.
    */
   include?: string | string[];
-  /** Glob patterns to leave out, read as `include`'s (`node_modules`, `docs/*.md`); none may start with `!`. */
+  /**
+   * Glob patterns to leave out, read as `include`'s (`node_modules`, `docs/*.md`) and as a
+   * `.gitignore` reads its lines: the last match decides, and `!pattern` takes back.
+   */
   exclude?: string | string[];
+  /**
+   * Files of exclude patterns (a `.gitignore`, a `.backupignore`), relative to `cwd`, read as
+   * `--exclude-from` reads them: one per line, blank lines and `#` comments skipped. Their patterns
+   * follow `exclude`'s, and the manifest records them all.
+   */
+  excludeFrom?: string | string[];
   /** Include names that start with a dot. Default true, as GNU tar, restic and borg do; false leaves them out (and counts them). */
   dot?: boolean;
   /** Store what symlinks point to instead of the links. Default false. */
@@ -295,7 +305,7 @@ export const ARCHIVE_KEYS = [
 /** The keys of `ArchiveOptions` (what the `backup()` plugin takes besides where the backup goes). */
 export const ARCHIVE_OPTION_KEYS = optionKeys<ArchiveOptions>()(...ARCHIVE_KEYS);
 /** The keys of `BackupOptions` (`createBackup`, `backupTask`). */
-export const BACKUP_OPTION_KEYS = optionKeys<BackupOptions>()(...ARCHIVE_KEYS, 'out', 'sources', 'cwd', 'include', 'exclude', 'dot', 'followSymlinks', 'maxFileSize', 'allowEmpty', 'replace');
+export const BACKUP_OPTION_KEYS = optionKeys<BackupOptions>()(...ARCHIVE_KEYS, 'out', 'sources', 'cwd', 'include', 'exclude', 'excludeFrom', 'dot', 'followSymlinks', 'maxFileSize', 'allowEmpty', 'replace');
 
 /** Checks and fills in the archive options; `api` names the caller in the message about an unknown key. */
 export function resolveArchiveOptions(options: ArchiveOptions, api = 'backup()'): ResolvedArchiveOptions {
@@ -391,7 +401,7 @@ export function resolveBackupOptions(options: BackupOptions, api = 'createBackup
     sources,
     cwd,
     include: stringList('include', options.include, ['**']),
-    exclude: excludePatterns(options.exclude),
+    exclude: excludePatterns([...stringList('exclude', options.exclude, []), ...patternsFrom(stringList('excludeFrom', options.excludeFrom, []).map((file) => resolve(cwd, file)))]),
     dot: booleanOption('dot', options.dot, true),
     followSymlinks: booleanOption('followSymlinks', options.followSymlinks, false),
     maxFileSize: byteSize('maxFileSize', options.maxFileSize, Number.MAX_SAFE_INTEGER),

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createBackup, restoreBackup } from '../../src/index.js';
+import { createBackup, OptionError, restoreBackup } from '../../src/index.js';
 import { exclusionMatcher, selectionMatcher } from '../../src/engine/selection-patterns.js';
 import { runCli } from '../helpers/cli.js';
 import { loadManifest } from '../helpers/archive.js';
@@ -54,6 +54,24 @@ describe('engine: selection patterns (create --include/--exclude, restore --incl
     }
     expect(exclusionMatcher(['*.log', 'tmp/', '!keep.log']).excludedBy('a/x.log', false)).to.equal('*.log');
     expect(exclusionMatcher(['*.log', '!keep.log']).excludedBy('keep.log', false)).to.equal(undefined);
+  });
+
+  it('excludeFrom in the API, relative to cwd, as --exclude-from (a gulpfile had to read its .gitignore itself)', async () => {
+    const root = await tempDir();
+    await writeTree(root, {
+      'repo/.gitignore': '# build output\r\nnode_modules/\r\n*.log\r\n!keep.log\r\n',
+      'repo/src/a.js': 'a',
+      'repo/node_modules/x/i.js': 'i',
+      'repo/keep.log': 'kept',
+      'repo/x.log': 'x',
+    });
+    const result = await createBackup({ sources: ['repo'], cwd: root, out: join(root, 'out'), exclude: 'src/*.js', excludeFrom: 'repo/.gitignore' });
+    const manifest = await loadManifest(result.manifestPath);
+    expect(manifest.entries.filter((entry) => entry.type === 'file').map((entry) => entry.path)).to.deep.equal(['repo/.gitignore', 'repo/keep.log']);
+    expect(manifest.header.selection?.exclude, 'recorded, after exclude').to.deep.equal(['src/*.js', 'node_modules/', '*.log', '!keep.log']);
+    const missing = await createBackup({ sources: ['repo'], cwd: root, out: join(root, 'out'), excludeFrom: '.backupignore' }).then(() => expect.fail('expected a rejection'), (error: unknown) => error as OptionError);
+    expect(missing).to.be.instanceOf(OptionError);
+    expect(missing.message).to.match(/^Expected `excludeFrom` to be a readable file of patterns, one per line \(ENOENT\), got `.*\/\.backupignore`$/);
   });
 
   it('create --exclude-from .gitignore: negations keep files, folders are left out whole, what is left out is counted', async () => {
