@@ -12,7 +12,9 @@ export const backup = backupTask({
   sources: ['.'],
   out: 'backups',
   dot: true,
-  exclude: ['node_modules', '.git', 'backups', 'restored', 'dist', '.many-cores', 'bench/.corpus', 'bench/.out'],
+  // What git ignores (node_modules, dist, backups, restored, the bench corpus), and git's own folder.
+  exclude: ['.git', '.many-cores'],
+  excludeFrom: '.gitignore',
 });
 
 export const verify = verifyTask('backups');
