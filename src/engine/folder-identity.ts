@@ -15,7 +15,9 @@ export class FolderIdentities {
   private readonly identities = new Set<string>();
   /** Their names' collision keys, to ask the file system only about a folder of such a name. */
   private readonly nameKeys = new Set<string>();
-  /** The folders as given and as their real paths, lower-cased, for a path that lies inside one. */
+  /** The folders as given and as their real paths, for a path that lies inside one. */
+  private readonly spellings: string[] = [];
+  /** The same, lower-cased, for one spelt otherwise. */
   private readonly lowered: string[] = [];
   private readonly answers = new Map<string, boolean>();
 
@@ -26,6 +28,7 @@ export class FolderIdentities {
       this.identities.add(`${stats.dev}:${stats.ino}`);
       for (const spelling of new Set([folder, realPathOf(folder)])) {
         this.nameKeys.add(collisionKey(basename(spelling)));
+        this.spellings.push(spelling);
         this.lowered.push(spelling.toLowerCase());
       }
     }
@@ -37,9 +40,9 @@ export class FolderIdentities {
     return this.answer(path);
   }
 
-  /** Whether `path` is one of them or lies inside one, spelt otherwise (a case difference; the gulp plugin's files). */
+  /** Whether `path` is one of them or lies inside one, however spelt (the gulp plugin's files; case differences). */
   holds(path: string): boolean {
-    if (this.identities.size === 0) return false;
+    if (this.spellings.some((folder) => path === folder || path.startsWith(folder + sep))) return true;
     for (const folder of this.lowered) {
       const inside = path.length > folder.length && path[folder.length] === sep;
       if ((inside || path.length === folder.length) && path.slice(0, folder.length).toLowerCase() === folder && this.answer(path.slice(0, folder.length))) return true;

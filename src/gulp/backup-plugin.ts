@@ -6,14 +6,13 @@
  * @example
  * gulp.src('dist/**', { encoding: false, read: false }).pipe(backup({ name: 'dist' })).pipe(gulp.dest('backups'))
  */
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import PluginError from 'plugin-error';
 import File from 'vinyl';
 import { BackupError, duplicatePathError, OptionError } from '../errors.js';
 import { isS3Location, resolveLocation } from '../store/location.js';
 import { storeBackup } from '../engine/write/store-backup.js';
-import { realPathOf } from '../engine/real-path.js';
 import { FolderIdentities } from '../engine/folder-identity.js';
 import { codecNamed, usableCodec } from '../format/codecs/codecs.js';
 import { rm } from 'node:fs/promises';
@@ -95,13 +94,10 @@ export function backup(pluginOptions: BackupPluginOptions = {}): Transform {
   const startedAt = new Date();
   // A glob that takes in the output folder would back up earlier backups: its files are left out, and said.
   const ownOutput = out !== undefined && !isS3Location(out) ? out : undefined;
-  // By its path and its real one (out may be a symlink to a folder the glob walks), once it exists.
-  // And by what it is: on a file system that ignores case, `out: 'Backups'` is the tree's `backups/`.
-  let outputFolders: { spellings: string[]; identities: FolderIdentities } | undefined;
-  const inOutput = (path: string) => {
-    outputFolders ??= { spellings: ownOutput === undefined ? [] : [...new Set([ownOutput, realPathOf(ownOutput)])], identities: new FolderIdentities(ownOutput === undefined ? [] : [ownOutput]) };
-    return outputFolders.spellings.some((folder) => path === folder || path.startsWith(folder + sep)) || outputFolders.identities.holds(path);
-  };
+  // By its path and its real one (out may be a symlink to a folder the glob walks), and by what it
+  // is (on a file system that ignores case, `out: 'Backups'` is the tree's `backups/`), once it exists.
+  let outputFolder: FolderIdentities | undefined;
+  const inOutput = (path: string) => (outputFolder ??= new FolderIdentities(ownOutput === undefined ? [] : [ownOutput])).holds(path);
   let leftOutOfOutput = 0;
   /** Files given, also those left out (the output folder's): none at all is a glob that matched nothing. */
   let given = 0;
