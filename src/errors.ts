@@ -176,6 +176,7 @@ const RESTORE_ADVICE: Readonly<Record<string, string>> = {
   EACCES: 'this user may not write there: restore into a writable folder, or fix its permissions',
   EPERM: 'this user may not write there: restore into a writable folder, or fix its permissions',
   EIO: 'the device reports an I/O error: check the disk',
+  EINVAL: 'the target\'s file system does not take this name (FAT, exFAT and Windows refuse \\ : * ? " < > | and a name that ends in a dot or a space): restore onto another file system',
   ENAMETOOLONG: "its name or path is longer than the target's file system takes (a name: 255 bytes on most, 143 on eCryptfs; a path: 4,096 bytes on Linux): restore onto another file system, or with --strip-components for a long path",
 };
 

@@ -2,7 +2,7 @@
 a name is found whatever its case or Unicode form (composed or decomposed letters), and a new
 name keeps the spelling it was made with. With `fat` after the two folders, it also refuses what
 FAT and exFAT cannot hold, as Linux's vfat and exfat drivers do: symlinks, hard links, modes and
-owners (EPERM). Run by case-insensitive-fs.ts through FUSE (Debian:
+owners (EPERM), and names that Windows refuses (EINVAL). Run by case-insensitive-fs.ts through FUSE (Debian:
 python3-fusepy); the kernel keeps no name cache (every lookup comes here, as a real file system
 answers it) and inode numbers are the folder's own, so two spellings of a name are one inode."""
 import errno
@@ -25,6 +25,12 @@ class CaseInsensitive(Operations):
     def refuse_on_fat(self):
         if self.fat:
             raise FuseOSError(errno.EPERM)
+
+    def refuse_name_on_fat(self, path):
+        """vfat's rule for a new name: none of \\ : * ? " < > |, and no trailing dot or space (EINVAL)."""
+        name = path.rsplit('/', 1)[-1]
+        if self.fat and (any(c in name for c in '\\:*?"<>|') or name.endswith(('.', ' '))):
+            raise FuseOSError(errno.EINVAL)
 
     def real(self, path):
         """The backing path: each part found without regard to case or form; a new part keeps its spelling."""
@@ -51,6 +57,7 @@ class CaseInsensitive(Operations):
         return os.readlink(self.real(path))
 
     def mkdir(self, path, mode):
+        self.refuse_name_on_fat(path)
         os.mkdir(self.real(path), mode)
 
     def rmdir(self, path):
@@ -68,6 +75,7 @@ class CaseInsensitive(Operations):
         os.link(self.real(existing), self.real(path))
 
     def rename(self, old, new):
+        self.refuse_name_on_fat(new)
         os.rename(self.real(old), self.real(new))
 
     def chmod(self, path, mode):
@@ -88,6 +96,7 @@ class CaseInsensitive(Operations):
         return os.open(self.real(path), flags)
 
     def create(self, path, mode, fi=None):
+        self.refuse_name_on_fat(path)
         return os.open(self.real(path), os.O_RDWR | os.O_CREAT, mode)
 
     def read(self, path, size, offset, fh):
