@@ -2,9 +2,11 @@
 a name is found whatever its case or Unicode form (composed or decomposed letters), and a new
 name keeps the spelling it was made with. With `fat` after the two folders, it also refuses what
 FAT and exFAT cannot hold, as Linux's vfat and exfat drivers do: symlinks, hard links, modes and
-owners (EPERM), and names that Windows refuses (EINVAL). Run by case-insensitive-fs.ts through FUSE (Debian:
-python3-fusepy); the kernel keeps no name cache (every lookup comes here, as a real file system
-answers it) and inode numbers are the folder's own, so two spellings of a name are one inode."""
+owners (EPERM), and names that Windows refuses (EINVAL). With `sshfs`, a rename onto a name that
+exists fails (EPERM), as SFTP's rename does (sshfs without `-o workaround=rename`). Run by
+case-insensitive-fs.ts through FUSE (Debian: python3-fusepy); the kernel keeps no name cache
+(every lookup comes here, as a real file system answers it) and inode numbers are the folder's
+own, so two spellings of a name are one inode."""
 import errno
 import os
 import sys
@@ -18,9 +20,10 @@ def fold(name):
 
 
 class CaseInsensitive(Operations):
-    def __init__(self, root, fat):
+    def __init__(self, root, like):
         self.root = root
-        self.fat = fat
+        self.fat = like == 'fat'
+        self.sshfs = like == 'sshfs'
 
     def refuse_on_fat(self):
         if self.fat:
@@ -76,6 +79,8 @@ class CaseInsensitive(Operations):
 
     def rename(self, old, new):
         self.refuse_name_on_fat(new)
+        if self.sshfs and os.path.lexists(self.real(new)):
+            raise FuseOSError(errno.EPERM)  # SFTP's rename does not replace (sshfs without workaround=rename)
         os.rename(self.real(old), self.real(new))
 
     def chmod(self, path, mode):
@@ -123,4 +128,4 @@ class CaseInsensitive(Operations):
 
 
 if __name__ == '__main__':
-    FUSE(CaseInsensitive(sys.argv[1], sys.argv[3:] == ['fat']), sys.argv[2], foreground=True, nothreads=True, use_ino=True, entry_timeout=0, attr_timeout=0, negative_timeout=0)
+    FUSE(CaseInsensitive(sys.argv[1], sys.argv[3] if len(sys.argv) > 3 else None), sys.argv[2], foreground=True, nothreads=True, use_ino=True, entry_timeout=0, attr_timeout=0, negative_timeout=0)

@@ -20,8 +20,11 @@ export interface MountedFolder {
   unmount(): Promise<void>;
 }
 
-/** `like: 'fat'`: also refuses symlinks, hard links, modes and owners (EPERM), as vfat and exfat do. */
-export async function mountCaseInsensitive(like?: 'fat'): Promise<MountedFolder> {
+/**
+ * `like: 'fat'`: also refuses symlinks, hard links, modes and owners (EPERM), as vfat and exfat do.
+ * `like: 'sshfs'`: a rename onto a name that exists fails (EPERM), as over sshfs.
+ */
+export async function mountCaseInsensitive(like?: 'fat' | 'sshfs'): Promise<MountedFolder> {
   const base = await tempDir('gulp-backup-casefold-');
   const backing = join(base, 'backing');
   const path = join(base, 'mnt');

@@ -271,15 +271,24 @@ export class RestoreWriter {
       try {
         renameSync(fsPath(temporary), fsPath(full));
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EISDIR') throw error;
-        // A folder where the backup has a file: an empty one gives way, as in GNU tar; one with
-        // contents is not removed (they are not in this backup).
-        try {
-          rmdirSync(fsPath(full));
-        } catch {
-          throw new RestoreRefusal(`${path} is in the way: it is a folder with contents in the target; move it away and restore again`);
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EPERM' || code === 'EEXIST') {
+          // A rename that does not replace a name that exists (sshfs: SFTP's rename): the old entry
+          // is moved aside first (GNU tar unlinks it), and back if the new one still cannot take
+          // its name. Where it cannot be moved (a sticky folder, an immutable file), the rename's
+          // own error stands.
+          if (!replaceAside(temporary, full)) throw error;
+        } else {
+          if (code !== 'EISDIR') throw error;
+          // A folder where the backup has a file: an empty one gives way, as in GNU tar; one with
+          // contents is not removed (they are not in this backup).
+          try {
+            rmdirSync(fsPath(full));
+          } catch {
+            throw new RestoreRefusal(`${path} is in the way: it is a folder with contents in the target; move it away and restore again`);
+          }
+          renameSync(fsPath(temporary), fsPath(full));
         }
-        renameSync(fsPath(temporary), fsPath(full));
       }
     } catch (error) {
       rmQuietly(temporary);
@@ -629,6 +638,35 @@ function lstatQuietly(path: string | Buffer): Stats | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Gives `temporary` the name `full` where a rename does not replace: what is there (not a folder)
+ * goes to a temporary name of its own, `temporary` takes the name, and the old entry is removed;
+ * put back if the rename still fails. False when there is nothing to move, or it cannot be moved.
+ */
+function replaceAside(temporary: string, full: string): boolean {
+  const existing = lstatQuietly(fsPath(full));
+  if (!existing || existing.isDirectory()) return false;
+  const aside = temporaryName(full);
+  try {
+    renameSync(fsPath(full), fsPath(aside));
+  } catch {
+    return false;
+  }
+  try {
+    renameSync(fsPath(temporary), fsPath(full));
+  } catch (error) {
+    try {
+      renameSync(fsPath(aside), fsPath(full));
+    } catch {
+      // The old entry stays under its temporary name: a file system that took one rename and
+      // refused the next two, which none known does.
+    }
+    throw error;
+  }
+  rmQuietly(aside);
+  return true;
 }
 
 function rmQuietly(path: string): void {
