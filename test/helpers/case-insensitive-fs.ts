@@ -29,13 +29,13 @@ export async function mountCaseInsensitive(like?: 'fat' | 'sshfs'): Promise<Moun
   const backing = join(base, 'backing');
   const path = join(base, 'mnt');
   await Promise.all([mkdir(backing), mkdir(path)]);
-  const process: ChildProcess = spawn(PYTHON, [SCRIPT, backing, path, ...(like ? [like] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server: ChildProcess = spawn(PYTHON, [SCRIPT, backing, path, ...(like ? [like] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  process.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => process.once('exit', () => resolve()));
+  server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   for (let waited = 0; !(await mounted(path)); waited += 50) {
-    if (process.exitCode !== null || waited > 10_000) {
-      process.kill();
+    if (server.exitCode !== null || waited > 10_000) {
+      server.kill();
       throw new Error(`could not mount a case-insensitive file system at ${path} (needs /dev/fuse, root, and Debian's python3-fusepy): ${stderr}`);
     }
     await sleep(50);
@@ -43,7 +43,16 @@ export async function mountCaseInsensitive(like?: 'fat' | 'sshfs'): Promise<Moun
   return {
     path,
     async unmount() {
-      execFileSync('umount', [path]);
+      try {
+        execFileSync('umount', [path]);
+      } catch (error) {
+        // Busy (a test failed with a file open): detach it, and end the server all the same, so
+        // that no mount or process outlives the run.
+        execFileSync('umount', ['-l', path]);
+        server.kill();
+        await exited;
+        throw error;
+      }
       await exited;
     },
   };
