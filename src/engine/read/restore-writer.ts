@@ -431,11 +431,22 @@ export class RestoreWriter {
     const folders = [...this.folderMetadata].sort(([a], [b]) => depth(b) - depth(a));
     for (const [path, metadata] of folders) {
       const full = fsPath(join(this.root, path));
-      // A folder this run made has the process's owner already (as a file it makes has).
-      if (!(path !== '' && this.freshFolders.has(path) && this.ownedAlready(metadata))) await this.setOwner(path, () => chown(full, metadata.uid, metadata.gid), metadata);
-      await this.setMetadata(path, 'mode', metadata, () => chmod(full, metadata.mode));
+      // An owner or mode the folder has already is not given again: FAT refuses even those (a
+      // warning for every folder of a second restore there), and each is a system call. A folder
+      // this run made has the process's owner and the mode mkdir gave it; one that was there is asked.
+      const made = path !== '' && this.freshFolders.has(path);
+      const found = made ? undefined : lstatQuietly(full);
+      const ownerHeld = made ? this.ownedAlready(metadata) : found !== undefined && found.uid === metadata.uid && found.gid === metadata.gid;
+      const modeHeld = made ? this.madeFolderMode() === metadata.mode : found !== undefined && (found.mode & 0o7777) === metadata.mode;
+      if (!ownerHeld) await this.setOwner(path, () => chown(full, metadata.uid, metadata.gid), metadata);
+      if (!modeHeld) await this.setMetadata(path, 'mode', metadata, () => chmod(full, metadata.mode));
       await this.setMetadata(path, 'time', metadata, () => utimes(full, metadata.mtime, metadata.mtime));
     }
+  }
+
+  /** The mode `mkdir(0777)` gives a folder here, where it is known (no set-group-ID folder met, whose bit a new folder takes). */
+  private madeFolderMode(): number | undefined {
+    return this.umask === undefined || this.groupMayBeInherited ? undefined : 0o777 & ~this.umask;
   }
 
   /**
