@@ -278,8 +278,7 @@ export class RestoreWriter {
           // its name. Where it cannot be moved (a sticky folder, an immutable file), the rename's
           // own error stands.
           if (!replaceAside(temporary, full)) throw error;
-        } else {
-          if (code !== 'EISDIR') throw error;
+        } else if (code === 'EISDIR') {
           // A folder where the backup has a file: an empty one gives way, as in GNU tar; one with
           // contents is not removed (they are not in this backup).
           try {
@@ -288,7 +287,7 @@ export class RestoreWriter {
             throw new RestoreRefusal(`${path} is in the way: it is a folder with contents in the target; move it away and restore again`);
           }
           renameSync(fsPath(temporary), fsPath(full));
-        }
+        } else throw error;
       }
     } catch (error) {
       rmQuietly(temporary);
