@@ -38,7 +38,7 @@ export function registerRestore(program: Command, context: CliContext): void {
     .option('--allow-outside-links', 'make symlinks that lead outside the folder (absolute targets) as they are, as GNU tar does: for a backup you trust (nothing is written through them)')
     .option('--dry-run', 'list what would be restored, replaced and (with --delete) deleted, and write nothing')
     .option('--strip-components <n>', 'leave out the first n parts of every stored path, as tar --strip-components does (var/www/site/a.html with 3: a.html)')
-    .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores)')
+    .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores less one, at least 1)')
     .option(...READ_MEMORY_FLAG)
     .option('--json', 'print the result as JSON')
     .option('-q, --quiet', 'print only problems')

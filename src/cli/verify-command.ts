@@ -26,7 +26,7 @@ export function registerVerify(program: Command, context: CliContext): void {
     .description('check an archive against its manifest: checksums, every block, every file hash')
     .argument('<paths...>', 'NAME.manifest.jsonl, or NAME.tar.gz (its manifest beside it is used when present), or a folder (its newest backup); several are checked in turn')
     .option('-s, --source <dir>', 'also compare with this live tree (the folder the backup paths are relative to)')
-    .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores)')
+    .option('-j, --concurrency <n>', 'inflate workers (default: the number of cores less one, at least 1)')
     .option(...READ_MEMORY_FLAG)
     .option('--json', 'print the report as JSON')
     .option('-q, --quiet', 'print only problems')

@@ -17,7 +17,6 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { log } from './logger.js';
 import PluginError from 'plugin-error';
 import File from 'vinyl';
-import { availableParallelism } from 'node:os';
 import type { TarEntry } from '../format/tar-entry-stream.js';
 import { expandSparse } from '../engine/read/sparse.js';
 import { BackupReader } from '../engine/read/backup-reader.js';
@@ -36,6 +35,7 @@ import { malformedEntry } from '../engine/read/malformed-entry.js';
 import { MULTIVOLUME_CONTINUATION } from '../engine/read/archive-format.js';
 import { HardLinkCopies, type EntryToEmit } from './hard-link-copies.js';
 import { OptionError } from '../errors.js';
+import { defaultInflateWorkers } from '../engine/block-codec-pool.js';
 import { optionKeys, rejectUnknownKeys } from '../engine/option-keys.js';
 import { stringList, windowMemory } from '../engine/options.js';
 import { formatBytes } from '../report/format.js';
@@ -211,7 +211,7 @@ async function emitChainPoint(backup: BackupReader, base: string, include: ((pat
   const links = new HardLinkCopies(new Set(chosen.filter((entry) => entry.type === 'hardlink').map((entry) => String(entry.linkTarget))));
   const content = await backup.content(
     chosen.filter((entry) => entry.type !== 'hardlink'),
-    { concurrency: availableParallelism() },
+    { concurrency: defaultInflateWorkers() },
   );
   // What restore says too: a chain bridged by id, an archive stored without its compression.
   if (content.brokenChain) log.warn(`gulp-backup: ${brokenChainWarning(content.brokenChain)}`);

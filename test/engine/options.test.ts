@@ -25,6 +25,14 @@ describe('engine/options', () => {
     expect(resolved.concurrency).to.equal(availableParallelism());
   });
 
+  it('reads with a worker fewer than the cores (at least one), leaving the writing main thread a core; compresses with one per core', () => {
+    const cores = availableParallelism();
+    expect(validateRestoreOptions({ to: 'out' }).concurrency).to.equal(Math.max(1, cores - 1));
+    expect(validateVerifyOptions({}).concurrency).to.equal(Math.max(1, cores - 1));
+    expect(validateRestoreOptions({ to: 'out', concurrency: cores }).concurrency).to.equal(cores);
+    expect(resolveBackupOptions({ out: 'backups', codec: 'zstd' }).concurrency).to.equal(cores);
+  });
+
   it('quotes the bad value and says what is expected', () => {
     expect(rejects({ level: 12 }).message).to.equal('Expected `level` to be an integer from 0 to 9, got `12`');
     expect(rejects({ concurrency: 0 }).message).to.equal('Expected `concurrency` to be an integer from 1 to 1024, got `0`');

@@ -6,7 +6,6 @@
  * (a plain .tar.gz, GNU tar's too), it extracts sequentially under the same path rules.
  * A file that cannot be restored (damaged block, refused path) is reported; the others still are.
  */
-import { availableParallelism } from 'node:os';
 import { lstatSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -29,6 +28,7 @@ import { brokenChainWarning } from './backup-content.js';
 import { StreamHasher } from '../write/stream-hasher.js';
 import { OutsideLinkRefusal, RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { plural } from '../plural.js';
+import { defaultInflateWorkers } from '../block-codec-pool.js';
 import { fsPath } from '../../format/path-bytes.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
 import { malformedEntry } from './malformed-entry.js';
@@ -147,7 +147,7 @@ export function validateRestoreOptions(options: RestoreOptions, api = 'restoreBa
   if ('dryRun' in options) throw new OptionError('dryRun', (options as { dryRun: unknown }).dryRun, `${api} always writes; a dry run is previewRestore(path, options), which writes nothing`, true);
   rejectUnknownKeys(api, options, RESTORE_OPTION_KEYS);
   if (typeof options.to !== 'string' || options.to === '') throw new OptionError('to', options.to, 'the path of the folder to restore into');
-  const concurrency = options.concurrency ?? availableParallelism();
+  const concurrency = options.concurrency ?? defaultInflateWorkers();
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
     throw new OptionError('concurrency', concurrency, 'an integer from 1 to 1024');
   }

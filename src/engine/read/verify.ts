@@ -6,7 +6,6 @@
  * damaged block names the entries in it; the other blocks are still checked.
  * With only an archive: block checksums, lengths, end marker and tar structure; file hashes are not checked.
  */
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { AbortError, BackupError, OptionError } from '../../errors.js';
 import { BACKUP_PATH, pathArgument, windowMemory } from '../options.js';
@@ -23,7 +22,7 @@ import type { StoredFile } from '../../store/backup-store.js';
 import type { BlockRange } from '../block-codec-pool.js';
 import { optionKeys, rejectUnknownKeys } from '../option-keys.js';
 import { COMPRESSION_HEAD_BYTES, MULTIVOLUME_CONTINUATION, compressionOf, moreAfterEnd, isDecompressionError, notTarAtAll, tarBytesOf, type ArchiveCompression } from './archive-format.js';
-import { BlockCodecPool } from '../block-codec-pool.js';
+import { BlockCodecPool, defaultInflateWorkers } from '../block-codec-pool.js';
 import { compareWithTree, type TreeComparison } from './compare-tree.js';
 import { decompressedCopyWarning, isDecompressedCopy } from './decompressed-copy.js';
 import { refuseLfsPointer } from '../../format/lfs-pointer.js';
@@ -104,7 +103,7 @@ const VERIFY_OPTION_KEYS = optionKeys<VerifyOptions>()('source', 'concurrency', 
 export function validateVerifyOptions(options: VerifyOptions, api = 'verifyBackup()', extraKeys: readonly string[] = []): { concurrency: number; maxMemory: number } {
   if (options === null || typeof options !== 'object') throw new OptionError('options', options, 'an object');
   rejectUnknownKeys(api, options, new Set([...VERIFY_OPTION_KEYS, ...extraKeys]));
-  const concurrency = options.concurrency ?? availableParallelism();
+  const concurrency = options.concurrency ?? defaultInflateWorkers();
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
     throw new OptionError('concurrency', concurrency, 'an integer from 1 to 1024');
   }
