@@ -234,15 +234,21 @@ describe('restore: hostile archives', () => {
     await expectContained(box);
   });
 
-  it('gzip bomb: a member that inflates past the length it declares is stopped', async () => {
+  it('gzip bomb: a member that inflates past the length it declares is stopped, on this thread (a small backup) and in a worker', async () => {
     const pool = new BlockCodecPool(1);
     try {
       const bomb = Buffer.alloc(16 * 1024 * 1024);
       const deflated = deflateRawSync(bomb, { level: 9 });
       const member = Buffer.concat([encodeMemberHeader(deflated.length, 65_536), deflated, encodeMemberTrailer(crc32(bomb), 65_536)]);
-      const owned = new Uint8Array(member).buffer;
-      const result = await pool.decompress(gzipCodec, owned, member.length, 65_536);
-      expect(result.error).to.match(/buffer|length|larger/i);
+      const here = await pool.decompress(gzipCodec, new Uint8Array(member).buffer, member.length, 65_536);
+      expect(here.error).to.match(/buffer|length|larger/i);
+      // A block larger than what is inflated here starts the worker; every later block goes to it.
+      const large = Buffer.alloc(1024 * 1024, 'large');
+      const deflatedLarge = deflateRawSync(large);
+      const largeMember = Buffer.concat([encodeMemberHeader(deflatedLarge.length, large.length), deflatedLarge, encodeMemberTrailer(crc32(large), large.length)]);
+      expect((await pool.decompress(gzipCodec, new Uint8Array(largeMember).buffer, largeMember.length, large.length)).data?.equals(large)).to.equal(true);
+      const inWorker = await pool.decompress(gzipCodec, new Uint8Array(member).buffer, member.length, 65_536);
+      expect(inWorker.error).to.equal(here.error);
     } finally {
       await pool.close();
     }
