@@ -15,17 +15,21 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { buildLarge, buildSmall } from './corpus.js';
-import { OUT, ROOT, compare, gulpBackupCli, option, table, type Tool } from './measure.js';
+import { BENCH, OUT, ROOT, compare, gulpBackupCli, option, table, type Tool } from './measure.js';
 
 const node = option('node') ?? 'node';
 const cli = gulpBackupCli();
 const cores = availableParallelism();
 const zstd = option('codec') === 'zstd';
 
+// What any Node.js restore costs before its own work: writing the files of the tar, given already
+// decompressed, with nothing checked (anchors/node-restore-floor.mjs).
+const NODE_FLOOR: Tool = { name: 'Node floor (plain .tar, no checks)', command: `${node} ${join(BENCH, 'anchors/node-restore-floor.mjs')} "$PLAIN_TAR" "$OUT"` };
 const GZIP_RESTORE: Tool[] = [
   { name: 'tar -xzf', command: 'tar -xzf "$ARCHIVE" -C "$OUT"' },
   { name: `pigz -dc | tar -xf -`, command: 'pigz -dc "$ARCHIVE" | tar -xf - -C "$OUT"' },
   { name: 'node-tar x()', command: `node -e "import('tar').then((t) => t.x({ file: process.argv[1], cwd: process.argv[2] }))" "$ARCHIVE" "$OUT"` },
+  NODE_FLOOR,
   { name: 'gulp-backup restore', command: `${cli} restore "$MANIFEST" --to "$OUT" --quiet` },
 ];
 const GZIP_VERIFY: Tool[] = [
@@ -35,6 +39,7 @@ const GZIP_VERIFY: Tool[] = [
 const ZSTD_RESTORE: Tool[] = [
   { name: 'zstd -dc | tar -xf -', command: 'zstd -q -dc "$ARCHIVE" | tar -xf - -C "$OUT"' },
   { name: 'tar --zstd -xf', command: 'tar --zstd -xf "$ARCHIVE" -C "$OUT"' },
+  NODE_FLOOR,
   { name: 'gulp-backup restore', command: `${cli} restore "$MANIFEST" --to "$OUT" --quiet` },
 ];
 const ZSTD_VERIFY: Tool[] = [
@@ -58,7 +63,9 @@ for (const corpus of ['small', 'large'] as const) {
   const codec = zstd ? ['--codec', 'zstd'] : [];
   execFileSync(node, [join(ROOT, 'bin/gulp-backup.js'), 'create', basename(path), '--cwd', dirname(path), '--out', backups, '--name', 'b', '--dot', '--quiet', ...codec]);
   execFileSync('tar', ['-xf', join(backups, archiveName), '-C', extracted]);
-  const env = { ARCHIVE: join(backups, archiveName), MANIFEST: join(backups, 'b.manifest.jsonl'), EXTRACTED: extracted };
+  const plainTar = join(backups, 'plain.tar');
+  execFileSync('sh', ['-c', `${zstd ? 'zstd -q -dc' : 'gzip -dc'} "${join(backups, archiveName)}" > "${plainTar}"`]);
+  const env = { ARCHIVE: join(backups, archiveName), MANIFEST: join(backups, 'b.manifest.jsonl'), EXTRACTED: extracted, PLAIN_TAR: plainTar };
   const work = option('work') ?? join(OUT, 'work');
   const restore = await compare(`restore ${corpus}`, RESTORE, runs, work, env);
   const verify = await compare(`verify ${corpus}`, VERIFY, runs, work, env);

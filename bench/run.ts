@@ -31,6 +31,8 @@ const TOOLS: Tool[] = [
   { name: 'gulp-backup CLI', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet` },
   // The same with libuv's pool cut to one thread: compression must not depend on it.
   { name: 'gulp-backup CLI --codec zstd', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --codec zstd` },
+  // What any Node.js program costs for a zstd backup before gulp-backup's own work (anchors/node-zstd-floor.mjs).
+  { name: 'Node floor, zstd (no lstat, manifest or checks)', command: `cd "$CWD" && ${node} ${join(BENCH, 'anchors/node-zstd-floor.mjs')} "$DIR" "$OUT/archive.tar.zst"` },
   { name: 'gulp-backup CLI, UV_THREADPOOL_SIZE=1', command: `UV_THREADPOOL_SIZE=1 ${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet` },
   { name: 'gulp-backup CLI -j1', command: `${cli} create "$DIR" --cwd "$CWD" --out "$OUT" --name archive --dot --quiet --concurrency 1` },
   // Memory limits: peak RSS should stay under the limit plus a fixed overhead.
