@@ -69,7 +69,7 @@ export function codecFunctionsHere(codec: BlockCodec): CodecFunctions {
  * How many workers inflate blocks when the caller does not say (restore, verify and the plugins
  * that read): one core fewer than the machine has, so that the main thread, which writes or
  * compares what they inflate and is the slower side, is not made to share its core. On 2 cores
- * one worker restored 1 GB of large files in 2.7 s where two took 3.3 s (docs/BENCHMARKS.md).
+ * one worker restored 1 GB of large files in 2.9 s where two took 3.6 s (docs/BENCHMARKS.md).
  * Compression keeps a worker per core: there the workers are the slower side.
  */
 export function defaultInflateWorkers(): number {
@@ -86,18 +86,18 @@ const INFLATE_HERE_UP_TO = 512 * 1024;
 
 /** What a worker does for a decompress job, on this thread: the same codec text, the same checks. */
 function inflateHere(codec: BlockCodec, input: Uint8Array, rawLength: number, ranges: readonly BlockRange[], algorithms: readonly string[]): DecompressedBlock {
-  let raw: Buffer;
   try {
-    raw = codecFunctionsHere(codec).decompress(input, rawLength);
+    const raw = codecFunctionsHere(codec).decompress(input, rawLength);
+    if (raw.length !== rawLength) return { error: `decompressed to ${raw.length} bytes where its header declares ${rawLength}` };
+    // Readers free an inflated block once used (freeNow): it must own its ArrayBuffer, which a
+    // small result in Node's shared pool does not.
+    const data = raw.byteOffset === 0 && raw.buffer.byteLength > Buffer.poolSize ? raw : Buffer.from(new Uint8Array(raw).buffer);
+    const digests = ranges.map(([offset, length]) => algorithms.map((algorithm) => createHash(algorithm).update(data.subarray(offset, offset + length)).digest('hex')));
+    return { data, digests };
   } catch (error) {
+    // As in the worker, whose every step is inside its try: a failure is this block's, not the run's.
     return { error: String((error as Error | undefined)?.message ?? error) };
   }
-  if (raw.length !== rawLength) return { error: `decompressed to ${raw.length} bytes where its header declares ${rawLength}` };
-  // Readers free an inflated block once used (freeNow): it must own its ArrayBuffer, which a
-  // small result in Node's shared pool does not.
-  const data = raw.byteOffset === 0 && raw.buffer.byteLength > Buffer.poolSize ? raw : Buffer.from(new Uint8Array(raw).buffer);
-  const digests = ranges.map(([offset, length]) => algorithms.map((algorithm) => createHash(algorithm).update(data.subarray(offset, offset + length)).digest('hex')));
-  return { data, digests };
 }
 
 /** Where a file's content lies in a block: its offset and length. */

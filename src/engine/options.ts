@@ -20,9 +20,9 @@ import { backupBaseName } from './chain/locate-backup.js';
 import type { S3Settings } from '../store/s3-settings.js';
 import { storesFor, type Stores } from '../store/stores.js';
 import { patternsFrom } from './pattern-file.js';
+import { HASH_ALGORITHMS, type HashAlgorithm } from '../format/hash-algorithms.js';
 
-export type HashAlgorithm = 'sha256' | 'sha1' | 'sha512' | 'md5';
-export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'sha1', 'sha512', 'md5'];
+export { HASH_ALGORITHMS, type HashAlgorithm } from '../format/hash-algorithms.js';
 
 export type KindOption = BackupKind | 'auto';
 export const KINDS: readonly KindOption[] = ['full', 'incremental', 'differential', 'auto'];

@@ -5,6 +5,7 @@
  * naming the field, instead of failing later in whatever code reads the field first. Entries are
  * checked one by one where they are used (a malformed entry refuses that entry alone).
  */
+import { HASH_ALGORITHMS } from './hash-algorithms.js';
 import { ManifestFormatError, type ManifestFooter, type ManifestHeader } from './manifest.js';
 
 type Check = (value: unknown) => boolean;
@@ -42,7 +43,7 @@ const HEADER: Record<string, Check> = {
   parent: (value) => value === null || shaped({ id: isText, manifest: isText, manifestSha256: isSha256 })(value),
   createdAt: isDate,
   archive: isName,
-  options: shaped({ codec: oneOf('gzip', 'zstd', 'none'), level: isInteger, blockSize: isPositive, hashes: listOf(isText) }),
+  options: shaped({ codec: oneOf('gzip', 'zstd', 'none'), level: isInteger, blockSize: isPositive, hashes: listOf(oneOf(...HASH_ALGORITHMS)) }),
   selection: optional(shaped({ sources: listOf(isText), include: listOf(isText), exclude: listOf(isText), dot: isBoolean, followSymlinks: isBoolean })),
   root: optional(isText),
 };

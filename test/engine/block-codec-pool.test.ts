@@ -27,7 +27,7 @@ describe('engine/BlockCodecPool: reading', () => {
   ];
   const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-  it('inflates the blocks of a small backup on this thread, without starting a worker, with what a worker gives: bytes, digests, damage', async () => {
+  it('inflates the blocks of a small backup on this thread, without starting a worker, with what a worker gives: bytes, digests, damage, a digest it cannot take', async () => {
     const workersBefore = runningWorkers();
     const fresh = new BlockCodecPool(2);
     const started = new BlockCodecPool(2);
@@ -48,6 +48,8 @@ describe('engine/BlockCodecPool: reading', () => {
           intact: await pool.decompress(gzipCodec, intact.frame, intact.length, small.length, ranges, ['sha256', 'md5']),
           damaged: await pool.decompress(gzipCodec, damaged.frame, damaged.length, small.length),
           wrongLength: await pool.decompress(gzipCodec, member(small).frame, member(small).length, small.length - 1),
+          // A digest that cannot be taken fails the block, not the run (it threw out of verify once).
+          unknownDigest: await pool.decompress(gzipCodec, member(small).frame, member(small).length, small.length, ranges, ['no-such-digest']),
         });
       }
       expect(runningWorkers(), 'the fresh pool started no worker').to.equal(workersBefore + 1);
@@ -57,6 +59,7 @@ describe('engine/BlockCodecPool: reading', () => {
       expect(digestsOf(here!.intact)).to.deep.equal(digestsOf(inWorker!.intact));
       expect(here!.damaged.error).to.be.a('string').and.equal(inWorker!.damaged.error);
       expect(here!.wrongLength.error).to.be.a('string').and.equal(inWorker!.wrongLength.error);
+      expect(here!.unknownDigest.error).to.be.a('string').and.equal(inWorker!.unknownDigest.error);
     } finally {
       await fresh.close();
       await started.close();

@@ -161,6 +161,8 @@ describe('format/manifest', () => {
       [{ ...header, archive: 'sub/a.tar.gz' } as ManifestRecord, footer, /header has a malformed `archive`/],
       [{ ...header, options: undefined } as unknown as ManifestRecord, footer, /header has a malformed `options` \(missing\)/],
       [{ ...header, kind: 'weekly' } as unknown as ManifestRecord, footer, /header has a malformed `kind`/],
+      // A digest name that createHash does not know threw out of verify (exit 3) instead of a report.
+      [{ ...header, options: { ...(header as ManifestHeader).options, hashes: ['file'] } } as unknown as ManifestRecord, footer, /header has a malformed `options` .*"hashes":\["file"\]/],
       [header, { ...footer, blocks: undefined } as unknown as ManifestRecord, /footer has a malformed `blocks` \(missing\)/],
       [header, { ...footer, blocks: { blockSize: 1048576, count: 2, offsets: [0, 70] } } as unknown as ManifestRecord, /footer has a malformed `blocks`/],
       [header, { ...footer, archiveFile: { name: 'a.tar.gz', size: -1, sha256: 'a'.repeat(64) } } as unknown as ManifestRecord, /footer has a malformed `archiveFile`/],
