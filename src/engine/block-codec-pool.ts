@@ -204,7 +204,7 @@ export class BlockCodecPool {
   ): Promise<DecompressedBlock> {
     if (this.all.length === 0 && this.inflatedHere + rawLength <= INFLATE_HERE_UP_TO) {
       this.inflatedHere += rawLength;
-      return Promise.resolve(inflateHere(codec, new Uint8Array(frame, 0, length), rawLength, ranges, algorithms));
+      return this.decompressHere(codec, frame, length, rawLength, ranges, algorithms);
     }
     return this.submit({ op: 'decompress', codec: codec.name, id: this.nextId++, block: frame, length, rawLength, ranges, algorithms }, (reply, resolve) => {
       if (reply.error !== undefined || reply.output === undefined) resolve({ error: reply.error ?? 'no result' });
@@ -212,6 +212,22 @@ export class BlockCodecPool {
         resolve({ error: `decompressed to ${reply.length} bytes where its header declares ${rawLength}` });
       } else resolve({ data: Buffer.from(reply.output, 0, reply.length), digests: reply.digests ?? [] });
     });
+  }
+
+  /**
+   * `decompress` on the calling thread, whatever the size: for a run that reads one block only
+   * (one file restored from a large backup, a backup of one block), whose thread would wait idle
+   * while a worker started and inflated it.
+   */
+  decompressHere(
+    codec: BlockCodec,
+    frame: ArrayBuffer,
+    length: number,
+    rawLength: number,
+    ranges: readonly BlockRange[] = [],
+    algorithms: readonly string[] = [],
+  ): Promise<DecompressedBlock> {
+    return Promise.resolve(inflateHere(codec, new Uint8Array(frame, 0, length), rawLength, ranges, algorithms));
   }
 
   /** Stops every worker; pending jobs are rejected. */

@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { crc32, deflateRawSync } from 'node:zlib';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { BlockCodecPool, type BlockRange, type DecompressedBlock } from '../../src/engine/block-codec-pool.js';
+import { createBackup, restoreBackup, verifyBackup } from '../../src/index.js';
+import { loadManifest } from '../helpers/archive.js';
+import { pseudoRandomBytes, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 import { encodeMemberHeader, encodeMemberTrailer } from '../../src/format/blocked-gzip.js';
 import { gzipCodec } from '../../src/format/codecs/gzip-codec.js';
 
@@ -80,5 +85,46 @@ describe('engine/BlockCodecPool: reading', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('engine: which reads start a worker', () => {
+  /** Workers started while `run` runs (Node emits 'worker' on process for each). */
+  async function workersStartedBy(run: () => Promise<unknown>): Promise<number> {
+    let started = 0;
+    const count = () => started++;
+    process.on('worker', count);
+    try {
+      await run();
+    } finally {
+      process.off('worker', count);
+    }
+    return started;
+  }
+
+  it('one block to read (a file restored from a large backup, a backup of one block) is inflated on this thread, whatever its size; more start workers', async () => {
+    const root = await tempDir();
+    // 1.2 MB of incompressible files in 64 KB blocks, and a small file in one of them.
+    const files: Record<string, Buffer | string> = { 'site/a-small.txt': 'small\n' };
+    for (let i = 0; i < 12; i++) files[`site/big-${i}.bin`] = pseudoRandomBytes(100_000, i);
+    await writeTree(root, files);
+    const many = await createBackup({ sources: ['site'], cwd: root, out: join(root, 'out'), name: 'many', blockSize: '64KB' });
+    // One block of 1 MiB: more than the 512 KiB a run inflates here before it starts a worker.
+    await writeTree(root, { 'one/big.bin': pseudoRandomBytes(1_000_000, 99) });
+    const one = await createBackup({ sources: ['one'], cwd: root, out: join(root, 'out'), name: 'one', blockSize: '1MB' });
+    expect((await loadManifest(one.manifestPath)).footer.blocks.count).to.equal(1);
+
+    const alone = join(root, 'alone');
+    expect(await workersStartedBy(() => restoreBackup(many.manifestPath, { to: alone, include: ['site/a-small.txt'] }))).to.equal(0);
+    expect(await readFile(join(alone, 'site/a-small.txt'), 'utf8')).to.equal('small\n');
+    expect(await workersStartedBy(() => verifyBackup(one.manifestPath))).to.equal(0);
+    const oneRestored = join(root, 'one-restored');
+    expect(await workersStartedBy(() => restoreBackup(one.manifestPath, { to: oneRestored }))).to.equal(0);
+    expect((await readFile(join(oneRestored, 'one/big.bin'))).equals(pseudoRandomBytes(1_000_000, 99))).to.equal(true);
+
+    const whole = join(root, 'whole');
+    expect(await workersStartedBy(() => restoreBackup(many.manifestPath, { to: whole, concurrency: 2 }))).to.equal(2);
+    expect(await snapshotTree(join(whole, 'site'))).to.deep.equal(await snapshotTree(join(root, 'site')));
+    expect(await workersStartedBy(async () => expect((await verifyBackup(many.manifestPath, { concurrency: 2 })).ok).to.equal(true))).to.equal(2);
   });
 });

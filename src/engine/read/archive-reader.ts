@@ -90,11 +90,13 @@ export class ArchiveReader {
     }
     const pending: Array<Promise<ReadBlock>> = [];
     let counted = 0;
+    // One block to read: inflated here, where this thread would wait for a worker to start.
+    const alone = (options.only?.length ?? (this.index ? this.index.offsets.length - 1 : 0)) === 1;
     for await (const member of this.located(options.only)) {
       options.signal?.throwIfAborted();
       options.onRead?.(member.length);
       counted += member.length;
-      const result = this.inflate(member, options.hashRanges);
+      const result = this.inflate(member, options.hashRanges, alone);
       result.catch(() => {});
       pending.push(result);
       while (pending.length >= options.maxInFlight) yield await pending.shift()!;
@@ -104,12 +106,13 @@ export class ArchiveReader {
     while (pending.length > 0) yield await pending.shift()!;
   }
 
-  private async inflate(block: LocatedBlock, hashRanges: ReadOptions['hashRanges']): Promise<ReadBlock> {
+  private async inflate(block: LocatedBlock, hashRanges: ReadOptions['hashRanges'], here: boolean): Promise<ReadBlock> {
     const base = { index: block.index, tarOffset: block.tarOffset, rawLength: block.rawLength, archiveOffset: block.archiveOffset };
     if (block.error !== undefined) return { ...base, error: block.error };
     const ranges = hashRanges?.byBlock.get(block.index) ?? [];
     const algorithms = ranges.length > 0 ? hashRanges!.algorithms : [];
-    const result: DecompressedBlock = await this.pool.decompress(this.codec, block.bytes!.buffer as ArrayBuffer, block.length, block.rawLength, ranges, algorithms);
+    const inflate = here ? this.pool.decompressHere.bind(this.pool) : this.pool.decompress.bind(this.pool);
+    const result: DecompressedBlock = await inflate(this.codec, block.bytes!.buffer as ArrayBuffer, block.length, block.rawLength, ranges, algorithms);
     return result.data ? { ...base, data: result.data, exclusive: true, digests: result.digests } : { ...base, error: `${this.codec.name} block at byte ${block.archiveOffset}: ${result.error}` };
   }
 
