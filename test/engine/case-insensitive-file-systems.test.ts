@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
@@ -80,6 +80,41 @@ describe('a case-insensitive file system: restore onto it, back up on it', funct
     expect(again.failures.map((failure) => failure.path)).to.have.lengthOf(5);
     expect(await readFile(join(target, 'src/README'), 'utf8')).to.equal('upper');
     expect(await readFile(join(target, 'src/Notes'), 'utf8')).to.equal('a file');
+  });
+
+  it('a dry run names what the restore will refuse there, from what the names around the target show (it said all would be restored)', async () => {
+    const manifest = await namesThatFold();
+    const sameName = (reason: string) => / are one name on the target's file system/.test(reason);
+    const predicted = async (target: string) =>
+      (await previewRestore(manifest, { to: target })).skipped.filter((skipped) => sameName(skipped.reason)).map((skipped) => `${skipped.path}: ${skipped.reason}`);
+    const refused = async (target: string) =>
+      (await restoreBackup(manifest, { to: target })).failures.filter((failure) => sameName(failure.reason)).map((failure) => `${failure.path}: ${failure.reason}`);
+
+    // A new folder on the mount, beside folders of ASCII names: case is shown, the Unicode form is not.
+    const first = foldedTarget();
+    const caseOnly = await predicted(first);
+    const made = await refused(first);
+    expect(caseOnly).to.have.lengthOf(4);
+    expect(made).to.have.lengthOf(5);
+    expect(made).to.include.members(caseOnly);
+    // An empty folder, once a name beside it shows that the file system folds Unicode forms too: all of them.
+    await writeFile(join(fold.path, `${composed}.txt`), 'shows the form');
+    const second = foldedTarget();
+    await mkdir(second);
+    expect(await predicted(second)).to.deep.equal(await refused(second));
+  });
+
+  it('a dry run on a file system that tells names apart predicts no refusal, and does not fail on a file where the backup has a folder (it crashed with ENOTDIR)', async () => {
+    const manifest = await namesThatFold();
+    const target = join(await tempDir(), 'target');
+    await writeTree(target, { 'src/docs': 'a file where the backup has a folder' });
+    const preview = await previewRestore(manifest, { to: target, overwrite: true });
+    expect(preview.skipped).to.deep.equal([]);
+    expect(preview.replace).to.deep.equal(['src/docs']);
+    expect(preview.restore.map((entry) => entry.path)).to.include.members(['src/docs', 'src/docs/a', 'src/docs/b', 'src/readme', 'src/README']);
+    const result = await restoreBackup(manifest, { to: target, overwrite: true });
+    expect(result.failures).to.deep.equal([]);
+    expect(await readFile(join(target, 'src/docs/b'), 'utf8')).to.equal('docs/b');
   });
 
   it('on a file system that tells them apart, every name is restored (no false alarm)', async () => {

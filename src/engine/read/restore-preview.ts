@@ -4,7 +4,7 @@
  * reading any file's content. Refused where the restore would be refused (names taken without
  * `overwrite`, `delete` without a record of what the backup covered, patterns that match nothing).
  */
-import { existsSync, lstatSync } from 'node:fs';
+import { existsSync, lstatSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fsPath } from '../../format/path-bytes.js';
 import { codecNamed, readableCodec } from '../../format/codecs/codecs.js';
@@ -18,6 +18,7 @@ import { malformedEntry } from './malformed-entry.js';
 import { nestedInItself, strippedPath } from './restore-paths.js';
 import { isOurType, nothingSelected, refuseTakenNames, refuseUnscopedDelete, selectEntries, validateRestoreOptions, type RestoreFailure, type RestoreOptions } from './restore.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath } from './safe-paths.js';
+import { foldingKey, nameFolding, sameNameRefusals } from './same-names.js';
 import { skippedWhenMade } from './skipped-when-made.js';
 
 export interface RestorePreview {
@@ -57,15 +58,24 @@ export async function previewRestore(path: string, restoreOptions: RestoreOption
       preview.skipped.push({ path: stored, reason: `a ${type} entry is never created` });
       return;
     }
-    const existing = lstatSync(fsPath(join(root, safe.path)), { throwIfNoEntry: false });
-    const taken = existing !== undefined && !(type === 'directory' && existing.isDirectory());
+    // Under a file that the target holds where the backup has a folder (ENOTDIR): taken, as the
+    // restore counts it; with overwrite that file is what is replaced, not this name.
+    let existing: Stats | undefined;
+    let underFile = false;
+    try {
+      existing = lstatSync(fsPath(join(root, safe.path)), { throwIfNoEntry: false });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+      underFile = true;
+    }
+    const taken = underFile || (existing !== undefined && !(type === 'directory' && existing.isDirectory()));
     // Names taken are refused one by one when there is no manifest to check them all up front.
     if (taken && !options.overwrite) {
       preview.skipped.push({ path: stored, reason: `${safe.path} exists; pass --overwrite (overwrite: true) to replace it` });
       return;
     }
     preview.restore.push({ path: safe.path, type, size });
-    if (taken) preview.replace.push(safe.path);
+    if (taken && !underFile) preview.replace.push(safe.path);
   };
   const targetExists = existsSync(root);
   if (backup.manifest) {
@@ -98,6 +108,16 @@ export async function previewRestore(path: string, restoreOptions: RestoreOption
       take(entry.path, entry.type, entry.type === 'file' ? (entry.sparse?.realSize ?? entry.size) : 0);
     }
     if (include && preview.restore.length + preview.skipped.length === 0 && !options.allowEmpty) throw nothingSelected(backup.archivePath, options.include!);
+  }
+  // On a file system that ignores case or Unicode form, names the restore would refuse as one with an earlier one.
+  const keyOf = preview.restore.length > 1 ? foldingKey(nameFolding(root)) : undefined;
+  if (keyOf) {
+    const refused = sameNameRefusals(preview.restore, keyOf);
+    if (refused.size > 0) {
+      preview.restore = preview.restore.filter((entry) => !refused.has(entry.path));
+      preview.replace = preview.replace.filter((path) => !refused.has(path));
+      for (const [path, reason] of refused) preview.skipped.push({ path, reason });
+    }
   }
   if (options.delete && targetExists) {
     const backupFolder = localFolderOf(backup.manifestPath);

@@ -19,6 +19,7 @@ import { linkEscape } from './link-resolution.js';
 import { LocalStore, ensureFolder } from '../../store/local-store.js';
 import { RunLock, isDeadLock, lockHolder } from '../run-lock.js';
 import { collisionKey } from './safe-paths.js';
+import { sameNameRefusal } from './same-names.js';
 
 export class RestoreRefusal extends Error {}
 
@@ -629,16 +630,6 @@ function currentUmask(): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Why a name that the file system takes for an earlier one's is refused, naming how the two differ. */
-function sameNameRefusal(path: string, earlier: string): string {
-  const formOnly = path.normalize('NFC') === earlier.normalize('NFC');
-  const caseOnly = path.toLowerCase() === earlier.toLowerCase();
-  const ignores = formOnly ? 'the Unicode form (composed or decomposed letters)' : caseOnly ? 'case' : 'case and the Unicode form';
-  const who = caseOnly ? 'macOS and Windows do by default' : 'macOS does';
-  const before = formOnly ? '(restored before it; the same letters in another Unicode form)' : ', restored before it,';
-  return `${path} and ${earlier}${formOnly ? ' ' : ''}${before} are one name on the target's file system: it ignores ${ignores}, as ${who}. ${earlier} was kept; restore onto a file system that tells them apart to have both`;
 }
 
 /** What is at `path`, or undefined when nothing can be found there (whatever the reason: the mkdir that follows names it). */
