@@ -84,11 +84,15 @@ export function defaultInflateWorkers(): number {
  */
 const INFLATE_HERE_UP_TO = 512 * 1024;
 
+function lengthMismatch(length: number, rawLength: number): string {
+  return `decompressed to ${length} bytes where its header declares ${rawLength}`;
+}
+
 /** What a worker does for a decompress job, on this thread: the same codec text, the same checks. */
 function inflateHere(codec: BlockCodec, input: Uint8Array, rawLength: number, ranges: readonly BlockRange[], algorithms: readonly string[]): DecompressedBlock {
   try {
     const raw = codecFunctionsHere(codec).decompress(input, rawLength);
-    if (raw.length !== rawLength) return { error: `decompressed to ${raw.length} bytes where its header declares ${rawLength}` };
+    if (raw.length !== rawLength) return { error: lengthMismatch(raw.length, rawLength) };
     // Readers free an inflated block once used (freeNow): it must own its ArrayBuffer, which a
     // small result in Node's shared pool does not.
     const data = raw.byteOffset === 0 && raw.buffer.byteLength > Buffer.poolSize ? raw : Buffer.from(new Uint8Array(raw).buffer);
@@ -192,7 +196,9 @@ export class BlockCodecPool {
    * Decompresses one whole block's frame (the first `length` bytes of `frame`, transferred),
    * checking its checksum and length and refusing to grow past `rawLength` bytes, and hashes each
    * of `ranges` of the result with each of `algorithms`. Damage is a result, not a rejection: the
-   * caller reports it and goes on with the other blocks.
+   * caller reports it and goes on with the other blocks. `onThisThread`, whatever the size: for a
+   * run that reads one block only (one file restored from a large backup, a backup of one block),
+   * whose thread would wait idle while a worker started and inflated it.
    */
   decompress(
     codec: BlockCodec,
@@ -201,33 +207,17 @@ export class BlockCodecPool {
     rawLength: number,
     ranges: readonly BlockRange[] = [],
     algorithms: readonly string[] = [],
+    onThisThread = false,
   ): Promise<DecompressedBlock> {
-    if (this.all.length === 0 && this.inflatedHere + rawLength <= INFLATE_HERE_UP_TO) {
+    if (onThisThread || (this.all.length === 0 && this.inflatedHere + rawLength <= INFLATE_HERE_UP_TO)) {
       this.inflatedHere += rawLength;
-      return this.decompressHere(codec, frame, length, rawLength, ranges, algorithms);
+      return Promise.resolve(inflateHere(codec, new Uint8Array(frame, 0, length), rawLength, ranges, algorithms));
     }
     return this.submit({ op: 'decompress', codec: codec.name, id: this.nextId++, block: frame, length, rawLength, ranges, algorithms }, (reply, resolve) => {
       if (reply.error !== undefined || reply.output === undefined) resolve({ error: reply.error ?? 'no result' });
-      else if (reply.length !== rawLength) {
-        resolve({ error: `decompressed to ${reply.length} bytes where its header declares ${rawLength}` });
-      } else resolve({ data: Buffer.from(reply.output, 0, reply.length), digests: reply.digests ?? [] });
+      else if (reply.length !== rawLength) resolve({ error: lengthMismatch(reply.length ?? 0, rawLength) });
+      else resolve({ data: Buffer.from(reply.output, 0, reply.length), digests: reply.digests ?? [] });
     });
-  }
-
-  /**
-   * `decompress` on the calling thread, whatever the size: for a run that reads one block only
-   * (one file restored from a large backup, a backup of one block), whose thread would wait idle
-   * while a worker started and inflated it.
-   */
-  decompressHere(
-    codec: BlockCodec,
-    frame: ArrayBuffer,
-    length: number,
-    rawLength: number,
-    ranges: readonly BlockRange[] = [],
-    algorithms: readonly string[] = [],
-  ): Promise<DecompressedBlock> {
-    return Promise.resolve(inflateHere(codec, new Uint8Array(frame, 0, length), rawLength, ranges, algorithms));
   }
 
   /** Stops every worker; pending jobs are rejected. */

@@ -111,8 +111,7 @@ export class ArchiveReader {
     if (block.error !== undefined) return { ...base, error: block.error };
     const ranges = hashRanges?.byBlock.get(block.index) ?? [];
     const algorithms = ranges.length > 0 ? hashRanges!.algorithms : [];
-    const inflate = here ? this.pool.decompressHere.bind(this.pool) : this.pool.decompress.bind(this.pool);
-    const result: DecompressedBlock = await inflate(this.codec, block.bytes!.buffer as ArrayBuffer, block.length, block.rawLength, ranges, algorithms);
+    const result: DecompressedBlock = await this.pool.decompress(this.codec, block.bytes!.buffer as ArrayBuffer, block.length, block.rawLength, ranges, algorithms, here);
     return result.data ? { ...base, data: result.data, exclusive: true, digests: result.digests } : { ...base, error: `${this.codec.name} block at byte ${block.archiveOffset}: ${result.error}` };
   }
 
