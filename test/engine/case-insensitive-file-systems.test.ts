@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import gulp from 'gulp';
@@ -115,6 +115,12 @@ describe('a case-insensitive file system: restore onto it, back up on it', funct
     const result = await restoreBackup(manifest, { to: target, overwrite: true });
     expect(result.failures).to.deep.equal([]);
     expect(await readFile(join(target, 'src/docs/b'), 'utf8')).to.equal('docs/b');
+
+    // Two spellings that are hard links to one file are two names listed, not one name folded.
+    const linked = join(await tempDir(), 'linked');
+    await writeTree(linked, { NOTE: 'one file, two names' });
+    await link(join(linked, 'NOTE'), join(linked, 'note'));
+    expect((await previewRestore(manifest, { to: linked })).skipped).to.deep.equal([]);
   });
 
   it('on a file system that tells them apart, every name is restored (no false alarm)', async () => {

@@ -49,17 +49,20 @@ function askNames(dir: string, folding: NameFolding): void {
   } catch {
     return;
   }
+  const listed = new Set(names);
   for (const name of names) {
     // A name read from bytes that are not UTF-8 cannot be spelt otherwise reliably.
     if (name.includes('\uFFFD')) continue;
-    if (folding.case === undefined) folding.case = sameEntry(dir, name, swapCase(name));
-    if (folding.form === undefined) folding.form = sameEntry(dir, name, name.normalize('NFC') === name ? name.normalize('NFD') : name.normalize('NFC'));
+    if (folding.case === undefined) folding.case = sameEntry(dir, name, swapCase(name), listed);
+    if (folding.form === undefined) folding.form = sameEntry(dir, name, name.normalize('NFC') === name ? name.normalize('NFD') : name.normalize('NFC'), listed);
     if (folding.case !== undefined && folding.form !== undefined) return;
   }
 }
 
-function sameEntry(dir: string, name: string, other: string): boolean | undefined {
+function sameEntry(dir: string, name: string, other: string, listed: ReadonlySet<string>): boolean | undefined {
   if (other === name) return undefined;
+  // Both listed: two entries (hard links to one file are two names too), so told apart.
+  if (listed.has(other)) return false;
   const entry = lstatSync(join(dir, name), { throwIfNoEntry: false });
   if (!entry) return undefined; // gone meanwhile
   const found = lstatSync(join(dir, other), { throwIfNoEntry: false });
@@ -84,10 +87,10 @@ function swapCase(name: string): string {
 }
 
 /**
- * The entries (in restore order) that a restore onto a file system ignoring case would refuse,
- * with the restore's reasons: a name spelt otherwise than one restored before it, unless both are
- * folders (they are one folder); and everything under a folder refused so, or under a folder name
- * that an earlier file or link holds.
+ * The entries (in restore order) that a restore onto a file system folding names as `keyOf` does
+ * would refuse, with the restore's reasons: a name spelt otherwise than one restored before it,
+ * unless both are folders (they are one folder); and everything under a folder refused so, or
+ * under a folder name that an earlier file or link holds.
  */
 export function sameNameRefusals(entries: readonly { path: string; type: EntryType }[], keyOf: (path: string) => string): Map<string, string> {
   const refused = new Map<string, string>();
