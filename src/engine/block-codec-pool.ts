@@ -220,6 +220,15 @@ export class BlockCodecPool {
     });
   }
 
+  /**
+   * Starts one worker now, before any job: for a read that will need one, while its manifest is
+   * still decoded (a worker takes 80–100 ms to come online). Jobs then go to it, none is inflated
+   * on this thread unless asked (`onThisThread`).
+   */
+  startOne(): void {
+    if (this.all.length === 0 && !this.closed) this.spawn();
+  }
+
   /** Stops every worker; pending jobs are rejected. */
   async close(): Promise<void> {
     this.closed = true;

@@ -5,7 +5,6 @@
  */
 import { BackupError } from '../errors.js';
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { checkFooterShape, checkHeaderShape } from './manifest-shape.js';
 import { lfLineEndingsOf } from './manifest-line-endings.js';
 import { FETCH_LFS_OBJECT, LFS_VERSION_LINE } from './lfs-pointer.js';
@@ -348,8 +347,8 @@ function checkHeader(record: ManifestHeader): ManifestHeader {
  * line endings or given a byte-order mark is read as it was written (manifest-line-endings.ts),
  * and `onConvertedLineEndings` is told.
  */
-export async function readManifest(input: Readable, onConvertedLineEndings: () => void = () => {}): Promise<Manifest> {
-  return assembleManifest(lfLineEndingsOf(input as AsyncIterable<Buffer | string>, onConvertedLineEndings));
+export async function readManifest(input: AsyncIterable<Buffer | string>, onConvertedLineEndings: () => void = () => {}): Promise<Manifest> {
+  return assembleManifest(lfLineEndingsOf(input, onConvertedLineEndings));
 }
 
 /**

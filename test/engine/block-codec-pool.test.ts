@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlockCodecPool, type BlockRange, type DecompressedBlock } from '../../src/engine/block-codec-pool.js';
-import { createBackup, restoreBackup, verifyBackup } from '../../src/index.js';
+import { LONG_MANIFEST, locateBackup } from '../../src/engine/chain/locate-backup.js';
+import { defaultStores } from '../../src/store/stores.js';
+import { createBackup, restoreBackup, verifyBackup, type BackupError } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { pseudoRandomBytes, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 import { encodeMemberHeader, encodeMemberTrailer } from '../../src/format/blocked-gzip.js';
@@ -22,6 +24,19 @@ const digestsOf = (block: DecompressedBlock) => (block.data ? block.digests : un
 /** Worker threads this process runs now (Node's diagnostic report lists them). */
 function runningWorkers(): number {
   return (process.report.getReport() as { workers: unknown[] }).workers.length;
+}
+
+/** Workers started while `run` runs (Node emits 'worker' on process for each). */
+async function workersStartedBy(run: () => Promise<unknown>): Promise<number> {
+  let started = 0;
+  const count = () => started++;
+  process.on('worker', count);
+  try {
+    await run();
+  } finally {
+    process.off('worker', count);
+  }
+  return started;
 }
 
 describe('engine/BlockCodecPool: reading', () => {
@@ -89,19 +104,6 @@ describe('engine/BlockCodecPool: reading', () => {
 });
 
 describe('engine: which reads start a worker', () => {
-  /** Workers started while `run` runs (Node emits 'worker' on process for each). */
-  async function workersStartedBy(run: () => Promise<unknown>): Promise<number> {
-    let started = 0;
-    const count = () => started++;
-    process.on('worker', count);
-    try {
-      await run();
-    } finally {
-      process.off('worker', count);
-    }
-    return started;
-  }
-
   it('one block to read (a file restored from a large backup, a backup of one block) is inflated on this thread, whatever its size; more start workers', async () => {
     const root = await tempDir();
     // 1.2 MB of incompressible files in 64 KB blocks, and a small file in one of them.
@@ -126,5 +128,50 @@ describe('engine: which reads start a worker', () => {
     expect(await workersStartedBy(() => restoreBackup(many.manifestPath, { to: whole, concurrency: 2 }))).to.equal(2);
     expect(await snapshotTree(join(whole, 'site'))).to.deep.equal(await snapshotTree(join(root, 'site')));
     expect(await workersStartedBy(async () => expect((await verifyBackup(many.manifestPath, { concurrency: 2 })).ok).to.equal(true))).to.equal(2);
+  });
+});
+
+describe('engine: a long manifest starts its worker while it is read', () => {
+  it('tells the reader once a manifest passes 1 MiB, not before: restore and verify then start one worker early, and close it whatever happens', async () => {
+    const root = await tempDir();
+    // 400 files in a folder 12 names deep, each name 250 bytes: a manifest of over 1 MiB.
+    const deep = Array.from({ length: 12 }, (_, i) => `${String(i)}${'d'.repeat(249)}`).join('/');
+    const files: Record<string, string> = { 'site/a-small.txt': 'small\n' };
+    for (let i = 0; i < 400; i++) files[`site/${deep}/${String(i).padStart(3, '0')}.txt`] = `file ${i}\n`;
+    await writeTree(root, files);
+    const long = await createBackup({ sources: ['site'], cwd: root, out: join(root, 'out'), name: 'long' });
+    const short = await createBackup({ sources: ['site/a-small.txt'], cwd: root, out: join(root, 'out'), name: 'short' });
+    expect((await stat(long.manifestPath)).size).to.be.above(LONG_MANIFEST);
+
+    let told = 0;
+    const tell = () => told++;
+    await locateBackup(short.manifestPath, defaultStores, { onLongManifest: tell });
+    expect(told, 'a short manifest').to.equal(0);
+    await locateBackup(long.manifestPath, defaultStores, { onLongManifest: tell });
+    expect(told, 'a long manifest').to.equal(1);
+    await locateBackup(long.archivePath, defaultStores, { onLongManifest: tell });
+    expect(told, 'the manifest beside an archive named').to.equal(2);
+
+    // One small file to restore, which alone would be read on this thread: the early worker is the one started.
+    const workersBefore = runningWorkers();
+    const one = join(root, 'one');
+    expect(await workersStartedBy(() => restoreBackup(long.manifestPath, { to: one, include: ['site/a-small.txt'] }))).to.equal(1);
+    expect(await readFile(join(one, 'site/a-small.txt'), 'utf8')).to.equal('small\n');
+    expect(await workersStartedBy(() => restoreBackup(short.manifestPath, { to: join(root, 'short') }))).to.equal(0);
+    const whole = join(root, 'whole');
+    expect(await workersStartedBy(() => restoreBackup(long.manifestPath, { to: whole, concurrency: 1 }))).to.equal(1);
+    expect(await snapshotTree(join(whole, 'site'))).to.deep.equal(await snapshotTree(join(root, 'site')));
+    expect(await workersStartedBy(async () => expect((await verifyBackup(long.manifestPath, { concurrency: 1 })).ok).to.equal(true))).to.equal(1);
+
+    // Failures after the worker started: the archive gone, an option refused once the backup is read.
+    await rename(long.archivePath, `${long.archivePath}.away`);
+    const gone = await restoreBackup(long.manifestPath, { to: join(root, 'gone') });
+    expect(gone.failures.map((failure) => failure.reason)).to.have.length(401).and.include(`${long.archivePath}, the archive that long.manifest.jsonl names, is missing: put it back beside its manifest to restore the files it holds.`);
+    const unverified = await verifyBackup(long.manifestPath);
+    expect(unverified.ok).to.equal(false);
+    await rename(`${long.archivePath}.away`, long.archivePath);
+    const selected = await restoreBackup(long.manifestPath, { to: join(root, 'none'), include: ['nothing/*'] }).catch((thrown: unknown) => thrown);
+    expect((selected as BackupError).code).to.equal('NOTHING_SELECTED');
+    expect(runningWorkers(), 'every worker started was stopped').to.equal(workersBefore);
   });
 });

@@ -125,14 +125,33 @@ export function isBackupFileName(path: string): boolean {
  * say it too). With `archiveWhenManifestUnreadable`, a named manifest or folder falls back so too,
  * to the archive beside the manifest (verify: a damaged manifest is damage to report, not bad input).
  */
-export async function locateBackup(path: string, stores: Stores = defaultStores, options: { archiveWhenManifestUnreadable?: boolean } = {}): Promise<LocatedBackup> {
+export interface LocateOptions {
+  archiveWhenManifestUnreadable?: boolean;
+  /** Told once, when the manifest read passes `LONG_MANIFEST` bytes: its backup is no small one (a reader starts a worker then). */
+  onLongManifest?: () => void;
+}
+
+/** A manifest this long lists some 3,000 entries or more. */
+export const LONG_MANIFEST = 1024 * 1024;
+
+/** The chunks of a manifest as read, telling `onLong` once they pass `LONG_MANIFEST` bytes. */
+async function* measured(chunks: AsyncIterable<Buffer | string>, onLong: (() => void) | undefined): AsyncGenerator<Buffer | string> {
+  let length = 0;
+  for await (const chunk of chunks) {
+    if (onLong && length < LONG_MANIFEST && (length += chunk.length) >= LONG_MANIFEST) onLong();
+    yield chunk;
+  }
+}
+
+export async function locateBackup(path: string, stores: Stores = defaultStores, options: LocateOptions = {}): Promise<LocatedBackup> {
   if (!isBackupFileName(path) && (await stores.folder(path).isFolder())) return locateBackup(await newestManifest(path, [], stores), stores, options);
   const { store, name } = stores.file(path);
   if (path.endsWith('.manifest.jsonl')) {
     let manifest: Manifest;
     let convertedLineEndings = false;
     try {
-      manifest = await readManifest(store.stream(name), () => (convertedLineEndings = true));
+      const stream = store.stream(name);
+      manifest = await readManifest(options.onLongManifest ? measured(stream, options.onLongManifest) : stream, () => (convertedLineEndings = true));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(path, error);
       if (error instanceof NewerManifestError) throw new BackupError('ARCHIVE_UNSUPPORTED', `${path} was ${error.message}`, { path, cause: error });
@@ -151,7 +170,7 @@ export async function locateBackup(path: string, stores: Stores = defaultStores,
   if (beside !== path && (await store.stat(nameOf(beside)))) {
     let located: LocatedBackup;
     try {
-      located = await locateBackup(beside, stores);
+      located = await locateBackup(beside, stores, { ...(options.onLongManifest ? { onLongManifest: options.onLongManifest } : {}) });
     } catch (error) {
       if (!(error instanceof BackupError && error.code === 'MANIFEST_INVALID')) throw error;
       const reason = (error.cause instanceof Error ? error.cause.message : error.message).replace(/\.$/, '');

@@ -17,6 +17,15 @@ export function brokenChainWarning(message: string): string {
   return `broken chain: ${message} Backups beyond it were looked up by id in the same folder; their files are proven by their SHA-256.`;
 }
 
+export interface ContentOptions {
+  concurrency: number;
+  signal?: AbortSignal | undefined;
+  /** Files up to this size that lie whole in one block are hashed (SHA-256) by the worker that inflates it. */
+  hashInBlockUpTo?: number;
+  /** A pool the caller made (and closes), its worker perhaps started early; otherwise one of `concurrency` workers. */
+  pool?: BlockCodecPool;
+}
+
 export class BackupContent {
   /** Blocks the chosen files need, and the blocks their archives hold. */
   blocksNeeded = 0;
@@ -34,6 +43,7 @@ export class BackupContent {
   private constructor(
     private readonly ownId: string,
     private readonly pool: BlockCodecPool,
+    private readonly ownsPool: boolean,
   ) {}
 
   /** Opens what reading `files` (entries of `manifest`, in archive order) needs, from the holders its chain proved. */
@@ -41,10 +51,10 @@ export class BackupContent {
     manifest: Manifest,
     { holders, broken }: ContentHolders,
     files: readonly ManifestEntry[],
-    options: { concurrency: number; signal?: AbortSignal | undefined; stores: Stores; hashInBlockUpTo?: number },
+    options: ContentOptions & { stores: Stores },
   ): Promise<BackupContent> {
     const { stores } = options;
-    const content = new BackupContent(manifest.header.id, new BlockCodecPool(options.concurrency));
+    const content = new BackupContent(manifest.header.id, options.pool ?? new BlockCodecPool(options.concurrency), options.pool === undefined);
     content.brokenChain = broken?.message;
     try {
       const byHolder = groupByHolder(
@@ -95,6 +105,6 @@ export class BackupContent {
 
   async close(): Promise<void> {
     for (const reader of this.readers.values()) await reader.close();
-    await this.pool.close();
+    if (this.ownsPool) await this.pool.close();
   }
 }

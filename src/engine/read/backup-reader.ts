@@ -19,9 +19,9 @@ import { ChainError } from '../../errors.js';
 import type { Manifest, ManifestEntry } from '../../format/manifest.js';
 import type { TarEntry } from '../../format/tar-entry-stream.js';
 import { ancestry, contentHolders, readChainLink, type ChainLink, type ContentHolders } from '../chain/backup-chain.js';
-import { locateBackup, type LocatedBackup } from '../chain/locate-backup.js';
+import { locateBackup, type LocateOptions, type LocatedBackup } from '../chain/locate-backup.js';
 import { archiveEntries, archiveEntriesOf, type ArchiveEntriesOptions } from './archive-format.js';
-import { BackupContent } from './backup-content.js';
+import { BackupContent, type ContentOptions } from './backup-content.js';
 import { resolveLocation } from '../../store/location.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
 
@@ -37,9 +37,10 @@ export class BackupReader {
 
   /**
    * Locates the backup at `location` (a path or `s3://bucket/key`; a folder means its newest).
-   * `archiveWhenManifestUnreadable`: a manifest that cannot be read leaves the archive to be read on its own.
+   * `archiveWhenManifestUnreadable`: a manifest that cannot be read leaves the archive to be read on
+   * its own; `onLongManifest`: told when the manifest turns out long (start a worker then).
    */
-  static async open(location: string, stores: Stores = defaultStores, options: { archiveWhenManifestUnreadable?: boolean } = {}): Promise<BackupReader> {
+  static async open(location: string, stores: Stores = defaultStores, options: LocateOptions = {}): Promise<BackupReader> {
     return new BackupReader(await locateBackup(resolveLocation(location), stores, options), stores);
   }
 
@@ -82,7 +83,7 @@ export class BackupReader {
    * holds it. Files up to `hashInBlockUpTo` bytes that lie whole in one block are hashed (SHA-256)
    * by the worker that inflates it, and `BackupContent.read` gives their digest.
    */
-  async content(files: readonly ManifestEntry[], options: { concurrency: number; signal?: AbortSignal | undefined; hashInBlockUpTo?: number }): Promise<BackupContent> {
+  async content(files: readonly ManifestEntry[], options: ContentOptions): Promise<BackupContent> {
     return BackupContent.open(this.requireManifest('content'), await this.holders(), files, { ...options, stores: this.stores });
   }
 

@@ -28,7 +28,7 @@ import { brokenChainWarning } from './backup-content.js';
 import { StreamHasher } from '../write/stream-hasher.js';
 import { OutsideLinkRefusal, RESTORE_LOCK, RestoreRefusal, RestoreWriter } from './restore-writer.js';
 import { plural } from '../plural.js';
-import { defaultInflateWorkers } from '../block-codec-pool.js';
+import { BlockCodecPool, defaultInflateWorkers } from '../block-codec-pool.js';
 import { fsPath } from '../../format/path-bytes.js';
 import { DEFAULT_MAX_DEPTH, safeEntryPath, symlinkTargetRefusal } from './safe-paths.js';
 import { malformedEntry } from './malformed-entry.js';
@@ -183,9 +183,18 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   pathArgument('restoreBackup()', 'path', path, BACKUP_PATH);
   const start = performance.now();
   const options = validateRestoreOptions(restoreOptions);
-  const concurrency = options.concurrency;
+  const pool = new BlockCodecPool(options.concurrency);
+  try {
+    return await restoreWith(pool, path, options, start);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function restoreWith(pool: BlockCodecPool, path: string, options: ValidRestoreOptions, start: number): Promise<RestoreResult> {
   const requestsBefore = options.stores.counters();
-  const backup = await BackupReader.open(path, options.stores);
+  // A long manifest is a large backup: its worker comes online while the rest of it is decoded.
+  const backup = await BackupReader.open(path, options.stores, { onLongManifest: () => pool.startOne() });
   if (backup.manifest && options.include && !options.allowEmpty && selectEntries(backup.manifest, options.include).length === 0) {
     throw nothingSelected(backup.archivePath, options.include);
   }
@@ -235,7 +244,7 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
   if (leftOut) context.result.warnings.push(leftOut);
   try {
     if (backup.manifest && !options.overwrite) await refuseTakenNames(backup.manifest, options, writer.root, claimed.interrupted);
-    if (backup.manifest) await restoreWithManifest(backup, backup.manifest, concurrency, context);
+    if (backup.manifest) await restoreWithManifest(backup, backup.manifest, pool, context);
     else await restoreSequentially(backup, context);
     for (const removed of writer.removeEscapedLinks()) {
       context.result.failures.push(removed);
@@ -402,7 +411,7 @@ export function selectEntries(manifest: Manifest, include: string[] | undefined)
   return entries.filter((entry) => wanted.has(entry.path));
 }
 
-async function restoreWithManifest(backup: BackupReader, manifest: Manifest, concurrency: number, context: RestoreContext): Promise<void> {
+async function restoreWithManifest(backup: BackupReader, manifest: Manifest, pool: BlockCodecPool, context: RestoreContext): Promise<void> {
   const { result } = context;
   const selected = selectEntries(manifest, context.options.include);
   context.progress.filesTotal = selected.length;
@@ -410,7 +419,7 @@ async function restoreWithManifest(backup: BackupReader, manifest: Manifest, con
   // A point of a chain: each file's content comes from the backup that holds it, all read at once.
   // A backup of the chain that is gone fails only the files it holds; the others are restored.
   // Small files whole in one block are hashed by the worker that inflates it, off this thread.
-  const content = await backup.content(selected, { concurrency, signal: context.options.signal, hashInBlockUpTo: SMALL_FILE_LIMIT });
+  const content = await backup.content(selected, { concurrency: context.options.concurrency, pool, signal: context.options.signal, hashInBlockUpTo: SMALL_FILE_LIMIT });
   if (content.brokenChain) {
     result.warnings.push(brokenChainWarning(content.brokenChain));
   }

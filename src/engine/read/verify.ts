@@ -119,17 +119,21 @@ export async function verifyBackup(path: string, options: VerifyOptions = {}): P
   const { concurrency, maxMemory } = validateVerifyOptions(options);
   const stores = storesFor(options.s3);
   const requestsBefore = stores.counters();
+  const pool = new BlockCodecPool(concurrency);
   // A damaged manifest is damage to report: the archive beside it is still checked on its own.
-  const backup = await BackupReader.open(path, stores, { archiveWhenManifestUnreadable: true });
+  // A long one is a large backup: its worker comes online while the rest of it is decoded.
+  const backup = await BackupReader.open(path, stores, { archiveWhenManifestUnreadable: true, onLongManifest: () => pool.startOne() }).catch(async (error: unknown) => {
+    await pool.close();
+    throw error;
+  });
   const { manifest, manifestPath, archivePath } = backup;
-  if (options.source !== undefined && !manifest) {
-    throw new OptionError('source', options.source, 'used with a manifest (no NAME.manifest.jsonl was found beside the archive)');
-  }
   const progress = new ProgressTracker(options.onProgress);
   progress.filesTotal = manifest?.entries.length ?? 0;
-  const pool = new BlockCodecPool(concurrency);
   const context: CheckContext = { pool, concurrency, maxMemory, signal: options.signal, progress, stores };
   try {
+    if (options.source !== undefined && !manifest) {
+      throw new OptionError('source', options.source, 'used with a manifest (no NAME.manifest.jsonl was found beside the archive)');
+    }
     const problems: string[] = [];
     const warnings: string[] = [];
     const unreadable = backup.unreadableManifest;
