@@ -269,6 +269,12 @@ export class RestoreWriter {
       if (!this.overwrite && !this.placed.has(path) && !this.freshFolders.has(parentOf(path)) && lstatSync(fsPath(full), { throwIfNoEntry: false })) {
         throw new RestoreRefusal(`${path} exists; pass --overwrite (overwrite: true) to replace it`);
       }
+      // A name this run gave a file or symlink (an archive that holds it twice) is freed first, as
+      // GNU tar does: renamed over, ext4 writes the new file's data out before the rename (its
+      // replace-via-rename rule), and 50,000 entries of one name took 14 s, 4 s so (GNU tar 3.8 s).
+      // The user's own files stay replaced by the rename alone: old or new, never neither.
+      const earlier = this.placed.get(path);
+      if (earlier === 'file' || earlier === 'symlink') rmQuietly(full);
       try {
         renameSync(fsPath(temporary), fsPath(full));
       } catch (error) {
