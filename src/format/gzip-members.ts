@@ -7,7 +7,7 @@
  */
 import * as zlib from 'node:zlib';
 import { BackupError } from '../errors.js';
-import { written } from './written.js';
+import { OUTPUT_CHUNK, decoded } from './written.js';
 
 /** What the decompression found besides the data; filled in as it goes. */
 export interface GzipEnd {
@@ -30,8 +30,9 @@ const FLAG_EXTRA = 0x04;
 const FLAG_NAME = 0x08;
 const FLAG_COMMENT = 0x10;
 const FLAG_RESERVED = 0xe0;
-/** Bytes handed to the inflater at a time: bounds the output one step can make (a bomb inflates 1000×). */
-const FEED_SIZE = 16 * 1024;
+/** Bytes handed to the inflater at a time (what it makes of them is read as it comes: see `decoded`). */
+const FEED_SIZE = 64 * 1024;
+
 
 /** A member's deflate data is inflated at once, on this thread, when it lies whole in this many bytes already read... */
 const AT_ONCE_INPUT = 64 * 1024;
@@ -117,21 +118,19 @@ function inflateAtOnce(bytes: Buffer): { data: Buffer; compressed: number } | un
 
 /** One member's deflate data, inflated; the bytes after it stay in the input. */
 async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, { crc: number; size: number; compressed: number }> {
-  const inflate = zlib.createInflateRaw();
-  const output: Buffer[] = [];
-  let failure: Error | undefined;
-  let finished = false;
-  inflate.on('data', (chunk: Buffer) => output.push(chunk));
-  inflate.on('error', (error) => (failure = error));
-  inflate.on('end', () => (finished = true));
+  const inflate = zlib.createInflateRaw({ chunkSize: OUTPUT_CHUNK });
   let crc = 0;
   let size = 0;
   let fed = 0;
-  const drain = function* () {
-    for (const chunk of output.splice(0)) {
-      crc = zlib.crc32(chunk, crc);
-      size = (size + chunk.length) >>> 0;
-      yield chunk;
+  const counted = async function* (output: AsyncGenerator<Buffer>, zlibCode: 'Z_DATA_ERROR' | 'Z_BUF_ERROR') {
+    try {
+      for await (const chunk of output) {
+        crc = zlib.crc32(chunk, crc);
+        size = (size + chunk.length) >>> 0;
+        yield chunk;
+      }
+    } catch (error) {
+      throw new GzipFormatError(zlibCode, (error as Error).message);
     }
   };
   try {
@@ -139,23 +138,11 @@ async function* inflateMember(input: ByteQueue): AsyncGenerator<Buffer, { crc: n
       const chunk = await input.takeUpTo(FEED_SIZE);
       if (chunk === undefined) {
         // The input ended: the deflate data must end here too, or the file was cut short.
-        await new Promise<void>((resolve) => {
-          inflate.once('end', resolve);
-          inflate.once('error', () => resolve());
-          inflate.end();
-          if (finished) resolve();
-        });
-        yield* drain();
-        if (failure) throw new GzipFormatError('Z_BUF_ERROR', (failure as Error).message);
+        yield* counted(decoded(inflate, undefined), 'Z_BUF_ERROR');
         return { crc, size, compressed: inflate.bytesWritten };
       }
-      await written(inflate, chunk);
+      yield* counted(decoded(inflate, chunk), 'Z_DATA_ERROR');
       fed += chunk.length;
-      if (failure) {
-        yield* drain();
-        throw new GzipFormatError('Z_DATA_ERROR', failure.message);
-      }
-      yield* drain();
       if (inflate.bytesWritten < fed) {
         // The deflate data ended inside this chunk: the rest is the trailer and what follows.
         input.unshift(chunk.subarray(chunk.length - (fed - inflate.bytesWritten)));

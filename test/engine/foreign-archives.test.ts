@@ -304,7 +304,7 @@ describe('archives made by other tools, restored as GNU tar extracts them', func
     expect(describeTree(ours.dir)['docs']!.mode).to.equal(0o777 & ~currentUmask());
   });
 
-  it('a later entry of the same name replaces the earlier one (tar -r), also over a symlink', async () => {
+  it('a later entry of the same name replaces the earlier one (tar -r), also over a symlink; a hard link to the earlier keeps it', async () => {
     const source = join(work, 'appended');
     await mkdir(source);
     const archive = join(work, 'appended.tar');
@@ -312,7 +312,9 @@ describe('archives made by other tools, restored as GNU tar extracts them', func
     execFileSync('tar', ['-C', source, '-cf', archive, 'name']);
     execFileSync('rm', [join(source, 'name')]);
     await writeFile(join(source, 'name'), 'first');
-    execFileSync('tar', ['-C', source, '-rf', archive, 'name']);
+    await link(join(source, 'name'), join(source, 'link'));
+    execFileSync('tar', ['-C', source, '-rf', archive, 'name', 'link']);
+    execFileSync('rm', [join(source, 'link')]);
     await writeFile(join(source, 'name'), 'second, longer');
     execFileSync('tar', ['-C', source, '-rf', archive, 'name']);
     const tars = await extractWithTar(archive, work);
@@ -320,6 +322,8 @@ describe('archives made by other tools, restored as GNU tar extracts them', func
     expect(ours.code, ours.stdout).to.equal(0);
     expectSameTree(ours.dir, tars.dir, ['.']);
     expect(await readFile(join(ours.dir, 'name'), 'utf8')).to.equal('second, longer');
+    expect(await readFile(join(ours.dir, 'link'), 'utf8')).to.equal('first');
+    expect(await readFile(join(tars.dir, 'link'), 'utf8')).to.equal('first');
   });
 
   it('tar --zstd: restored where Node reads zstd (22.15 and later), else refused with exit 2 naming what it needs', async () => {
@@ -626,6 +630,33 @@ open('repeated.tar', 'wb').write(pax({'path': 'first-name.txt', 'mtime': '111111
       expect([restore.code, verify.code, ls.code]).to.deep.equal([0, 0, 0]);
       expect(restore.stdout).to.match(/more than 64 MiB of data follow the end of the tar archive/);
       expect(readdirSync(restore.dir)).to.deep.equal([]);
+    });
+
+    it('a .tar.zst that inflates 30,000-fold (1 GiB of zeros in 34 KB): verify and restore in a child stay under 400 MB of memory (4 GiB took 4.5 GB), or refuse where Node has no zstd', async () => {
+      const size = 2 ** 30;
+      // A frame for the tar header, then one for the content and the end blocks: zstd -d and GNU tar read frames one after another.
+      const header = execFileSync('zstd', ['-q', '-c'], { input: craftTar([{ path: 'zeros.bin', declaredSize: size }]).subarray(0, 512) });
+      const body = execFileSync('sh', ['-c', `head -c ${size + 1024} /dev/zero | zstd -q -3 -c`], { maxBuffer: 1 << 24 });
+      const archive = join(work, 'zeros.tar.zst');
+      await writeFile(archive, Buffer.concat([header, body]));
+      expect((await readFile(archive)).length).to.be.below(64 * 1024);
+      const index = new URL('../../src/index.ts', import.meta.url).href;
+      const script =
+        `const { verifyBackup, restoreBackup } = await import(${JSON.stringify(index)});` +
+        `try { const verified = await verifyBackup(process.argv[1]); const restored = await restoreBackup(process.argv[1], { to: process.argv[2], sparse: true });` +
+        ` console.log(JSON.stringify({ verified: verified.ok, restored: restored.restored.bytes, maxRssMB: process.resourceUsage().maxRSS / 1024 })); }` +
+        ` catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })); }`;
+      const target = join(work, 'zeros-out');
+      const { stdout } = await execa(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script, archive, target]);
+      const result = JSON.parse(stdout) as { verified?: boolean; restored?: number; maxRssMB?: number; code?: string; message?: string };
+      if ('createZstdDecompress' in zlib) {
+        expect(result, stdout).to.include({ verified: true, restored: size });
+        expect(result.maxRssMB).to.be.below(400);
+        expect(statSync(join(target, 'zeros.bin')).size).to.equal(size);
+      } else {
+        expect(result.code).to.equal('ARCHIVE_UNSUPPORTED');
+        expect(result.message).to.match(/zstd-compressed; reading it needs Node\.js 22\.15 or later/);
+      }
     });
 
     it('SIGTERM during one huge entry: the process stops at once, exit 143, no partial file left', async () => {

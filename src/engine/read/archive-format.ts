@@ -3,7 +3,7 @@
  * whose manifest is gone): the compression is told by magic bytes, never by file name, and the
  * bytes become one tar stream for `readTarEntries`. Compressions we cannot read are named.
  */
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import * as zlib from 'node:zlib';
 import bytes from 'bytes';
 import { BackupError } from '../../errors.js';
@@ -11,7 +11,7 @@ import { LfsPointerError, lfsPointer } from '../../format/lfs-pointer.js';
 import { readableCodec } from '../../format/codecs/codecs.js';
 import { zstdCodec } from '../../format/codecs/zstd-codec.js';
 import { ZstdFrameWalker } from '../../format/zstd-frame-walker.js';
-import { written } from '../../format/written.js';
+import { OUTPUT_CHUNK, decoded } from '../../format/written.js';
 import { firstFrameOffset, frameDictionaryId, frameWindowSize, isSkippableFrame } from '../../format/zstd-frames.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
 import { TarFormatError, isAllZeros, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';
@@ -78,12 +78,12 @@ export interface ArchiveReadOptions {
 }
 
 /** The zstd decompressor, or an error naming what it needs. */
-function zstdDecompressor(path: string, maxMemory: number): Readable & NodeJS.WritableStream & { bytesWritten: number } {
+function zstdDecompressor(path: string, maxMemory: number): Duplex & { bytesWritten: number } {
   readableCodec(zstdCodec, path);
   // A window is a power of two (plus eighths): the limit is the largest power of two within maxMemory, 1 KiB to 2 GiB.
   const windowLogMax = Math.min(31, Math.max(10, Math.floor(Math.log2(maxMemory))));
   const params = { [(zlib.constants as unknown as Record<string, number>).ZSTD_d_windowLogMax!]: windowLogMax };
-  return (zlib as unknown as { createZstdDecompress: (options: object) => Readable & NodeJS.WritableStream & { bytesWritten: number } }).createZstdDecompress({ params });
+  return (zlib as unknown as { createZstdDecompress: (options: object) => Duplex & { bytesWritten: number } }).createZstdDecompress({ params, chunkSize: OUTPUT_CHUNK });
 }
 
 /**
@@ -191,17 +191,11 @@ async function* zstdFramesOf(input: AsyncIterable<Buffer>, path: string, maxMemo
   };
   for (let piece = await nextPiece(); piece !== undefined; piece = await nextPiece()) {
     const decoder = zstdDecompressor(path, maxMemory);
-    const output: Buffer[] = [];
-    let failure: Error | undefined;
-    decoder.on('data', (chunk: Buffer) => output.push(chunk));
-    decoder.on('error', (error: Error) => (failure ??= error));
     try {
       let fed = 0;
       for (; piece !== undefined; piece = await nextPiece()) {
-        await written(decoder, piece);
+        yield* decoded(decoder, piece);
         fed += piece.length;
-        yield* output.splice(0);
-        if (failure) throw failure;
         if (decoder.bytesWritten === 0) {
           // A decoder that ended taking nothing would be followed by another doing the same, forever.
           throw Object.assign(new Error('the zstd decoder took none of the data'), { code: 'ZSTD_error_corruption_detected' });
@@ -213,13 +207,7 @@ async function* zstdFramesOf(input: AsyncIterable<Buffer>, path: string, maxMemo
         }
       }
       if (piece === undefined) {
-        await new Promise<void>((resolve) => {
-          decoder.once('end', resolve);
-          decoder.once('error', () => resolve());
-          decoder.end();
-        });
-        yield* output.splice(0);
-        if (failure) throw failure;
+        yield* decoded(decoder, undefined);
         if (!walker.atFrameEnd) throw Object.assign(new Error('unexpected end of file: the zstd stream was cut short'), { code: 'ZSTD_error_srcSize_wrong' });
         return;
       }
