@@ -31,6 +31,7 @@ const GZIP_RESTORE: Tool[] = [
   { name: 'node-tar x()', command: `node -e "import('tar').then((t) => t.x({ file: process.argv[1], cwd: process.argv[2] }))" "$ARCHIVE" "$OUT"` },
   NODE_FLOOR,
   { name: 'gulp-backup restore', command: `${cli} restore "$MANIFEST" --to "$OUT" --quiet` },
+  { name: 'gulp-backup restore, made by tar | pigz', command: `${cli} restore "$FOREIGN" --to "$OUT" --quiet` },
 ];
 const GZIP_VERIFY: Tool[] = [
   { name: 'gzip -t + sha256sum', command: 'gzip -t "$ARCHIVE" && cd "$EXTRACTED" && find . -type f -print0 | xargs -0 sha256sum > /dev/null' },
@@ -41,6 +42,7 @@ const ZSTD_RESTORE: Tool[] = [
   { name: 'tar --zstd -xf', command: 'tar --zstd -xf "$ARCHIVE" -C "$OUT"' },
   NODE_FLOOR,
   { name: 'gulp-backup restore', command: `${cli} restore "$MANIFEST" --to "$OUT" --quiet` },
+  { name: 'gulp-backup restore, made by tar | zstd', command: `${cli} restore "$FOREIGN" --to "$OUT" --quiet` },
 ];
 const ZSTD_VERIFY: Tool[] = [
   { name: 'zstd -t + sha256sum', command: 'zstd -q -t "$ARCHIVE" && cd "$EXTRACTED" && find . -type f -print0 | xargs -0 sha256sum > /dev/null' },
@@ -65,7 +67,10 @@ for (const corpus of ['small', 'large'] as const) {
   execFileSync('tar', ['-xf', join(backups, archiveName), '-C', extracted]);
   const plainTar = join(backups, 'plain.tar');
   execFileSync('sh', ['-c', `${zstd ? 'zstd -q -dc' : 'gzip -dc'} "${join(backups, archiveName)}" > "${plainTar}"`]);
-  const env = { ARCHIVE: join(backups, archiveName), MANIFEST: join(backups, 'b.manifest.jsonl'), EXTRACTED: extracted, PLAIN_TAR: plainTar };
+  // Another tool's archive of the same tar: one stream, read without a manifest.
+  const foreign = join(backups, zstd ? 'foreign.tar.zst' : 'foreign.tar.gz');
+  execFileSync('sh', ['-c', `${zstd ? `zstd -q -3 -T${cores}` : `pigz -6 -p ${cores}`} -c "${plainTar}" > "${foreign}"`]);
+  const env = { ARCHIVE: join(backups, archiveName), MANIFEST: join(backups, 'b.manifest.jsonl'), EXTRACTED: extracted, PLAIN_TAR: plainTar, FOREIGN: foreign };
   const work = option('work') ?? join(OUT, 'work');
   const restore = await compare(`restore ${corpus}`, RESTORE, runs, work, env);
   const verify = await compare(`verify ${corpus}`, VERIFY, runs, work, env);
