@@ -14,7 +14,13 @@ import { runCli } from '../helpers/cli.js';
 import { loggedWhile } from '../helpers/gulp-log.js';
 import { pseudoRandomBytes, run, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 
-const CONVERTED = /has CRLF line endings or a byte-order mark .*read as it was written \(LF line endings, no byte-order mark\)/;
+const CONVERTED = /has CRLF line endings or a byte-order mark, or is UTF-16 .*read as it was written \(UTF-8, LF line endings, no byte-order mark\)/;
+
+/** `text` as UTF-16 (big-endian: each pair of bytes swapped), with a byte-order mark or without. */
+function utf16(text: string, endian: 'le' | 'be', mark: boolean): Buffer {
+  const bytes = Buffer.from(`${mark ? '\ufeff' : ''}${text}`, 'utf16le');
+  return endian === 'le' ? bytes : bytes.swap16();
+}
 
 describe('format: manifest line endings', () => {
   it('CRLF becomes LF, a lone CR stays, and bytes without CRLF are returned as they are', () => {
@@ -49,6 +55,28 @@ describe('format: manifest line endings', () => {
     plain.push(Buffer.from('a\r'));
     plain.push(Buffer.from('b\n'));
     expect(plain.converted()).to.equal(false);
+  });
+
+  it('UTF-16, little- or big-endian, with a byte-order mark or without, becomes the UTF-8 written, cut anywhere (inside a character too)', () => {
+    const written = '{"record":"header","path":"café/日本/🎉"}\n{"b":"\\r"}\n';
+    for (const [endian, mark] of [
+      ['le', true],
+      ['be', true],
+      ['le', false],
+      ['be', false],
+    ] as const) {
+      const saved = utf16(written.replaceAll('\n', '\r\n'), endian, mark);
+      expect(withLfLineEndings(saved).toString(), `${endian} ${mark}`).to.equal(written);
+      for (let cut = 0; cut <= saved.length; cut++) {
+        const lf = new LfLineEndings();
+        const out = Buffer.concat([lf.push(saved.subarray(0, cut)), lf.push(saved.subarray(cut)), lf.end()]);
+        expect(out.toString(), `${endian} ${mark}, cut at ${cut}`).to.equal(written);
+        expect(lf.converted()).to.equal(true);
+      }
+    }
+    // Half a character at the end is damage: it stays visible (U+FFFD), so the digests fail.
+    const cut = new LfLineEndings();
+    expect(Buffer.concat([cut.push(utf16('{"a":1}', 'le', true).subarray(0, -1)), cut.end()]).toString()).to.equal('{"a":1\ufffd');
   });
 });
 
@@ -116,18 +144,30 @@ describe('engine: manifests whose line endings were converted to CRLF', () => {
     expect(report.ok, report.problems.join('\n')).to.equal(true);
   });
 
-  it('saved by an editor with a byte-order mark and CRLF (Notepad, PowerShell): read as written, and said', async () => {
-    const folder = await tempDir();
-    for (const name of await readdir(join(root, 'repo/backups'))) await writeFile(join(folder, name), await readFile(join(root, 'repo/backups', name)));
-    const path = join(folder, 'inc.manifest.jsonl');
-    const text = await readFile(path, 'utf8');
-    await writeFile(path, `\ufeff${text.replaceAll('\n', '\r\n')}`);
-    const report = await verifyBackup(path);
-    expect(report.ok, report.problems.join('\n')).to.equal(true);
-    expect(report.warnings.join('\n')).to.match(CONVERTED);
-    const cli = await runCli(['restore', path, '-t', join(folder, 'out')]);
-    expect(cli.code, cli.stderr).to.equal(0);
-  });
+  for (const [how, convert] of [
+    ['by an editor with a byte-order mark and CRLF (Notepad)', (text: string) => Buffer.from(`\ufeff${text.replaceAll('\n', '\r\n')}`)],
+    ['as UTF-16 with a byte-order mark and CRLF (Windows PowerShell 5: Get-Content m > copy)', (text: string) => utf16(text.replaceAll('\n', '\r\n'), 'le', true)],
+    ['as UTF-16, big-endian, without a mark (iconv -t UTF-16BE)', (text: string) => utf16(text, 'be', false)],
+  ] as const) {
+    it(`saved ${how}: read as written and said, named or found in its folder, and built on`, async () => {
+      const folder = await tempDir();
+      for (const name of await readdir(join(root, 'repo/backups'))) await writeFile(join(folder, name), await readFile(join(root, 'repo/backups', name)));
+      for (const name of ['full.manifest.jsonl', 'inc.manifest.jsonl']) await writeFile(join(folder, name), convert(await readFile(join(folder, name), 'utf8')));
+      const path = join(folder, 'inc.manifest.jsonl');
+      const report = await verifyBackup(path);
+      expect(report.ok, report.problems.join('\n')).to.equal(true);
+      expect(report.warnings.join('\n')).to.match(CONVERTED);
+      const cli = await runCli(['restore', path, '-t', join(folder, 'out')]);
+      expect(cli.code, cli.stderr).to.equal(0);
+      // The folder's newest backup is found by its header (it was skipped as unreadable: "No backup in").
+      const found = await runCli(['verify', folder]);
+      expect(found.code, found.stderr + found.stdout).to.equal(0);
+      expect(found.stdout).to.include('inc.tar.gz');
+      const next = await createBackup({ sources: ['site'], cwd: root, out: folder, name: 'next', kind: 'auto' });
+      expect(next.kind).to.equal('incremental');
+      expect((await verifyBackup(next.manifestPath)).ok).to.equal(true);
+    });
+  }
 
   it('a converted manifest edited besides is still damage: its digest is of the lines as written', async () => {
     const folder = await tempDir();

@@ -1,6 +1,7 @@
 /** Finds a backup's manifest and archive from either path. */
 import { BackupError, SourceError, sourceReadError } from '../../errors.js';
 import { ManifestFormatError, ManifestIsLfsPointerError, NewerManifestError, decodeManifestRecord, readManifest, type Manifest, type ManifestHeader } from '../../format/manifest.js';
+import { withLfLineEndings } from '../../format/manifest-line-endings.js';
 import { joinLocation, nameOf } from '../../store/location.js';
 import { defaultStores, type Stores } from '../../store/stores.js';
 import { ARCHIVE_SUFFIXES, archiveLocation } from './archive-location.js';
@@ -72,7 +73,8 @@ export async function headerOf(path: string, stores: Stores): Promise<ManifestHe
   const { store, name } = stores.file(path);
   const file = await store.open(name);
   try {
-    const chunk = await file.read(0, HEADER_READ_LIMIT);
+    // As written: a converted manifest (CRLF, a byte-order mark, UTF-16) was skipped as unreadable here, read by name.
+    const chunk = withLfLineEndings(await file.read(0, HEADER_READ_LIMIT));
     const bytesRead = chunk.length;
     const end = chunk.indexOf(0x0a);
     if (bytesRead === 0) throw new ManifestFormatError('The manifest is empty.');
