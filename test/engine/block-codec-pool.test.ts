@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BlockCodecPool, type BlockRange, type DecompressedBlock } from '../../src/engine/block-codec-pool.js';
 import { LONG_MANIFEST, locateBackup } from '../../src/engine/chain/locate-backup.js';
 import { defaultStores } from '../../src/store/stores.js';
-import { createBackup, restoreBackup, verifyBackup, type BackupError } from '../../src/index.js';
+import { createBackup, restoreBackup, verifyBackup } from '../../src/index.js';
 import { loadManifest } from '../helpers/archive.js';
 import { pseudoRandomBytes, snapshotTree, tempDir, writeTree } from '../helpers/tree.js';
 import { encodeMemberHeader, encodeMemberTrailer } from '../../src/format/blocked-gzip.js';
@@ -132,16 +132,18 @@ describe('engine: which reads start a worker', () => {
 });
 
 describe('engine: a long manifest starts its worker while it is read', () => {
-  it('tells the reader once a manifest passes 1 MiB, not before: restore and verify then start one worker early, and close it whatever happens', async () => {
+  it('tells the reader once a manifest passes 1 MiB, not before: verify and a whole restore then start one worker early, a restore of chosen files none, and every one is stopped', async () => {
     const root = await tempDir();
-    // 400 files in a folder 12 names deep, each name 250 bytes: a manifest of over 1 MiB.
+    // 400 files in a folder 12 names deep, each name 250 bytes: a manifest of over 1 MiB, and an
+    // archive of one block (which a read would otherwise inflate on its own thread, starting no worker).
     const deep = Array.from({ length: 12 }, (_, i) => `${String(i)}${'d'.repeat(249)}`).join('/');
     const files: Record<string, string> = { 'site/a-small.txt': 'small\n' };
     for (let i = 0; i < 400; i++) files[`site/${deep}/${String(i).padStart(3, '0')}.txt`] = `file ${i}\n`;
     await writeTree(root, files);
-    const long = await createBackup({ sources: ['site'], cwd: root, out: join(root, 'out'), name: 'long' });
+    const long = await createBackup({ sources: ['site'], cwd: root, out: join(root, 'out'), name: 'long', blockSize: '16MB' });
     const short = await createBackup({ sources: ['site/a-small.txt'], cwd: root, out: join(root, 'out'), name: 'short' });
     expect((await stat(long.manifestPath)).size).to.be.above(LONG_MANIFEST);
+    expect((await loadManifest(long.manifestPath)).footer.blocks.count).to.equal(1);
 
     let told = 0;
     const tell = () => told++;
@@ -152,26 +154,24 @@ describe('engine: a long manifest starts its worker while it is read', () => {
     await locateBackup(long.archivePath, defaultStores, { onLongManifest: tell });
     expect(told, 'the manifest beside an archive named').to.equal(2);
 
-    // One small file to restore, which alone would be read on this thread: the early worker is the one started.
     const workersBefore = runningWorkers();
-    const one = join(root, 'one');
-    expect(await workersStartedBy(() => restoreBackup(long.manifestPath, { to: one, include: ['site/a-small.txt'] }))).to.equal(1);
-    expect(await readFile(join(one, 'site/a-small.txt'), 'utf8')).to.equal('small\n');
-    expect(await workersStartedBy(() => restoreBackup(short.manifestPath, { to: join(root, 'short') }))).to.equal(0);
+    expect(await workersStartedBy(async () => expect((await verifyBackup(long.manifestPath)).ok).to.equal(true)), 'verify').to.equal(1);
+    expect(await workersStartedBy(async () => expect((await verifyBackup(short.manifestPath)).ok).to.equal(true)), 'verify, short').to.equal(0);
     const whole = join(root, 'whole');
-    expect(await workersStartedBy(() => restoreBackup(long.manifestPath, { to: whole, concurrency: 1 }))).to.equal(1);
+    expect(await workersStartedBy(() => restoreBackup(long.manifestPath, { to: whole })), 'a whole restore').to.equal(1);
     expect(await snapshotTree(join(whole, 'site'))).to.deep.equal(await snapshotTree(join(root, 'site')));
-    expect(await workersStartedBy(async () => expect((await verifyBackup(long.manifestPath, { concurrency: 1 })).ok).to.equal(true))).to.equal(1);
+    const one = join(root, 'one');
+    expect(await workersStartedBy(() => restoreBackup(long.manifestPath, { to: one, include: ['site/a-small.txt'] })), 'chosen files').to.equal(0);
+    expect(await readFile(join(one, 'site/a-small.txt'), 'utf8')).to.equal('small\n');
 
     // Failures after the worker started: the archive gone, an option refused once the backup is read.
     await rename(long.archivePath, `${long.archivePath}.away`);
     const gone = await restoreBackup(long.manifestPath, { to: join(root, 'gone') });
     expect(gone.failures.map((failure) => failure.reason)).to.have.length(401).and.include(`${long.archivePath}, the archive that long.manifest.jsonl names, is missing: put it back beside its manifest to restore the files it holds.`);
-    const unverified = await verifyBackup(long.manifestPath);
-    expect(unverified.ok).to.equal(false);
+    expect((await verifyBackup(long.manifestPath)).ok).to.equal(false);
     await rename(`${long.archivePath}.away`, long.archivePath);
-    const selected = await restoreBackup(long.manifestPath, { to: join(root, 'none'), include: ['nothing/*'] }).catch((thrown: unknown) => thrown);
-    expect((selected as BackupError).code).to.equal('NOTHING_SELECTED');
+    const refused = await verifyBackup(long.manifestPath, { source: join(root, 'site'), signal: AbortSignal.abort() }).catch((thrown: unknown) => thrown);
+    expect((refused as Error).name).to.equal('AbortError');
     expect(runningWorkers(), 'every worker started was stopped').to.equal(workersBefore);
   });
 });

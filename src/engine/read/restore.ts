@@ -194,7 +194,9 @@ export async function restoreBackup(path: string, restoreOptions: RestoreOptions
 async function restoreWith(pool: BlockCodecPool, path: string, options: ValidRestoreOptions, start: number): Promise<RestoreResult> {
   const requestsBefore = options.stores.counters();
   // A long manifest is a large backup: its worker comes online while the rest of it is decoded.
-  const backup = await BackupReader.open(path, options.stores, { onLongManifest: () => pool.startOne() });
+  // Not for chosen files (`include`): one file of a large backup is read on this thread, and a
+  // worker started for nothing cost that restore 50 ms (0.65 -> 0.70 s).
+  const backup = await BackupReader.open(path, options.stores, options.include ? {} : { onLongManifest: () => pool.startOne() });
   if (backup.manifest && options.include && !options.allowEmpty && selectEntries(backup.manifest, options.include).length === 0) {
     throw nothingSelected(backup.archivePath, options.include);
   }
