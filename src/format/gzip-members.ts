@@ -7,7 +7,7 @@
  */
 import * as zlib from 'node:zlib';
 import { BackupError } from '../errors.js';
-import { OUTPUT_CHUNK, decoded } from './written.js';
+import { OUTPUT_CHUNK, decoded } from './decoded.js';
 
 /** What the decompression found besides the data; filled in as it goes. */
 export interface GzipEnd {
@@ -32,7 +32,6 @@ const FLAG_COMMENT = 0x10;
 const FLAG_RESERVED = 0xe0;
 /** Bytes handed to the inflater at a time (what it makes of them is read as it comes: see `decoded`). */
 const FEED_SIZE = 64 * 1024;
-
 
 /** A member's deflate data is inflated at once, on this thread, when it lies whole in this many bytes already read... */
 const AT_ONCE_INPUT = 64 * 1024;

@@ -344,8 +344,8 @@ function checkHeader(record: ManifestHeader): ManifestHeader {
 /**
  * Reads a whole manifest from a stream, line by line as the chunks come (splitting bytes at `\n`
  * is about twice as fast as node:readline on a 20,000-line manifest). A manifest converted to CRLF
- * line endings or given a byte-order mark is read as it was written (manifest-line-endings.ts),
- * and `onConvertedLineEndings` is told.
+ * line endings, given a byte-order mark or saved as UTF-16 is read as it was written
+ * (manifest-line-endings.ts), and `onConvertedLineEndings` is told.
  */
 export async function readManifest(input: AsyncIterable<Buffer | string>, onConvertedLineEndings: () => void = () => {}): Promise<Manifest> {
   return assembleManifest(lfLineEndingsOf(input, onConvertedLineEndings));

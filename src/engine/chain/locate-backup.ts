@@ -137,10 +137,10 @@ export interface LocateOptions {
 export const LONG_MANIFEST = 1024 * 1024;
 
 /** The chunks of a manifest as read, telling `onLong` once they pass `LONG_MANIFEST` bytes. */
-async function* measured(chunks: AsyncIterable<Buffer | string>, onLong: (() => void) | undefined): AsyncGenerator<Buffer | string> {
+async function* measured(chunks: AsyncIterable<Buffer | string>, onLong: () => void): AsyncGenerator<Buffer | string> {
   let length = 0;
   for await (const chunk of chunks) {
-    if (onLong && length < LONG_MANIFEST && (length += chunk.length) >= LONG_MANIFEST) onLong();
+    if (length < LONG_MANIFEST && (length += chunk.length) >= LONG_MANIFEST) onLong();
     yield chunk;
   }
 }
@@ -172,7 +172,7 @@ export async function locateBackup(path: string, stores: Stores = defaultStores,
   if (beside !== path && (await store.stat(nameOf(beside)))) {
     let located: LocatedBackup;
     try {
-      located = await locateBackup(beside, stores, { ...(options.onLongManifest ? { onLongManifest: options.onLongManifest } : {}) });
+      located = await locateBackup(beside, stores, options.onLongManifest ? { onLongManifest: options.onLongManifest } : {});
     } catch (error) {
       if (!(error instanceof BackupError && error.code === 'MANIFEST_INVALID')) throw error;
       const reason = (error.cause instanceof Error ? error.cause.message : error.message).replace(/\.$/, '');

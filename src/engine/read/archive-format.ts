@@ -11,7 +11,7 @@ import { LfsPointerError, lfsPointer } from '../../format/lfs-pointer.js';
 import { readableCodec } from '../../format/codecs/codecs.js';
 import { zstdCodec } from '../../format/codecs/zstd-codec.js';
 import { ZstdFrameWalker } from '../../format/zstd-frame-walker.js';
-import { OUTPUT_CHUNK, decoded } from '../../format/written.js';
+import { OUTPUT_CHUNK, decoded } from '../../format/decoded.js';
 import { firstFrameOffset, frameDictionaryId, frameWindowSize, isSkippableFrame } from '../../format/zstd-frames.js';
 import { GzipFormatError, gunzipMembers, type GzipEnd } from '../../format/gzip-members.js';
 import { TarFormatError, isAllZeros, readTarEntries, type TarEntry, type TarStreamEnd } from '../../format/tar-entry-stream.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as zlib from 'node:zlib';
-import { OUTPUT_CHUNK, decoded } from '../../src/format/written.js';
+import { OUTPUT_CHUNK, decoded } from '../../src/format/decoded.js';
 
 describe('format/decoded: what a decoder makes of a piece, taken as it comes', () => {
   it('a piece that inflates 1000-fold is not decoded ahead of its reader: the decoder waits while its output is not taken', async () => {
