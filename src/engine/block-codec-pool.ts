@@ -151,11 +151,16 @@ interface Job {
   reject: (error: Error) => void;
 }
 
+/** How long `close` lets a worker finish the block it is in before stopping it. */
+const CLOSE_GRACE_MS = 500;
+
 export class BlockCodecPool {
   private readonly idle: Worker[] = [];
   private readonly all: Worker[] = [];
   private readonly queue: Job[] = [];
   private readonly running = new Map<Worker, Job>();
+  /** Workers given a job that have not replied yet (a job rejected still runs there): settled when each replies or exits. */
+  private readonly busy = new Map<Worker, { replied: Promise<void>; settle: () => void }>();
   private nextId = 0;
   private failure: Error | undefined;
   private closed = false;
@@ -172,6 +177,7 @@ export class BlockCodecPool {
     worker.on('message', (reply: WorkerReply) => this.settle(worker, reply));
     worker.on('error', (error) => this.fail(error));
     worker.on('exit', (code) => {
+      this.replied(worker);
       if (code !== 0 && !this.closed) this.fail(new Error(`compression worker exited with code ${code}`));
     });
     this.all.push(worker);
@@ -229,11 +235,30 @@ export class BlockCodecPool {
     if (this.all.length === 0 && !this.closed) this.spawn();
   }
 
-  /** Stops every worker; pending jobs are rejected. */
+  /**
+   * Stops every worker; pending jobs are rejected. A worker in a job is let finish it first, for
+   * up to `CLOSE_GRACE_MS` (a block takes milliseconds at the default levels): stopped between
+   * zlib's making a stream and starting it, a worker takes the whole process down (Node's "close
+   * before init" assertion, SIGABRT and a core dump, on Ctrl-C during a backup; seen once in CI, on
+   * Node 24). A job still running after that (zstd at level 19, a large block) is well past that
+   * point, and is stopped, so that Ctrl-C never waits long.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.rejectAll(new Error('compression pool closed'));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.busy.values()].map((job) => job.replied)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
     await Promise.all(this.all.map((worker) => worker.terminate()));
+  }
+
+  /** `worker` has replied (or exited): it is in no job, and whoever waits for that is told. */
+  private replied(worker: Worker): void {
+    this.busy.get(worker)?.settle();
+    this.busy.delete(worker);
   }
 
   private submit<T>(
@@ -241,6 +266,7 @@ export class BlockCodecPool {
     interpret: (reply: WorkerReply, resolve: (value: T) => void, reject: (error: Error) => void) => void,
   ): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('compression pool closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ message, settle: (reply) => interpret(reply, resolve, reject), reject });
       this.dispatch();
@@ -253,11 +279,15 @@ export class BlockCodecPool {
       const worker = this.idle.pop()!;
       const job = this.queue.shift()!;
       this.running.set(worker, job);
+      let settle = () => {};
+      const replied = new Promise<void>((resolve) => (settle = resolve));
+      this.busy.set(worker, { replied, settle });
       worker.postMessage(job.message, [job.message.block]);
     }
   }
 
   private settle(worker: Worker, reply: WorkerReply): void {
+    this.replied(worker);
     const job = this.running.get(worker);
     this.running.delete(worker);
     this.idle.push(worker);

@@ -103,6 +103,27 @@ describe('engine/BlockCodecPool: reading', () => {
   });
 });
 
+describe('engine/BlockCodecPool: closing', () => {
+  it('closing with blocks in flight rejects their jobs and stops every worker, a long block too; a pool closed takes no more jobs', async () => {
+    const workersBefore = runningWorkers();
+    const pool = new BlockCodecPool(2);
+    // Level 9 over 8 MiB of random bytes: a block that runs for a while after close is called.
+    const long = pseudoRandomBytes(8 * 1024 * 1024, 3);
+    const jobs = [long, Buffer.alloc(64 * 1024, 1)].map((raw) => {
+      const block = new Uint8Array(raw).buffer;
+      return pool.compress(gzipCodec, 9, block, raw.length).then(
+        () => 'compressed',
+        (error: unknown) => (error as Error).message,
+      );
+    });
+    await pool.close();
+    expect(await Promise.all(jobs)).to.deep.equal(['compression pool closed', 'compression pool closed']);
+    expect(runningWorkers(), 'every worker stopped').to.equal(workersBefore);
+    const late = await pool.compress(gzipCodec, 6, new ArrayBuffer(16), 16).catch((error: unknown) => (error as Error).message);
+    expect(late).to.equal('compression pool closed');
+  });
+});
+
 describe('engine: which reads start a worker', () => {
   it('one block to read (a file restored from a large backup, a backup of one block) is inflated on this thread, whatever its size; more start workers', async () => {
     const root = await tempDir();
